@@ -1,0 +1,120 @@
+import zoneinfo
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+
+
+class Role(models.TextChoices):
+    FRONT_DESK = "front_desk", "Front desk"
+    THERAPIST = "therapist", "Therapist"
+    LIAISON = "liaison", "Liaison"
+    ADMIN = "admin", "Admin"
+
+
+def validate_timezone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(f"“{value}” is not a known time zone, e.g. America/Denver.")
+
+
+class Organization(models.Model):
+    """A clinic group: the tenant. Every clinic-owned row points to one."""
+
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=50, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TenantQuerySet(models.QuerySet):
+    def for_organization(self, organization: Organization) -> "TenantQuerySet":
+        return self.filter(organization=organization)
+
+
+class TenantModel(models.Model):
+    """Base for every model that belongs to an organization.
+
+    The foreign key is never nullable, so scoping cannot be optional, and its
+    index leads every lookup a tenant makes.
+    """
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+
+class Clinic(TenantModel):
+    """One location of an organization."""
+
+    name = models.CharField(max_length=200)
+    address_line1 = models.CharField("address", max_length=200, blank=True)
+    address_line2 = models.CharField("address line 2", max_length=200, blank=True)
+    city = models.CharField(max_length=100, blank=True)
+    state = models.CharField(max_length=2, blank=True, help_text="Two-letter code, e.g. CO.")
+    postal_code = models.CharField("ZIP code", max_length=10, blank=True)
+    phone = models.CharField(max_length=30, blank=True)
+    timezone = models.CharField(
+        "time zone",
+        max_length=64,
+        default=settings.TIME_ZONE,
+        validators=[validate_timezone],
+        help_text="Used for business days and due times at this location.",
+    )
+    is_active = models.BooleanField("open", default=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "name"], name="clinics_clinic_unique_name_per_org"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def address(self) -> str:
+        locality = ", ".join(p for p in [self.city, f"{self.state} {self.postal_code}".strip()] if p)
+        return ", ".join(p for p in [self.address_line1, self.address_line2, locality] if p)
+
+
+class Membership(TenantModel):
+    """A user's role in one organization. A user may hold several memberships."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=20, choices=Role.choices)
+    home_clinic = models.ForeignKey(
+        Clinic,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The location this person usually works at; forms default to it.",
+    )
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    deactivated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["user__last_name", "user__first_name", "user__username"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "user"], name="clinics_membership_unique_user_per_org"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.get_role_display()}, {self.organization})"
+
+    def clean(self) -> None:
+        if self.home_clinic_id and self.home_clinic.organization_id != self.organization_id:
+            raise ValidationError({"home_clinic": "Choose a clinic of this organization."})

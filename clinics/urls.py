@@ -1,0 +1,21 @@
+from django.urls import path
+
+from . import views
+
+app_name = "clinics"
+
+urlpatterns = [
+    path("", views.clinic_list, name="list"),
+    path("add/", views.clinic_create, name="create"),
+    path("<int:clinic_id>/edit/", views.clinic_edit, name="edit"),
+    path("staff/", views.staff_list, name="staff_list"),
+    path("staff/add/", views.staff_create, name="staff_create"),
+    path("staff/<int:membership_id>/edit/", views.staff_edit, name="staff_edit"),
+    path("staff/<int:membership_id>/deactivate/", views.staff_deactivate, name="staff_deactivate"),
+    path("staff/<int:membership_id>/reactivate/", views.staff_reactivate, name="staff_reactivate"),
+    path(
+        "organization/<int:organization_id>/switch/",
+        views.switch_organization,
+        name="switch_organization",
+    ),
+]

@@ -1,0 +1,124 @@
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from . import selectors, services
+from .forms import ClinicForm, MembershipForm, StaffCreateForm
+from .models import Clinic, Membership, Role
+from .tenancy import ALL_ROLES, get_for_organization_or_404, organization_switch, staff_view
+
+ADMIN_ONLY = {Role.ADMIN}
+
+
+@staff_view(roles=ALL_ROLES)
+def home(request: HttpRequest) -> HttpResponse:
+    organization = request.organization
+    context = {"clinics": selectors.clinic_list(organization=organization)}
+    if request.membership.role == Role.ADMIN:
+        context["memberships"] = selectors.membership_list(organization=organization)
+    return render(request, "clinics/home.html", context)
+
+
+@require_POST
+@staff_view(roles=ALL_ROLES)
+def switch_organization(request: HttpRequest, organization_id: int) -> HttpResponse:
+    membership = organization_switch(request, organization_id)
+    messages.success(request, f"You are now working in {membership.organization}.")
+    return redirect("home")
+
+
+@staff_view(roles=ALL_ROLES)
+def clinic_list(request: HttpRequest) -> HttpResponse:
+    clinics = selectors.clinic_list(organization=request.organization)
+    return render(request, "clinics/clinic_list.html", {"clinics": clinics})
+
+
+def _clinic_form_page(request: HttpRequest, clinic: Clinic | None) -> HttpResponse:
+    form = ClinicForm(request.POST or None, instance=clinic)
+    if request.method == "POST" and form.is_valid():
+        try:
+            saved = services.clinic_save(
+                organization=request.organization, clinic=clinic, **form.cleaned_data
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, f"Saved {saved.name}.")
+            return redirect("clinics:list")
+    return render(request, "clinics/clinic_form.html", {"form": form, "clinic": clinic})
+
+
+@staff_view(roles=ADMIN_ONLY)
+def clinic_create(request: HttpRequest) -> HttpResponse:
+    return _clinic_form_page(request, clinic=None)
+
+
+@staff_view(roles=ADMIN_ONLY)
+def clinic_edit(request: HttpRequest, clinic_id: int) -> HttpResponse:
+    clinic = get_for_organization_or_404(Clinic, request.organization, pk=clinic_id)
+    return _clinic_form_page(request, clinic=clinic)
+
+
+@staff_view(roles=ADMIN_ONLY)
+def staff_list(request: HttpRequest) -> HttpResponse:
+    memberships = selectors.membership_list(organization=request.organization)
+    return render(request, "clinics/staff_list.html", {"memberships": memberships})
+
+
+@staff_view(roles=ADMIN_ONLY)
+def staff_create(request: HttpRequest) -> HttpResponse:
+    form = StaffCreateForm(request.POST or None, organization=request.organization)
+    if request.method == "POST" and form.is_valid():
+        try:
+            membership = services.staff_create(organization=request.organization, **form.cleaned_data)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, f"Added {membership.user} as {membership.get_role_display()}.")
+            return redirect("clinics:staff_list")
+    return render(request, "clinics/staff_form.html", {"form": form})
+
+
+@staff_view(roles=ADMIN_ONLY)
+def staff_edit(request: HttpRequest, membership_id: int) -> HttpResponse:
+    membership = get_for_organization_or_404(
+        Membership.objects.select_related("user"), request.organization, pk=membership_id
+    )
+    form = MembershipForm(request.POST or None, instance=membership)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.membership_update(membership=membership, acting_user=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, f"Saved {membership.user}.")
+            return redirect("clinics:staff_list")
+    return render(request, "clinics/staff_edit.html", {"form": form, "membership": membership})
+
+
+@require_POST
+@staff_view(roles=ADMIN_ONLY)
+def staff_deactivate(request: HttpRequest, membership_id: int) -> HttpResponse:
+    membership = get_for_organization_or_404(
+        Membership.objects.select_related("user"), request.organization, pk=membership_id
+    )
+    try:
+        services.membership_deactivate(membership=membership, acting_user=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, f"Deactivated {membership.user}; their sessions have ended.")
+    return redirect("clinics:staff_list")
+
+
+@require_POST
+@staff_view(roles=ADMIN_ONLY)
+def staff_reactivate(request: HttpRequest, membership_id: int) -> HttpResponse:
+    membership = get_for_organization_or_404(
+        Membership.objects.select_related("user"), request.organization, pk=membership_id
+    )
+    services.membership_reactivate(membership=membership)
+    messages.success(request, f"Reactivated {membership.user}.")
+    return redirect("clinics:staff_list")

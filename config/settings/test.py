@@ -1,0 +1,27 @@
+"""Settings for the test suite.
+
+DATABASE_URL and REDIS_URL are honoured, so the same suite runs against the
+embedded defaults and against real PostgreSQL and Redis.
+"""
+
+from .base import *  # noqa: F403
+from .base import DATABASES, REDIS_URL, VAR_DIR, filesystem_broker_options
+
+SECRET_KEY = "rapport-test-key-not-for-production"  # noqa: S105
+DEBUG = False
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
+WHITENOISE_USE_FINDERS = True
+STATIC_ROOT = None
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # A file, not :memory:, so a real Celery worker started by a test can open
+    # the same test database.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-rapport.sqlite3")}
+if not REDIS_URL:
+    # Its own queue folder, so a `make run` worker on the same machine never
+    # takes the suite's messages.
+    CELERY_BROKER_TRANSPORT_OPTIONS = filesystem_broker_options(VAR_DIR / "test-celery")

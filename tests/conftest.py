@@ -1,0 +1,92 @@
+"""Fixtures shared by the whole suite.
+
+The three personas of every ownership test: a user, a colleague in the same
+organization with another role, and an outsider in another organization.
+"""
+
+import os
+
+import pytest
+from django.test import Client
+
+from clinics.models import Role
+
+from .factories import ClinicFactory, MembershipFactory, OrganizationFactory
+
+REQUIRE_SERVICES = os.environ.get("RAPPORT_REQUIRE_SERVICES") == "1"
+
+
+@pytest.fixture
+def summit(db):
+    return OrganizationFactory(name="Summit Physical Therapy", slug="summit")
+
+
+@pytest.fixture
+def harbor(db):
+    return OrganizationFactory(name="Harbor Rehab", slug="harbor")
+
+
+@pytest.fixture
+def summit_clinic(summit):
+    return ClinicFactory(organization=summit, name="Summit PT – Downtown")
+
+
+@pytest.fixture
+def harbor_clinic(harbor):
+    return ClinicFactory(organization=harbor, name="Harbor Rehab – Waterfront")
+
+
+@pytest.fixture
+def member_factory(db):
+    def make(organization, role=Role.THERAPIST, **kwargs):
+        return MembershipFactory(organization=organization, role=role, **kwargs)
+
+    return make
+
+
+@pytest.fixture
+def summit_admin(summit, member_factory):
+    return member_factory(summit, Role.ADMIN)
+
+
+@pytest.fixture
+def summit_front_desk(summit, member_factory):
+    return member_factory(summit, Role.FRONT_DESK)
+
+
+@pytest.fixture
+def harbor_admin(harbor, member_factory):
+    return member_factory(harbor, Role.ADMIN)
+
+
+@pytest.fixture
+def login(client):
+    """Signs `client` in as a membership's user, with the session clock started."""
+
+    def sign_in(membership, http_client=None):
+        http_client = http_client or client
+        http_client.force_login(membership.user)
+        return http_client
+
+    return sign_in
+
+
+@pytest.fixture
+def admin_client(client, login, summit_admin):
+    return login(summit_admin)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """In CI's services run a skipped test is a failure: nothing may hide."""
+    outcome = yield
+    report = outcome.get_result()
+    if REQUIRE_SERVICES and report.skipped and call.when in ("setup", "call"):
+        report.outcome = "failed"
+        report.longrepr = f"Skipped while RAPPORT_REQUIRE_SERVICES=1: {report.longrepr}"
+
+
+@pytest.fixture
+def client_factory():
+    """Makes more test clients: one browser per person in a scenario."""
+    return Client

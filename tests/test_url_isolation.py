@@ -1,0 +1,80 @@
+"""Walks every URL pattern and proves one organization never reaches another's objects.
+
+For each pattern that takes an object id, an admin of Harbor requests Summit's
+object (GET and POST) and must get 404, exactly as for an id that does not
+exist. A new URL keyword with no entry in OBJECT_MAKERS fails this test, so
+every new view is covered the day it is added.
+"""
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from clinics.models import Organization
+
+from .factories import ClinicFactory, MembershipFactory
+
+# How to make an object of an organization for each URL keyword.
+OBJECT_MAKERS = {
+    "clinic_id": lambda organization: ClinicFactory(organization=organization).pk,
+    "membership_id": lambda organization: MembershipFactory(organization=organization).pk,
+    "organization_id": lambda organization: organization.pk,
+}
+
+# URLs that take arguments but name no organization's object.
+NOT_OBJECT_URLS = {
+    "password_reset_confirm": "a signed one-time token, checked by Django",
+}
+# Namespaces outside tenancy.
+NOT_TENANT_NAMESPACES = {
+    "admin": "Django admin: for superusers, who operate the whole deployment",
+}
+
+
+def iter_patterns(resolver=None, namespace=None):
+    """Yields (qualified name or None, pattern) for every URL pattern Rapport serves."""
+    for entry in (resolver or get_resolver()).url_patterns:
+        if isinstance(entry, URLResolver):
+            if entry.namespace in NOT_TENANT_NAMESPACES:
+                continue
+            yield from iter_patterns(entry, ":".join(filter(None, [namespace, entry.namespace])) or None)
+        elif isinstance(entry, URLPattern):
+            qualified = entry.name and (f"{namespace}:{entry.name}" if namespace else entry.name)
+            yield qualified, entry
+
+
+def object_patterns():
+    for name, pattern in iter_patterns():
+        keywords = set(pattern.pattern.converters)
+        if keywords and name not in NOT_OBJECT_URLS:
+            yield name, keywords
+
+
+def test_every_object_url_has_an_object_maker():
+    missing = {
+        name: sorted(keywords - OBJECT_MAKERS.keys())
+        for name, keywords in object_patterns()
+        if keywords - OBJECT_MAKERS.keys()
+    }
+    assert not missing, f"Add these URL keywords to OBJECT_MAKERS: {missing}"
+
+
+def test_every_url_is_named():
+    assert all(name for name, _ in iter_patterns()), "Unnamed URL patterns cannot be walked"
+
+
+@pytest.mark.parametrize(("url_name", "keywords"), sorted(object_patterns()))
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_another_organizations_object_is_404(client, summit, harbor_admin, url_name, keywords, method):
+    kwargs = {keyword: OBJECT_MAKERS[keyword](summit) for keyword in keywords}
+    missing = dict.fromkeys(keywords, 987654321)
+    client.force_login(harbor_admin.user)
+
+    response = getattr(client, method)(reverse(url_name, kwargs=kwargs))
+    response_for_missing_id = getattr(client, method)(reverse(url_name, kwargs=missing))
+
+    # A POST-only view answers GET with 405 whatever the id; otherwise 404.
+    assert response.status_code in (404, 405), f"{method.upper()} {url_name}: {response.status_code}"
+    assert response.status_code == response_for_missing_id.status_code
+    if method == "post":
+        assert response.status_code == 404
+    assert Organization.objects.count() == 2
