@@ -14,7 +14,6 @@
 
 from collections.abc import Callable, Iterable
 from functools import wraps
-from typing import TypeVar
 
 from django.contrib import messages
 from django.contrib.auth import logout
@@ -28,8 +27,6 @@ from .models import Membership, Organization, Role
 
 SESSION_ORGANIZATION_KEY = "rapport_organization_id"
 ALL_ROLES = frozenset(Role.values)
-
-ModelT = TypeVar("ModelT", bound=models.Model)
 
 
 class OrganizationMiddleware:

@@ -1,0 +1,52 @@
+import pytest
+from django.core.management import call_command
+
+from clinics.demo import DEMO_PASSWORD
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def demo(transactional_db):
+    call_command("seed_demo")
+
+
+def sign_in(page, live_server, username):
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(DEMO_PASSWORD)
+    page.keyboard.press("Enter")
+    page.wait_for_load_state("networkidle")
+
+
+def test_front_desk_signs_in_and_lands_on_the_organization_home(page, live_server, demo):
+    sign_in(page, live_server, "frontdesk")
+
+    assert page.url == f"{live_server.url}/"
+    assert page.get_by_role("heading", name="Summit Physical Therapy").is_visible()
+    assert page.get_by_text("Summit PT – Cherry Creek").is_visible()
+    assert page.get_by_role("link", name="Staff").count() == 0
+    assert page.console_errors == []
+
+
+def test_admin_sees_staff_and_signs_out_from_the_menu(page, live_server, demo):
+    sign_in(page, live_server, "admin")
+    page.get_by_role("link", name="Staff", exact=True).click()
+    assert page.get_by_role("heading", name="Staff").is_visible()
+    assert page.get_by_role("cell", name="frontdesk").is_visible()
+
+    page.get_by_role("button", name="Avery Nguyen").click()
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_load_state("networkidle")
+
+    assert "/accounts/login/" in page.url
+    assert page.console_errors == []
+
+
+def test_wrong_password_is_explained_in_the_page(page, live_server, demo):
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.get_by_label("Username").fill("frontdesk")
+    page.get_by_label("Password").fill("not-the-password")
+    page.get_by_role("button", name="Sign in").click()
+
+    assert page.get_by_text("Please enter a correct username and password").is_visible()

@@ -1,0 +1,42 @@
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.urls import reverse
+
+from clinics.demo import DEMO_PASSWORD
+from clinics.models import Clinic, Membership, Organization, Role
+
+
+def snapshot():
+    return {
+        "organizations": sorted(Organization.objects.values_list("slug", "name")),
+        "clinics": sorted(Clinic.objects.values_list("organization__slug", "name", "timezone")),
+        "memberships": sorted(
+            Membership.objects.values_list("organization__slug", "user__username", "role", "is_active")
+        ),
+    }
+
+
+def test_seed_demo_is_deterministic_and_idempotent(db):
+    call_command("seed_demo")
+    first = snapshot()
+    call_command("seed_demo")
+
+    assert snapshot() == first
+    assert get_user_model().objects.count() == 5
+    summit_clinics = [name for slug, name, _ in first["clinics"] if slug == "summit"]
+    assert len(summit_clinics) == 3
+    assert {tz for slug, _, tz in first["clinics"] if slug == "summit"} == {"America/Denver"}
+    assert ("summit", "frontdesk", Role.FRONT_DESK, True) in first["memberships"]
+    assert ("harbor", "harbor-admin", Role.ADMIN, True) in first["memberships"]
+
+
+def test_demo_users_sign_in_with_the_demo_password(client, db):
+    call_command("seed_demo")
+
+    response = client.post(
+        reverse("login"), {"username": "frontdesk", "password": DEMO_PASSWORD}, follow=True
+    )
+
+    assert response.status_code == 200
+    assert response.context["request"].organization.slug == "summit"
+    assert b"Summit Physical Therapy" in response.content

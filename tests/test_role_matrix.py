@@ -1,0 +1,99 @@
+"""Which role may open which page: the table below is the specification.
+
+Each view declares its roles with @staff_view; this test checks the
+declarations against the table and the real responses against both.
+"""
+
+import pytest
+from django.urls import reverse
+
+from clinics.models import Role
+
+from .test_url_isolation import OBJECT_MAKERS, iter_patterns
+
+EVERYONE = set(Role.values)
+ADMIN = {Role.ADMIN}
+
+EXPECTED_ROLES = {
+    "home": EVERYONE,
+    "clinics:list": EVERYONE,
+    "clinics:create": ADMIN,
+    "clinics:edit": ADMIN,
+    "clinics:staff_list": ADMIN,
+    "clinics:staff_create": ADMIN,
+    "clinics:staff_edit": ADMIN,
+    "clinics:staff_deactivate": ADMIN,
+    "clinics:staff_reactivate": ADMIN,
+    "clinics:switch_organization": EVERYONE,
+}
+# Pages anyone may reach, signed in or not.
+PUBLIC = {
+    "login",
+    "logout",
+    "password_reset",
+    "password_reset_done",
+    "password_reset_confirm",
+    "password_reset_complete",
+    "healthz",
+}
+# Account pages every signed-in user has, whatever their role.
+ACCOUNT = {"password_change", "password_change_done"}
+
+
+def staff_patterns():
+    return {name: pattern for name, pattern in iter_patterns() if name not in PUBLIC | ACCOUNT}
+
+
+def test_every_staff_view_declares_its_roles_and_matches_the_table():
+    declared = {
+        name: set(getattr(pattern.callback, "allowed_roles", set()))
+        for name, pattern in staff_patterns().items()
+    }
+    assert declared == EXPECTED_ROLES
+
+
+@pytest.mark.parametrize("role", sorted(EVERYONE))
+@pytest.mark.parametrize("url_name", sorted(EXPECTED_ROLES))
+def test_role_gets_the_page_only_if_allowed(client, summit, member_factory, role, url_name):
+    membership = member_factory(summit, role)
+    pattern = staff_patterns()[url_name]
+    kwargs = {keyword: OBJECT_MAKERS[keyword](summit) for keyword in pattern.pattern.converters}
+    client.force_login(membership.user)
+    url = reverse(url_name, kwargs=kwargs)
+
+    response = client.get(url)
+    if response.status_code == 405:  # POST-only actions
+        response = client.post(url)
+
+    if role in EXPECTED_ROLES[url_name]:
+        assert response.status_code in (200, 302)
+    else:
+        assert response.status_code == 403
+        assert b"This page is not part of your role" in response.content
+
+
+@pytest.mark.parametrize("url_name", sorted(EXPECTED_ROLES))
+def test_anonymous_visitors_are_sent_to_sign_in(client, summit, url_name):
+    pattern = staff_patterns()[url_name]
+    kwargs = {keyword: OBJECT_MAKERS[keyword](summit) for keyword in pattern.pattern.converters}
+
+    response = client.post(reverse(url_name, kwargs=kwargs))
+
+    assert response.status_code == 302
+    assert response.url.startswith(reverse("login"))
+
+
+@pytest.mark.parametrize(
+    ("role", "visible", "hidden"),
+    [
+        (Role.ADMIN, ["Clinics", "Staff"], []),
+        (Role.FRONT_DESK, ["Clinics"], ["Staff"]),
+    ],
+)
+def test_navigation_fits_the_role(client, summit, member_factory, role, visible, hidden):
+    client.force_login(member_factory(summit, role).user)
+
+    labels = [label for label, _ in client.get(reverse("home")).context["navigation"]]
+
+    assert all(label in labels for label in visible)
+    assert not any(label in labels for label in hidden)
