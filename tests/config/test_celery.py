@@ -23,7 +23,9 @@ def test_tasks_use_json_time_limits_and_the_house_retry_policy():
     assert rapport_tasks
     for task in rapport_tasks:
         assert isinstance(task, RapportTask)
-        assert task.retry_backoff and task.retry_backoff_max <= 600 and task.max_retries
+        assert task.retry_backoff
+        assert task.retry_backoff_max <= 600
+        assert task.max_retries
 
 
 @pytest.mark.parametrize("name", ["accounts.sweep_expired_sessions"])
