@@ -18,7 +18,9 @@ PRODUCTION_ENV = {
 
 
 def manage(*args, env):
-    clean_env = {key: value for key, value in os.environ.items() if key not in PRODUCTION_ENV}
+    # Only what the production environment sets: nothing of the test run's own
+    # (DJANGO_*, DATABASE_URL, ...) may leak into the checked process.
+    clean_env = {key: os.environ[key] for key in ("PATH", "HOME", "LANG") if key in os.environ}
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=PROJECT,
