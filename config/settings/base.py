@@ -133,6 +133,21 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/lockout.html"
 AXES_VERBOSE = False
+# Behind a reverse proxy every request comes from the proxy's address: count
+# the proxies you trust and the lockout keys on the client address they
+# forward. With none, a client-supplied X-Forwarded-For is ignored.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+if TRUSTED_PROXY_COUNT:
+    # ipware counts the proxies listed inside X-Forwarded-For, which excludes
+    # the one connecting to us: the client is the entry our nearest trusted
+    # proxy appended, whatever a client wrote before it.
+    AXES_IPWARE_PROXY_COUNT = TRUSTED_PROXY_COUNT - 1
+    # Not strict: a client-forged leading entry makes the chain longer than
+    # expected, and strict mode would then key the lockout on the proxy.
+    IPWARE_STRICT = False
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
+else:
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ("REMOTE_ADDR",)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env.str("TIME_ZONE", default="America/Denver")

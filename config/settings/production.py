@@ -11,6 +11,13 @@ if len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5 or SECRET_KEY.startswith("dj
         "python -c 'import secrets; print(secrets.token_urlsafe(64))'"
     )
 
+missing = [name for name in ("DATABASE_URL", "REDIS_URL", "EMAIL_URL") if not env.str(name, default="")]
+if missing:
+    # The embedded defaults (SQLite, a filesystem broker, email printed to the
+    # log) are for one machine; in production they would lose data or leak
+    # password-reset links into logs.
+    raise ImproperlyConfigured(f"Production needs these environment variables: {', '.join(missing)}")
+
 DEBUG = False
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)

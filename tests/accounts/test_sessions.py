@@ -105,3 +105,24 @@ def test_password_change_requires_sign_in(client):
 
     assert response.status_code == 302
     assert response.url.startswith(reverse("login"))
+
+
+@pytest.mark.parametrize("forwarded", ["203.0.113.7", "198.51.100.9, 203.0.113.7"])
+def test_lockout_keys_on_the_client_our_proxy_saw(client, settings, forwarded):
+    """Behind one proxy, lockouts follow the real client, and a forged leading entry is ignored."""
+    from axes.helpers import get_client_ip_address
+
+    settings.AXES_IPWARE_PROXY_COUNT = 0  # TRUSTED_PROXY_COUNT=1
+    settings.IPWARE_STRICT = False
+    settings.AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
+    request = client.get(reverse("login"), headers={"X-Forwarded-For": forwarded}).wsgi_request
+
+    assert get_client_ip_address(request) == "203.0.113.7"
+
+
+def test_without_trusted_proxies_a_forged_forwarded_header_is_ignored(client):
+    from axes.helpers import get_client_ip_address
+
+    request = client.get(reverse("login"), headers={"X-Forwarded-For": "203.0.113.7"}).wsgi_request
+
+    assert get_client_ip_address(request) == "127.0.0.1"

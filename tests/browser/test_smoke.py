@@ -3,11 +3,13 @@ from django.core.management import call_command
 
 from clinics.demo import DEMO_PASSWORD
 
-pytestmark = pytest.mark.browser
+# The live server needs committed data; serialized rollback restores the rows
+# that migrations create (the population vocabulary) after each test's flush.
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 
 @pytest.fixture
-def demo(transactional_db):
+def demo():
     call_command("seed_demo")
 
 

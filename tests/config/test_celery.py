@@ -4,6 +4,9 @@ from django.conf import settings
 from config.celery import RapportTask
 from config.celery import app as celery_app
 
+# Importing the task modules runs Celery's Django start-up checks.
+pytestmark = pytest.mark.django_db
+
 
 def test_every_beat_job_names_a_registered_task():
     celery_app.loader.import_default_modules()

@@ -46,8 +46,26 @@ def test_production_refuses_to_start_without_a_real_secret_key(secret_key):
     assert "Set SECRET_KEY to a long random value" in result.stderr
 
 
+@pytest.mark.parametrize("variable", ["DATABASE_URL", "REDIS_URL", "EMAIL_URL"])
+def test_production_refuses_the_embedded_defaults(variable):
+    env = {key: value for key, value in PRODUCTION_ENV.items() if key != variable}
+
+    result = manage("check", env=env)
+
+    assert result.returncode != 0
+    assert f"Production needs these environment variables: {variable}" in result.stderr
+
+
 def test_malformed_environment_stops_start_up():
     result = manage("check", env={**PRODUCTION_ENV, "SESSION_IDLE_TIMEOUT": "thirty minutes"})
 
     assert result.returncode != 0
     assert "thirty minutes" in result.stderr
+
+
+def test_trusted_proxy_count_configures_client_address_lookup():
+    show = "from django.conf import settings as s; print(s.AXES_IPWARE_PROXY_COUNT, s.IPWARE_STRICT)"
+
+    result = manage("shell", "--no-imports", "-c", show, env={**PRODUCTION_ENV, "TRUSTED_PROXY_COUNT": "1"})
+
+    assert result.stdout.split() == ["0", "False"], result.stderr

@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from accounts.tasks import sweep_expired_sessions
 
-pytestmark = pytest.mark.services
+pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 
 def database_url() -> str:
@@ -33,7 +33,7 @@ def database_url() -> str:
 
 
 @pytest.fixture
-def worker(transactional_db):
+def worker():
     if settings.REDIS_URL:
         celery_app_purge()
     process = subprocess.Popen(
