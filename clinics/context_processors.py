@@ -1,4 +1,5 @@
 from django.http import HttpRequest
+from django.urls import reverse
 
 from .models import Role
 from .tenancy import ALL_ROLES
@@ -7,15 +8,23 @@ from .tenancy import ALL_ROLES
 # Each later part of Rapport adds its entry here when its pages exist.
 NAVIGATION = [
     ("Home", "home", ALL_ROLES),
+    ("Physicians", "physicians:list", ALL_ROLES),
+    ("Practices", "physicians:practice_list", ALL_ROLES),
+    ("Prospects", "physicians:prospects", {Role.LIAISON, Role.ADMIN}),
     ("Clinics", "clinics:list", ALL_ROLES),
+    ("Payers", "clinics:payer_list", {Role.ADMIN}),
     ("Staff", "clinics:staff_list", {Role.ADMIN}),
 ]
 
 
 def navigation(request: HttpRequest) -> dict:
+    """The menu for the user's role, with the entry whose URL is the longest prefix of this page marked."""
     membership = getattr(request, "membership", None)
     if membership is None:
         return {"navigation": []}
-    return {
-        "navigation": [(label, url_name) for label, url_name, roles in NAVIGATION if membership.role in roles]
-    }
+    items = [(label, reverse(url_name)) for label, url_name, roles in NAVIGATION if membership.role in roles]
+    matches = [
+        url for _, url in items if request.path == url or (url != "/" and request.path.startswith(url))
+    ]
+    current = max(matches, key=len, default=None)
+    return {"navigation": [(label, url, url == current) for label, url in items]}

@@ -9,7 +9,17 @@ from dataclasses import dataclass
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
-from .models import Clinic, Membership, Organization, Role
+from .models import (
+    DEFAULT_POPULATIONS,
+    Clinic,
+    Membership,
+    Organization,
+    Payer,
+    PayerCategory,
+    Population,
+    Role,
+    ServiceOffering,
+)
 
 DEMO_PASSWORD = "rapport-demo"  # noqa: S105 (published demo credential)
 
@@ -48,6 +58,64 @@ USERS = [
     DemoUser("admin", "Avery", "Nguyen", Role.ADMIN, "summit", None),
     DemoUser("harbor-admin", "Hugo", "Marsh", Role.ADMIN, "harbor", None),
 ]
+
+
+PAYERS = [
+    ("Medicare Part B", PayerCategory.MEDICARE),
+    ("Humana Medicare Advantage", PayerCategory.MEDICARE_ADVANTAGE),
+    ("UnitedHealthcare Medicare Advantage", PayerCategory.MEDICARE_ADVANTAGE),
+    ("Medicaid (Health First)", PayerCategory.MEDICAID),
+    ("Anthem Blue Cross Blue Shield", PayerCategory.COMMERCIAL),
+    ("Aetna", PayerCategory.COMMERCIAL),
+    ("Cigna", PayerCategory.COMMERCIAL),
+    ("UnitedHealthcare", PayerCategory.COMMERCIAL),
+    ("Kaiser Permanente", PayerCategory.COMMERCIAL),
+    ("Pinnacol Assurance (workers' comp)", PayerCategory.WORKERS_COMP),
+    ("Auto / PIP claims", PayerCategory.AUTO_PIP),
+    ("VA Community Care", PayerCategory.VA_TRICARE),
+    ("TRICARE West", PayerCategory.VA_TRICARE),
+    ("Self-pay", PayerCategory.SELF_PAY),
+]
+# Payers each clinic is in network with, by position in PAYERS.
+CLINIC_PAYERS = {0: range(0, 14), 1: [0, 1, 4, 5, 6, 7, 13], 2: [0, 1, 2, 3, 4, 7, 9, 10, 11, 13]}
+
+# (clinic position, name, populations)
+OFFERINGS = [
+    (0, "Sports rehab", ["sports", "orthopedic"]),
+    (0, "Post-op orthopedics", ["post-surgical", "orthopedic"]),
+    (0, "Vestibular rehab", ["vestibular", "neurologic", "geriatric"]),
+    (1, "Pelvic health", ["womens-health"]),
+    (1, "Hand therapy", ["orthopedic", "post-surgical"]),
+    (1, "Running clinic", ["sports"]),
+    (2, "Aquatic therapy", ["geriatric", "chronic-pain"]),
+    (2, "Work conditioning", ["workers-comp", "orthopedic"]),
+    (2, "Neuro rehab", ["neurologic", "geriatric"]),
+]
+
+
+def _ensure_populations() -> None:
+    for code, name, adjective in DEFAULT_POPULATIONS:
+        Population.objects.update_or_create(code=code, defaults={"name": name, "adjective": adjective})
+
+
+def _seed_payers_and_services(organization: Organization) -> None:
+    payers = [
+        Payer.objects.update_or_create(organization=organization, name=name, defaults={"category": category})[
+            0
+        ]
+        for name, category in PAYERS
+    ]
+    clinics = list(Clinic.objects.for_organization(organization).order_by("name"))
+    populations = {population.code: population for population in Population.objects.all()}
+    for position, clinic in enumerate(clinics):
+        clinic.payers.set([payers[i] for i in CLINIC_PAYERS.get(position, range(len(payers)))])
+    for position, name, codes in OFFERINGS:
+        if position >= len(clinics):
+            continue
+        offering, _ = ServiceOffering.objects.update_or_create(
+            organization=organization, clinic=clinics[position], name=name
+        )
+        offering.populations.set([populations[code] for code in codes])
 
 
 @transaction.atomic
@@ -93,5 +161,8 @@ def seed(stdout=None) -> None:
             user=user,
             defaults={"role": demo.role, "home_clinic": home_clinic, "is_active": True},
         )
+    _ensure_populations()
+    for organization in organizations.values():
+        _seed_payers_and_services(organization)
     if stdout is not None:
         stdout.write(f"Organizations: {', '.join(o.name for o in organizations.values())}")

@@ -3,7 +3,7 @@ from crispy_forms.layout import Submit
 from django import forms
 from django.contrib.auth.password_validation import password_validators_help_text_html
 
-from .models import Clinic, Membership, Organization, Role
+from .models import Clinic, Membership, Organization, Payer, Population, Role, ServiceOffering
 from .services import CLINIC_FIELDS
 
 US_TIMEZONES = [
@@ -34,12 +34,21 @@ class ClinicForm(forms.ModelForm):
         help_text="Used for business days and due times at this location.",
     )
 
+    payers = forms.ModelMultipleChoiceField(
+        queryset=Payer.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="Payers accepted",
+        help_text="Fit scores compare these with the payers each practice accepts.",
+    )
+
     class Meta:
         model = Clinic
-        fields = CLINIC_FIELDS
+        fields = (*CLINIC_FIELDS, "payers")
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, organization: Organization, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["payers"].queryset = Payer.objects.for_organization(organization).filter(is_active=True)
         self.helper = _helper("Save clinic")
 
 
@@ -72,3 +81,32 @@ class MembershipForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["home_clinic"].queryset = Clinic.objects.for_organization(self.instance.organization)
         self.helper = _helper("Save")
+
+
+class PayerForm(forms.ModelForm):
+    class Meta:
+        model = Payer
+        fields = ("name", "category", "is_active")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = _helper("Save payer")
+
+
+class ServiceOfferingForm(forms.ModelForm):
+    populations = forms.ModelMultipleChoiceField(
+        queryset=Population.objects.all(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Who this program serves; fit and announcements match on these.",
+    )
+
+    class Meta:
+        model = ServiceOffering
+        fields = ("clinic", "name", "description", "populations", "is_active")
+        widgets = {"description": forms.Textarea(attrs={"rows": 3})}
+
+    def __init__(self, *args, organization: Organization, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["clinic"].queryset = Clinic.objects.for_organization(organization)
+        self.helper = _helper("Save service")

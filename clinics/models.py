@@ -51,15 +51,28 @@ class TenantModel(models.Model):
         abstract = True
 
 
-class Clinic(TenantModel):
-    """One location of an organization."""
+class PostalAddress(models.Model):
+    """A US street address, shared by clinics and practices."""
 
-    name = models.CharField(max_length=200)
     address_line1 = models.CharField("address", max_length=200, blank=True)
     address_line2 = models.CharField("address line 2", max_length=200, blank=True)
     city = models.CharField(max_length=100, blank=True)
     state = models.CharField(max_length=2, blank=True, help_text="Two-letter code, e.g. CO.")
     postal_code = models.CharField("ZIP code", max_length=10, blank=True)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def address(self) -> str:
+        locality = ", ".join(p for p in [self.city, f"{self.state} {self.postal_code}".strip()] if p)
+        return ", ".join(p for p in [self.address_line1, self.address_line2, locality] if p)
+
+
+class Clinic(TenantModel, PostalAddress):
+    """One location of an organization."""
+
+    name = models.CharField(max_length=200)
     phone = models.CharField(max_length=30, blank=True)
     timezone = models.CharField(
         "time zone",
@@ -69,6 +82,9 @@ class Clinic(TenantModel):
         help_text="Used for business days and due times at this location.",
     )
     is_active = models.BooleanField("open", default=True)
+    payers = models.ManyToManyField(
+        "Payer", related_name="clinics", blank=True, help_text="Payers this clinic is in network with."
+    )
 
     class Meta:
         ordering = ["name"]
@@ -80,11 +96,6 @@ class Clinic(TenantModel):
 
     def __str__(self) -> str:
         return self.name
-
-    @property
-    def address(self) -> str:
-        locality = ", ".join(p for p in [self.city, f"{self.state} {self.postal_code}".strip()] if p)
-        return ", ".join(p for p in [self.address_line1, self.address_line2, locality] if p)
 
 
 class Membership(TenantModel):
@@ -118,3 +129,95 @@ class Membership(TenantModel):
     def clean(self) -> None:
         if self.home_clinic_id and self.home_clinic.organization_id != self.organization_id:
             raise ValidationError({"home_clinic": "Choose a clinic of this organization."})
+
+
+class PayerCategory(models.TextChoices):
+    MEDICARE = "medicare", "Medicare Part B"
+    MEDICARE_ADVANTAGE = "medicare_advantage", "Medicare Advantage"
+    MEDICAID = "medicaid", "Medicaid"
+    COMMERCIAL = "commercial", "Commercial"
+    WORKERS_COMP = "workers_comp", "Workers' compensation"
+    AUTO_PIP = "auto_pip", "Auto / PIP"
+    VA_TRICARE = "va_tricare", "VA Community Care / TRICARE"
+    SELF_PAY = "self_pay", "Self-pay"
+    OTHER = "other", "Other"
+
+
+class Payer(TenantModel):
+    """An insurer or payment source on the organization's list."""
+
+    name = models.CharField(max_length=200)
+    category = models.CharField(max_length=30, choices=PayerCategory.choices)
+    is_active = models.BooleanField("in use", default=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "name"], name="clinics_payer_unique_name_per_org"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Population(models.Model):
+    """A patient population (sports, geriatric, ...): one shared vocabulary for every organization.
+
+    Practices say which populations they treat and service offerings which
+    they serve; fit compares the two.
+    """
+
+    code = models.SlugField(max_length=40, unique=True)
+    name = models.CharField(max_length=100)
+    adjective = models.CharField(
+        max_length=100, help_text="As in “treats sports patients”: sports, geriatric, …"
+    )
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+# The population vocabulary: (code, name, adjective). Migration 0003 loaded
+# this list; seed_demo makes sure it is there.
+DEFAULT_POPULATIONS = [
+    ("sports", "Sports", "sports"),
+    ("orthopedic", "Orthopedic", "orthopedic"),
+    ("post-surgical", "Post-surgical", "post-surgical"),
+    ("geriatric", "Geriatric", "geriatric"),
+    ("pediatric", "Pediatric", "pediatric"),
+    ("womens-health", "Women's health", "women's health"),
+    ("neurologic", "Neurologic", "neurologic"),
+    ("vestibular", "Dizziness and balance", "dizziness and balance"),
+    ("chronic-pain", "Chronic pain", "chronic pain"),
+    ("workers-comp", "Workers' compensation", "workers' comp"),
+]
+
+
+class ServiceOffering(TenantModel):
+    """A clinical program a clinic offers, e.g. vestibular rehab or pelvic health."""
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="service_offerings")
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    populations = models.ManyToManyField(Population, related_name="+", blank=True)
+    is_active = models.BooleanField("offered", default=True)
+
+    class Meta:
+        ordering = ["clinic__name", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "clinic", "name"], name="clinics_offering_unique_name_per_clinic"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.clinic})"
+
+    def clean(self) -> None:
+        if self.clinic_id and self.clinic.organization_id != self.organization_id:
+            raise ValidationError({"clinic": "Choose a clinic of this organization."})

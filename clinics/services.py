@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from accounts.models import User
 
-from .models import Clinic, Membership, Organization, Role
+from .models import Clinic, Membership, Organization, Payer, Role, ServiceOffering
 
 CLINIC_FIELDS = (
     "name",
@@ -21,7 +21,8 @@ CLINIC_FIELDS = (
 )
 
 
-def clinic_save(*, organization: Organization, clinic: Clinic | None = None, **fields) -> Clinic:
+@transaction.atomic
+def clinic_save(*, organization: Organization, clinic: Clinic | None = None, payers=None, **fields) -> Clinic:
     """Creates a clinic, or updates `clinic`, after full validation."""
     unknown = set(fields) - set(CLINIC_FIELDS)
     if unknown:
@@ -33,6 +34,10 @@ def clinic_save(*, organization: Organization, clinic: Clinic | None = None, **f
         setattr(clinic, name, value)
     clinic.full_clean()
     clinic.save()
+    if payers is not None:
+        if any(payer.organization_id != organization.pk for payer in payers):
+            raise ValidationError("That payer belongs to another organization.")
+        clinic.payers.set(payers)
     return clinic
 
 
@@ -116,3 +121,35 @@ def membership_reactivate(*, membership: Membership) -> Membership:
     membership.deactivated_at = None
     membership.save(update_fields=["is_active", "deactivated_at"])
     return membership
+
+
+def payer_save(*, organization: Organization, payer: Payer | None = None, **fields) -> Payer:
+    payer = payer or Payer(organization=organization)
+    if payer.organization_id != organization.pk:
+        raise ValidationError("That payer belongs to another organization.")
+    for name in ("name", "category", "is_active"):
+        if name in fields:
+            setattr(payer, name, fields.pop(name))
+    if fields:
+        raise TypeError(f"Unknown payer fields: {sorted(fields)}")
+    payer.full_clean()
+    payer.save()
+    return payer
+
+
+@transaction.atomic
+def service_offering_save(
+    *, organization: Organization, offering: ServiceOffering | None = None, populations=(), **fields
+) -> ServiceOffering:
+    offering = offering or ServiceOffering(organization=organization)
+    if offering.organization_id != organization.pk:
+        raise ValidationError("That service belongs to another organization.")
+    for name in ("clinic", "name", "description", "is_active"):
+        if name in fields:
+            setattr(offering, name, fields.pop(name))
+    if fields:
+        raise TypeError(f"Unknown service fields: {sorted(fields)}")
+    offering.full_clean()
+    offering.save()
+    offering.populations.set(populations)
+    return offering

@@ -1,3 +1,5 @@
+from functools import partial
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
@@ -5,8 +7,8 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from . import selectors, services
-from .forms import ClinicForm, MembershipForm, StaffCreateForm
-from .models import Clinic, Membership, Role
+from .forms import ClinicForm, MembershipForm, PayerForm, ServiceOfferingForm, StaffCreateForm
+from .models import Clinic, Membership, Payer, Role, ServiceOffering
 from .tenancy import ALL_ROLES, get_for_organization_or_404, organization_switch, staff_view
 
 ADMIN_ONLY = {Role.ADMIN}
@@ -36,7 +38,11 @@ def clinic_list(request: HttpRequest) -> HttpResponse:
 
 
 def _clinic_form_page(request: HttpRequest, clinic: Clinic | None) -> HttpResponse:
-    form = ClinicForm(request.POST or None, instance=clinic)
+    form = ClinicForm(
+        request.POST or None,
+        instance=clinic or Clinic(organization=request.organization),
+        organization=request.organization,
+    )
     if request.method == "POST" and form.is_valid():
         try:
             saved = services.clinic_save(
@@ -122,3 +128,79 @@ def staff_reactivate(request: HttpRequest, membership_id: int) -> HttpResponse:
     services.membership_reactivate(membership=membership)
     messages.success(request, f"Reactivated {membership.user}.")
     return redirect("clinics:staff_list")
+
+
+@staff_view(roles=ADMIN_ONLY)
+def payer_list(request: HttpRequest) -> HttpResponse:
+    payers = selectors.payer_list(organization=request.organization)
+    return render(request, "clinics/payer_list.html", {"payers": payers})
+
+
+def _organization_list_form_page(
+    request: HttpRequest, form, save, *, title: str, list_url: str, list_label: str
+):
+    """Shows `form`; when valid, saves it through `save(**cleaned_data)` and returns to the list."""
+    if request.method == "POST" and form.is_valid():
+        try:
+            saved = save(organization=request.organization, **form.cleaned_data)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, f"Saved {saved.name}.")
+            return redirect(list_url)
+    context = {"form": form, "title": title, "back_url": list_url, "back_label": list_label}
+    return render(request, "clinics/simple_form.html", context)
+
+
+def _payer_form_page(request: HttpRequest, payer: Payer | None) -> HttpResponse:
+    return _organization_list_form_page(
+        request,
+        PayerForm(request.POST or None, instance=payer or Payer(organization=request.organization)),
+        partial(services.payer_save, payer=payer),
+        title=payer.name if payer else "Add a payer",
+        list_url="clinics:payer_list",
+        list_label="Payers",
+    )
+
+
+@staff_view(roles=ADMIN_ONLY)
+def payer_create(request: HttpRequest) -> HttpResponse:
+    return _payer_form_page(request, payer=None)
+
+
+@staff_view(roles=ADMIN_ONLY)
+def payer_edit(request: HttpRequest, payer_id: int) -> HttpResponse:
+    payer = get_for_organization_or_404(Payer, request.organization, pk=payer_id)
+    return _payer_form_page(request, payer=payer)
+
+
+@staff_view(roles=ALL_ROLES)
+def service_list(request: HttpRequest) -> HttpResponse:
+    offerings = selectors.service_offering_list(organization=request.organization)
+    return render(request, "clinics/service_list.html", {"offerings": offerings})
+
+
+def _service_form_page(request: HttpRequest, offering: ServiceOffering | None) -> HttpResponse:
+    return _organization_list_form_page(
+        request,
+        ServiceOfferingForm(
+            request.POST or None,
+            instance=offering or ServiceOffering(organization=request.organization),
+            organization=request.organization,
+        ),
+        partial(services.service_offering_save, offering=offering),
+        title=offering.name if offering else "Add a service",
+        list_url="clinics:service_list",
+        list_label="Services",
+    )
+
+
+@staff_view(roles=ADMIN_ONLY)
+def service_create(request: HttpRequest) -> HttpResponse:
+    return _service_form_page(request, offering=None)
+
+
+@staff_view(roles=ADMIN_ONLY)
+def service_edit(request: HttpRequest, offering_id: int) -> HttpResponse:
+    offering = get_for_organization_or_404(ServiceOffering, request.organization, pk=offering_id)
+    return _service_form_page(request, offering=offering)

@@ -18,6 +18,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
 urlpatterns = [
     path("", clinic_views.home, name="home"),
     path("clinics/", include("clinics.urls")),
+    path("directory/", include("physicians.urls")),
     path("accounts/", include("accounts.urls")),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),

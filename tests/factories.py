@@ -1,7 +1,9 @@
 import factory
 from django.contrib.auth import get_user_model
 
-from clinics.models import Clinic, Membership, Organization, Role
+from clinics.models import Clinic, Membership, Organization, Payer, PayerCategory, Role, ServiceOffering
+from physicians.identifiers import npi_check_digit
+from physicians.models import Affiliation, Gatekeeper, GatekeeperRole, NppesImport, Physician, Practice
 
 TEST_PASSWORD = "correct-horse-battery-staple"
 
@@ -50,3 +52,80 @@ class MembershipFactory(factory.django.DjangoModelFactory):
     organization = factory.SubFactory(OrganizationFactory)
     user = factory.SubFactory(UserFactory)
     role = Role.THERAPIST
+
+
+class PayerFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Payer
+
+    organization = factory.SubFactory(OrganizationFactory)
+    name = factory.Sequence(lambda n: f"Payer {n}")
+    category = PayerCategory.COMMERCIAL
+
+
+class ServiceOfferingFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ServiceOffering
+
+    organization = factory.SubFactory(OrganizationFactory)
+    clinic = factory.SubFactory(ClinicFactory, organization=factory.SelfAttribute("..organization"))
+    name = factory.Sequence(lambda n: f"Program {n}")
+
+
+def valid_npi(n: int) -> str:
+    first_nine = f"1{n:08d}"
+    return first_nine + str(npi_check_digit(first_nine))
+
+
+class PracticeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Practice
+
+    organization = factory.SubFactory(OrganizationFactory)
+    name = factory.Sequence(lambda n: f"Practice {n}")
+    address_line1 = factory.Sequence(lambda n: f"{n + 100} Main St")
+    city = "Denver"
+    state = "CO"
+    postal_code = "80202"
+
+
+class PhysicianFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Physician
+
+    organization = factory.SubFactory(OrganizationFactory)
+    npi = factory.Sequence(valid_npi)
+    first_name = factory.Faker("first_name")
+    last_name = factory.Faker("last_name")
+    credential = "MD"
+    taxonomy_code = "207X00000X"
+
+
+class AffiliationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Affiliation
+
+    organization = factory.SubFactory(OrganizationFactory)
+    physician = factory.SubFactory(PhysicianFactory, organization=factory.SelfAttribute("..organization"))
+    practice = factory.SubFactory(PracticeFactory, organization=factory.SelfAttribute("..organization"))
+    is_primary = True
+
+
+class GatekeeperFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Gatekeeper
+
+    organization = factory.SubFactory(OrganizationFactory)
+    practice = factory.SubFactory(PracticeFactory, organization=factory.SelfAttribute("..organization"))
+    first_name = factory.Faker("first_name")
+    last_name = factory.Faker("last_name")
+    role = GatekeeperRole.REFERRAL_COORDINATOR
+
+
+class NppesImportFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = NppesImport
+
+    organization = factory.SubFactory(OrganizationFactory)
+    file = factory.django.FileField(filename="npidata.csv", data=b"NPI\n")
+    original_name = "npidata.csv"

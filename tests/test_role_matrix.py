@@ -13,6 +13,7 @@ from .test_url_isolation import OBJECT_MAKERS, iter_patterns
 
 EVERYONE = set(Role.values)
 ADMIN = {Role.ADMIN}
+EDITORS = {Role.LIAISON, Role.ADMIN}
 
 EXPECTED_ROLES = {
     "home": EVERYONE,
@@ -25,6 +26,31 @@ EXPECTED_ROLES = {
     "clinics:staff_deactivate": ADMIN,
     "clinics:staff_reactivate": ADMIN,
     "clinics:switch_organization": EVERYONE,
+    "clinics:payer_list": ADMIN,
+    "clinics:payer_create": ADMIN,
+    "clinics:payer_edit": ADMIN,
+    "clinics:service_list": EVERYONE,
+    "clinics:service_create": ADMIN,
+    "clinics:service_edit": ADMIN,
+    "physicians:list": EVERYONE,
+    "physicians:search": EVERYONE,
+    "physicians:detail": EVERYONE,
+    "physicians:practice_list": EVERYONE,
+    "physicians:practice_detail": EVERYONE,
+    "physicians:prospects": EDITORS,
+    "physicians:export": EDITORS,
+    "physicians:create": EDITORS,
+    "physicians:edit": EDITORS,
+    "physicians:stage": EDITORS,
+    "physicians:toggle_active": EDITORS,
+    "physicians:practice_create": EDITORS,
+    "physicians:practice_edit": EDITORS,
+    "physicians:practice_toggle_active": EDITORS,
+    "physicians:gatekeeper_create": EDITORS,
+    "physicians:gatekeeper_edit": EDITORS,
+    "physicians:merge": ADMIN,
+    "physicians:import_list": ADMIN,
+    "physicians:import_detail": ADMIN,
 }
 # Pages anyone may reach, signed in or not.
 PUBLIC = {
@@ -86,14 +112,23 @@ def test_anonymous_visitors_are_sent_to_sign_in(client, summit, url_name):
 @pytest.mark.parametrize(
     ("role", "visible", "hidden"),
     [
-        (Role.ADMIN, ["Clinics", "Staff"], []),
-        (Role.FRONT_DESK, ["Clinics"], ["Staff"]),
+        (Role.ADMIN, ["Physicians", "Prospects", "Clinics", "Payers", "Staff"], []),
+        (Role.LIAISON, ["Physicians", "Practices", "Prospects"], ["Payers", "Staff"]),
+        (Role.FRONT_DESK, ["Physicians", "Practices", "Clinics"], ["Prospects", "Payers", "Staff"]),
     ],
 )
 def test_navigation_fits_the_role(client, summit, member_factory, role, visible, hidden):
     client.force_login(member_factory(summit, role).user)
 
-    labels = [label for label, _ in client.get(reverse("home")).context["navigation"]]
+    labels = [label for label, _, _ in client.get(reverse("home")).context["navigation"]]
 
     assert all(label in labels for label in visible)
     assert not any(label in labels for label in hidden)
+
+
+def test_navigation_marks_the_section_of_the_current_page(client, summit, member_factory):
+    client.force_login(member_factory(summit, Role.LIAISON).user)
+
+    navigation = client.get(reverse("physicians:prospects")).context["navigation"]
+
+    assert [label for label, _, current in navigation if current] == ["Prospects"]

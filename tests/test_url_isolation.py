@@ -11,13 +11,28 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from clinics.models import Organization
 
-from .factories import ClinicFactory, MembershipFactory
+from .factories import (
+    ClinicFactory,
+    GatekeeperFactory,
+    MembershipFactory,
+    NppesImportFactory,
+    PayerFactory,
+    PhysicianFactory,
+    PracticeFactory,
+    ServiceOfferingFactory,
+)
 
 # How to make an object of an organization for each URL keyword.
 OBJECT_MAKERS = {
     "clinic_id": lambda organization: ClinicFactory(organization=organization).pk,
     "membership_id": lambda organization: MembershipFactory(organization=organization).pk,
     "organization_id": lambda organization: organization.pk,
+    "payer_id": lambda organization: PayerFactory(organization=organization).pk,
+    "offering_id": lambda organization: ServiceOfferingFactory(organization=organization).pk,
+    "physician_id": lambda organization: PhysicianFactory(organization=organization).pk,
+    "practice_id": lambda organization: PracticeFactory(organization=organization).pk,
+    "gatekeeper_id": lambda organization: GatekeeperFactory(organization=organization).pk,
+    "import_id": lambda organization: NppesImportFactory(organization=organization).pk,
 }
 
 # URLs that take arguments but name no organization's object.

@@ -3,9 +3,8 @@ from django.core.management import call_command
 
 from clinics.demo import DEMO_PASSWORD
 
-# The live server needs committed data; serialized rollback restores the rows
-# that migrations create (the population vocabulary) after each test's flush.
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+# The live server runs in another thread, so the data must be committed.
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
@@ -52,3 +51,26 @@ def test_wrong_password_is_explained_in_the_page(page, live_server, demo):
     page.get_by_role("button", name="Sign in").click()
 
     assert page.get_by_text("Please enter a correct username and password").is_visible()
+
+
+def test_typeahead_finds_and_opens_a_physician_with_the_keyboard_alone(page, live_server, demo):
+    from physicians.models import Physician
+
+    physician = (
+        Physician.objects.filter(organization__slug="summit").order_by("last_name", "first_name").first()
+    )
+    sign_in(page, live_server, "frontdesk")
+    page.goto(f"{live_server.url}/directory/")
+
+    box = page.get_by_role("combobox", name="Jump to a physician")
+    box.focus()
+    page.keyboard.type(physician.last_name[:4])
+    page.get_by_role("option").first.wait_for()
+    assert box.get_attribute("aria-expanded") == "true"
+    page.keyboard.press("ArrowDown")
+    assert page.get_by_role("option").first.get_attribute("aria-selected") == "true"
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{live_server.url}/directory/{physician.pk}/")
+
+    assert page.get_by_role("heading", name=physician.display_name).is_visible()
+    assert page.console_errors == []

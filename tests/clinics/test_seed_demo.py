@@ -3,7 +3,9 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from clinics.demo import DEMO_PASSWORD
-from clinics.models import Clinic, Membership, Organization, Role
+from clinics.models import Clinic, Membership, Organization, Payer, Role, ServiceOffering
+from physicians.identifiers import npi_problem
+from physicians.models import Affiliation, Gatekeeper, Physician, Practice, StageChange
 
 
 def snapshot():
@@ -13,6 +15,15 @@ def snapshot():
         "memberships": sorted(
             Membership.objects.values_list("organization__slug", "user__username", "role", "is_active")
         ),
+        "payers": sorted(Payer.objects.values_list("organization__slug", "name")),
+        "offerings": sorted(ServiceOffering.objects.values_list("clinic__name", "name")),
+        "practices": sorted(Practice.objects.values_list("organization__slug", "name", "address_line1")),
+        "physicians": sorted(
+            Physician.objects.values_list("organization__slug", "npi", "last_name", "stage", "tier")
+        ),
+        "affiliations": Affiliation.objects.count(),
+        "gatekeepers": Gatekeeper.objects.count(),
+        "stage_changes": StageChange.objects.count(),
     }
 
 
@@ -28,6 +39,20 @@ def test_seed_demo_is_deterministic_and_idempotent(db):
     assert {tz for slug, _, tz in first["clinics"] if slug == "summit"} == {"America/Denver"}
     assert ("summit", "frontdesk", Role.FRONT_DESK, True) in first["memberships"]
     assert ("harbor", "harbor-admin", Role.ADMIN, True) in first["memberships"]
+
+
+def test_demo_directory_is_realistic(db):
+    call_command("seed_demo")
+
+    for slug in ("summit", "harbor"):
+        physicians = Physician.objects.filter(organization__slug=slug)
+        assert 100 <= physicians.count() <= 140
+        assert 35 <= Practice.objects.filter(organization__slug=slug).count() <= 45
+        assert all(npi_problem(npi) is None for npi in physicians.values_list("npi", flat=True))
+        assert physicians.values("stage").distinct().count() == 5
+        assert physicians.values("taxonomy_code").distinct().count() >= 15
+    assert Gatekeeper.objects.exists()
+    assert Affiliation.objects.filter(is_primary=True).count() == Physician.objects.count()
 
 
 def test_demo_users_sign_in_with_the_demo_password(client, db):

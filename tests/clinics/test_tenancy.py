@@ -14,6 +14,7 @@ RAPPORT_APPS = {"accounts", "clinics", "physicians", "referrals", "outreach", "a
 NOT_TENANT_OWNED = {
     "accounts.User": "a person may work for several organizations (see Membership)",
     "clinics.Organization": "the tenant itself",
+    "clinics.Population": "a shared vocabulary of patient populations, the same for every organization",
 }
 
 

@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from accounts.tasks import sweep_expired_sessions
 
-pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
 
 def database_url() -> str:

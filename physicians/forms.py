@@ -1,0 +1,280 @@
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import Column, Field, Fieldset, Layout, Row, Submit
+from django import forms
+from django.contrib.auth import get_user_model
+
+from clinics.models import Clinic, Organization, Payer, Population, Role
+
+from .models import Gatekeeper, Physician, Practice, Stage, Tier
+from .selectors import PHYSICIAN_SORTS, PhysicianFilters
+from .services import GATEKEEPER_FIELDS, PHYSICIAN_FIELDS, PRACTICE_FIELDS
+from .taxonomy import SPECIALTY_CHOICES
+
+User = get_user_model()
+
+
+def staff_choices(organization: Organization, roles=(Role.LIAISON, Role.ADMIN)):
+    return User.objects.filter(
+        memberships__organization=organization, memberships__is_active=True, memberships__role__in=roles
+    ).order_by("first_name", "last_name")
+
+
+class PhysicianForm(forms.ModelForm):
+    taxonomy_code = forms.ChoiceField(
+        label="Specialty", choices=[("", "—"), *SPECIALTY_CHOICES], required=False
+    )
+    primary_practice = forms.ModelChoiceField(
+        queryset=Practice.objects.none(), required=False, help_text="Where they mostly see patients."
+    )
+    other_practices = forms.ModelMultipleChoiceField(
+        queryset=Practice.objects.none(), required=False, widget=forms.SelectMultiple(attrs={"size": 5})
+    )
+    confirm_duplicate = forms.BooleanField(
+        required=False, label="This is a different person; save anyway", widget=forms.HiddenInput
+    )
+
+    class Meta:
+        model = Physician
+        fields = PHYSICIAN_FIELDS
+        widgets = {"what_matters": forms.Textarea(attrs={"rows": 3})}
+
+    def __init__(self, *args, organization: Organization, **kwargs):
+        super().__init__(*args, **kwargs)
+        practices = Practice.objects.for_organization(organization).filter(is_active=True).order_by("name")
+        self.fields["primary_practice"].queryset = practices
+        self.fields["other_practices"].queryset = practices
+        self.fields["owner"].queryset = staff_choices(organization)
+        self.fields["owner"].label = "Owner (liaison)"
+        code = self.instance.taxonomy_code
+        if code and code not in dict(SPECIALTY_CHOICES):
+            self.fields["taxonomy_code"].choices += [(code, code)]
+        if self.instance.pk:
+            affiliations = list(self.instance.affiliations.all())
+            primary = next((a.practice_id for a in affiliations if a.is_primary), None)
+            self.initial["primary_practice"] = primary
+            self.initial["other_practices"] = [a.practice_id for a in affiliations if not a.is_primary]
+        self.helper = FormHelper()
+        self.helper.layout = Layout(
+            Fieldset(
+                "Who",
+                Row(
+                    Column("prefix", css_class="col-md-2"),
+                    Column("first_name"),
+                    Column("middle_name"),
+                    Column("last_name"),
+                ),
+                Row(
+                    Column("credential", css_class="col-md-3"),
+                    Column("taxonomy_code"),
+                    Column("npi", css_class="col-md-3"),
+                ),
+            ),
+            Fieldset("Where", Row(Column("primary_practice"), Column("other_practices"))),
+            Fieldset(
+                "Keeping them informed",
+                Row(Column("update_channel"), Column("update_rhythm")),
+                Row(Column("phone"), Column("email")),
+                "what_matters",
+            ),
+            Fieldset("Relationship", Row(Column("tier"), Column("owner"))),
+            "confirm_duplicate",
+            Submit("submit", "Save physician"),
+        )
+
+    def require_duplicate_confirmation(self, message: str) -> None:
+        self.fields["confirm_duplicate"].widget = forms.CheckboxInput()
+        self.add_error(None, message)
+
+    def service_arguments(self) -> dict:
+        data = {name: self.cleaned_data[name] for name in PHYSICIAN_FIELDS}
+        primary = self.cleaned_data["primary_practice"]
+        others = list(self.cleaned_data["other_practices"])
+        data["practices"] = ([primary] if primary else []) + [p for p in others if p != primary]
+        data["primary_practice"] = primary
+        return data
+
+
+class StageForm(forms.Form):
+    stage = forms.ChoiceField(
+        choices=Stage.choices, widget=forms.Select(attrs={"class": "form-select form-select-sm"})
+    )
+    note = forms.CharField(max_length=300, required=False, help_text="Why, in a few words (optional).")
+
+
+class PracticeForm(forms.ModelForm):
+    populations = forms.ModelMultipleChoiceField(
+        queryset=Population.objects.all(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="The patients this practice mostly treats.",
+    )
+    payers = forms.ModelMultipleChoiceField(
+        queryset=Payer.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Payers the practice accepts.",
+    )
+
+    class Meta:
+        model = Practice
+        fields = (*PRACTICE_FIELDS, "populations", "payers")
+        widgets = {"notes": forms.Textarea(attrs={"rows": 3})}
+
+    def __init__(self, *args, organization: Organization, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["payers"].queryset = Payer.objects.for_organization(organization).filter(is_active=True)
+        self.helper = FormHelper()
+        self.helper.layout = Layout(
+            "name",
+            Row(Column("address_line1"), Column("address_line2")),
+            Row(
+                Column("city"),
+                Column("state", css_class="col-md-2"),
+                Column("postal_code", css_class="col-md-3"),
+            ),
+            Row(Column("phone"), Column("fax"), Column("website")),
+            Row(Column(Field("populations")), Column(Field("payers"))),
+            "notes",
+            Submit("submit", "Save practice"),
+        )
+
+
+class GatekeeperForm(forms.ModelForm):
+    class Meta:
+        model = Gatekeeper
+        fields = GATEKEEPER_FIELDS
+        widgets = {"notes": forms.Textarea(attrs={"rows": 3})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = FormHelper()
+        self.helper.layout = Layout(
+            Row(Column("first_name"), Column("last_name"), Column("role")),
+            Row(Column("phone"), Column("extension", css_class="col-md-2"), Column("email")),
+            "preferred_contact",
+            "notes",
+            "is_active",
+            Submit("submit", "Save gatekeeper"),
+        )
+
+
+class MergeForm(forms.Form):
+    duplicate = forms.ModelChoiceField(
+        queryset=Physician.objects.none(),
+        widget=forms.HiddenInput,
+        error_messages={"required": "Find and pick the duplicate record first."},
+    )
+
+    def __init__(self, *args, keep: Physician, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["duplicate"].queryset = (
+            Physician.objects.for_organization(keep.organization)
+            .exclude(pk=keep.pk)
+            .order_by("last_name", "first_name")
+        )
+
+
+ACTIVE_CHOICES = [("yes", "Active"), ("no", "Inactive"), ("all", "All")]
+
+
+class PhysicianFilterForm(forms.Form):
+    q = forms.CharField(
+        label="Search",
+        required=False,
+        widget=forms.SearchInput(attrs={"placeholder": "Name, NPI, practice or city"}),
+    )
+    stage = forms.ChoiceField(choices=[("", "Any stage"), *Stage.choices], required=False)
+    tier = forms.ChoiceField(choices=[("", "Any tier"), *Tier.choices], required=False)
+    owner = forms.ModelChoiceField(queryset=User.objects.none(), required=False, empty_label="Any owner")
+    specialty = forms.ChoiceField(choices=[("", "Any specialty"), *SPECIALTY_CHOICES], required=False)
+    payer = forms.ModelChoiceField(queryset=Payer.objects.none(), required=False, empty_label="Any payer")
+    active = forms.ChoiceField(choices=ACTIVE_CHOICES, required=False)
+    sort = forms.ChoiceField(
+        choices=[
+            ("name", "Name"),
+            ("-created", "Newest"),
+            ("stage", "Stage"),
+            ("tier", "Tier"),
+            ("specialty", "Specialty"),
+        ],
+        required=False,
+    )
+    clinic = forms.ModelChoiceField(
+        queryset=Clinic.objects.none(), required=False, empty_label=None, label="Fit with clinic"
+    )
+
+    def __init__(self, *args, organization: Organization, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].queryset = staff_choices(organization)
+        self.fields["payer"].queryset = Payer.objects.for_organization(organization).filter(is_active=True)
+        self.fields["clinic"].queryset = Clinic.objects.for_organization(organization).filter(is_active=True)
+        for field in self.fields.values():
+            is_select = isinstance(field.widget, forms.Select)
+            field.widget.attrs["class"] = (
+                "form-select form-select-sm" if is_select else "form-control form-control-sm"
+            )
+
+    def filters(self) -> PhysicianFilters:
+        data = self.cleaned_data if self.is_valid() else {}
+        active = data.get("active") or "yes"
+        sort = data.get("sort") or "name"
+        owner = data.get("owner")
+        return PhysicianFilters(
+            query=data.get("q", ""),
+            stage=data.get("stage", ""),
+            tier=data.get("tier", ""),
+            owner_id=owner.pk if owner else None,
+            taxonomy_code=data.get("specialty", ""),
+            payer=data.get("payer"),
+            active={"yes": True, "no": False}.get(active),
+            sort=sort if sort in PHYSICIAN_SORTS else "name",
+        )
+
+
+class NppesUploadForm(forms.Form):
+    file = forms.FileField(
+        label="NPPES file (CSV)",
+        help_text="The “npidata_pfile” CSV from the NPPES Data Dissemination download, or an extract of it.",
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
+    )
+    states = forms.CharField(
+        required=False,
+        help_text="Two-letter codes separated by spaces or commas, e.g. CO WY. Empty: every state.",
+    )
+    taxonomies = forms.CharField(
+        label="Specialties (taxonomy codes)",
+        required=False,
+        help_text="NUCC codes or their beginnings, e.g. 207X for all orthopaedic surgery. "
+        "Empty: the usual referring specialties.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = FormHelper()
+        self.helper.add_input(Submit("submit", "Upload and import"))
+
+    @staticmethod
+    def _codes(value: str) -> list[str]:
+        return [code.strip().upper() for code in value.replace(",", " ").split() if code.strip()]
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if not upload.name.lower().endswith((".csv", ".txt")):
+            raise forms.ValidationError("Upload the CSV file itself (unzip the NPPES download first).")
+        return upload
+
+    def clean_states(self) -> list[str]:
+        states = self._codes(self.cleaned_data["states"])
+        bad = [state for state in states if len(state) != 2 or not state.isalpha()]
+        if bad:
+            raise forms.ValidationError(f"Use two-letter state codes; not understood: {', '.join(bad)}.")
+        return states
+
+    def clean_taxonomies(self) -> list[str]:
+        codes = self._codes(self.cleaned_data["taxonomies"])
+        bad = [code for code in codes if len(code) > 10 or not code.isalnum()]
+        if bad:
+            raise forms.ValidationError(
+                f"Taxonomy codes are up to 10 letters and digits; check {', '.join(bad)}."
+            )
+        return codes

@@ -1,0 +1,38 @@
+"""Pages for importing the public NPI registry (NPPES) file."""
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+
+from clinics.models import Role
+from clinics.tenancy import get_for_organization_or_404, staff_view
+
+from .forms import NppesUploadForm
+from .models import NppesImport
+from .nppes import nppes_import_enqueue
+
+ADMIN_ONLY = {Role.ADMIN}
+
+
+@staff_view(roles=ADMIN_ONLY)
+def import_list(request: HttpRequest) -> HttpResponse:
+    form = NppesUploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        job = nppes_import_enqueue(
+            organization=request.organization,
+            user=request.user,
+            uploaded_file=form.cleaned_data["file"],
+            states=form.cleaned_data["states"],
+            taxonomies=form.cleaned_data["taxonomies"],
+        )
+        messages.success(request, "The file is uploaded; the import runs in the background.")
+        return redirect("physicians:import_detail", import_id=job.pk)
+    imports = NppesImport.objects.for_organization(request.organization).select_related("created_by")[:20]
+    return render(request, "physicians/import_list.html", {"form": form, "imports": imports})
+
+
+@staff_view(roles=ADMIN_ONLY)
+def import_detail(request: HttpRequest, import_id: int) -> HttpResponse:
+    job = get_for_organization_or_404(NppesImport, request.organization, pk=import_id)
+    template = "physicians/_import_progress.html" if request.htmx else "physicians/import_detail.html"
+    return render(request, template, {"job": job})

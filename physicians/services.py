@@ -1,0 +1,219 @@
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Model
+from django.utils import timezone
+
+from accounts.models import User
+from clinics.models import Organization
+
+from .models import Affiliation, Gatekeeper, Physician, Practice, Stage, StageChange
+
+PHYSICIAN_FIELDS = (
+    "npi",
+    "prefix",
+    "first_name",
+    "middle_name",
+    "last_name",
+    "credential",
+    "taxonomy_code",
+    "phone",
+    "email",
+    "update_channel",
+    "update_rhythm",
+    "what_matters",
+    "tier",
+    "owner",
+)
+PRACTICE_FIELDS = (
+    "name",
+    "address_line1",
+    "address_line2",
+    "city",
+    "state",
+    "postal_code",
+    "phone",
+    "fax",
+    "website",
+    "notes",
+)
+GATEKEEPER_FIELDS = (
+    "first_name",
+    "last_name",
+    "role",
+    "phone",
+    "extension",
+    "email",
+    "preferred_contact",
+    "notes",
+    "is_active",
+)
+
+
+def _assign(instance: Model, allowed: tuple[str, ...], fields: dict) -> None:
+    unknown = set(fields) - set(allowed)
+    if unknown:
+        raise TypeError(f"Unknown fields for {type(instance).__name__}: {sorted(unknown)}")
+    for name, value in fields.items():
+        setattr(instance, name, value)
+
+
+def _check_same_organization(organization: Organization, *objects) -> None:
+    for obj in objects:
+        if obj is not None and obj.organization_id != organization.pk:
+            raise ValidationError("That record belongs to another organization.")
+
+
+def _save_validated(instance: Model) -> None:
+    instance.full_clean()
+    try:
+        with transaction.atomic():
+            instance.save()
+    except IntegrityError as error:  # a concurrent save won the unique check
+        raise ValidationError("Someone saved the same record a moment ago; reload and check.") from error
+
+
+@transaction.atomic
+def physician_save(
+    *,
+    organization: Organization,
+    user: User,
+    physician: Physician | None = None,
+    practices: list[Practice] | None = None,
+    primary_practice: Practice | None = None,
+    **fields,
+) -> Physician:
+    """Creates or updates a physician; with `practices`, also sets where they work."""
+    creating = physician is None
+    physician = physician or Physician(organization=organization)
+    _check_same_organization(organization, physician, primary_practice, *(practices or []))
+    _assign(physician, PHYSICIAN_FIELDS, fields)
+    _save_validated(physician)
+    if creating:
+        StageChange.objects.create(
+            organization=organization,
+            physician=physician,
+            to_stage=physician.stage,
+            changed_by=user,
+            changed_at=timezone.now(),
+            note="Added to the directory",
+        )
+    if practices is not None:
+        affiliations_set(physician=physician, practices=practices, primary=primary_practice)
+    return physician
+
+
+def affiliations_set(*, physician: Physician, practices: list[Practice], primary: Practice | None) -> None:
+    primary = primary or (practices[0] if practices else None)
+    if primary is not None and primary not in practices:
+        practices = [primary, *practices]
+    Affiliation.objects.filter(physician=physician).exclude(practice__in=practices).delete()
+    Affiliation.objects.filter(physician=physician).update(is_primary=False)
+    existing = set(Affiliation.objects.filter(physician=physician).values_list("practice_id", flat=True))
+    Affiliation.objects.bulk_create(
+        Affiliation(organization_id=physician.organization_id, physician=physician, practice=practice)
+        for practice in practices
+        if practice.pk not in existing
+    )
+    if primary is not None:
+        Affiliation.objects.filter(physician=physician, practice=primary).update(is_primary=True)
+
+
+@transaction.atomic
+def physician_change_stage(*, physician: Physician, user: User, stage: str, note: str = "") -> Physician:
+    physician = Physician.objects.select_for_update().get(pk=physician.pk)
+    if stage not in Stage.values:
+        raise ValidationError(f"“{stage}” is not a relationship stage.")
+    if stage == physician.stage:
+        return physician
+    StageChange.objects.create(
+        organization_id=physician.organization_id,
+        physician=physician,
+        from_stage=physician.stage,
+        to_stage=stage,
+        changed_by=user,
+        changed_at=timezone.now(),
+        note=note,
+    )
+    physician.stage = stage
+    physician.save(update_fields=["stage", "updated_at", "search_text"])
+    return physician
+
+
+def physician_set_active(*, physician: Physician, active: bool) -> Physician:
+    physician.is_active = active
+    physician.save(update_fields=["is_active", "updated_at", "search_text"])
+    return physician
+
+
+@transaction.atomic
+def physician_merge(*, organization: Organization, keep: Physician, duplicate: Physician) -> Physician:
+    """Folds `duplicate` into `keep` and deletes it.
+
+    1. Every row that points at the duplicate (affiliations, stage history and
+       whatever later apps attach: referrals, touches) is moved to `keep`;
+       relations are found through the model registry, so new ones are
+       included without changing this function.
+    2. An affiliation `keep` already has is dropped rather than duplicated.
+    3. Blank fields of `keep` are filled from the duplicate.
+    """
+    _check_same_organization(organization, keep, duplicate)
+    if keep.pk == duplicate.pk:
+        raise ValidationError("Choose two different physicians to merge.")
+    keep = Physician.objects.select_for_update().get(pk=keep.pk)
+    duplicate = Physician.objects.select_for_update().get(pk=duplicate.pk)
+
+    kept_practices = set(keep.affiliations.values_list("practice_id", flat=True))
+    duplicate.affiliations.filter(practice_id__in=kept_practices).delete()
+    if keep.affiliations.filter(is_primary=True).exists():
+        duplicate.affiliations.update(is_primary=False)
+    for relation in Physician._meta.related_objects:
+        if relation.many_to_many or not relation.field.concrete:
+            continue
+        relation.related_model._default_manager.filter(**{relation.field.name: duplicate}).update(
+            **{relation.field.name: keep}
+        )
+
+    for name in PHYSICIAN_FIELDS:
+        if getattr(keep, name) in ("", None) and getattr(duplicate, name) not in ("", None):
+            setattr(keep, name, getattr(duplicate, name))
+    # The duplicate goes first: its NPI may be the one `keep` just took over.
+    duplicate.delete()
+    keep.full_clean()
+    keep.save()
+    return keep
+
+
+@transaction.atomic
+def practice_save(
+    *,
+    organization: Organization,
+    practice: Practice | None = None,
+    populations=None,
+    payers=None,
+    **fields,
+) -> Practice:
+    practice = practice or Practice(organization=organization)
+    _check_same_organization(organization, practice, *(payers or []))
+    _assign(practice, PRACTICE_FIELDS, fields)
+    _save_validated(practice)
+    if populations is not None:
+        practice.populations.set(populations)
+    if payers is not None:
+        practice.payers.set(payers)
+    return practice
+
+
+def practice_set_active(*, practice: Practice, active: bool) -> Practice:
+    practice.is_active = active
+    practice.save(update_fields=["is_active", "location_key", "search_text"])
+    return practice
+
+
+def gatekeeper_save(
+    *, organization: Organization, practice: Practice, gatekeeper: Gatekeeper | None = None, **fields
+) -> Gatekeeper:
+    gatekeeper = gatekeeper or Gatekeeper(organization=organization, practice=practice)
+    _check_same_organization(organization, practice, gatekeeper)
+    _assign(gatekeeper, GATEKEEPER_FIELDS, fields)
+    _save_validated(gatekeeper)
+    return gatekeeper
