@@ -23,6 +23,19 @@ class Organization(models.Model):
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=50, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    contact_sla_business_days = models.PositiveSmallIntegerField(
+        "contact new referrals within (business days)",
+        default=1,
+        help_text="A received referral not contacted within this many business days is highlighted.",
+    )
+    # Medicare's rules (Benefit Policy Manual ch. 15 §220.1.3); many commercial
+    # plans differ, hence settings.
+    poc_signature_days = models.PositiveSmallIntegerField(
+        "plan of care signed within (days of the evaluation)", default=30
+    )
+    poc_certification_days = models.PositiveSmallIntegerField(
+        "a certification lasts at most (days)", default=90
+    )
 
     class Meta:
         ordering = ["name"]

@@ -1,0 +1,202 @@
+import re
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+
+from clinics.models import Clinic, Payer, TenantModel
+from physicians.models import Physician
+
+
+class SourceType(models.TextChoices):
+    PHYSICIAN = "physician", "Physician"
+    DIRECT_ACCESS = "direct_access", "Direct access (no referral)"
+    ATTORNEY = "attorney", "Attorney"
+    EMPLOYER = "employer", "Employer"
+    PATIENT = "patient", "Another patient"
+    OTHER = "other", "Other"
+
+
+class Channel(models.TextChoices):
+    FAX = "fax", "Fax"
+    PHONE = "phone", "Phone"
+    E_REFERRAL = "e_referral", "E-referral"
+    EMAIL = "email", "Email"
+    WALK_IN = "walk_in", "Walk-in"
+    PORTAL = "portal", "Portal"
+
+
+class Status(models.TextChoices):
+    RECEIVED = "received", "Received"
+    CONTACTED = "contacted", "Contacted"
+    SCHEDULED = "scheduled", "Scheduled"
+    EVALUATED = "evaluated", "Evaluated"
+    IN_CARE = "in_care", "In care"
+    DISCHARGED = "discharged", "Discharged"
+    LOST = "lost", "Lost"
+
+
+# The pipeline. Steps may be skipped forward (a patient scheduled on the first
+# call was never only "contacted"), never backward, except that a lost
+# referral can be reopened.
+TRANSITIONS: dict[str, frozenset[str]] = {
+    Status.RECEIVED: frozenset({Status.CONTACTED, Status.SCHEDULED, Status.LOST}),
+    Status.CONTACTED: frozenset({Status.SCHEDULED, Status.LOST}),
+    Status.SCHEDULED: frozenset({Status.EVALUATED, Status.LOST}),
+    Status.EVALUATED: frozenset({Status.IN_CARE, Status.DISCHARGED, Status.LOST}),
+    Status.IN_CARE: frozenset({Status.DISCHARGED, Status.LOST}),
+    Status.DISCHARGED: frozenset(),
+    Status.LOST: frozenset({Status.RECEIVED}),
+}
+OPEN_STATUSES = (Status.RECEIVED, Status.CONTACTED, Status.SCHEDULED, Status.EVALUATED, Status.IN_CARE)
+
+
+class LossReason(models.TextChoices):
+    UNREACHABLE = "unreachable", "Unreachable"
+    DECLINED = "declined", "Patient declined"
+    INSURANCE = "insurance", "Insurance not accepted"
+    OTHER_PROVIDER = "other_provider", "Chose another provider"
+    PHYSICIAN_CANCELLED = "physician_cancelled", "Physician cancelled"
+    OTHER = "other", "Other"
+
+
+class Priority(models.TextChoices):
+    ROUTINE = "routine", "Routine"
+    URGENT = "urgent", "Urgent"
+    POST_OP = "post_op", "Post-op"
+
+
+class BodyRegion(models.TextChoices):
+    CERVICAL = "cervical", "Neck (cervical)"
+    THORACIC = "thoracic", "Mid back (thoracic)"
+    LUMBAR = "lumbar", "Low back (lumbar)"
+    SHOULDER = "shoulder", "Shoulder"
+    ELBOW = "elbow", "Elbow"
+    WRIST_HAND = "wrist_hand", "Wrist and hand"
+    HIP = "hip", "Hip"
+    KNEE = "knee", "Knee"
+    ANKLE_FOOT = "ankle_foot", "Ankle and foot"
+    VESTIBULAR = "vestibular", "Dizziness and balance"
+    PELVIC = "pelvic", "Pelvic floor"
+    NEUROLOGIC = "neurologic", "Neurologic"
+    MULTIPLE = "multiple", "Several regions"
+    OTHER = "other", "Other"
+
+
+ICD10_PATTERN = re.compile(r"^[A-Z][0-9][0-9A-Z](\.[0-9A-Z]{1,4})?$")
+
+
+def normalize_icd10(value: str) -> str:
+    """“m5450” → “M54.50”; raises ValidationError for anything that is not ICD-10-CM shaped."""
+    code = value.strip().upper().replace(" ", "")
+    if "." not in code and len(code) > 3:
+        code = f"{code[:3]}.{code[3:]}"
+    if not ICD10_PATTERN.match(code):
+        raise ValidationError(f"“{value.strip()}” is not an ICD-10-CM code (e.g. M54.50).")
+    return code
+
+
+class Referral(TenantModel):
+    """One patient sent to the clinic, followed from received to discharged (or lost)."""
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="+")
+    source_type = models.CharField(
+        "source", max_length=20, choices=SourceType.choices, default=SourceType.PHYSICIAN
+    )
+    physician = models.ForeignKey(
+        Physician, on_delete=models.PROTECT, null=True, blank=True, related_name="referrals"
+    )
+    source_name = models.CharField(
+        "source name", max_length=200, blank=True, help_text="Who referred, when not a physician."
+    )
+    patient_first_name = models.CharField("patient first name", max_length=100)
+    patient_last_name = models.CharField("patient last name", max_length=100)
+    patient_birth_date = models.DateField("date of birth")
+    patient_phone = models.CharField("patient phone", max_length=30)
+    patient_email = models.EmailField("patient email", blank=True)
+    received_at = models.DateTimeField("received")
+    channel = models.CharField(max_length=20, choices=Channel.choices, default=Channel.FAX)
+    diagnosis_codes = models.JSONField("diagnoses (ICD-10-CM)", default=list, blank=True)
+    body_region = models.CharField(max_length=20, choices=BodyRegion.choices, blank=True)
+    payer = models.ForeignKey(Payer, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    priority = models.CharField(max_length=20, choices=Priority.choices, default=Priority.ROUTINE)
+    notes = models.TextField(blank=True)
+    therapist = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.RECEIVED)
+    loss_reason = models.CharField(max_length=30, choices=LossReason.choices, blank=True)
+    visits_attended = models.PositiveSmallIntegerField(default=0)
+    billed_amount = models.DecimalField(max_digits=10, decimal_places=2, default=0)
+    collected_amount = models.DecimalField(max_digits=10, decimal_places=2, default=0)
+    # Incremented on every save: an edit made on a stale copy is refused.
+    version = models.PositiveIntegerField(default=1)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-received_at", "-pk"]
+        indexes = [
+            models.Index(fields=["organization", "status", "received_at"], name="referrals_org_status_recv"),
+            models.Index(fields=["organization", "physician", "received_at"], name="referrals_org_phys_recv"),
+            models.Index(
+                fields=["organization", "patient_last_name", "patient_birth_date"],
+                name="referrals_org_patient",
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(source_type="physician") | models.Q(physician__isnull=False),
+                name="referrals_physician_source_names_physician",
+                violation_error_message="Choose the referring physician.",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(status="lost") | ~models.Q(loss_reason=""),
+                name="referrals_lost_has_reason",
+                violation_error_message="Say why the referral was lost.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Referral #{self.pk}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+    @property
+    def source_label(self) -> str:
+        if self.source_type == SourceType.PHYSICIAN and self.physician_id:
+            return self.physician.display_name
+        return self.source_name or self.get_source_type_display()
+
+    def clean(self) -> None:
+        for related in ("clinic", "physician", "payer"):
+            obj = getattr(self, related, None)
+            if obj is not None and obj.organization_id != self.organization_id:
+                raise ValidationError({related: "Choose one of your organization's records."})
+
+
+class StatusChange(TenantModel):
+    """One move of a referral through the pipeline; rows are never edited."""
+
+    referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="status_changes")
+    from_status = models.CharField(max_length=20, choices=Status.choices, blank=True)
+    to_status = models.CharField(max_length=20, choices=Status.choices)
+    loss_reason = models.CharField(max_length=30, choices=LossReason.choices, blank=True)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    changed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["changed_at", "pk"]
+        indexes = [
+            models.Index(fields=["organization", "referral", "changed_at"], name="referrals_change_org_ref"),
+            models.Index(
+                fields=["organization", "to_status", "changed_at"], name="referrals_change_org_status"
+            ),
+        ]

@@ -1,0 +1,146 @@
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from django.db.models import Count, Min, Q, QuerySet
+from django.utils import timezone
+
+from clinics.models import Organization
+
+from .models import Referral, Status, StatusChange
+from .sla import business_days_waiting, contact_due_at
+
+DUPLICATE_WINDOW = timedelta(days=30)
+
+
+def referral_possible_duplicates(
+    *,
+    organization: Organization,
+    first_name: str,
+    last_name: str,
+    birth_date: date,
+    received_at: datetime,
+    exclude_pk: int | None = None,
+) -> QuerySet[Referral]:
+    """Referrals of the same patient (name and date of birth) in the 30 days before this one."""
+    queryset = Referral.objects.for_organization(organization).filter(
+        patient_last_name__iexact=last_name.strip(),
+        patient_first_name__iexact=first_name.strip(),
+        patient_birth_date=birth_date,
+        received_at__gte=received_at - DUPLICATE_WINDOW,
+        received_at__lte=received_at + timedelta(days=1),
+    )
+    if exclude_pk:
+        queryset = queryset.exclude(pk=exclude_pk)
+    return queryset.select_related("physician", "clinic").order_by("-received_at")
+
+
+QUEUES = {
+    "needs_contact": (Status.RECEIVED,),
+    "needs_scheduling": (Status.CONTACTED,),
+    "awaiting_evaluation": (Status.SCHEDULED,),
+}
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    referral: Referral
+    business_days_waiting: int
+    due_at: datetime
+    overdue: bool
+
+
+def queue(*, organization: Organization, name: str, now: datetime | None = None) -> list[QueueRow]:
+    """A work queue, oldest first, each row with its age and contact deadline in its clinic's calendar."""
+    now = now or timezone.now()
+    referrals = (
+        Referral.objects.for_organization(organization)
+        .filter(status__in=QUEUES[name])
+        .select_related("clinic", "physician", "payer")
+        .order_by("received_at", "pk")
+    )
+    rows = []
+    for referral in referrals:
+        tz = referral.clinic.timezone
+        due = contact_due_at(
+            referral.received_at, timezone_name=tz, business_days=organization.contact_sla_business_days
+        )
+        rows.append(
+            QueueRow(
+                referral=referral,
+                business_days_waiting=business_days_waiting(referral.received_at, now, timezone_name=tz),
+                due_at=due,
+                overdue=name == "needs_contact" and now > due,
+            )
+        )
+    return rows
+
+
+def queue_counts(*, organization: Organization) -> dict[str, int]:
+    counts = dict(
+        Referral.objects.for_organization(organization)
+        .filter(status__in=[s for statuses in QUEUES.values() for s in statuses])
+        .values_list("status")
+        .annotate(n=Count("pk"))
+    )
+    return {name: sum(counts.get(s, 0) for s in statuses) for name, statuses in QUEUES.items()}
+
+
+def referral_milestones(*, referral: Referral) -> dict[str, timedelta | None]:
+    """Time from receipt to first contact, to scheduling and to evaluation, from the history."""
+    reached = dict(
+        StatusChange.objects.filter(referral=referral)
+        .values_list("to_status")
+        .annotate(first=Min("changed_at"))
+    )
+    # A referral scheduled on the first call was contacted then too.
+    contacted = min((reached[s] for s in (Status.CONTACTED, Status.SCHEDULED) if s in reached), default=None)
+    return {
+        "to_contact": contacted - referral.received_at if contacted else None,
+        "to_schedule": reached[Status.SCHEDULED] - referral.received_at
+        if Status.SCHEDULED in reached
+        else None,
+        "to_evaluation": reached[Status.EVALUATED] - referral.received_at
+        if Status.EVALUATED in reached
+        else None,
+    }
+
+
+@dataclass(frozen=True)
+class PhysicianReferralStats:
+    last_90_days: int
+    previous_90_days: int
+    received: int
+    evaluated: int
+
+    @property
+    def conversion(self) -> float | None:
+        return self.evaluated / self.received if self.received else None
+
+
+EVALUATED_OR_LATER = (Status.EVALUATED, Status.IN_CARE, Status.DISCHARGED)
+
+
+def physician_referral_stats(*, organization: Organization, physician_id: int) -> PhysicianReferralStats:
+    """Referrals in the last 90 days against the 90 before, and conversion (referred → evaluated) overall.
+
+    A referral counts as evaluated if it ever reached evaluation, even if it
+    was lost afterwards; one query.
+    """
+    now = timezone.now()
+    evaluated_ever = StatusChange.objects.filter(to_status=Status.EVALUATED).values("referral_id")
+    totals = (
+        Referral.objects.for_organization(organization)
+        .filter(physician_id=physician_id)
+        .aggregate(
+            last_90_days=Count("pk", filter=Q(received_at__gte=now - timedelta(days=90))),
+            previous_90_days=Count(
+                "pk",
+                filter=Q(
+                    received_at__gte=now - timedelta(days=180), received_at__lt=now - timedelta(days=90)
+                ),
+            ),
+            received=Count("pk"),
+            evaluated=Count("pk", filter=Q(status__in=EVALUATED_OR_LATER) | Q(pk__in=evaluated_ever)),
+        )
+    )
+    return PhysicianReferralStats(**totals)
