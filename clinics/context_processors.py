@@ -8,6 +8,9 @@ from .tenancy import ALL_ROLES
 # Each later part of Rapport adds its entry here when its pages exist.
 NAVIGATION = [
     ("Home", "home", ALL_ROLES),
+    ("New referral", "referrals:intake", ALL_ROLES),
+    ("Queues", "referrals:queues", ALL_ROLES),
+    ("Referrals", "referrals:list", ALL_ROLES),
     ("Physicians", "physicians:list", ALL_ROLES),
     ("Practices", "physicians:practice_list", ALL_ROLES),
     ("Prospects", "physicians:prospects", {Role.LIAISON, Role.ADMIN}),

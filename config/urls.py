@@ -19,6 +19,7 @@ urlpatterns = [
     path("", clinic_views.home, name="home"),
     path("clinics/", include("clinics.urls")),
     path("directory/", include("physicians.urls")),
+    path("referrals/", include("referrals.urls")),
     path("accounts/", include("accounts.urls")),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),

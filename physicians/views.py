@@ -14,6 +14,7 @@ from .exports import csv_lines
 from .fit import clinic_profile
 from .forms import GatekeeperForm, MergeForm, PhysicianFilterForm, PhysicianForm, PracticeForm, StageForm
 from .models import Gatekeeper, Physician, Practice
+from .panels import physician_panels
 
 EDITORS = {Role.LIAISON, Role.ADMIN}
 ADMIN_ONLY = {Role.ADMIN}
@@ -119,6 +120,7 @@ def physician_detail(request: HttpRequest, physician_id: int) -> HttpResponse:
             "profile": profile,
             "fit": fit,
             "stage_form": StageForm(initial={"stage": physician.stage}),
+            "panels": physician_panels(request, physician),
             "clinics": selectors.active_clinics(organization=request.organization),
         },
     )

@@ -144,3 +144,23 @@ def physician_referral_stats(*, organization: Organization, physician_id: int) -
         )
     )
     return PhysicianReferralStats(**totals)
+
+
+def status_counts(*, organization: Organization) -> dict[str, int]:
+    return dict(
+        Referral.objects.for_organization(organization)
+        .values_list("status")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+
+
+def physician_recent_referrals(
+    *, organization: Organization, physician_id: int, limit: int
+) -> list[Referral]:
+    return list(
+        Referral.objects.for_organization(organization)
+        .filter(physician_id=physician_id)
+        .select_related("clinic")
+        .order_by("-received_at", "-pk")[:limit]
+    )

@@ -112,3 +112,15 @@ def referral_transition(
     current.version += 1
     current.save(update_fields=["status", "loss_reason", "version", "updated_at"])
     return current
+
+
+@transaction.atomic
+def referral_intake(
+    *, organization: Organization, user: User, new_physician: dict | None = None, **fields
+) -> Referral:
+    """Logs a referral at the front desk, adding its physician to the directory first when new."""
+    if new_physician:
+        from physicians.services import physician_save
+
+        fields["physician"] = physician_save(organization=organization, user=user, **new_physician)
+    return referral_create(organization=organization, user=user, **fields)

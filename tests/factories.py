@@ -1,9 +1,13 @@
+import datetime
+
 import factory
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
 from clinics.models import Clinic, Membership, Organization, Payer, PayerCategory, Role, ServiceOffering
 from physicians.identifiers import npi_check_digit
 from physicians.models import Affiliation, Gatekeeper, GatekeeperRole, NppesImport, Physician, Practice
+from referrals.models import Referral
 
 TEST_PASSWORD = "correct-horse-battery-staple"
 
@@ -129,3 +133,17 @@ class NppesImportFactory(factory.django.DjangoModelFactory):
     organization = factory.SubFactory(OrganizationFactory)
     file = factory.django.FileField(filename="npidata.csv", data=b"NPI\n")
     original_name = "npidata.csv"
+
+
+class ReferralFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Referral
+
+    organization = factory.SubFactory(OrganizationFactory)
+    clinic = factory.SubFactory(ClinicFactory, organization=factory.SelfAttribute("..organization"))
+    physician = factory.SubFactory(PhysicianFactory, organization=factory.SelfAttribute("..organization"))
+    patient_first_name = "Pat"
+    patient_last_name = factory.Sequence(lambda n: f"Patient{n}")
+    patient_birth_date = datetime.date(1970, 5, 1)
+    patient_phone = "303-555-0100"
+    received_at = factory.LazyFunction(timezone.now)

@@ -51,6 +51,12 @@ EXPECTED_ROLES = {
     "physicians:merge": ADMIN,
     "physicians:import_list": ADMIN,
     "physicians:import_detail": ADMIN,
+    "referrals:list": EVERYONE,
+    "referrals:intake": EVERYONE,
+    "referrals:queues": EVERYONE,
+    "referrals:bulk_transition": EVERYONE,
+    "referrals:detail": EVERYONE,
+    "referrals:transition": EVERYONE,
 }
 # Pages anyone may reach, signed in or not.
 PUBLIC = {

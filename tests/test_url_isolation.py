@@ -19,6 +19,7 @@ from .factories import (
     PayerFactory,
     PhysicianFactory,
     PracticeFactory,
+    ReferralFactory,
     ServiceOfferingFactory,
 )
 
@@ -33,6 +34,7 @@ OBJECT_MAKERS = {
     "practice_id": lambda organization: PracticeFactory(organization=organization).pk,
     "gatekeeper_id": lambda organization: GatekeeperFactory(organization=organization).pk,
     "import_id": lambda organization: NppesImportFactory(organization=organization).pk,
+    "referral_id": lambda organization: ReferralFactory(organization=organization).pk,
 }
 
 # URLs that take arguments but name no organization's object.

@@ -74,3 +74,44 @@ def test_typeahead_finds_and_opens_a_physician_with_the_keyboard_alone(page, liv
 
     assert page.get_by_role("heading", name=physician.display_name).is_visible()
     assert page.console_errors == []
+
+
+def test_front_desk_logs_a_referral_with_the_keyboard_alone(page, live_server, demo):
+    from physicians.models import Physician
+    from referrals.models import Referral
+
+    physician = (
+        Physician.objects.filter(organization__slug="summit").order_by("last_name", "first_name").first()
+    )
+    sign_in(page, live_server, "frontdesk")
+    page.goto(f"{live_server.url}/referrals/new/")
+    keyboard = page.keyboard
+
+    # The physician search has the focus when the page opens; from there on, only keys.
+    keyboard.type(physician.last_name[:5])
+    page.locator("#referral-physician-results").get_by_role("option").first.wait_for()
+    keyboard.press("ArrowDown")
+    keyboard.press("Enter")
+    assert page.locator("input[name=physician]").input_value() == str(physician.pk)
+    for _ in range(3):  # past "add a physician" and the source name, to the patient
+        keyboard.press("Tab")
+    keyboard.type("Robin")
+    keyboard.press("Tab")
+    keyboard.type("Keyboard")
+    keyboard.press("Tab")
+    keyboard.type("03/14/1975")
+    keyboard.press("Tab")
+    keyboard.type("303-555-0142")
+    keyboard.press("Tab")
+    keyboard.press("Tab")  # no email
+    keyboard.type("m5450")
+    keyboard.press("Enter")
+    page.wait_for_load_state("networkidle")
+
+    referral = Referral.objects.get(patient_last_name="Keyboard")
+    assert referral.physician == physician
+    assert referral.diagnosis_codes == ["M54.50"]
+    assert str(referral.patient_birth_date) == "1975-03-14"
+    assert page.get_by_text(f"Referral #{referral.pk} logged").is_visible()
+    assert page.get_by_label("Patient last name").input_value() == ""
+    assert page.console_errors == []

@@ -1,0 +1,259 @@
+import re
+from datetime import date
+
+from crispy_forms.helper import FormHelper
+from django import forms
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+
+from clinics.models import Clinic, Organization, Payer, Role
+from physicians.identifiers import validate_npi
+from physicians.models import Physician
+
+from .models import LossReason, Referral, SourceType, Status, normalize_icd10
+from .services import CARE_FIELDS, REFERRAL_FIELDS
+
+User = get_user_model()
+
+# Common PT diagnoses offered as suggestions; any valid ICD-10-CM code is accepted.
+COMMON_DIAGNOSES = [
+    ("M54.50", "Low back pain, unspecified"),
+    ("M54.59", "Other low back pain"),
+    ("M54.2", "Cervicalgia"),
+    ("M54.12", "Radiculopathy, cervical"),
+    ("M54.16", "Radiculopathy, lumbar"),
+    ("M48.061", "Spinal stenosis, lumbar"),
+    ("M17.11", "Osteoarthritis, right knee"),
+    ("M17.12", "Osteoarthritis, left knee"),
+    ("M16.11", "Osteoarthritis, right hip"),
+    ("M16.12", "Osteoarthritis, left hip"),
+    ("M75.101", "Rotator cuff tear, right shoulder"),
+    ("M75.102", "Rotator cuff tear, left shoulder"),
+    ("M75.41", "Impingement, right shoulder"),
+    ("M75.42", "Impingement, left shoulder"),
+    ("M75.01", "Adhesive capsulitis, right shoulder"),
+    ("M75.02", "Adhesive capsulitis, left shoulder"),
+    ("M25.511", "Pain in right shoulder"),
+    ("M25.512", "Pain in left shoulder"),
+    ("M25.561", "Pain in right knee"),
+    ("M25.562", "Pain in left knee"),
+    ("M25.551", "Pain in right hip"),
+    ("M25.552", "Pain in left hip"),
+    ("S83.511A", "ACL sprain, right knee, initial"),
+    ("S83.512A", "ACL sprain, left knee, initial"),
+    ("S93.401A", "Ankle sprain, right, initial"),
+    ("S93.402A", "Ankle sprain, left, initial"),
+    ("M72.2", "Plantar fasciitis"),
+    ("M76.61", "Achilles tendinitis, right"),
+    ("M76.62", "Achilles tendinitis, left"),
+    ("M77.11", "Lateral epicondylitis, right"),
+    ("M77.12", "Lateral epicondylitis, left"),
+    ("S13.4XXA", "Whiplash, initial"),
+    ("Z47.1", "Aftercare after joint replacement"),
+    ("Z96.651", "Presence of right artificial knee"),
+    ("Z96.652", "Presence of left artificial knee"),
+    ("Z96.641", "Presence of right artificial hip"),
+    ("Z96.642", "Presence of left artificial hip"),
+    ("R42", "Dizziness"),
+    ("H81.11", "BPPV, right ear"),
+    ("H81.12", "BPPV, left ear"),
+    ("R26.2", "Difficulty walking"),
+    ("R26.81", "Unsteadiness on feet"),
+    ("R26.89", "Other gait abnormalities"),
+    ("Z91.81", "History of falling"),
+    ("M62.81", "Muscle weakness, generalized"),
+    ("G89.29", "Other chronic pain"),
+    ("N39.3", "Stress incontinence"),
+    ("N39.41", "Urge incontinence"),
+    ("N39.46", "Mixed incontinence"),
+    ("I69.351", "Hemiplegia after stroke, right dominant side"),
+]
+
+
+def _style(form: forms.Form) -> None:
+    for field in form.fields.values():
+        widget = field.widget
+        if isinstance(widget, forms.CheckboxInput | forms.HiddenInput):
+            continue
+        widget.attrs.setdefault(
+            "class", "form-select" if isinstance(widget, forms.Select) else "form-control"
+        )
+
+
+class DiagnosisCodesField(forms.CharField):
+    def to_python(self, value) -> list[str]:
+        text = super().to_python(value)
+        return [code for code in re.split(r"[,;\s]+", text) if code]
+
+    def validate(self, value: list[str]) -> None:
+        errors = []
+        for code in value:
+            try:
+                normalize_icd10(code)
+            except ValidationError as error:
+                errors.extend(error.messages)
+        if errors:
+            raise ValidationError(errors)
+
+    def prepare_value(self, value):
+        return ", ".join(value) if isinstance(value, list) else value
+
+
+class ReferralForm(forms.ModelForm):
+    physician = forms.ModelChoiceField(
+        queryset=Physician.objects.none(), required=False, widget=forms.HiddenInput
+    )
+    diagnosis_codes = DiagnosisCodesField(
+        label="Diagnoses (ICD-10-CM)",
+        required=False,
+        help_text="One or more codes, e.g. M54.50, M17.11; the dot is optional.",
+        widget=forms.TextInput(attrs={"list": "common-diagnoses", "autocomplete": "off"}),
+    )
+    received_at = forms.DateTimeField(
+        label="Received",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
+    # A text field, not a date picker: typed straight from the fax, the same
+    # in every browser and screen reader.
+    patient_birth_date = forms.DateField(
+        label="Date of birth",
+        input_formats=["%m/%d/%Y", "%m-%d-%Y", "%m%d%Y", "%Y-%m-%d"],
+        widget=forms.TextInput(
+            attrs={"placeholder": "MM/DD/YYYY", "inputmode": "numeric", "autocomplete": "off"}
+        ),
+        error_messages={"invalid": "Enter the date of birth as MM/DD/YYYY."},
+    )
+    # A physician not in the directory yet, added with the referral.
+    new_physician_first_name = forms.CharField(label="First name", required=False, max_length=100)
+    new_physician_last_name = forms.CharField(label="Last name", required=False, max_length=100)
+    new_physician_npi = forms.CharField(
+        label="NPI (optional)", required=False, max_length=10, validators=[validate_npi]
+    )
+    confirm_duplicate = forms.BooleanField(
+        required=False, label="This is a new referral for the same patient; save it", widget=forms.HiddenInput
+    )
+
+    class Meta:
+        model = Referral
+        fields = REFERRAL_FIELDS
+        widgets = {"notes": forms.Textarea(attrs={"rows": 2})}
+
+    def __init__(self, *args, organization: Organization, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.organization = organization
+        self.fields["physician"].queryset = Physician.objects.for_organization(organization)
+        self.fields["clinic"].queryset = Clinic.objects.for_organization(organization).filter(is_active=True)
+        self.fields["clinic"].empty_label = None
+        self.fields["payer"].queryset = Payer.objects.for_organization(organization).filter(is_active=True)
+        self.fields["therapist"].queryset = User.objects.filter(
+            memberships__organization=organization,
+            memberships__is_active=True,
+            memberships__role=Role.THERAPIST,
+        ).order_by("first_name")
+        _style(self)
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+
+    def clean_patient_birth_date(self):
+        born = self.cleaned_data["patient_birth_date"]
+        if born > date.today():
+            raise ValidationError("The date of birth is in the future.")
+        return born
+
+    def clean(self):
+        cleaned = super().clean()
+        source = cleaned.get("source_type")
+        new_name = cleaned.get("new_physician_last_name")
+        if source == SourceType.PHYSICIAN and not cleaned.get("physician") and not new_name:
+            self.add_error("physician", "Find the referring physician, or add them below.")
+        if source != SourceType.PHYSICIAN:
+            cleaned["physician"] = None
+        if new_name and not cleaned.get("new_physician_first_name"):
+            self.add_error("new_physician_first_name", "Enter the physician's first name too.")
+        return cleaned
+
+    def _post_clean(self):
+        # The physician may be created only when the referral is saved; the
+        # model's own check runs in the service.
+        if self.cleaned_data.get("new_physician_last_name") and not self.cleaned_data.get("physician"):
+            return
+        super()._post_clean()
+
+    def new_physician(self) -> dict | None:
+        if self.cleaned_data.get("physician") or not self.cleaned_data.get("new_physician_last_name"):
+            return None
+        return {
+            "first_name": self.cleaned_data["new_physician_first_name"],
+            "last_name": self.cleaned_data["new_physician_last_name"],
+            "npi": self.cleaned_data["new_physician_npi"],
+        }
+
+    def require_duplicate_confirmation(self, message: str) -> None:
+        self.fields["confirm_duplicate"].widget = forms.CheckboxInput(attrs={"class": "form-check-input"})
+        self.add_error(None, message)
+
+    def referral_fields(self) -> dict:
+        return {name: self.cleaned_data[name] for name in REFERRAL_FIELDS}
+
+
+class ReferralEditForm(forms.ModelForm):
+    """Edits an existing referral; `version` is the copy the user loaded."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput)
+    diagnosis_codes = DiagnosisCodesField(
+        label="Diagnoses (ICD-10-CM)",
+        required=False,
+        widget=forms.TextInput(attrs={"list": "common-diagnoses", "autocomplete": "off"}),
+    )
+
+    class Meta:
+        model = Referral
+        fields = (
+            "clinic",
+            "diagnosis_codes",
+            "body_region",
+            "payer",
+            "priority",
+            "therapist",
+            "notes",
+            *CARE_FIELDS,
+        )
+        widgets = {"notes": forms.Textarea(attrs={"rows": 3})}
+
+    def __init__(self, *args, organization: Organization, may_edit_care: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not may_edit_care:
+            for name in CARE_FIELDS:
+                del self.fields[name]
+        self.fields["clinic"].queryset = Clinic.objects.for_organization(organization)
+        self.fields["clinic"].empty_label = None
+        self.fields["payer"].queryset = Payer.objects.for_organization(organization)
+        self.fields["therapist"].queryset = User.objects.filter(
+            memberships__organization=organization,
+            memberships__is_active=True,
+            memberships__role=Role.THERAPIST,
+        )
+        if not self.is_bound:
+            self.initial["version"] = self.instance.version
+        _style(self)
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+
+    def editable_fields(self) -> dict:
+        return {name: self.cleaned_data[name] for name in self.fields if name != "version"}
+
+
+class TransitionForm(forms.Form):
+    to_status = forms.ChoiceField(choices=Status.choices)
+    loss_reason = forms.ChoiceField(choices=[("", "—"), *LossReason.choices], required=False)
+    version = forms.IntegerField(required=False)
+
+
+class BulkTransitionForm(forms.Form):
+    referrals = forms.ModelMultipleChoiceField(queryset=Referral.objects.none())
+    to_status = forms.ChoiceField(choices=[("", "Move selected to…"), *Status.choices])
+    loss_reason = forms.ChoiceField(choices=[("", "Reason if lost"), *LossReason.choices], required=False)
+
+    def __init__(self, *args, organization: Organization, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["referrals"].queryset = Referral.objects.for_organization(organization)

@@ -1,0 +1,22 @@
+from django.http import HttpRequest
+
+from physicians.models import Physician
+from physicians.panels import Panel, register_physician_panel
+
+from .selectors import physician_recent_referrals, physician_referral_stats
+
+RECENT_REFERRALS_SHOWN = 10
+
+
+@register_physician_panel
+def referral_summary(request: HttpRequest, physician: Physician) -> Panel:
+    stats = physician_referral_stats(organization=request.organization, physician_id=physician.pk)
+    return Panel("referrals/_physician_summary.html", {"stats": stats}, placement="header")
+
+
+@register_physician_panel
+def referral_timeline(request: HttpRequest, physician: Physician) -> Panel:
+    referrals = physician_recent_referrals(
+        organization=request.organization, physician_id=physician.pk, limit=RECENT_REFERRALS_SHOWN
+    )
+    return Panel("referrals/_physician_referrals.html", {"referrals": referrals})

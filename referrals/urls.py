@@ -1,0 +1,14 @@
+from django.urls import path
+
+from . import views
+
+app_name = "referrals"
+
+urlpatterns = [
+    path("", views.referral_list, name="list"),
+    path("new/", views.intake, name="intake"),
+    path("queues/", views.queues, name="queues"),
+    path("move/", views.bulk_transition, name="bulk_transition"),
+    path("<int:referral_id>/", views.referral_detail, name="detail"),
+    path("<int:referral_id>/move/", views.transition, name="transition"),
+]

@@ -1,0 +1,216 @@
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from clinics.models import Role
+from clinics.tenancy import ALL_ROLES, get_for_organization_or_404, staff_view
+
+from . import selectors, services
+from .forms import COMMON_DIAGNOSES, BulkTransitionForm, ReferralEditForm, ReferralForm, TransitionForm
+from .models import TRANSITIONS, LossReason, Referral, Status
+
+CARE_ROLES = {Role.THERAPIST, Role.ADMIN}
+PAGE_SIZE = 50
+
+
+def _clinic_timezone(request: HttpRequest) -> str:
+    clinic = request.membership.home_clinic
+    return clinic.timezone if clinic else timezone.get_current_timezone_name()
+
+
+@staff_view(roles=ALL_ROLES)
+def intake(request: HttpRequest) -> HttpResponse:
+    # Times typed at the desk are in the desk's clinic's time zone.
+    with timezone.override(_clinic_timezone(request)):
+        initial = {
+            "received_at": timezone.localtime().replace(second=0, microsecond=0),
+            "clinic": request.membership.home_clinic,
+        }
+        form = ReferralForm(
+            request.POST or None,
+            initial=initial,
+            instance=Referral(organization=request.organization),
+            organization=request.organization,
+        )
+        if request.method == "POST" and form.is_valid():
+            response = _save_intake(request, form)
+            if response:
+                return response
+    chosen = getattr(form, "cleaned_data", {}).get("physician")
+    return render(
+        request,
+        "referrals/intake.html",
+        {
+            "form": form,
+            "common_diagnoses": COMMON_DIAGNOSES,
+            "physician_label": chosen.display_name if chosen else "",
+        },
+    )
+
+
+def _save_intake(request: HttpRequest, form: ReferralForm) -> HttpResponse | None:
+    fields = form.referral_fields()
+    duplicates = selectors.referral_possible_duplicates(
+        organization=request.organization,
+        first_name=fields["patient_first_name"],
+        last_name=fields["patient_last_name"],
+        birth_date=fields["patient_birth_date"],
+        received_at=fields["received_at"],
+    )
+    latest = duplicates.first()
+    if latest and not form.cleaned_data["confirm_duplicate"]:
+        form.require_duplicate_confirmation(
+            f"This patient was referred on {timezone.localtime(latest.received_at):%b %-d} "
+            f"(referral #{latest.pk}, {latest.get_status_display().lower()}). "
+            "Check it is not the same referral."
+        )
+        return None
+    try:
+        referral = services.referral_intake(
+            organization=request.organization, user=request.user, new_physician=form.new_physician(), **fields
+        )
+    except ValidationError as error:
+        form.add_error(None, error)
+        return None
+    messages.success(request, f"Referral #{referral.pk} logged. Ready for the next one.")
+    return redirect("referrals:intake")
+
+
+@staff_view(roles=ALL_ROLES)
+def queues(request: HttpRequest) -> HttpResponse:
+    context = {
+        name: selectors.queue(organization=request.organization, name=name) for name in selectors.QUEUES
+    }
+    context["sla_days"] = request.organization.contact_sla_business_days
+    return render(request, "referrals/queues.html", context)
+
+
+@staff_view(roles=ALL_ROLES)
+def referral_list(request: HttpRequest) -> HttpResponse:
+    status = request.GET.get("status", "")
+    referrals = (
+        Referral.objects.for_organization(request.organization)
+        .select_related("clinic", "physician", "payer", "therapist")
+        .order_by("-received_at", "-pk")
+    )
+    if status in Status.values:
+        referrals = referrals.filter(status=status)
+    page = Paginator(referrals, PAGE_SIZE).get_page(request.GET.get("page"))
+    counts = selectors.status_counts(organization=request.organization)
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "referrals/referral_list.html",
+        {
+            "page": page,
+            "query": query.urlencode(),
+            "status": status,
+            "statuses": [(value, label, counts.get(value, 0)) for value, label in Status.choices],
+            "loss_reasons": LossReason.choices,
+        },
+    )
+
+
+@require_POST
+@staff_view(roles=ALL_ROLES)
+def bulk_transition(request: HttpRequest) -> HttpResponse:
+    form = BulkTransitionForm(request.POST, organization=request.organization)
+    if not form.is_valid():
+        messages.error(request, "Tick the referrals to move and choose where to move them.")
+        return redirect(request.POST.get("next") or "referrals:list")
+    moved, refused = 0, []
+    for referral in form.cleaned_data["referrals"]:
+        try:
+            with transaction.atomic():
+                services.referral_transition(
+                    referral=referral,
+                    user=request.user,
+                    to_status=form.cleaned_data["to_status"],
+                    loss_reason=form.cleaned_data["loss_reason"],
+                )
+        except ValidationError as error:
+            refused.append(f"#{referral.pk}: {' '.join(error.messages)}")
+        else:
+            moved += 1
+    if moved:
+        messages.success(request, f"Moved {moved} referral{'s' if moved != 1 else ''}.")
+    for reason in refused:
+        messages.error(request, reason)
+    return redirect(request.POST.get("next") or "referrals:list")
+
+
+@staff_view(roles=ALL_ROLES)
+def referral_detail(request: HttpRequest, referral_id: int) -> HttpResponse:
+    referral = get_for_organization_or_404(
+        Referral.objects.select_related("clinic", "physician", "payer", "therapist", "created_by"),
+        request.organization,
+        pk=referral_id,
+    )
+    may_edit_care = request.membership.role in CARE_ROLES
+    form = ReferralEditForm(
+        request.POST or None,
+        instance=referral,
+        organization=request.organization,
+        may_edit_care=may_edit_care,
+    )
+    if request.method == "POST" and form.is_valid():
+        allowed = tuple(name for name in form.fields if name != "version")
+        try:
+            services.referral_update(
+                referral=referral,
+                version=form.cleaned_data["version"],
+                allowed=allowed,
+                **form.editable_fields(),
+            )
+        except services.StaleReferral as error:
+            form.add_error(None, error)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, "Saved.")
+            return redirect("referrals:detail", referral_id=referral.pk)
+    if request.method == "POST":
+        referral.refresh_from_db()
+    history = referral.status_changes.select_related("changed_by")
+    return render(
+        request,
+        "referrals/referral_detail.html",
+        {
+            "referral": referral,
+            "form": form,
+            "history": history,
+            "milestones": selectors.referral_milestones(referral=referral),
+            "next_statuses": [Status(s) for s in Status.values if s in TRANSITIONS[referral.status]],
+            "loss_reasons": LossReason.choices,
+            "common_diagnoses": COMMON_DIAGNOSES,
+        },
+    )
+
+
+@require_POST
+@staff_view(roles=ALL_ROLES)
+def transition(request: HttpRequest, referral_id: int) -> HttpResponse:
+    referral = get_for_organization_or_404(Referral, request.organization, pk=referral_id)
+    form = TransitionForm(request.POST)
+    if form.is_valid():
+        try:
+            moved = services.referral_transition(
+                referral=referral,
+                user=request.user,
+                to_status=form.cleaned_data["to_status"],
+                version=form.cleaned_data["version"],
+                loss_reason=form.cleaned_data["loss_reason"],
+            )
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, f"Referral #{moved.pk} is now {moved.get_status_display().lower()}.")
+    else:
+        messages.error(request, "Choose the next step.")
+    return redirect("referrals:detail", referral_id=referral.pk)

@@ -1,0 +1,212 @@
+from datetime import date, timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from clinics.models import Role
+from physicians.models import Physician
+from referrals.models import Referral, Status
+
+from ..factories import ClinicFactory, PhysicianFactory, ReferralFactory
+
+
+@pytest.fixture
+def desk(client, summit, member_factory):
+    clinic = ClinicFactory(organization=summit, timezone="America/Denver")
+    client.force_login(member_factory(summit, Role.FRONT_DESK, home_clinic=clinic).user)
+    client.clinic = clinic
+    return client
+
+
+def intake_data(clinic, physician=None, **overrides):
+    data = {
+        "source_type": "physician",
+        "physician": physician.pk if physician else "",
+        "patient_first_name": "Pat",
+        "patient_last_name": "Example",
+        "patient_birth_date": "05/01/1970",
+        "patient_phone": "303-555-0100",
+        "received_at": "2026-11-24T09:30",
+        "channel": "fax",
+        "clinic": clinic.pk,
+        "priority": "routine",
+        "diagnosis_codes": "m5450, M17.11",
+    }
+    return {**data, **overrides}
+
+
+def test_intake_logs_a_referral_and_returns_a_fresh_form(desk, summit):
+    physician = PhysicianFactory(organization=summit)
+
+    response = desk.post(reverse("referrals:intake"), intake_data(desk.clinic, physician), follow=True)
+
+    referral = Referral.objects.get()
+    assert referral.physician == physician
+    assert referral.diagnosis_codes == ["M54.50", "M17.11"]
+    assert (
+        timezone.localtime(
+            referral.received_at,
+            timezone=referral.clinic.timezone and __import__("zoneinfo").ZoneInfo("America/Denver"),
+        ).hour
+        == 9
+    )
+    assert f"Referral #{referral.pk} logged" in response.content.decode()
+    assert response.context["form"]["patient_last_name"].value() in (None, "")
+    assert "Example" not in response.redirect_chain[-1][0]
+
+
+def test_intake_adds_an_unknown_physician_inline(desk, summit):
+    data = intake_data(
+        desk.clinic,
+        new_physician_first_name="Nia",
+        new_physician_last_name="Okoro",
+        new_physician_npi="1234567893",
+    )
+
+    desk.post(reverse("referrals:intake"), data)
+
+    physician = Physician.objects.get(organization=summit, npi="1234567893")
+    assert Referral.objects.get().physician == physician
+
+
+def test_intake_explains_bad_input_and_saves_nothing(desk, summit):
+    data = intake_data(
+        desk.clinic,
+        diagnosis_codes="M54.50, 12345",
+        new_physician_first_name="Nia",
+        new_physician_last_name="Okoro",
+        new_physician_npi="1234567890",
+    )
+
+    response = desk.post(reverse("referrals:intake"), data)
+
+    errors = response.context["form"].errors
+    assert "“12345” is not an ICD-10-CM code (e.g. M54.50)." in errors["diagnosis_codes"]
+    assert "check digit" in " ".join(errors["new_physician_npi"])
+    assert not Referral.objects.exists()
+    assert not Physician.objects.exists()
+
+
+def test_intake_warns_about_the_same_patient_within_30_days(desk, summit):
+    physician = PhysicianFactory(organization=summit)
+    ReferralFactory(
+        organization=summit,
+        clinic=desk.clinic,
+        physician=physician,
+        patient_last_name="Example",
+        patient_birth_date=date(1970, 5, 1),
+        received_at=timezone.now() - timedelta(days=10),
+    )
+    data = intake_data(desk.clinic, physician, received_at=timezone.localtime().strftime("%Y-%m-%dT%H:%M"))
+
+    warned = desk.post(reverse("referrals:intake"), data)
+    assert "This patient was referred on" in warned.content.decode()
+    assert Referral.objects.count() == 1
+
+    desk.post(reverse("referrals:intake"), {**data, "confirm_duplicate": "on"})
+    assert Referral.objects.count() == 2
+
+
+def test_stale_edit_is_refused_and_the_input_comes_back(client, summit, member_factory):
+    referral = ReferralFactory(organization=summit)
+    client.force_login(member_factory(summit, Role.THERAPIST).user)
+    form = {
+        "clinic": referral.clinic_id,
+        "priority": "routine",
+        "notes": "Mine",
+        "version": referral.version,
+        "visits_attended": 0,
+        "billed_amount": 0,
+        "collected_amount": 0,
+    }
+    Referral.objects.filter(pk=referral.pk).update(notes="Theirs", version=referral.version + 1)
+
+    response = client.post(reverse("referrals:detail", args=[referral.pk]), form)
+
+    assert "Someone else changed this referral" in response.content.decode()
+    assert response.context["form"]["notes"].value() == "Mine"
+    assert Referral.objects.get(pk=referral.pk).notes == "Theirs"
+
+
+def test_front_desk_cannot_change_visits_or_revenue(client, summit, member_factory):
+    referral = ReferralFactory(organization=summit)
+    client.force_login(member_factory(summit, Role.FRONT_DESK).user)
+    form = {
+        "clinic": referral.clinic_id,
+        "priority": "routine",
+        "version": referral.version,
+        "billed_amount": 999,
+    }
+
+    client.post(reverse("referrals:detail", args=[referral.pk]), form)
+
+    assert Referral.objects.get(pk=referral.pk).billed_amount == 0
+    page = client.get(reverse("referrals:detail", args=[referral.pk]))
+    assert "billed_amount" not in page.context["form"].fields
+
+
+def test_transition_button_moves_the_referral_and_refuses_illegal_moves(desk, summit):
+    referral = ReferralFactory(organization=summit)
+    url = reverse("referrals:transition", args=[referral.pk])
+
+    desk.post(url, {"to_status": "contacted", "version": referral.version})
+    assert Referral.objects.get(pk=referral.pk).status == Status.CONTACTED
+
+    response = desk.post(url, {"to_status": "discharged"}, follow=True)
+    assert "cannot become discharged" in response.content.decode()
+
+
+def test_bulk_transition_moves_what_it_can_and_explains_the_rest(desk, summit):
+    received = ReferralFactory(organization=summit)
+    discharged = ReferralFactory(organization=summit, status=Status.DISCHARGED)
+
+    response = desk.post(
+        reverse("referrals:bulk_transition"),
+        {"referrals": [received.pk, discharged.pk], "to_status": "lost", "loss_reason": "unreachable"},
+        follow=True,
+    )
+
+    assert Referral.objects.get(pk=received.pk).status == Status.LOST
+    assert Referral.objects.get(pk=discharged.pk).status == Status.DISCHARGED
+    assert "Moved 1 referral." in response.content.decode()
+    assert f"#{discharged.pk}: A discharged referral cannot become lost" in response.content.decode()
+
+
+@pytest.mark.parametrize("url_name", ["referrals:list", "referrals:queues"])
+def test_referral_pages_run_constant_queries(desk, summit, url_name, django_assert_max_num_queries):
+    for _ in range(30):
+        ReferralFactory(organization=summit, clinic=desk.clinic)
+
+    with django_assert_max_num_queries(12):
+        response = desk.get(reverse(url_name))
+
+    assert response.status_code == 200
+
+
+def test_patient_names_stay_out_of_urls(desk, summit):
+    referral = ReferralFactory(organization=summit, patient_last_name="Zebrowski")
+    page = desk.get(reverse("referrals:list")).content.decode()
+
+    assert reverse("referrals:detail", args=[referral.pk]) in page
+    assert "Zebrowski" not in "".join(part for part in page.split('"') if part.startswith("/"))
+
+
+def test_physician_page_shows_referral_volume_conversion_and_recent_referrals(
+    client, summit, member_factory, django_assert_max_num_queries
+):
+    physician = PhysicianFactory(organization=summit)
+    for days in (5, 40, 100):
+        ReferralFactory(
+            organization=summit, physician=physician, received_at=timezone.now() - timedelta(days=days)
+        )
+    ReferralFactory(organization=summit, physician=physician, status=Status.EVALUATED)
+    client.force_login(member_factory(summit, Role.LIAISON).user)
+
+    with django_assert_max_num_queries(22):
+        response = client.get(reverse("physicians:detail", args=[physician.pk]))
+
+    page = response.content.decode()
+    assert "referrals, last 90 days" in page
+    assert "25 %" in page  # 1 evaluated of 4 referred
+    assert page.count('href="/referrals/') >= 4
