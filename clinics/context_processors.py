@@ -11,6 +11,7 @@ NAVIGATION = [
     ("New referral", "referrals:intake", ALL_ROLES),
     ("Queues", "referrals:queues", ALL_ROLES),
     ("Referrals", "referrals:list", ALL_ROLES),
+    ("Plans of care", "referrals:plans_awaiting", ALL_ROLES),
     ("Physicians", "physicians:list", ALL_ROLES),
     ("Practices", "physicians:practice_list", ALL_ROLES),
     ("Prospects", "physicians:prospects", {Role.LIAISON, Role.ADMIN}),

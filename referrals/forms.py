@@ -10,8 +10,8 @@ from clinics.models import Clinic, Organization, Payer, Role
 from physicians.identifiers import validate_npi
 from physicians.models import Physician
 
-from .models import LossReason, Referral, SourceType, Status, normalize_icd10
-from .services import CARE_FIELDS, REFERRAL_FIELDS
+from .models import LossReason, PlanOfCare, Referral, SourceType, Status, normalize_icd10
+from .services import CARE_FIELDS, PLAN_FIELDS, REFERRAL_FIELDS
 
 User = get_user_model()
 
@@ -257,3 +257,20 @@ class BulkTransitionForm(forms.Form):
     def __init__(self, *args, organization: Organization, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["referrals"].queryset = Referral.objects.for_organization(organization)
+
+
+class PlanOfCareForm(forms.ModelForm):
+    certifier = forms.ModelChoiceField(queryset=Physician.objects.none(), widget=forms.HiddenInput)
+
+    class Meta:
+        model = PlanOfCare
+        fields = PLAN_FIELDS
+        widgets = {name: forms.DateInput() for name in ("starts_on", "ends_on", "sent_on", "signed_on")}
+
+    def __init__(self, *args, organization: Organization, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["certifier"].queryset = Physician.objects.for_organization(organization)
+        self.fields["certifier"].error_messages["required"] = "Choose the physician who certifies the plan."
+        self.fields["ends_on"].required = False
+        self.fields["ends_on"].help_text = "Empty: the longest certification your organization allows."
+        _style(self)

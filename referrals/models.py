@@ -200,3 +200,40 @@ class StatusChange(TenantModel):
                 fields=["organization", "to_status", "changed_at"], name="referrals_change_org_status"
             ),
         ]
+
+
+class PlanOfCare(TenantModel):
+    """One certification of a patient's plan of care by the physician (Medicare ch. 15 §220.1.3)."""
+
+    referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="plans_of_care")
+    certifier = models.ForeignKey(
+        Physician,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="Who signs: usually the referring physician.",
+    )
+    starts_on = models.DateField("first treatment day", help_text="The evaluation counts as the first day.")
+    ends_on = models.DateField("certified until")
+    sent_on = models.DateField("sent for signature", null=True, blank=True)
+    signed_on = models.DateField("signed", null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-starts_on", "-pk"]
+        indexes = [
+            models.Index(fields=["organization", "signed_on", "starts_on"], name="referrals_poc_org_signed"),
+            models.Index(fields=["organization", "certifier"], name="referrals_poc_org_certifier"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(ends_on__gte=models.F("starts_on")),
+                name="referrals_poc_ends_after_start",
+                violation_error_message="The certification cannot end before it starts.",
+            ),
+        ]
+
+    def clean(self) -> None:
+        if self.certifier_id and self.certifier.organization_id != self.organization_id:
+            raise ValidationError({"certifier": "Choose one of your organization's physicians."})
+        if self.signed_on and self.sent_on and self.signed_on < self.sent_on:
+            raise ValidationError({"signed_on": "It cannot be signed before it was sent."})

@@ -1,12 +1,14 @@
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from django.db.models import Count, Min, Q, QuerySet
+from django.db.models import Count, Min, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from clinics.models import Organization
+from physicians.models import Affiliation, Gatekeeper, Practice
 
-from .models import Referral, Status, StatusChange
+from .models import OPEN_STATUSES, PlanOfCare, Referral, Status, StatusChange
+from .plans import PlanState, PlanStatus, plan_state
 from .sla import business_days_waiting, contact_due_at
 
 DUPLICATE_WINDOW = timedelta(days=30)
@@ -164,3 +166,68 @@ def physician_recent_referrals(
         .select_related("clinic")
         .order_by("-received_at", "-pk")[:limit]
     )
+
+
+@dataclass
+class PlanRow:
+    plan: PlanOfCare
+    state: PlanState
+
+
+@dataclass
+class PracticeGroup:
+    """Unsigned plans at one practice: one call to its gatekeeper settles them together."""
+
+    practice: Practice | None
+    gatekeepers: list[Gatekeeper]
+    rows: list[PlanRow]
+
+
+def plans_awaiting_signature(*, organization: Organization, today: date) -> list[PracticeGroup]:
+    """Unsigned plans of care of open referrals, grouped by the certifier's primary practice."""
+    plans = (
+        PlanOfCare.objects.for_organization(organization)
+        .filter(signed_on__isnull=True, referral__status__in=OPEN_STATUSES)
+        .select_related("certifier", "referral")
+        .prefetch_related(
+            Prefetch(
+                "certifier__affiliations",
+                queryset=Affiliation.objects.filter(is_primary=True).select_related("practice"),
+                to_attr="primary_affiliations",
+            ),
+            Prefetch(
+                "certifier__affiliations__practice__gatekeepers",
+                queryset=Gatekeeper.objects.filter(is_active=True),
+            ),
+        )
+        .order_by("starts_on", "pk")
+    )
+    groups: dict[int | None, PracticeGroup] = {}
+    for plan in plans:
+        primary = plan.certifier.primary_affiliations[0] if plan.certifier.primary_affiliations else None
+        practice = primary.practice if primary else None
+        key = practice.pk if practice else None
+        if key not in groups:
+            gatekeepers = list(practice.gatekeepers.all()) if practice else []
+            groups[key] = PracticeGroup(practice=practice, gatekeepers=gatekeepers, rows=[])
+        state = plan_state(plan, organization=organization, today=today, care_continues=True)
+        groups[key].rows.append(PlanRow(plan=plan, state=state))
+    # Practices with the most overdue plans first.
+    return sorted(
+        groups.values(),
+        key=lambda group: (
+            -sum(row.state.status == PlanStatus.OVERDUE for row in group.rows),
+            -len(group.rows),
+        ),
+    )
+
+
+def referral_plans(*, organization: Organization, referral: Referral, today: date) -> list[PlanRow]:
+    care_continues = referral.status in (Status.EVALUATED, Status.IN_CARE)
+    return [
+        PlanRow(
+            plan=plan,
+            state=plan_state(plan, organization=organization, today=today, care_continues=care_continues),
+        )
+        for plan in referral.plans_of_care.select_related("certifier")
+    ]

@@ -6,7 +6,8 @@ from django.utils import timezone
 from accounts.models import User
 from clinics.models import Organization
 
-from .models import TRANSITIONS, LossReason, Referral, Status, StatusChange, normalize_icd10
+from .models import TRANSITIONS, LossReason, PlanOfCare, Referral, Status, StatusChange, normalize_icd10
+from .plans import default_ends_on
 
 REFERRAL_FIELDS = (
     "clinic",
@@ -124,3 +125,26 @@ def referral_intake(
 
         fields["physician"] = physician_save(organization=organization, user=user, **new_physician)
     return referral_create(organization=organization, user=user, **fields)
+
+
+PLAN_FIELDS = ("certifier", "starts_on", "ends_on", "sent_on", "signed_on")
+
+
+@transaction.atomic
+def plan_of_care_save(
+    *, organization: Organization, referral: Referral, plan: PlanOfCare | None = None, **fields
+) -> PlanOfCare:
+    """Records a plan of care, its sending or signature; the end defaults to the longest certification."""
+    unknown = set(fields) - set(PLAN_FIELDS)
+    if unknown:
+        raise TypeError(f"Unknown plan-of-care fields: {sorted(unknown)}")
+    plan = plan or PlanOfCare(organization=organization, referral=referral)
+    if plan.referral_id != referral.pk or referral.organization_id != organization.pk:
+        raise ValidationError("That plan of care belongs to another referral.")
+    for name, value in fields.items():
+        setattr(plan, name, value)
+    if plan.starts_on and not plan.ends_on:
+        plan.ends_on = default_ends_on(organization, plan.starts_on)
+    plan.full_clean()
+    plan.save()
+    return plan

@@ -11,8 +11,15 @@ from clinics.models import Role
 from clinics.tenancy import ALL_ROLES, get_for_organization_or_404, staff_view
 
 from . import selectors, services
-from .forms import COMMON_DIAGNOSES, BulkTransitionForm, ReferralEditForm, ReferralForm, TransitionForm
-from .models import TRANSITIONS, LossReason, Referral, Status
+from .forms import (
+    COMMON_DIAGNOSES,
+    BulkTransitionForm,
+    PlanOfCareForm,
+    ReferralEditForm,
+    ReferralForm,
+    TransitionForm,
+)
+from .models import TRANSITIONS, LossReason, PlanOfCare, Referral, Status
 
 CARE_ROLES = {Role.THERAPIST, Role.ADMIN}
 PAGE_SIZE = 50
@@ -189,6 +196,12 @@ def referral_detail(request: HttpRequest, referral_id: int) -> HttpResponse:
             "next_statuses": [Status(s) for s in Status.values if s in TRANSITIONS[referral.status]],
             "loss_reasons": LossReason.choices,
             "common_diagnoses": COMMON_DIAGNOSES,
+            "plans": selectors.referral_plans(
+                organization=request.organization, referral=referral, today=timezone.localdate()
+            ),
+            "plan_form": PlanOfCareForm(
+                initial={"certifier": referral.physician_id}, organization=request.organization
+            ),
         },
     )
 
@@ -214,3 +227,42 @@ def transition(request: HttpRequest, referral_id: int) -> HttpResponse:
     else:
         messages.error(request, "Choose the next step.")
     return redirect("referrals:detail", referral_id=referral.pk)
+
+
+@require_POST
+@staff_view(roles=ALL_ROLES)
+def plan_save(request: HttpRequest, referral_id: int, plan_id: int | None = None) -> HttpResponse:
+    """Adds a plan of care to a referral, or records that one was sent or signed."""
+    referral = get_for_organization_or_404(Referral, request.organization, pk=referral_id)
+    plan = (
+        get_for_organization_or_404(PlanOfCare, request.organization, pk=plan_id, referral=referral)
+        if plan_id
+        else None
+    )
+    form = PlanOfCareForm(
+        request.POST,
+        instance=plan or PlanOfCare(organization=request.organization, referral=referral),
+        organization=request.organization,
+    )
+    if form.is_valid():
+        try:
+            services.plan_of_care_save(
+                organization=request.organization, referral=referral, plan=plan, **form.cleaned_data
+            )
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, "Plan of care saved.")
+    else:
+        messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
+    return redirect("referrals:detail", referral_id=referral.pk)
+
+
+@staff_view(roles=ALL_ROLES)
+def plans_awaiting_signature(request: HttpRequest) -> HttpResponse:
+    groups = selectors.plans_awaiting_signature(organization=request.organization, today=timezone.localdate())
+    return render(
+        request,
+        "referrals/plans_awaiting.html",
+        {"groups": groups, "signature_days": request.organization.poc_signature_days},
+    )

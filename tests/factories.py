@@ -7,7 +7,7 @@ from django.utils import timezone
 from clinics.models import Clinic, Membership, Organization, Payer, PayerCategory, Role, ServiceOffering
 from physicians.identifiers import npi_check_digit
 from physicians.models import Affiliation, Gatekeeper, GatekeeperRole, NppesImport, Physician, Practice
-from referrals.models import Referral
+from referrals.models import PlanOfCare, Referral
 
 TEST_PASSWORD = "correct-horse-battery-staple"
 
@@ -147,3 +147,14 @@ class ReferralFactory(factory.django.DjangoModelFactory):
     patient_birth_date = datetime.date(1970, 5, 1)
     patient_phone = "303-555-0100"
     received_at = factory.LazyFunction(timezone.now)
+
+
+class PlanOfCareFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = PlanOfCare
+
+    organization = factory.SubFactory(OrganizationFactory)
+    referral = factory.SubFactory(ReferralFactory, organization=factory.SelfAttribute("..organization"))
+    certifier = factory.SelfAttribute("referral.physician")
+    starts_on = factory.LazyFunction(lambda: timezone.localdate() - datetime.timedelta(days=10))
+    ends_on = factory.LazyAttribute(lambda plan: plan.starts_on + datetime.timedelta(days=89))

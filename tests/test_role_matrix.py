@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from clinics.models import Role
 
-from .test_url_isolation import OBJECT_MAKERS, iter_patterns
+from .test_url_isolation import iter_patterns, url_kwargs
 
 EVERYONE = set(Role.values)
 ADMIN = {Role.ADMIN}
@@ -57,6 +57,9 @@ EXPECTED_ROLES = {
     "referrals:bulk_transition": EVERYONE,
     "referrals:detail": EVERYONE,
     "referrals:transition": EVERYONE,
+    "referrals:plan_create": EVERYONE,
+    "referrals:plan_update": EVERYONE,
+    "referrals:plans_awaiting": EVERYONE,
 }
 # Pages anyone may reach, signed in or not.
 PUBLIC = {
@@ -89,7 +92,7 @@ def test_every_staff_view_declares_its_roles_and_matches_the_table():
 def test_role_gets_the_page_only_if_allowed(client, summit, member_factory, role, url_name):
     membership = member_factory(summit, role)
     pattern = staff_patterns()[url_name]
-    kwargs = {keyword: OBJECT_MAKERS[keyword](summit) for keyword in pattern.pattern.converters}
+    kwargs = url_kwargs(pattern.pattern.converters, summit)
     client.force_login(membership.user)
     url = reverse(url_name, kwargs=kwargs)
 
@@ -107,7 +110,7 @@ def test_role_gets_the_page_only_if_allowed(client, summit, member_factory, role
 @pytest.mark.parametrize("url_name", sorted(EXPECTED_ROLES))
 def test_anonymous_visitors_are_sent_to_sign_in(client, summit, url_name):
     pattern = staff_patterns()[url_name]
-    kwargs = {keyword: OBJECT_MAKERS[keyword](summit) for keyword in pattern.pattern.converters}
+    kwargs = url_kwargs(pattern.pattern.converters, summit)
 
     response = client.post(reverse(url_name, kwargs=kwargs))
 

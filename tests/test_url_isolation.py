@@ -10,6 +10,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from clinics.models import Organization
+from referrals.models import PlanOfCare
 
 from .factories import (
     ClinicFactory,
@@ -18,6 +19,7 @@ from .factories import (
     NppesImportFactory,
     PayerFactory,
     PhysicianFactory,
+    PlanOfCareFactory,
     PracticeFactory,
     ReferralFactory,
     ServiceOfferingFactory,
@@ -35,7 +37,17 @@ OBJECT_MAKERS = {
     "gatekeeper_id": lambda organization: GatekeeperFactory(organization=organization).pk,
     "import_id": lambda organization: NppesImportFactory(organization=organization).pk,
     "referral_id": lambda organization: ReferralFactory(organization=organization).pk,
+    "plan_id": lambda organization: PlanOfCareFactory(organization=organization).pk,
 }
+
+
+def url_kwargs(keywords, organization) -> dict:
+    """Objects for a URL's keywords, consistent with each other (a plan and its own referral)."""
+    kwargs = {keyword: OBJECT_MAKERS[keyword](organization) for keyword in keywords}
+    if "plan_id" in kwargs and "referral_id" in kwargs:
+        kwargs["referral_id"] = PlanOfCare.objects.get(pk=kwargs["plan_id"]).referral_id
+    return kwargs
+
 
 # URLs that take arguments but name no organization's object.
 NOT_OBJECT_URLS = {
@@ -82,7 +94,7 @@ def test_every_url_is_named():
 @pytest.mark.parametrize(("url_name", "keywords"), sorted(object_patterns()))
 @pytest.mark.parametrize("method", ["get", "post"])
 def test_another_organizations_object_is_404(client, summit, harbor_admin, url_name, keywords, method):
-    kwargs = {keyword: OBJECT_MAKERS[keyword](summit) for keyword in keywords}
+    kwargs = url_kwargs(keywords, summit)
     missing = dict.fromkeys(keywords, 987654321)
     client.force_login(harbor_admin.user)
 

@@ -4,6 +4,8 @@ DATABASE_URL and REDIS_URL are honoured, so the same suite runs against the
 embedded defaults and against real PostgreSQL and Redis.
 """
 
+import os
+
 from .base import *  # noqa: F403
 from .base import DATABASES, REDIS_URL, VAR_DIR, filesystem_broker_options
 
@@ -19,8 +21,8 @@ STORAGES = {
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not :memory:, so a real Celery worker started by a test can open
-    # the same test database.
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-rapport.sqlite3")}
+    # the same test database; one per run, so two runs never share it.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-rapport-{os.getpid()}.sqlite3")}
 if not REDIS_URL:
     # Its own queue folder, so a `make run` worker on the same machine never
     # takes the suite's messages.

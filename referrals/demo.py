@@ -1,0 +1,635 @@
+"""Demo referrals for `manage.py seed_demo`: 18 months of each organization's pipeline.
+
+How it stays deterministic and idempotent:
+
+1. Each organization has a fixed random seed, and each referral its own
+   generator seeded from it, so one referral's draws never shift the
+   next one's: the same patients, sources, diagnoses and fates come out on
+   every run. Only their dates move with the day of seeding, and with them
+   the few choices that hang on a date (a patient's age-based payer, a
+   physician who had gone cold by then).
+2. Those fates are laid out relative to the moment of seeding (some
+   referrals received a few business days ago still wait for a call,
+   older ones were discharged months ago), so a later run could not match
+   them row by row. An organization is therefore seeded once, all or
+   nothing in one transaction, and one that already has referrals (demo or
+   typed in while trying Rapport out) is left exactly as it is.
+3. Rows are written in bulk, already in their final state: one referral at
+   a time through `referral_create` and `referral_transition` took 18 s for
+   the two organizations (per-row lookups and constraint queries), and
+   `referral_transition` would stamp every step "now". Each referral still
+   passes the field validation `referral_create` applies, and its history
+   is the one those services would have written: "" → received at
+   `received_at`, then one row per step, backdated.
+"""
+
+import random
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from django.db import transaction
+from django.db.models import F, OuterRef, Subquery
+from django.utils import timezone
+
+from accounts.models import User
+from clinics.models import Clinic, Membership, Organization, Payer, PayerCategory, Role, ServiceOffering
+from physicians.models import Physician, Stage, StageChange, Tier
+
+from .models import (
+    BodyRegion,
+    Channel,
+    LossReason,
+    Priority,
+    Referral,
+    SourceType,
+    Status,
+    StatusChange,
+    normalize_icd10,
+)
+
+# Referrals received over the last 18 months, per organization slug.
+VOLUME = {"summit": 1500, "harbor": 600}
+HISTORY_DAYS = 548
+AREA_CODES = {"summit": ("303", "720"), "harbor": ("617", "857")}
+
+
+@dataclass(frozen=True)
+class Condition:
+    region: str
+    code_sets: tuple[tuple[str, ...], ...]  # alternatives, e.g. right or left side
+    born: tuple[int, int]  # who has it: a range of birth years
+    post_op: float  # share referred after surgery
+    visits: float  # mean visits in an episode of care
+    program: str = ""  # the service offering that treats it, where a clinic has one
+
+
+# Tables are easier to read aligned than one value per line.
+# fmt: off
+CONDITIONS = {
+    "low_back": Condition(BodyRegion.LUMBAR, (("M54.50",), ("M54.59",), ("M54.16",), ("M48.061",),
+                          ("M54.50", "G89.29")), (1940, 2005), 0.03, 10),
+    "neck": Condition(BodyRegion.CERVICAL, (("M54.2",), ("M54.12",)), (1945, 2005), 0, 10),
+    "whiplash": Condition(BodyRegion.CERVICAL, (("S13.4XXA",), ("S13.4XXA", "M54.2")), (1950, 2007), 0, 10),
+    "car_crash": Condition(BodyRegion.MULTIPLE, (("S13.4XXA", "M54.50"),), (1950, 2007), 0, 12),
+    "thoracic": Condition(BodyRegion.THORACIC, (("M54.6",),), (1950, 2005), 0, 8.5),
+    "rotator_cuff": Condition(BodyRegion.SHOULDER, (("M75.101",), ("M75.102",)), (1945, 1990), 0.45, 13),
+    "shoulder": Condition(BodyRegion.SHOULDER, (("M75.41",), ("M75.42",), ("M75.01",), ("M75.02",),
+                          ("M25.511",), ("M25.512",)), (1945, 2000), 0, 10),
+    "knee_oa": Condition(BodyRegion.KNEE, (("M17.11",), ("M17.12",)), (1940, 1975), 0, 9.5),
+    "knee_pain": Condition(BodyRegion.KNEE, (("M25.561",), ("M25.562",)), (1950, 2010), 0, 8.5),
+    "acl": Condition(BodyRegion.KNEE, (("S83.511A",), ("S83.512A",)), (1980, 2010), 0.6, 16, "Sports rehab"),
+    "knee_replacement": Condition(BodyRegion.KNEE, (("Z47.1", "Z96.651"), ("Z47.1", "Z96.652")),
+                                  (1940, 1970), 1, 13, "Post-op orthopedics"),
+    "hip_oa": Condition(BodyRegion.HIP, (("M16.11",), ("M16.12",)), (1940, 1975), 0, 9.5),
+    "hip_pain": Condition(BodyRegion.HIP, (("M25.551",), ("M25.552",)), (1950, 2005), 0, 8.5),
+    "hip_replacement": Condition(BodyRegion.HIP, (("Z47.1", "Z96.641"), ("Z47.1", "Z96.642")),
+                                 (1940, 1970), 1, 11, "Post-op orthopedics"),
+    "ankle_sprain": Condition(BodyRegion.ANKLE_FOOT, (("S93.401A",), ("S93.402A",)), (1975, 2010), 0, 8,
+                              "Sports rehab"),
+    "plantar_fasciitis": Condition(BodyRegion.ANKLE_FOOT, (("M72.2",),), (1955, 2000), 0, 8,
+                                   "Running clinic"),
+    "achilles": Condition(BodyRegion.ANKLE_FOOT, (("M76.61",), ("M76.62",)), (1960, 2000), 0, 9,
+                          "Running clinic"),
+    "tennis_elbow": Condition(BodyRegion.ELBOW, (("M77.11",), ("M77.12",)), (1955, 1995), 0, 8,
+                              "Hand therapy"),
+    "carpal_tunnel": Condition(BodyRegion.WRIST_HAND, (("G56.01",), ("G56.02",)), (1950, 1995), 0.3, 9,
+                               "Hand therapy"),
+    "wrist_pain": Condition(BodyRegion.WRIST_HAND, (("M25.531",), ("M25.532",)), (1950, 2008), 0, 8,
+                            "Hand therapy"),
+    "dizziness": Condition(BodyRegion.VESTIBULAR, (("R42",), ("H81.11",), ("H81.12",)), (1940, 1990), 0, 6,
+                           "Vestibular rehab"),
+    "falls": Condition(BodyRegion.VESTIBULAR, (("R26.81", "Z91.81"), ("R26.89", "M62.81")), (1940, 1962), 0,
+                       10, "Vestibular rehab"),
+    "gait": Condition(BodyRegion.OTHER, (("R26.2",), ("M62.81",)), (1940, 1965), 0, 10, "Aquatic therapy"),
+    "incontinence": Condition(BodyRegion.PELVIC, (("N39.3",), ("N39.41",), ("N39.46",)), (1950, 1998), 0, 8,
+                              "Pelvic health"),
+    "stroke": Condition(BodyRegion.NEUROLOGIC, (("I69.351", "R26.89"),), (1940, 1970), 0, 16, "Neuro rehab"),
+}
+
+# Which conditions each kind of source sends, with weights.
+ORTHO = {"rotator_cuff": 3, "shoulder": 3, "knee_oa": 3, "knee_pain": 2, "acl": 2, "knee_replacement": 3,
+         "hip_replacement": 2, "hip_oa": 2, "ankle_sprain": 1, "low_back": 1, "tennis_elbow": 1}
+SPORTS = {"acl": 4, "knee_pain": 3, "ankle_sprain": 3, "shoulder": 3, "rotator_cuff": 2, "achilles": 2,
+          "tennis_elbow": 1}
+JOINTS = {"knee_replacement": 6, "hip_replacement": 4, "knee_oa": 2, "hip_oa": 2}
+HAND = {"carpal_tunnel": 4, "wrist_pain": 4, "tennis_elbow": 2}
+FOOT = {"ankle_sprain": 3, "plantar_fasciitis": 4, "achilles": 3}
+SPINE = {"low_back": 6, "neck": 4, "thoracic": 1}
+PRIMARY_CARE = {"low_back": 6, "neck": 3, "knee_oa": 3, "knee_pain": 2, "shoulder": 3, "hip_pain": 2,
+                "falls": 2, "gait": 1, "dizziness": 1, "plantar_fasciitis": 1, "tennis_elbow": 1,
+                "thoracic": 1, "incontinence": 1}
+WOMENS_HEALTH = {"incontinence": 8, "low_back": 2, "hip_pain": 1}
+NEUROLOGY = {"dizziness": 4, "stroke": 3, "falls": 3, "gait": 1, "neck": 1}
+REHAB_MEDICINE = {"low_back": 3, "neck": 2, "stroke": 2, "falls": 2, "gait": 1, "car_crash": 1}
+RHEUMATOLOGY = {"knee_oa": 3, "hip_oa": 2, "shoulder": 2, "low_back": 2, "wrist_pain": 1}
+CHIROPRACTIC = {"low_back": 4, "neck": 3, "whiplash": 2, "car_crash": 1}
+SELF_REFERRED = {"low_back": 4, "neck": 2, "shoulder": 2, "knee_pain": 2, "ankle_sprain": 1,
+                 "plantar_fasciitis": 1, "incontinence": 1, "dizziness": 1, "tennis_elbow": 1}
+ON_THE_JOB = {"low_back": 4, "shoulder": 2, "carpal_tunnel": 2, "knee_pain": 1, "wrist_pain": 1}
+INJURY_CLAIM = {"whiplash": 4, "car_crash": 3, "low_back": 2}
+# By NUCC taxonomy; any other specialty refers like primary care.
+TAXONOMY_MIX = {
+    "207X00000X": ORTHO, "363A00000X": ORTHO, "207XS0114X": JOINTS, "207XS0106X": HAND,
+    "207XX0005X": SPORTS, "207QS0010X": SPORTS, "207RS0010X": SPORTS, "2081S0010X": SPORTS,
+    "207XX0004X": FOOT, "213E00000X": FOOT,
+    "207XS0117X": SPINE, "207T00000X": SPINE, "208VP0000X": SPINE, "2081P2900X": SPINE,
+    "207V00000X": WOMENS_HEALTH, "207VG0400X": WOMENS_HEALTH, "2084N0400X": NEUROLOGY,
+    "208100000X": REHAB_MEDICINE, "207RR0500X": RHEUMATOLOGY, "111N00000X": CHIROPRACTIC,
+}
+# source type: (weight, conditions, channels with weights, names of who referred)
+SOURCES = {
+    SourceType.PHYSICIAN: (84, PRIMARY_CARE, {Channel.FAX: 55, Channel.PHONE: 14, Channel.E_REFERRAL: 17,
+                                              Channel.EMAIL: 5, Channel.PORTAL: 9}, ()),
+    SourceType.DIRECT_ACCESS: (10, SELF_REFERRED, {Channel.PHONE: 55, Channel.WALK_IN: 20, Channel.PORTAL: 15,
+                                                   Channel.EMAIL: 10}, ()),
+    SourceType.ATTORNEY: (2, INJURY_CLAIM, {Channel.PHONE: 40, Channel.FAX: 35, Channel.EMAIL: 25},
+                          ("Keller & Ruiz Injury Law", "Bramwell Law Group", "Ostrander & Vale, PC")),
+    SourceType.EMPLOYER: (2, ON_THE_JOB, {Channel.PHONE: 40, Channel.EMAIL: 35, Channel.FAX: 25},
+                          ("Ridgeline Freight", "Northgate Distribution Center", "Cobalt Manufacturing")),
+    SourceType.PATIENT: (1.5, SELF_REFERRED, {Channel.PHONE: 70, Channel.WALK_IN: 30},
+                         ("Former patient", "Family of a patient")),
+    SourceType.OTHER: (0.5, SELF_REFERRED, {Channel.PHONE: 60, Channel.EMAIL: 40},
+                       ("Health fair screening", "Running club talk")),
+}
+
+# Payer categories by age; a claim or a job injury decides the payer by itself.
+PAYERS_UNDER_65 = {
+    PayerCategory.COMMERCIAL: 62, PayerCategory.MEDICAID: 14, PayerCategory.SELF_PAY: 5,
+    PayerCategory.VA_TRICARE: 5, PayerCategory.WORKERS_COMP: 4, PayerCategory.AUTO_PIP: 2,
+    PayerCategory.MEDICARE: 2, "": 6,  # not known yet at intake
+}
+PAYERS_65_AND_OVER = {
+    PayerCategory.MEDICARE: 45, PayerCategory.MEDICARE_ADVANTAGE: 38, PayerCategory.COMMERCIAL: 7,
+    PayerCategory.VA_TRICARE: 5, PayerCategory.SELF_PAY: 2, "": 3,
+}
+
+# Where a referral ends when it does not complete care: (status it is lost from, reason) → weight in %;
+# the rest of 100 completes.
+LOSSES = {
+    (Status.RECEIVED, LossReason.UNREACHABLE): 5,
+    (Status.RECEIVED, LossReason.PHYSICIAN_CANCELLED): 1,
+    (Status.RECEIVED, LossReason.OTHER): 0.5,
+    (Status.CONTACTED, LossReason.UNREACHABLE): 2.5,
+    (Status.CONTACTED, LossReason.DECLINED): 2,
+    (Status.CONTACTED, LossReason.OTHER_PROVIDER): 2.5,
+    (Status.CONTACTED, LossReason.INSURANCE): 1,
+    (Status.SCHEDULED, LossReason.DECLINED): 1.5,
+    (Status.SCHEDULED, LossReason.OTHER_PROVIDER): 1,
+    (Status.SCHEDULED, LossReason.PHYSICIAN_CANCELLED): 0.5,
+    (Status.SCHEDULED, LossReason.OTHER): 0.5,
+    (Status.IN_CARE, LossReason.DECLINED): 1.5,  # drops out after a visit or three
+    (Status.IN_CARE, LossReason.OTHER): 0.5,
+}
+# fmt: on
+# A patient whose insurance the clinic does not take is often lost on the first call.
+OUT_OF_NETWORK_LOSS = 30
+
+# How much a physician sends, by relationship stage (and tier when maintaining).
+# Prospects have never referred; dormant ones used to, until they went cold.
+STAGE_WEIGHT = {Stage.BUILDING_TRUST: 2.5, Stage.FIRST_IMPRESSION: 0.3, Stage.DORMANT: 4}
+TIER_WEIGHT = {Tier.A: 10, Tier.B: 5, Tier.C: 3}
+# The few core physicians a practice depends on: each one's share of physician referrals.
+CORE_SHARES = (0.12, 0.09, 0.07)
+# Regular sources who have started to slip: fewer referrals over the last months.
+SLIPPING = 2
+SLIPPING_DAYS = 120
+
+# Made up, and unlike any staff, physician or gatekeeper name in the demo.
+# fmt: off
+PATIENT_FIRST_NAMES = [
+    "Alma", "Bruce", "Carmen", "Dale", "Edith", "Felipe", "Gloria", "Harold", "Irene", "Jerome", "Kendra",
+    "Lonnie", "Marisol", "Neil", "Opal", "Preston", "Rhonda", "Stanley", "Tamara", "Vernon", "Wanda",
+    "Xavier", "Yvonne", "Zachary", "Bianca", "Curtis", "Dolores", "Emmett", "Frances", "Gilbert", "Hazel",
+    "Ivan", "Joyce", "Kurt", "Lorraine", "Mitchell", "Noelle", "Oscar", "Phyllis", "Rodney", "Shirley",
+    "Tyrone", "Ursula", "Wesley", "Yolanda", "Dmitri", "Keiko", "Anh", "Tariq", "Ngozi",
+]
+PATIENT_LAST_NAMES = [
+    "Abbott", "Barlow", "Cordero", "Dunmore", "Ellison", "Farrow", "Galloway", "Holloway", "Iverson",
+    "Jaramillo", "Kimura", "Lockhart", "Mercado", "Norwood", "Oyelaran", "Pruitt", "Quezada", "Rasmussen",
+    "Sandoval", "Tanaka", "Upton", "Villanueva", "Wendt", "Yoder", "Zeller", "Ashby", "Beltran", "Crowley",
+    "Dubois", "Eskew", "Fairbanks", "Grimaldi", "Hendrix", "Ito", "Kovacs", "Lam", "Mahoney", "Nilsen",
+    "Ochoa", "Pham", "Rios", "Stroud", "Trujillo", "Vance", "Whitlock", "Acheampong", "Hoang", "Szabo",
+]
+# fmt: on
+NOTES = [
+    "Prefers afternoon appointments.",
+    "Spanish interpreter requested.",
+    "Call the mobile number; works nights.",
+    "Wants to start after a trip next week.",
+    "Asked for a therapist who treats runners.",
+]
+POST_OP_NOTES = [
+    "Surgeon's protocol attached.",
+    "Sling for 4 weeks per op note.",
+    "Weight bearing as tolerated.",
+]
+
+# Clinic hours: steps the staff take happen on weekdays in this window, local time.
+OPENS, CLOSES = 7, 19
+SATURDAY = 5
+MAX_VISITS = 30
+# Set from this organization's own rows, so not looked up again one by one.
+RELATED_FIELDS = ["organization", "clinic", "physician", "payer", "therapist", "created_by"]
+# Steps the therapist records; the front desk records the others.
+CLINICAL_STEPS = (Status.EVALUATED, Status.IN_CARE, Status.DISCHARGED)
+
+
+@dataclass
+class _Directory:
+    """Everything a referral is drawn from, loaded once per organization."""
+
+    organization: Organization
+    clinics: list[Clinic]
+    clinic_weights: list[float]
+    in_network: dict[int, set[int]]
+    program_clinics: dict[str, Clinic]
+    payers: dict[str, list[Payer]]
+    physicians: list[Physician]
+    physician_weights: list[float]
+    steady: list[Physician]
+    steady_weights: list[float]
+    dormant_since: dict[int, datetime]
+    slipping: set[int]
+    front_desk: User | None
+    therapist: User | None
+
+
+@dataclass
+class _Plan:
+    """One referral as it will be logged, with the steps it has taken by now."""
+
+    fields: dict
+    steps: list[tuple[str, datetime, str]]
+    visits: int
+    billed_per_visit: Decimal
+    collected_per_visit: Decimal
+
+
+def seed(stdout=None) -> None:
+    for organization in Organization.objects.filter(slug__in=VOLUME):
+        seed_organization(organization)
+        if stdout is not None:
+            count = Referral.objects.for_organization(organization).count()
+            stdout.write(f"{organization.name}: {count} referrals")
+
+
+@transaction.atomic
+def seed_organization(organization: Organization) -> None:
+    if Referral.objects.for_organization(organization).exists():
+        return
+    rng = random.Random(f"rapport-demo-referrals-{organization.slug}")  # noqa: S311 (demo data, not secrets)
+    directory = _load_directory(organization, rng)
+    now = timezone.now()
+    plans = [_draw(_generator(rng), directory, now) for _ in range(VOLUME[organization.slug])]
+    # A front desk that has fallen behind: a few referrals received a few
+    # business days ago, not called yet, so the queue shows late ones.
+    plans += [
+        _draw(
+            _generator(rng),
+            directory,
+            now,
+            waiting=organization.contact_sla_business_days + rng.randint(1, 4),
+        )
+        for _ in range(max(3, VOLUME[organization.slug] // 250))
+    ]
+    plans.sort(key=lambda plan: plan.fields["received_at"])
+    _save(organization, directory, plans)
+
+
+def _generator(rng: random.Random) -> random.Random:
+    return random.Random(rng.getrandbits(64))  # noqa: S311 (demo data, not secrets)
+
+
+def _member(organization: Organization, *roles: str) -> User | None:
+    """The first active member holding the first of `roles` that anyone holds."""
+    for role in roles:
+        membership = (
+            Membership.objects.filter(organization=organization, role=role, is_active=True)
+            .select_related("user")
+            .order_by("user__username")
+            .first()
+        )
+        if membership:
+            return membership.user
+    return None
+
+
+def _load_directory(organization: Organization, rng: random.Random) -> _Directory:
+    clinics = list(Clinic.objects.for_organization(organization).prefetch_related("payers").order_by("name"))
+    payers: dict[str, list[Payer]] = {}
+    for payer in Payer.objects.for_organization(organization).order_by("name"):
+        payers.setdefault(payer.category, []).append(payer)
+    program_clinics = {
+        offering.name: offering.clinic
+        for offering in ServiceOffering.objects.for_organization(organization).select_related("clinic")
+    }
+    physicians = list(
+        Physician.objects.for_organization(organization)
+        .filter(is_active=True)
+        .exclude(stage=Stage.PROSPECT)
+        .order_by("npi", "pk")
+    )
+    weights = [
+        TIER_WEIGHT[p.tier] if p.stage == Stage.MAINTAINING else STAGE_WEIGHT[p.stage] for p in physicians
+    ]
+    weights = [weight * rng.uniform(0.5, 1.5) for weight in weights]
+    regulars = [i for i, p in enumerate(physicians) if p.stage == Stage.MAINTAINING]
+    core_candidates = [i for i in regulars if physicians[i].tier == Tier.A] or regulars
+    core = rng.sample(core_candidates, k=min(len(CORE_SHARES), len(core_candidates)))
+    others = sum(weight for i, weight in enumerate(weights) if i not in core)
+    shares = CORE_SHARES[: len(core)]
+    for i, share in zip(core, shares, strict=True):
+        weights[i] = share * others / (1 - sum(shares))
+    slipping_candidates = [i for i in regulars if i not in core]
+    slipping = {
+        physicians[i].pk for i in rng.sample(slipping_candidates, k=min(SLIPPING, len(slipping_candidates)))
+    }
+    dormant_since = dict(
+        StageChange.objects.for_organization(organization)
+        .filter(to_stage=Stage.DORMANT, physician__stage=Stage.DORMANT)
+        .values_list("physician_id", "changed_at")
+    )
+    steady = [
+        (p, w)
+        for p, w in zip(physicians, weights, strict=True)
+        if p.stage != Stage.DORMANT and p.pk not in slipping
+    ]
+    return _Directory(
+        organization=organization,
+        clinics=clinics,
+        clinic_weights=[rng.uniform(2, 4) for _ in clinics],
+        in_network={clinic.pk: {payer.pk for payer in clinic.payers.all()} for clinic in clinics},
+        program_clinics=program_clinics,
+        payers=payers,
+        physicians=physicians,
+        physician_weights=weights,
+        steady=[p for p, _ in steady],
+        steady_weights=[w for _, w in steady],
+        dormant_since=dormant_since,
+        slipping=slipping,
+        front_desk=_member(organization, Role.FRONT_DESK, Role.ADMIN),
+        therapist=_member(organization, Role.THERAPIST),
+    )
+
+
+def _pick(rng: random.Random, weighted: dict):
+    return rng.choices(list(weighted), weights=list(weighted.values()))[0]
+
+
+def _business(when: datetime, zone: ZoneInfo) -> datetime:
+    """`when`, or the next moment the clinic is open if it is closed then."""
+    local = when.astimezone(zone)
+    if local.hour >= CLOSES:
+        local = (local + timedelta(days=1)).replace(hour=OPENS + local.hour % 3)
+    elif local.hour < OPENS:
+        local = local.replace(hour=OPENS + local.hour % 3)
+    while local.weekday() >= SATURDAY:
+        local = (local + timedelta(days=1)).replace(hour=OPENS + local.hour % 3)
+    return local
+
+
+def _business_days_before(day: date, count: int) -> date:
+    while count:
+        day -= timedelta(days=1)
+        if day.weekday() < SATURDAY:
+            count -= 1
+    return day
+
+
+def _draw(rng: random.Random, directory: _Directory, now: datetime, waiting: int | None = None) -> _Plan:
+    """One referral, from its source to the steps it has taken by `now`.
+
+    `waiting`: received that many business days ago and not called yet.
+    """
+    # 1. Who sent it, when, and what for.
+    source_type = _pick(rng, {source: spec[0] for source, spec in SOURCES.items()})
+    _, conditions, channels, names = SOURCES[source_type]
+    days_ago = rng.triangular(0, HISTORY_DAYS, 0) if rng.random() < 0.15 else rng.uniform(0, HISTORY_DAYS)
+    if waiting is not None:
+        days_ago = waiting * 7 / 5
+    minute_of_day = round(rng.triangular(6 * 60, 20 * 60, 10 * 60))
+    weekend_kept = rng.random() < 0.12
+    physician = None
+    if source_type == SourceType.PHYSICIAN:
+        physician = rng.choices(directory.physicians, weights=directory.physician_weights)[0]
+        if not _still_referring(directory, physician, now - timedelta(days=days_ago), now, rng.random()):
+            physician = rng.choices(directory.steady, weights=directory.steady_weights)[0]
+        conditions = TAXONOMY_MIX.get(physician.taxonomy_code, PRIMARY_CARE)
+    condition = CONDITIONS[_pick(rng, conditions)]
+    codes = list(rng.choice(condition.code_sets))
+    post_op = rng.random() < condition.post_op
+    priority = Priority.POST_OP if post_op else (Priority.URGENT if rng.random() < 0.05 else Priority.ROUTINE)
+
+    # 2. The patient (made up: 555-01xx numbers are reserved for fiction) and their insurance.
+    first_name, last_name = rng.choice(PATIENT_FIRST_NAMES), rng.choice(PATIENT_LAST_NAMES)
+    birth_date = date(rng.randint(*condition.born), 1, 1) + timedelta(days=rng.randrange(365))
+    phone = f"({rng.choice(AREA_CODES[directory.organization.slug])}) 555-01{rng.randrange(100):02d}"
+    email = (
+        f"{first_name}.{last_name}{rng.randrange(10, 100)}@example.com".lower() if rng.random() < 0.4 else ""
+    )
+    age = ((now - timedelta(days=days_ago)).date() - birth_date).days // 365
+    if source_type == SourceType.EMPLOYER:
+        category = PayerCategory.WORKERS_COMP
+    elif source_type == SourceType.ATTORNEY or condition.region == BodyRegion.MULTIPLE:
+        category = PayerCategory.AUTO_PIP
+    else:
+        category = _pick(rng, PAYERS_65_AND_OVER if age >= 65 else PAYERS_UNDER_65)
+    options = directory.payers.get(category, [])
+    payer = rng.choice(options) if options else None
+
+    # 3. The clinic: the one with the program for it, else any; often one
+    #    that takes the patient's insurance when the first choice does not.
+    clinic = rng.choices(directory.clinics, weights=directory.clinic_weights)[0]
+    if condition.program in directory.program_clinics and rng.random() < 0.85:
+        clinic = directory.program_clinics[condition.program]
+    accepting = [c for c in directory.clinics if payer is None or payer.pk in directory.in_network[c.pk]]
+    rerouted = rng.choice(accepting) if accepting else clinic
+    if clinic not in accepting and rng.random() < 0.6:
+        clinic = rerouted
+    in_network = clinic in accepting
+
+    # 4. The moment it arrived, in the clinic's calendar: faxes and calls
+    #    come in business hours, weekend ones mostly logged as Friday's.
+    zone = ZoneInfo(clinic.timezone)
+    today = now.astimezone(zone).date()
+    if waiting is None:
+        day = today - timedelta(days=int(days_ago))
+        if day.weekday() >= SATURDAY and not weekend_kept:
+            day -= timedelta(days=day.weekday() - SATURDAY + 1)
+    else:
+        day = _business_days_before(today, waiting)
+        minute_of_day = min(max(minute_of_day, 8 * 60), 17 * 60)
+    received_at = datetime.combine(day, time(minute_of_day // 60, minute_of_day % 60), tzinfo=zone)
+    while received_at > now - timedelta(minutes=10):
+        received_at -= timedelta(days=1)
+    channel = _pick(rng, channels)
+    source_name = rng.choice(names) if names else ""
+    notes = rng.choice(POST_OP_NOTES if post_op else NOTES) if rng.random() < 0.15 else ""
+    billed_per_visit = Decimal(f"{rng.uniform(150, 180):.2f}")
+    collected_per_visit = Decimal(f"{rng.uniform(100, 110):.2f}")
+
+    # 5. Its fate, then the part of it that has happened by now.
+    fast = post_op or priority == Priority.URGENT
+    steps, visit_times = _timeline(rng, received_at, zone, condition, fast=fast, in_network=in_network)
+    if waiting is not None:
+        steps, visit_times = [], []
+    steps = [step for step in steps if step[1] <= now]
+    visits = sum(1 for when in visit_times if when <= now)
+    booked = any(status == Status.SCHEDULED for status, _, _ in steps)
+    return _Plan(
+        fields={
+            "clinic": clinic,
+            "source_type": source_type,
+            "physician": physician,
+            "source_name": source_name,
+            "patient_first_name": first_name,
+            "patient_last_name": last_name,
+            "patient_birth_date": birth_date,
+            "patient_phone": phone,
+            "patient_email": email,
+            "received_at": received_at,
+            "channel": channel,
+            "diagnosis_codes": codes,
+            "body_region": condition.region,
+            "payer": payer,
+            "priority": priority,
+            "notes": notes,
+            # The therapist is assigned once the evaluation is booked.
+            "therapist": directory.therapist if booked else None,
+        },
+        steps=steps,
+        visits=visits,
+        billed_per_visit=billed_per_visit,
+        collected_per_visit=collected_per_visit,
+    )
+
+
+def _still_referring(
+    directory: _Directory, physician: Physician, around: datetime, now: datetime, slipping_draw: float
+) -> bool:
+    """False when this physician had gone cold (dormant) or was slipping `around` then."""
+    dormant_since = directory.dormant_since.get(physician.pk)
+    if dormant_since and around >= dormant_since - timedelta(days=30):
+        return False
+    recent = around >= now - timedelta(days=SLIPPING_DAYS)
+    return not (physician.pk in directory.slipping and recent and slipping_draw < 0.7)
+
+
+def _timeline(
+    rng: random.Random,
+    received_at: datetime,
+    zone: ZoneInfo,
+    condition: Condition,
+    *,
+    fast: bool,
+    in_network: bool,
+) -> tuple[list[tuple[str, datetime, str]], list[datetime]]:
+    """Every step the referral will take after receipt, as (status, when, loss reason), and its visits.
+
+    1. The front desk calls within hours to two days; some patients are never reached.
+    2. The evaluation is booked on that call or within days, and happens 3–10 days after receipt.
+    3. Visits follow about twice a week until discharge; some patients drop out early.
+    """
+    losses = dict(LOSSES)
+    if not in_network:
+        losses[(Status.CONTACTED, LossReason.INSURANCE)] = OUT_OF_NETWORK_LOSS
+    losses[("", "")] = max(0, 100 - sum(losses.values()))
+    lost_from, reason = _pick(rng, losses)
+    # Hours until the first call: post-op and urgent ones first, most the same
+    # day, a few the next day or the one after.
+    delay_band = _pick(rng, {0: 55, 1: 30, 2: 15})
+    contact_hours = rng.uniform(0.2, 4) if fast else delay_band * 12 + rng.uniform(0.25, 12)
+    booked_on_first_call = rng.random() < 0.45
+    give_up_days = rng.uniform(5, 14) if reason == LossReason.UNREACHABLE else rng.uniform(0.2, 3)
+    schedule_days = rng.uniform(0.5, 2) if fast else rng.uniform(1, 5)
+    evaluation_days = rng.uniform(2, 6) if fast else rng.uniform(3, 10)
+    planned = min(MAX_VISITS, max(1, round(rng.gammavariate(2.2, condition.visits / 2.2))))
+    gaps = [rng.uniform(2, 5.5) for _ in range(planned - 1)]
+    dropout_after = rng.randint(1, 3)
+
+    if lost_from == Status.RECEIVED:
+        return [(Status.LOST, _business(received_at + timedelta(days=give_up_days), zone), reason)], []
+    contacted_at = _business(received_at + timedelta(hours=contact_hours), zone)
+    steps = []
+    if booked_on_first_call and lost_from != Status.CONTACTED:
+        scheduled_at = contacted_at
+    else:
+        steps.append((Status.CONTACTED, contacted_at, ""))
+        if lost_from == Status.CONTACTED:
+            steps.append((Status.LOST, _business(contacted_at + timedelta(days=give_up_days), zone), reason))
+            return steps, []
+        scheduled_at = _business(
+            max(received_at + timedelta(days=schedule_days), contacted_at + timedelta(hours=2)), zone
+        )
+    steps.append((Status.SCHEDULED, scheduled_at, ""))
+    evaluated_at = _business(
+        max(received_at + timedelta(days=evaluation_days), scheduled_at + timedelta(days=1)), zone
+    )
+    if lost_from == Status.SCHEDULED:
+        steps.append((Status.LOST, evaluated_at, reason))
+        return steps, []
+    steps.append((Status.EVALUATED, evaluated_at, ""))
+    visits = [evaluated_at]
+    for gap in gaps:
+        visits.append(_business(visits[-1] + timedelta(days=gap), zone))
+    if lost_from == Status.IN_CARE:
+        visits = visits[: min(dropout_after, planned)]
+        if len(visits) > 1:
+            steps.append((Status.IN_CARE, visits[1], ""))
+        # No-shows for a week or so, then says they are done.
+        steps.append((Status.LOST, _business(visits[-1] + timedelta(days=7 + give_up_days), zone), reason))
+        return steps, visits
+    if len(visits) > 1:
+        steps.append((Status.IN_CARE, visits[1], ""))
+    steps.append((Status.DISCHARGED, visits[-1] + timedelta(minutes=45), ""))
+    return steps, visits
+
+
+def _save(organization: Organization, directory: _Directory, plans: list[_Plan]) -> None:
+    desk, therapist = directory.front_desk, directory.therapist
+    referrals = []
+    for plan in plans:
+        referral = Referral(organization=organization, created_by=desk, **plan.fields)
+        referral.diagnosis_codes = [normalize_icd10(code) for code in referral.diagnosis_codes]
+        referral.status = plan.steps[-1][0] if plan.steps else Status.RECEIVED
+        referral.loss_reason = plan.steps[-1][2] if referral.status == Status.LOST else ""
+        referral.version = 1 + len(plan.steps)
+        referral.visits_attended = plan.visits
+        referral.billed_amount = plan.billed_per_visit * plan.visits
+        referral.collected_amount = plan.collected_per_visit * plan.visits
+        # What referral_create checks, less the lookups of rows just read from
+        # this organization; the database's check constraints hold the rest.
+        referral.full_clean(exclude=RELATED_FIELDS, validate_constraints=False)
+        referrals.append(referral)
+    Referral.objects.bulk_create(referrals, batch_size=500)
+
+    changes = []
+    for referral, plan in zip(referrals, plans, strict=True):
+        status = ""
+        for to_status, when, reason in [(Status.RECEIVED, referral.received_at, ""), *plan.steps]:
+            clinical = to_status in CLINICAL_STEPS or status in CLINICAL_STEPS
+            changes.append(
+                StatusChange(
+                    organization=organization,
+                    referral=referral,
+                    from_status=status,
+                    to_status=to_status,
+                    loss_reason=reason,
+                    changed_by=(therapist or desk) if clinical else desk,
+                    changed_at=when,
+                )
+            )
+            status = to_status
+    StatusChange.objects.bulk_create(changes, batch_size=500)
+
+    # Logged a few minutes after it arrived, last saved at its latest step.
+    latest_step = (
+        StatusChange.objects.filter(referral=OuterRef("pk"))
+        .order_by("-changed_at", "-pk")
+        .values("changed_at")[:1]
+    )
+    Referral.objects.for_organization(organization).update(
+        created_at=F("received_at") + timedelta(minutes=5), updated_at=Subquery(latest_step)
+    )
