@@ -10,6 +10,7 @@ from clinics.models import Clinic, Organization, Payer, Role
 from physicians.identifiers import validate_npi
 from physicians.models import Physician
 
+from .attachments import sniff
 from .models import LossReason, PlanOfCare, Referral, SourceType, Status, normalize_icd10
 from .services import CARE_FIELDS, PLAN_FIELDS, REFERRAL_FIELDS
 
@@ -153,6 +154,12 @@ class ReferralForm(forms.ModelForm):
         _style(self)
         self.helper = FormHelper()
         self.helper.form_tag = False
+
+    def clean_document(self):
+        document = self.cleaned_data.get("document")
+        if document:
+            sniff(document)
+        return document
 
     def clean_patient_birth_date(self):
         born = self.cleaned_data["patient_birth_date"]

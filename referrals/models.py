@@ -7,6 +7,8 @@ from django.db import models
 from clinics.models import Clinic, Payer, TenantModel
 from physicians.models import Physician
 
+from .attachments import document_path
+
 
 class SourceType(models.TextChoices):
     PHYSICIAN = "physician", "Physician"
@@ -129,6 +131,10 @@ class Referral(TenantModel):
     visits_attended = models.PositiveSmallIntegerField(default=0)
     billed_amount = models.DecimalField(max_digits=10, decimal_places=2, default=0)
     collected_amount = models.DecimalField(max_digits=10, decimal_places=2, default=0)
+    document = models.FileField(
+        "referral document", upload_to=document_path, blank=True, help_text="The faxed order: PDF or image."
+    )
+    document_content_type = models.CharField(max_length=50, blank=True, editable=False)
     # Incremented on every save: an edit made on a stale copy is refused.
     version = models.PositiveIntegerField(default=1)
     created_by = models.ForeignKey(

@@ -6,6 +6,7 @@ from django.utils import timezone
 from accounts.models import User
 from clinics.models import Organization
 
+from .attachments import sniff
 from .models import TRANSITIONS, LossReason, PlanOfCare, Referral, Status, StatusChange, normalize_icd10
 from .plans import default_ends_on
 
@@ -27,6 +28,7 @@ REFERRAL_FIELDS = (
     "priority",
     "notes",
     "therapist",
+    "document",
 )
 # Outcome and money: what front desk does not edit.
 CARE_FIELDS = ("visits_attended", "billed_amount", "collected_amount")
@@ -51,6 +53,8 @@ def _assign(referral: Referral, fields: dict, allowed: tuple[str, ...]) -> None:
 def referral_create(*, organization: Organization, user: User, **fields) -> Referral:
     referral = Referral(organization=organization, created_by=user)
     _assign(referral, fields, REFERRAL_FIELDS)
+    if referral.document:
+        referral.document_content_type, _ = sniff(referral.document)
     referral.full_clean()
     referral.save()
     StatusChange.objects.create(

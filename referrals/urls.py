@@ -11,6 +11,7 @@ urlpatterns = [
     path("move/", views.bulk_transition, name="bulk_transition"),
     path("<int:referral_id>/", views.referral_detail, name="detail"),
     path("<int:referral_id>/move/", views.transition, name="transition"),
+    path("<int:referral_id>/document/", views.document, name="document"),
     path("<int:referral_id>/plans/", views.plan_save, name="plan_create"),
     path("<int:referral_id>/plans/<int:plan_id>/", views.plan_save, name="plan_update"),
     path("plans/", views.plans_awaiting_signature, name="plans_awaiting"),

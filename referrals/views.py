@@ -1,8 +1,10 @@
+from pathlib import PurePath
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
@@ -40,6 +42,7 @@ def intake(request: HttpRequest) -> HttpResponse:
         }
         form = ReferralForm(
             request.POST or None,
+            request.FILES or None,
             initial=initial,
             instance=Referral(organization=request.organization),
             organization=request.organization,
@@ -265,4 +268,18 @@ def plans_awaiting_signature(request: HttpRequest) -> HttpResponse:
         request,
         "referrals/plans_awaiting.html",
         {"groups": groups, "signature_days": request.organization.poc_signature_days},
+    )
+
+
+@staff_view(roles=ALL_ROLES)
+def document(request: HttpRequest, referral_id: int) -> FileResponse:
+    referral = get_for_organization_or_404(Referral, request.organization, pk=referral_id)
+    if not referral.document:
+        raise Http404("This referral has no document.")
+    extension = PurePath(referral.document.name).suffix
+    return FileResponse(
+        referral.document.open("rb"),
+        as_attachment=True,
+        filename=f"referral-{referral.pk}{extension}",
+        content_type=referral.document_content_type or "application/octet-stream",
     )

@@ -60,6 +60,7 @@ EXPECTED_ROLES = {
     "referrals:plan_create": EVERYONE,
     "referrals:plan_update": EVERYONE,
     "referrals:plans_awaiting": EVERYONE,
+    "referrals:document": EVERYONE,
 }
 # Pages anyone may reach, signed in or not.
 PUBLIC = {

@@ -7,6 +7,7 @@ every new view is covered the day it is added.
 """
 
 import pytest
+from django.core.files.base import ContentFile
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from clinics.models import Organization
@@ -36,7 +37,9 @@ OBJECT_MAKERS = {
     "practice_id": lambda organization: PracticeFactory(organization=organization).pk,
     "gatekeeper_id": lambda organization: GatekeeperFactory(organization=organization).pk,
     "import_id": lambda organization: NppesImportFactory(organization=organization).pk,
-    "referral_id": lambda organization: ReferralFactory(organization=organization).pk,
+    "referral_id": lambda organization: (
+        ReferralFactory(organization=organization, document=ContentFile(b"%PDF-1.7\n", name="order.pdf")).pk
+    ),
     "plan_id": lambda organization: PlanOfCareFactory(organization=organization).pk,
 }
 

@@ -210,3 +210,51 @@ def test_physician_page_shows_referral_volume_conversion_and_recent_referrals(
     assert "referrals, last 90 days" in page
     assert "25 %" in page  # 1 evaluated of 4 referred
     assert page.count('href="/referrals/') >= 4
+
+
+PDF = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+def test_referral_document_is_checked_by_content_and_served_only_to_its_organization(
+    desk, summit, client_factory, harbor, member_factory, settings, tmp_path
+):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    settings.MEDIA_ROOT = tmp_path
+    physician = PhysicianFactory(organization=summit)
+    renamed_exe = SimpleUploadedFile("fax.pdf", b"MZ\x90\x00" + b"\x00" * 60, content_type="application/pdf")
+
+    refused = desk.post(
+        reverse("referrals:intake"), {**intake_data(desk.clinic, physician), "document": renamed_exe}
+    )
+    assert "Attach the referral as a PDF or an image" in " ".join(refused.context["form"].errors["document"])
+    assert not Referral.objects.exists()
+
+    pdf = SimpleUploadedFile("Example, Pat - order.pdf", PDF, content_type="application/octet-stream")
+    desk.post(reverse("referrals:intake"), {**intake_data(desk.clinic, physician), "document": pdf})
+    referral = Referral.objects.get()
+    assert referral.document_content_type == "application/pdf"
+    assert "Example" not in referral.document.name
+
+    download = desk.get(reverse("referrals:document", args=[referral.pk]))
+    assert download["Content-Type"] == "application/pdf"
+    assert download["Content-Disposition"] == f'attachment; filename="referral-{referral.pk}.pdf"'
+    assert b"".join(download.streaming_content) == PDF
+
+    outsider = client_factory()
+    outsider.force_login(member_factory(harbor, Role.ADMIN).user)
+    assert outsider.get(reverse("referrals:document", args=[referral.pk])).status_code == 404
+
+
+def test_oversized_document_is_refused(desk, summit, settings):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    settings.REFERRAL_DOCUMENT_MAX_MB = 1
+    big = SimpleUploadedFile("fax.pdf", PDF + b"0" * (1024 * 1024), content_type="application/pdf")
+
+    response = desk.post(
+        reverse("referrals:intake"),
+        {**intake_data(desk.clinic, PhysicianFactory(organization=summit)), "document": big},
+    )
+
+    assert "larger than 1 MB" in " ".join(response.context["form"].errors["document"])
