@@ -281,3 +281,38 @@ class PlanOfCareForm(forms.ModelForm):
         self.fields["ends_on"].required = False
         self.fields["ends_on"].help_text = "Empty: the longest certification your organization allows."
         _style(self)
+
+
+class ReferralFilterForm(forms.Form):
+    status = forms.ChoiceField(choices=[("", "Any status"), *Status.choices], required=False)
+    clinic = forms.ModelChoiceField(queryset=Clinic.objects.none(), required=False, empty_label="Any clinic")
+    source = forms.ChoiceField(choices=[("", "Any source"), *SourceType.choices], required=False)
+    physician = forms.ModelChoiceField(
+        queryset=Physician.objects.none(), required=False, widget=forms.HiddenInput
+    )
+    therapist = forms.ModelChoiceField(
+        queryset=User.objects.none(), required=False, empty_label="Any therapist"
+    )
+    payer = forms.ModelChoiceField(queryset=Payer.objects.none(), required=False, empty_label="Any payer")
+    received_from = forms.DateField(label="Received from", required=False, widget=forms.DateInput())
+    received_to = forms.DateField(label="to", required=False, widget=forms.DateInput())
+
+    def __init__(self, *args, organization: Organization, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["clinic"].queryset = Clinic.objects.for_organization(organization)
+        self.fields["physician"].queryset = Physician.objects.for_organization(organization)
+        self.fields["therapist"].queryset = User.objects.filter(
+            memberships__organization=organization, memberships__role=Role.THERAPIST
+        ).order_by("first_name")
+        self.fields["payer"].queryset = Payer.objects.for_organization(organization)
+        for field in self.fields.values():
+            if not isinstance(field.widget, forms.HiddenInput):
+                is_select = isinstance(field.widget, forms.Select)
+                field.widget.attrs["class"] = (
+                    "form-select form-select-sm" if is_select else "form-control form-control-sm"
+                )
+
+    def filters(self) -> dict:
+        return {
+            name: value for name, value in (self.cleaned_data if self.is_valid() else {}).items() if value
+        }

@@ -231,3 +231,23 @@ def referral_plans(*, organization: Organization, referral: Referral, today: dat
         )
         for plan in referral.plans_of_care.select_related("certifier")
     ]
+
+
+def referral_list(*, organization: Organization, filters: dict) -> QuerySet[Referral]:
+    """Referrals matching the list page's filters, newest first."""
+    lookups = {
+        "status": "status",
+        "clinic": "clinic",
+        "source": "source_type",
+        "physician": "physician",
+        "therapist": "therapist",
+        "payer": "payer",
+        "received_from": "received_at__date__gte",
+        "received_to": "received_at__date__lte",
+    }
+    queryset = Referral.objects.for_organization(organization).filter(
+        **{lookups[name]: value for name, value in filters.items() if name in lookups}
+    )
+    return queryset.select_related("clinic", "physician", "payer", "therapist").order_by(
+        "-received_at", "-pk"
+    )

@@ -18,6 +18,7 @@ from .forms import (
     BulkTransitionForm,
     PlanOfCareForm,
     ReferralEditForm,
+    ReferralFilterForm,
     ReferralForm,
     TransitionForm,
 )
@@ -102,27 +103,27 @@ def queues(request: HttpRequest) -> HttpResponse:
 
 @staff_view(roles=ALL_ROLES)
 def referral_list(request: HttpRequest) -> HttpResponse:
-    status = request.GET.get("status", "")
-    referrals = (
-        Referral.objects.for_organization(request.organization)
-        .select_related("clinic", "physician", "payer", "therapist")
-        .order_by("-received_at", "-pk")
-    )
-    if status in Status.values:
-        referrals = referrals.filter(status=status)
+    form = ReferralFilterForm(request.GET or None, organization=request.organization)
+    filters = form.filters()
+    referrals = selectors.referral_list(organization=request.organization, filters=filters)
     page = Paginator(referrals, PAGE_SIZE).get_page(request.GET.get("page"))
     counts = selectors.status_counts(organization=request.organization)
     query = request.GET.copy()
     query.pop("page", None)
+    other_filters = query.copy()
+    other_filters.pop("status", None)
     return render(
         request,
         "referrals/referral_list.html",
         {
+            "form": form,
             "page": page,
             "query": query.urlencode(),
-            "status": status,
+            "other_filters": other_filters.urlencode(),
+            "status": request.GET.get("status", ""),
             "statuses": [(value, label, counts.get(value, 0)) for value, label in Status.choices],
             "loss_reasons": LossReason.choices,
+            "physician": filters.get("physician"),
         },
     )
 

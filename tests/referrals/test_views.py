@@ -1,4 +1,4 @@
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from django.urls import reverse
@@ -258,3 +258,38 @@ def test_oversized_document_is_refused(desk, summit, settings):
     )
 
     assert "larger than 1 MB" in " ".join(response.context["form"].errors["document"])
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({"status": "lost"}, {"Lost"}),
+        ({"source": "direct_access"}, {"Direct"}),
+        ({"received_from": "2026-11-01", "received_to": "2026-11-10"}, {"Early"}),
+    ],
+)
+def test_referral_list_filters(desk, summit, params, expected):
+    ReferralFactory(
+        organization=summit, patient_first_name="Lost", status=Status.LOST, loss_reason="declined"
+    )
+    ReferralFactory(
+        organization=summit, patient_first_name="Direct", source_type="direct_access", physician=None
+    )
+    ReferralFactory(
+        organization=summit,
+        patient_first_name="Early",
+        received_at=timezone.make_aware(__import__("datetime").datetime(2026, 11, 5, 12, 0)),
+    )
+
+    response = desk.get(reverse("referrals:list"), params)
+
+    assert {r.patient_first_name for r in response.context["page"]} == expected
+
+
+def test_referral_list_filters_by_physician_clinic_and_payer(desk, summit):
+    mine = ReferralFactory(organization=summit, clinic=desk.clinic)
+    ReferralFactory(organization=summit)
+
+    for params in ({"physician": mine.physician_id}, {"clinic": desk.clinic.pk}):
+        response = desk.get(reverse("referrals:list"), params)
+        assert list(response.context["page"]) == [mine]
