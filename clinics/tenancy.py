@@ -22,6 +22,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 
 from .models import Membership, Organization, Role
 
@@ -49,12 +50,18 @@ class OrganizationMiddleware:
                 request.memberships = memberships
                 request.membership = membership
                 request.organization = membership.organization
+                # Dates and times show in the person's own clinic's time zone.
+                if membership.home_clinic:
+                    timezone.activate(membership.home_clinic.timezone)
             elif not request.user.is_superuser:
                 logout(request)
                 messages.warning(
                     request, "Your access to Rapport has ended. Ask your clinic's admin if this is a mistake."
                 )
-        return self.get_response(request)
+        try:
+            return self.get_response(request)
+        finally:
+            timezone.deactivate()
 
 
 def staff_view(*, roles: Iterable[str]) -> Callable:

@@ -1,3 +1,5 @@
+import re
+
 import pytest
 from django.core.management import call_command
 
@@ -16,8 +18,8 @@ def sign_in(page, live_server, username):
     page.goto(f"{live_server.url}/accounts/login/")
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(DEMO_PASSWORD)
-    page.keyboard.press("Enter")
-    page.wait_for_load_state("networkidle")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
 
 
 def test_front_desk_signs_in_and_lands_on_the_organization_home(page, live_server, demo):
@@ -33,14 +35,12 @@ def test_front_desk_signs_in_and_lands_on_the_organization_home(page, live_serve
 def test_admin_sees_staff_and_signs_out_from_the_menu(page, live_server, demo):
     sign_in(page, live_server, "admin")
     page.get_by_role("link", name="Staff", exact=True).click()
-    assert page.get_by_role("heading", name="Staff").is_visible()
+    page.get_by_role("heading", name="Staff").wait_for()
     assert page.get_by_role("cell", name="frontdesk").is_visible()
 
     page.get_by_role("button", name="Avery Nguyen").click()
     page.get_by_role("button", name="Sign out").click()
-    page.wait_for_load_state("networkidle")
-
-    assert "/accounts/login/" in page.url
+    page.wait_for_url(re.compile(r"/accounts/login/"))
     assert page.console_errors == []
 
 
@@ -106,7 +106,7 @@ def test_front_desk_logs_a_referral_with_the_keyboard_alone(page, live_server, d
     keyboard.press("Tab")  # no email
     keyboard.type("m5450")
     keyboard.press("Enter")
-    page.wait_for_load_state("networkidle")
+    page.get_by_text(re.compile(r"Referral #\d+ logged")).wait_for()
 
     referral = Referral.objects.get(patient_last_name="Keyboard")
     assert referral.physician == physician

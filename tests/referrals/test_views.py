@@ -1,4 +1,4 @@
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from django.urls import reverse
@@ -278,7 +278,7 @@ def test_referral_list_filters(desk, summit, params, expected):
     ReferralFactory(
         organization=summit,
         patient_first_name="Early",
-        received_at=timezone.make_aware(__import__("datetime").datetime(2026, 11, 5, 12, 0)),
+        received_at=datetime(2026, 11, 5, 19, tzinfo=UTC),
     )
 
     response = desk.get(reverse("referrals:list"), params)
@@ -293,3 +293,31 @@ def test_referral_list_filters_by_physician_clinic_and_payer(desk, summit):
     for params in ({"physician": mine.physician_id}, {"clinic": desk.clinic.pk}):
         response = desk.get(reverse("referrals:list"), params)
         assert list(response.context["page"]) == [mine]
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (None, "—"),
+        (timedelta(minutes=15), "15 min"),
+        (timedelta(hours=5, minutes=20), "5 h 20 min"),
+        (timedelta(days=2, hours=3), "2 days 3 h"),
+        (timedelta(days=1), "1 day"),
+    ],
+)
+def test_elapsed_times_read_the_way_the_desk_says_them(value, expected):
+    from referrals.templatetags.referrals import elapsed
+
+    assert elapsed(value) == expected
+
+
+def test_pages_show_times_in_the_users_clinic_time_zone(client, harbor, member_factory):
+    boston = ClinicFactory(organization=harbor, timezone="America/New_York")
+    referral = ReferralFactory(
+        organization=harbor, clinic=boston, received_at=datetime(2026, 11, 24, 14, tzinfo=UTC)
+    )
+    client.force_login(member_factory(harbor, Role.FRONT_DESK, home_clinic=boston).user)
+
+    page = client.get(reverse("referrals:detail", args=[referral.pk])).content.decode()
+
+    assert "Nov 24, 2026 09:00" in page
