@@ -41,6 +41,7 @@ from .models import (
     BodyRegion,
     Channel,
     LossReason,
+    PlanOfCare,
     Priority,
     Referral,
     SourceType,
@@ -48,6 +49,7 @@ from .models import (
     StatusChange,
     normalize_icd10,
 )
+from .plans import default_ends_on
 
 # Referrals received over the last 18 months, per organization slug.
 VOLUME = {"summit": 1500, "harbor": 600}
@@ -624,6 +626,8 @@ def _save(organization: Organization, directory: _Directory, plans: list[_Plan])
             status = to_status
     StatusChange.objects.bulk_create(changes, batch_size=500)
 
+    PlanOfCare.objects.bulk_create(_plans_of_care(organization, referrals, plans), batch_size=500)
+
     # Logged a few minutes after it arrived, last saved at its latest step.
     latest_step = (
         StatusChange.objects.filter(referral=OuterRef("pk"))
@@ -633,3 +637,31 @@ def _save(organization: Organization, directory: _Directory, plans: list[_Plan])
     Referral.objects.for_organization(organization).update(
         created_at=F("received_at") + timedelta(minutes=5), updated_at=Subquery(latest_step)
     )
+
+
+def _plans_of_care(
+    organization: Organization, referrals: list[Referral], plans: list[_Plan]
+) -> list[PlanOfCare]:
+    """A plan of care from each evaluation, most signed within weeks, some still waiting or overdue."""
+    today = timezone.localdate()
+    result = []
+    for referral, plan in zip(referrals, plans, strict=True):
+        evaluated = next((when for status, when, _ in plan.steps if status == Status.EVALUATED), None)
+        if evaluated is None or referral.physician is None:
+            continue
+        rng = random.Random(f"plan-{referral.received_at.isoformat()}")  # noqa: S311 (demo data, not secrets)
+        starts_on = timezone.localdate(evaluated)
+        sent_on = starts_on + timedelta(days=rng.randint(0, 3))
+        signed_on = sent_on + timedelta(days=rng.randint(3, 26)) if rng.random() < 0.85 else None
+        result.append(
+            PlanOfCare(
+                organization=organization,
+                referral=referral,
+                certifier=referral.physician,
+                starts_on=starts_on,
+                ends_on=default_ends_on(organization, starts_on),
+                sent_on=sent_on if sent_on <= today else None,
+                signed_on=signed_on if signed_on and signed_on <= today else None,
+            )
+        )
+    return result
