@@ -27,12 +27,11 @@ class PhysicianFilters:
     owner_id: int | None = None
     taxonomy_code: str = ""
     payer: Payer | None = None
-    city: str = ""
     active: bool | None = True
     sort: str = "name"
 
 
-def _matching(queryset: QuerySet[Physician], query: str) -> QuerySet[Physician]:
+def _matching(queryset: QuerySet[Physician], organization: Organization, query: str) -> QuerySet[Physician]:
     """Physicians whose name, NPI, practice or practice city contains `query`."""
     digits = query.strip()
     if digits.isdigit():
@@ -40,7 +39,9 @@ def _matching(queryset: QuerySet[Physician], query: str) -> QuerySet[Physician]:
     key = search_key(query)
     if not key:
         return queryset
-    practice_match = Affiliation.objects.filter(practice__search_text__contains=key).values("physician_id")
+    practice_match = Affiliation.objects.filter(
+        organization=organization, practice__search_text__contains=key
+    ).values("physician_id")
     return queryset.filter(Q(search_text__contains=key) | Q(pk__in=practice_match))
 
 
@@ -56,7 +57,7 @@ def _with_practices(queryset: QuerySet[Physician]) -> QuerySet[Physician]:
 def physician_list(*, organization: Organization, filters: PhysicianFilters) -> QuerySet[Physician]:
     queryset = Physician.objects.for_organization(organization).select_related("owner")
     if filters.query:
-        queryset = _matching(queryset, filters.query)
+        queryset = _matching(queryset, organization, filters.query)
     if filters.stage:
         queryset = queryset.filter(stage=filters.stage)
     if filters.tier:
@@ -67,11 +68,9 @@ def physician_list(*, organization: Organization, filters: PhysicianFilters) -> 
         queryset = queryset.filter(taxonomy_code=filters.taxonomy_code)
     if filters.payer:
         queryset = queryset.filter(
-            pk__in=Affiliation.objects.filter(practice__payers=filters.payer).values("physician_id")
-        )
-    if filters.city:
-        queryset = queryset.filter(
-            pk__in=Affiliation.objects.filter(practice__city__iexact=filters.city).values("physician_id")
+            pk__in=Affiliation.objects.filter(
+                organization=organization, practice__payers=filters.payer
+            ).values("physician_id")
         )
     if filters.active is not None:
         queryset = queryset.filter(is_active=filters.active)

@@ -129,7 +129,9 @@ def physician_referral_stats(*, organization: Organization, physician_id: int) -
     was lost afterwards; one query.
     """
     now = timezone.now()
-    evaluated_ever = StatusChange.objects.filter(to_status=Status.EVALUATED).values("referral_id")
+    evaluated_ever = StatusChange.objects.filter(
+        organization=organization, referral__physician_id=physician_id, to_status=Status.EVALUATED
+    ).values("referral_id")
     totals = (
         Referral.objects.for_organization(organization)
         .filter(physician_id=physician_id)
