@@ -2,6 +2,7 @@ from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Submit
 from django import forms
 from django.contrib.auth.password_validation import password_validators_help_text_html
+from django.core.validators import MinValueValidator
 
 from .models import Clinic, Membership, Organization, Payer, Population, Role, ServiceOffering
 from .services import CLINIC_FIELDS
@@ -110,3 +111,16 @@ class ServiceOfferingForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["clinic"].queryset = Clinic.objects.for_organization(organization)
         self.helper = _helper("Save service")
+
+
+class OrganizationSettingsForm(forms.ModelForm):
+    class Meta:
+        model = Organization
+        fields = ("name", "contact_sla_business_days", "poc_signature_days", "poc_certification_days")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["contact_sla_business_days"].validators.append(MinValueValidator(1))
+        self.fields["poc_signature_days"].validators.append(MinValueValidator(1))
+        self.fields["poc_certification_days"].validators.append(MinValueValidator(1))
+        self.helper = _helper("Save settings")

@@ -153,3 +153,15 @@ def service_offering_save(
     offering.save()
     offering.populations.set(populations)
     return offering
+
+
+def organization_update_settings(*, organization: Organization, **fields) -> Organization:
+    allowed = {"name", "contact_sla_business_days", "poc_signature_days", "poc_certification_days"}
+    unknown = set(fields) - allowed
+    if unknown:
+        raise TypeError(f"Unknown organization settings: {sorted(unknown)}")
+    for name, value in fields.items():
+        setattr(organization, name, value)
+    organization.full_clean()
+    organization.save(update_fields=list(fields))
+    return organization

@@ -14,6 +14,7 @@ urlpatterns = [
     path("services/", views.service_list, name="service_list"),
     path("services/add/", views.service_create, name="service_create"),
     path("services/<int:offering_id>/edit/", views.service_edit, name="service_edit"),
+    path("settings/", views.organization_settings, name="organization_settings"),
     path("staff/", views.staff_list, name="staff_list"),
     path("staff/add/", views.staff_create, name="staff_create"),
     path("staff/<int:membership_id>/edit/", views.staff_edit, name="staff_edit"),

@@ -7,7 +7,14 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from . import selectors, services
-from .forms import ClinicForm, MembershipForm, PayerForm, ServiceOfferingForm, StaffCreateForm
+from .forms import (
+    ClinicForm,
+    MembershipForm,
+    OrganizationSettingsForm,
+    PayerForm,
+    ServiceOfferingForm,
+    StaffCreateForm,
+)
 from .models import Clinic, Membership, Payer, Role, ServiceOffering
 from .tenancy import ALL_ROLES, get_for_organization_or_404, organization_switch, staff_view
 
@@ -204,3 +211,18 @@ def service_create(request: HttpRequest) -> HttpResponse:
 def service_edit(request: HttpRequest, offering_id: int) -> HttpResponse:
     offering = get_for_organization_or_404(ServiceOffering, request.organization, pk=offering_id)
     return _service_form_page(request, offering=offering)
+
+
+@staff_view(roles=ADMIN_ONLY)
+def organization_settings(request: HttpRequest) -> HttpResponse:
+    form = OrganizationSettingsForm(request.POST or None, instance=request.organization)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.organization_update_settings(organization=request.organization, **form.cleaned_data)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, "Settings saved.")
+            return redirect("clinics:organization_settings")
+    context = {"form": form, "title": "Organization settings", "back_url": "home", "back_label": "Home"}
+    return render(request, "clinics/simple_form.html", context)

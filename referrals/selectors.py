@@ -253,3 +253,21 @@ def referral_list(*, organization: Organization, filters: dict) -> QuerySet[Refe
     return queryset.select_related("clinic", "physician", "payer", "therapist").order_by(
         "-received_at", "-pk"
     )
+
+
+BOARD_CARDS_PER_COLUMN = 25
+
+
+def board(*, organization: Organization) -> list[tuple[Status, int, list[Referral]]]:
+    """Open referrals by status, oldest first in each column: one query per column, whatever the volume."""
+    counts = status_counts(organization=organization)
+    columns = []
+    for status in OPEN_STATUSES:
+        cards = list(
+            Referral.objects.for_organization(organization)
+            .filter(status=status)
+            .select_related("physician", "clinic")
+            .order_by("received_at", "pk")[:BOARD_CARDS_PER_COLUMN]
+        )
+        columns.append((Status(status), counts.get(status, 0), cards))
+    return columns

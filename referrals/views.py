@@ -284,3 +284,10 @@ def document(request: HttpRequest, referral_id: int) -> FileResponse:
         filename=f"referral-{referral.pk}{extension}",
         content_type=referral.document_content_type or "application/octet-stream",
     )
+
+
+@staff_view(roles=ALL_ROLES)
+def referral_board(request: HttpRequest) -> HttpResponse:
+    return render(
+        request, "referrals/board.html", {"columns": selectors.board(organization=request.organization)}
+    )

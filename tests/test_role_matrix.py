@@ -61,6 +61,8 @@ EXPECTED_ROLES = {
     "referrals:plan_update": EVERYONE,
     "referrals:plans_awaiting": EVERYONE,
     "referrals:document": EVERYONE,
+    "referrals:board": EVERYONE,
+    "clinics:organization_settings": ADMIN,
 }
 # Pages anyone may reach, signed in or not.
 PUBLIC = {

@@ -321,3 +321,39 @@ def test_pages_show_times_in_the_users_clinic_time_zone(client, harbor, member_f
     page = client.get(reverse("referrals:detail", args=[referral.pk])).content.decode()
 
     assert "Nov 24, 2026 09:00" in page
+
+
+def test_board_shows_open_referrals_by_step_with_constant_queries(
+    desk, summit, django_assert_max_num_queries
+):
+    for status in (Status.RECEIVED, Status.SCHEDULED, Status.SCHEDULED, Status.DISCHARGED):
+        for _ in range(10):
+            ReferralFactory(organization=summit, status=status)
+
+    with django_assert_max_num_queries(12):
+        response = desk.get(reverse("referrals:board"))
+
+    columns = {status.value: (count, len(cards)) for status, count, cards in response.context["columns"]}
+    assert columns["received"] == (10, 10)
+    assert columns["scheduled"] == (20, 20)
+    assert "discharged" not in columns
+
+
+def test_admin_changes_the_organizations_deadlines(admin_client, summit):
+    data = {
+        "name": summit.name,
+        "contact_sla_business_days": 2,
+        "poc_signature_days": 45,
+        "poc_certification_days": 60,
+    }
+
+    admin_client.post(reverse("clinics:organization_settings"), data)
+    refused = admin_client.post(reverse("clinics:organization_settings"), {**data, "poc_signature_days": 0})
+
+    summit.refresh_from_db()
+    assert (summit.contact_sla_business_days, summit.poc_signature_days, summit.poc_certification_days) == (
+        2,
+        45,
+        60,
+    )
+    assert "poc_signature_days" in refused.context["form"].errors
