@@ -7,7 +7,6 @@ from .tenancy import ALL_ROLES
 # The product's navigation in one place: (label, URL name, roles that see it).
 # Each later part of Rapport adds its entry here when its pages exist.
 NAVIGATION = [
-    ("Home", "home", ALL_ROLES),
     ("New referral", "referrals:intake", ALL_ROLES),
     ("Queues", "referrals:queues", ALL_ROLES),
     ("Referrals", "referrals:list", ALL_ROLES),
@@ -16,8 +15,6 @@ NAVIGATION = [
     ("Practices", "physicians:practice_list", ALL_ROLES),
     ("Prospects", "physicians:prospects", {Role.LIAISON, Role.ADMIN}),
     ("Clinics", "clinics:list", ALL_ROLES),
-    ("Payers", "clinics:payer_list", {Role.ADMIN}),
-    ("Staff", "clinics:staff_list", {Role.ADMIN}),
 ]
 
 

@@ -124,9 +124,9 @@ def test_anonymous_visitors_are_sent_to_sign_in(client, summit, url_name):
 @pytest.mark.parametrize(
     ("role", "visible", "hidden"),
     [
-        (Role.ADMIN, ["Physicians", "Prospects", "Clinics", "Payers", "Staff"], []),
-        (Role.LIAISON, ["Physicians", "Practices", "Prospects"], ["Payers", "Staff"]),
-        (Role.FRONT_DESK, ["Physicians", "Practices", "Clinics"], ["Prospects", "Payers", "Staff"]),
+        (Role.ADMIN, ["New referral", "Physicians", "Prospects", "Clinics"], []),
+        (Role.LIAISON, ["Queues", "Physicians", "Practices", "Prospects"], []),
+        (Role.FRONT_DESK, ["New referral", "Queues", "Physicians", "Clinics"], ["Prospects"]),
     ],
 )
 def test_navigation_fits_the_role(client, summit, member_factory, role, visible, hidden):

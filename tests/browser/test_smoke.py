@@ -34,6 +34,7 @@ def test_front_desk_signs_in_and_lands_on_the_organization_home(page, live_serve
 
 def test_admin_sees_staff_and_signs_out_from_the_menu(page, live_server, demo):
     sign_in(page, live_server, "admin")
+    page.get_by_role("button", name="Avery Nguyen").click()
     page.get_by_role("link", name="Staff", exact=True).click()
     page.get_by_role("heading", name="Staff").wait_for()
     assert page.get_by_role("cell", name="frontdesk").is_visible()
