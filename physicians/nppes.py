@@ -54,6 +54,9 @@ BATCH_SIZE = 2_000
 PROGRESS_EVERY = 5_000
 INVALID_ROWS_KEPT = 500
 READ_BUFFER = 1 << 20
+# SQLite's driver keeps the last 128 statements it compiled; INSERTs of a
+# short, repeating length keep that cache small and fast.
+ROWS_PER_STATEMENT = 500
 
 # Read in every row, to decide whether to keep it.
 FILTER_COLUMNS = (
@@ -283,12 +286,16 @@ def _decoded_lines(lines: Iterable[bytes]) -> Iterator[str]:
     for number, line in enumerate(lines, start=1):
         try:
             # utf-8-sig drops the byte-order mark some spreadsheet programs put before the header.
-            yield line.decode("utf-8-sig" if number == 1 else "utf-8")
+            text = line.decode("utf-8-sig" if number == 1 else "utf-8")
         except UnicodeDecodeError:
             raise NppesFileError(
                 f"Line {number:,} is not UTF-8 text. Download the NPPES file again, "
                 "or save the extract as “CSV UTF-8”."
             ) from None
+        # No database stores a NUL in text; a file holding one is damaged.
+        if "\x00" in text:
+            raise NppesFileError(f"Line {number:,} holds a NUL byte; the file is damaged.")
+        yield text
 
 
 class _Layout(NamedTuple):
@@ -340,7 +347,6 @@ def _read(
         wanted_state = frozenset(states).__contains__ if states else None
         wanted_taxonomy = _taxonomy_matcher(taxonomies)
         kept = csv.writer(out)
-        seen_npis: set[int] = set()
         rows_read = skipped = 0
         for record in reader:
             if len(record) != layout.width:
@@ -377,8 +383,6 @@ def _read(
             person = layout.person(record)
             npi, last_name, first_name = person[0].strip(), person[1], person[2]
             problem = npi_problem(npi)
-            if problem is None and int(npi) in seen_npis:
-                problem = "This NPI appears earlier in the file."
             if problem is None and not last_name.strip():
                 problem = "The row has no last name."
             if problem is None and not first_name.strip():
@@ -386,7 +390,6 @@ def _read(
             if problem:
                 result.refuse(reader.line_num, npi, problem)
                 continue
-            seen_npis.add(int(npi))
             kept.writerow(_kept(npi, person, taxonomy, state))
     except csv.Error as error:
         raise NppesFileError(
@@ -480,10 +483,8 @@ def _insert(
             data.seek(0)
             copy(f"COPY {table} ({targets}) FROM STDIN WITH (FORMAT csv)", data)
             return
-        width = len(given) + len(rest)
-        row_placeholders = f"({', '.join(['%s'] * width)})"
-        limit = connection.features.max_query_params
-        for chunk in batched(rows, limit // width if limit else len(rows), strict=False):
+        row_placeholders = f"({', '.join(['%s'] * (len(given) + len(rest)))})"
+        for chunk in batched(rows, ROWS_PER_STATEMENT, strict=False):
             values = ", ".join([row_placeholders] * len(chunk))
             # Identifiers come from the model, quoted; every value is a parameter.
             cursor.execute(
@@ -492,22 +493,43 @@ def _insert(
             )
 
 
-def _ids(model: type[Model], organization: Organization, key: str, values: Iterable[str]) -> dict[str, int]:
-    """{value: id} of the organization's rows whose `key` is among `values`."""
-    return dict(
-        model.objects.filter(organization=organization, **{f"{key}__in": list(values)})
-        # The condition of the (organization, key) unique index, so the database
-        # uses that index; and no ORDER BY to sort for.
-        .exclude(**{key: ""})
-        .order_by()
-        .values_list(key, "pk")
+def _by_key(
+    model: type[Model],
+    organization: Organization,
+    key: str,
+    values: Iterable[str],
+    columns: Sequence[str] = ("id",),
+) -> list[tuple]:
+    """(key, *columns) of the organization's rows whose unique `key` is among `values`.
+
+    In SQL of its own: Django prepares the values of an IN list one by one,
+    which costs more than the query on lists this long.
+    """
+    values = list(values)
+    if not values:
+        return []
+    quote = connection.ops.quote_name
+
+    def column(name: str) -> str:
+        return quote(model._meta.get_field(name).column)
+
+    targets = ", ".join(column(name) for name in (key, *columns))
+    placeholders = ", ".join(["%s"] * len(values))
+    # NOT (key = '') repeats the condition of the (organization, key) unique
+    # index, without which the database does not use that index.
+    sql = (
+        f"SELECT {targets} FROM {quote(model._meta.db_table)} WHERE {column('organization')} = %s "  # noqa: S608
+        f"AND NOT ({column(key)} = '') AND {column(key)} IN ({placeholders})"
     )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [organization.pk, *values])
+        return cursor.fetchall()
 
 
 def _update(
-    model: type[Model], columns: Sequence[str], rows: Sequence[Sequence], **constants: object
+    model: type[Model], columns: Sequence[str], rows: Sequence[Sequence], *, constants: dict[str, object]
 ) -> None:
-    """Sets `columns` to each row's values after the first, its id; and every row's `constants`.
+    """Sets `columns` to the values of each row after its first, the id; and `constants` in every row.
 
     bulk_update() writes a CASE WHEN per column that lists every object, which
     the database walks for each row it updates: quadratic in the batch size.
@@ -525,10 +547,8 @@ def _update(
     )
     fixed_values = [field.get_db_prep_save(constants[field.name], connection) for field in fixed]
     row_placeholders = f"({', '.join(['%s'] * (1 + len(changing)))})"
-    limit = connection.features.max_query_params
-    per_statement = (limit - len(fixed)) // (1 + len(changing)) if limit else len(rows)
     with connection.cursor() as cursor:
-        for chunk in batched(rows, per_statement, strict=False):
+        for chunk in batched(rows, ROWS_PER_STATEMENT, strict=False):
             values = ", ".join([row_placeholders] * len(chunk))
             # Identifiers come from the model, quoted; every value is a parameter.
             cursor.execute(
@@ -546,7 +566,7 @@ def _practice_ids(
     for row in batch:
         if row.location_key:
             locations.setdefault(row.location_key, row)
-    ids = _ids(Practice, organization, "location_key", locations)
+    ids = dict(_by_key(Practice, organization, "location_key", locations))
     missing = [key for key in locations if key not in ids]
     new = []
     for key in missing:
@@ -558,7 +578,7 @@ def _practice_ids(
         new.append((name, *address, key, _search_key(name, row.city)))
     if new:
         _insert(Practice, PRACTICE_COLUMNS, new, constants={"organization": organization.pk})
-        ids |= _ids(Practice, organization, "location_key", missing)
+        ids |= _by_key(Practice, organization, "location_key", missing)
         result.practices_created += len(new)
     return ids
 
@@ -570,14 +590,16 @@ def _apply_batch(
     now: datetime,
     result: NppesImportResult,
 ) -> None:
+    # NPPES lists an NPI once. Should a file repeat one, its last row wins, in
+    # a batch as across batches, where the later row updates the earlier one.
+    latest = {row.npi: row for row in batch}
+    result.skipped += len(batch) - len(latest)
+    batch = list(latest.values())
     stored = {
         npi: (pk, tuple(values))
-        for npi, pk, *values in Physician.objects.filter(
-            organization=organization, npi__in=[row.npi for row in batch]
+        for npi, pk, *values in _by_key(
+            Physician, organization, "npi", (row.npi for row in batch), ("id", *NPPES_PHYSICIAN_FIELDS)
         )
-        .exclude(npi="")  # as in _ids()
-        .order_by()
-        .values_list("npi", "pk", *NPPES_PHYSICIAN_FIELDS)
     }
     practice_ids = _practice_ids(organization, batch, result)
 
@@ -593,7 +615,7 @@ def _apply_batch(
         else:
             changed.append((pk, *row.nppes_values, row.search_text))
     # save() would set search_text and updated_at; _update() does not call it.
-    _update(Physician, (*NPPES_PHYSICIAN_FIELDS, "search_text"), changed, updated_at=now)
+    _update(Physician, (*NPPES_PHYSICIAN_FIELDS, "search_text"), changed, constants={"updated_at": now})
     result.updated += len(changed)
     physician_ids = {npi: pk for npi, (pk, _) in stored.items()}
     if new:
@@ -603,7 +625,7 @@ def _apply_batch(
             new,
             constants={"organization": organization.pk},
         )
-        physician_ids |= _ids(Physician, organization, "npi", (row[0] for row in new))
+        physician_ids |= _by_key(Physician, organization, "npi", (row[0] for row in new))
         result.created += len(new)
 
     linked, has_primary = set(), set()
@@ -635,6 +657,10 @@ def _apply(organization: Organization, rows: IO[str], *, result: NppesImportResu
     now = timezone.now()
     analyzed_at = 0
     with transaction.atomic():
+        # One import at a time per organization: a second one waits here, then
+        # finds the first one's rows, instead of colliding with them. NO KEY
+        # UPDATE, so other writes that refer to the organization do not wait.
+        Organization.objects.select_for_update(no_key=True).get(pk=organization.pk)
         for batch in _batches(rows):
             _apply_batch(organization, batch, now=now, result=result)
             if connection.vendor == "postgresql" and result.created >= 4 * analyzed_at + BATCH_SIZE:
@@ -654,7 +680,7 @@ def _refresh_statistics() -> None:
     """
     quote = connection.ops.quote_name
     tables = ", ".join(
-        f"{quote(model._meta.db_table)} ({quote('organization_id')}, {quote(key)})"
+        f"{quote(model._meta.db_table)} ({quote(model._meta.get_field('organization').column)}, {quote(key)})"
         for model, key in ((Physician, "npi"), (Practice, "location_key"))
     )
     with connection.cursor() as cursor:
@@ -774,10 +800,8 @@ def nppes_import_run(*, job: NppesImport) -> NppesImport:
     return job
 
 
-def nppes_import_fail(*, job_id: int, error: str) -> bool:
-    """Marks a job that has not finished as failed with `error`; False if it had finished."""
-    return bool(
-        NppesImport.objects.filter(pk=job_id, status__in=[ImportStatus.QUEUED, ImportStatus.RUNNING]).update(
-            status=ImportStatus.FAILED, error=error, finished_at=timezone.now()
-        )
+def nppes_import_fail(*, job_id: int, error: str) -> None:
+    """Marks the job failed with `error`, unless it has finished."""
+    NppesImport.objects.filter(pk=job_id, status__in=[ImportStatus.QUEUED, ImportStatus.RUNNING]).update(
+        status=ImportStatus.FAILED, error=error, finished_at=timezone.now()
     )
