@@ -64,22 +64,22 @@ PAYERS = [
     ("Medicare Part B", PayerCategory.MEDICARE),
     ("Humana Medicare Advantage", PayerCategory.MEDICARE_ADVANTAGE),
     ("UnitedHealthcare Medicare Advantage", PayerCategory.MEDICARE_ADVANTAGE),
-    ("Medicaid (Health First)", PayerCategory.MEDICAID),
+    ("Medicaid", PayerCategory.MEDICAID),
     ("Anthem Blue Cross Blue Shield", PayerCategory.COMMERCIAL),
     ("Aetna", PayerCategory.COMMERCIAL),
     ("Cigna", PayerCategory.COMMERCIAL),
     ("UnitedHealthcare", PayerCategory.COMMERCIAL),
     ("Kaiser Permanente", PayerCategory.COMMERCIAL),
-    ("Pinnacol Assurance (workers' comp)", PayerCategory.WORKERS_COMP),
+    ("Workers' compensation carriers", PayerCategory.WORKERS_COMP),
     ("Auto / PIP claims", PayerCategory.AUTO_PIP),
     ("VA Community Care", PayerCategory.VA_TRICARE),
-    ("TRICARE West", PayerCategory.VA_TRICARE),
+    ("TRICARE", PayerCategory.VA_TRICARE),
     ("Self-pay", PayerCategory.SELF_PAY),
 ]
-# Payers each clinic is in network with, by position in PAYERS.
+# Payers each clinic is in network with: clinics by position in name order, payers by position in PAYERS.
 CLINIC_PAYERS = {0: range(0, 14), 1: [0, 1, 4, 5, 6, 7, 13], 2: [0, 1, 2, 3, 4, 7, 9, 10, 11, 13]}
 
-# (clinic position, name, populations)
+# (clinic position in name order, name, populations)
 OFFERINGS = [
     (0, "Sports rehab", ["sports", "orthopedic"]),
     (0, "Post-op orthopedics", ["post-surgical", "orthopedic"]),
