@@ -37,7 +37,7 @@ from django.db import connection, connections  # noqa: E402
 from django.db.migrations.executor import MigrationExecutor  # noqa: E402
 
 from clinics.models import Organization  # noqa: E402
-from physicians.models import Affiliation, Physician, Practice, StageChange  # noqa: E402
+from physicians.models import Affiliation, Physician, Practice  # noqa: E402
 from physicians.nppes import nppes_file_import  # noqa: E402
 
 
@@ -71,7 +71,11 @@ def timed_import(path: Path, states: list[str], taxonomies: list[str]):
         target=import_in_child, args=(path, states, taxonomies, sending)
     )
     child.start()
-    outcome = receiving.recv() if receiving.poll(timeout=24 * 60 * 60) else None
+    sending.close()  # the child's copy stays open: if it dies, recv() sees the end of the pipe
+    try:
+        outcome = receiving.recv()
+    except EOFError:
+        outcome = None
     child.join()
     if child.exitcode != 0 or outcome is None:
         sys.exit(f"The import failed (exit code {child.exitcode}); see the traceback above.")
@@ -80,7 +84,7 @@ def timed_import(path: Path, states: list[str], taxonomies: list[str]):
 
 def clean_up() -> None:
     """Deletes the scratch organization; leaf tables first, so the cascade has little to collect."""
-    models = (StageChange, Affiliation, Physician, Practice)
+    models = (Affiliation, Physician, Practice)
     for model in models:
         model.objects.filter(organization__slug=SLUG).delete()
     Organization.objects.filter(slug=SLUG).delete()
