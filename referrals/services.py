@@ -5,6 +5,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from clinics.models import Organization
+from physicians.services import physician_save
 
 from .attachments import sniff
 from .models import TRANSITIONS, LossReason, PlanOfCare, Referral, Status, StatusChange, normalize_icd10
@@ -125,8 +126,6 @@ def referral_intake(
 ) -> Referral:
     """Logs a referral at the front desk, adding its physician to the directory first when new."""
     if new_physician:
-        from physicians.services import physician_save
-
         fields["physician"] = physician_save(organization=organization, user=user, **new_physician)
     return referral_create(organization=organization, user=user, **fields)
 
