@@ -11,11 +11,12 @@ if len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5 or SECRET_KEY.startswith("dj
         "python -c 'import secrets; print(secrets.token_urlsafe(64))'"
     )
 
-missing = [name for name in ("DATABASE_URL", "REDIS_URL", "EMAIL_URL") if not env.str(name, default="")]
+REQUIRED = ("DATABASE_URL", "REDIS_URL", "EMAIL_URL", "SITE_URL")
+missing = [name for name in REQUIRED if not env.str(name, default="")]
 if missing:
     # The embedded defaults (SQLite, a filesystem broker, email printed to the
-    # log) are for one machine; in production they would lose data or leak
-    # password-reset links into logs.
+    # log, links to 127.0.0.1) are for one machine; in production they would
+    # lose data, leak password-reset links into logs or mail dead links.
     raise ImproperlyConfigured(f"Production needs these environment variables: {', '.join(missing)}")
 
 DEBUG = False

@@ -6,6 +6,8 @@ embedded defaults and against real PostgreSQL and Redis.
 
 import os
 
+import environ
+
 from .base import *  # noqa: F403
 from .base import DATABASES, REDIS_URL, VAR_DIR, filesystem_broker_options
 
@@ -13,6 +15,17 @@ SECRET_KEY = "rapport-test-key-not-for-production"  # noqa: S105
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
+# A real Celery worker started by an integration test delivers to that test's
+# SMTP sink, e.g. smtp://127.0.0.1:2525 (tests/outbox/test_delivery.py).
+# Read outside `env`: a test-only variable, not part of the documented configuration.
+if os.environ.get("RAPPORT_TEST_EMAIL_URL"):
+    _sink = environ.Env.email_url_config(os.environ["RAPPORT_TEST_EMAIL_URL"])
+    MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {"host": _sink["EMAIL_HOST"], "port": _sink["EMAIL_PORT"], "timeout": 30},
+        }
+    }
 WHITENOISE_USE_FINDERS = True
 MEDIA_ROOT = VAR_DIR / "test-media"
 STATIC_ROOT = None

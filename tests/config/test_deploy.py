@@ -14,6 +14,7 @@ PRODUCTION_ENV = {
     "DATABASE_URL": "postgres://rapport:secret@db.example.org:5432/rapport",
     "REDIS_URL": "redis://cache.example.org:6379/0",
     "EMAIL_URL": "smtp+tls://rapport:secret@mail.example.org:587",
+    "SITE_URL": "https://rapport.example.org",
 }
 
 
@@ -46,7 +47,7 @@ def test_production_refuses_to_start_without_a_real_secret_key(secret_key):
     assert "Set SECRET_KEY to a long random value" in result.stderr
 
 
-@pytest.mark.parametrize("variable", ["DATABASE_URL", "REDIS_URL", "EMAIL_URL"])
+@pytest.mark.parametrize("variable", ["DATABASE_URL", "REDIS_URL", "EMAIL_URL", "SITE_URL"])
 def test_production_refuses_the_embedded_defaults(variable):
     env = {key: value for key, value in PRODUCTION_ENV.items() if key != variable}
 

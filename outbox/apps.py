@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class OutboxConfig(AppConfig):
+    """Every email Rapport sends: written in the transaction that causes it, sent by a worker."""
+
+    name = "outbox"

@@ -1,0 +1,322 @@
+"""Writes of the outbox: queue an email, send what is due, retry a failure, unsubscribe.
+
+How a message leaves (`email_send_pending`), one message at a time:
+
+1. Claim. In a short transaction, take the next due row (pending and due, or
+   sending with an expired lease: its sender died mid-send), locked with
+   SELECT … FOR UPDATE SKIP LOCKED on PostgreSQL (on SQLite the IMMEDIATE
+   transaction already serializes writers), and mark it sending with a fresh
+   claim token and a lease of OUTBOX_LEASE_SECONDS. The UPDATE is also
+   conditional on the status and token just read, so two senders never both
+   win a row.
+2. Send, outside any transaction, with a Message-ID derived from the
+   idempotency key, so every attempt of one message carries the same one.
+3. Record the outcome with UPDATE … WHERE pk = … AND claim_token = …: a sender
+   whose lease was taken over changes nothing.
+
+Claiming one message at a time keeps each lease to one SMTP exchange and
+strands at most one message per crashed sender until its lease runs out.
+
+What no SMTP client can guarantee: a sender killed after the server accepted
+the message but before step 3 committed leaves the row sending, and once the
+lease runs out the message is sent again. The repeated Message-ID lets the
+receiving system recognise the copy.
+"""
+
+import logging
+import secrets
+import smtplib
+from datetime import timedelta
+from email import policy as mail_policy
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.mail import EmailMultiAlternatives, mailers
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.template import Context
+from django.template.loader import get_template, render_to_string
+from django.urls import reverse
+from django.utils import timezone
+
+from clinics.models import Organization
+
+from .models import EmailStatus, EmailSuppression, OutboundEmail
+
+logger = logging.getLogger(__name__)
+
+BACKOFF_FIRST = timedelta(minutes=1)
+BACKOFF_MAX = timedelta(hours=1)
+ERROR_MAX_LENGTH = 2000
+
+
+def email_enqueue(
+    *,
+    organization: Organization,
+    kind: str,
+    idempotency_key: str,
+    to: str,
+    template: str,
+    context: dict,
+    unsubscribe: bool = False,
+    confidential: bool = False,
+) -> OutboundEmail:
+    """Queues an email in the caller's transaction; a worker sends it once that commits.
+
+    Renders `<template>_subject.txt` (collapsed to one line), `<template>_body.txt`
+    and `<template>_body.html` with `context`, to which nothing is added but
+    `unsubscribe_url` when `unsubscribe` is true. Such an email carries
+    List-Unsubscribe headers (RFC 8058 one-click) and is recorded as
+    suppressed, never sent, if the address has unsubscribed from the
+    organization; an email without an unsubscribe link (a password reset) is
+    transactional and always goes. `confidential` marks a body holding a
+    secret, such as a sign-in link: the email log never shows it and it is
+    erased once sent.
+
+    A key already queued returns the row queued with it, unchanged.
+    """
+    existing = OutboundEmail.objects.filter(idempotency_key=idempotency_key).first()
+    if existing is not None:
+        return _same_organization(existing, organization)
+    to = to.strip()
+    email = OutboundEmail(
+        organization=organization,
+        kind=kind,
+        idempotency_key=idempotency_key,
+        to_address=to,
+        confidential=confidential,
+    )
+    context = dict(context)
+    if unsubscribe:
+        email.unsubscribe_token = secrets.token_urlsafe(32)
+        url = settings.SITE_URL.rstrip("/") + reverse(
+            "outbox:unsubscribe", kwargs={"token": email.unsubscribe_token}
+        )
+        context["unsubscribe_url"] = url
+        email.headers = {
+            "List-Unsubscribe": f"<{url}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        }
+        if EmailSuppression.objects.filter(organization=organization, address=to.lower()).exists():
+            email.status = EmailStatus.SUPPRESSED
+    email.subject = " ".join(_render_text(f"{template}_subject.txt", context).split())
+    email.body_text = _render_text(f"{template}_body.txt", context).strip()
+    email.body_html = render_to_string(f"{template}_body.html", context).strip()
+    # The organization is an object the caller holds: checking it exists would cost a query per email.
+    email.full_clean(exclude=["organization"], validate_unique=False, validate_constraints=False)
+    try:
+        with transaction.atomic():
+            email.save(force_insert=True)
+    except IntegrityError:
+        # A concurrent transaction queued the same key first.
+        return _same_organization(OutboundEmail.objects.get(idempotency_key=idempotency_key), organization)
+    if email.status == EmailStatus.PENDING:
+        # Robust: a broker that is down must not fail the caller's request;
+        # the beat sweep sends the email within a minute instead.
+        transaction.on_commit(_wake_sender, robust=True)
+    return email
+
+
+def _same_organization(email: OutboundEmail, organization: Organization) -> OutboundEmail:
+    if email.organization_id != organization.pk:
+        raise ValueError(f"Idempotency key of outbound email {email.pk} belongs to another organization.")
+    return email
+
+
+def _render_text(name: str, context: dict) -> str:
+    """Renders a plain-text template without HTML escaping: “O'Brien”, not “O&#x27;Brien”."""
+    return get_template(name).template.render(Context(context, autoescape=False))
+
+
+def _wake_sender() -> None:
+    from .tasks import send_pending  # imported here because the task module imports this one
+
+    send_pending.delay()
+
+
+def email_send_pending(*, limit: int = 100) -> int:
+    """Sends up to `limit` due emails (see the module's docstring); returns how many left."""
+    sent = 0
+    mailer = mailers.default
+    try:
+        for _ in range(limit):
+            email = _email_claim_next()
+            if email is None:
+                break
+            try:
+                mailer.open()
+            except Exception as error:
+                # The server cannot be reached: the rest waits for the next sweep.
+                _email_record_failure(email, error)
+                break
+            try:
+                mailer.send_messages([_message(email)])
+            except Exception as error:
+                # Whatever went wrong belongs to this message's row; the next
+                # one starts on a fresh connection.
+                _close_quietly(mailer)
+                _email_record_failure(email, error)
+            else:
+                _email_record_sent(email)
+                sent += 1
+    finally:
+        _close_quietly(mailer)
+    if sent:
+        logger.info("Sent %d outbound emails", sent)
+    return sent
+
+
+def _email_claim_next() -> OutboundEmail | None:
+    while True:
+        now = timezone.now()
+        due = Q(status=EmailStatus.PENDING, next_attempt_at__lte=now) | Q(
+            status=EmailStatus.SENDING, claimed_until__lte=now
+        )
+        with transaction.atomic():
+            email = (
+                OutboundEmail.objects.select_for_update(skip_locked=True)
+                .filter(due)
+                .order_by("next_attempt_at", "pk")
+                .first()
+            )
+            if email is None:
+                return None
+            current = OutboundEmail.objects.filter(
+                pk=email.pk, status=email.status, claim_token=email.claim_token
+            )
+            if email.status == EmailStatus.SENDING and email.attempts >= settings.OUTBOX_MAX_ATTEMPTS:
+                # Its senders keep dying mid-send: stop handing it to them.
+                current.update(
+                    status=EmailStatus.FAILED,
+                    claim_token="",
+                    claimed_until=None,
+                    last_error=f"Gave up after {email.attempts} attempts whose sender stopped mid-send.",
+                )
+                logger.warning("Outbound email %s failed: its senders kept stopping mid-send", email.pk)
+                continue
+            token = secrets.token_hex(16)
+            won = current.update(
+                status=EmailStatus.SENDING,
+                claim_token=token,
+                claimed_until=now + timedelta(seconds=settings.OUTBOX_LEASE_SECONDS),
+                attempts=F("attempts") + 1,
+            )
+        if won:
+            email.status, email.claim_token, email.attempts = EmailStatus.SENDING, token, email.attempts + 1
+            return email
+
+
+class OutboxMessage(EmailMultiAlternatives):
+    """Keeps a long header, such as List-Unsubscribe's URL, readable.
+
+    Python's email package RFC 2047-encodes a header word longer than the
+    policy's 78-character line, and no mail client reads a URL out of that.
+    RFC 5322 allows lines of up to 998 characters.
+    """
+
+    def message(self, *, policy=mail_policy.default):
+        return super().message(policy=policy.clone(max_line_length=998))
+
+
+def _message(email: OutboundEmail) -> EmailMultiAlternatives:
+    message = OutboxMessage(
+        subject=email.subject,
+        body=email.body_text,
+        to=[email.to_address],
+        headers={**email.headers, "Message-ID": email.message_id},
+    )
+    if email.body_html:
+        message.attach_alternative(email.body_html, "text/html")
+    return message
+
+
+def _email_record_sent(email: OutboundEmail) -> None:
+    erase = {"body_text": "", "body_html": ""} if email.confidential else {}
+    recorded = OutboundEmail.objects.filter(pk=email.pk, claim_token=email.claim_token).update(
+        status=EmailStatus.SENT, sent_at=timezone.now(), claim_token="", claimed_until=None, **erase
+    )
+    if not recorded:
+        logger.warning("Outbound email %s was sent after another sender took over its lease", email.pk)
+
+
+def _email_record_failure(email: OutboundEmail, error: Exception) -> None:
+    permanent = _is_permanent(error)
+    if permanent or email.attempts >= settings.OUTBOX_MAX_ATTEMPTS:
+        outcome = {"status": EmailStatus.FAILED}
+    else:
+        wait = min(BACKOFF_FIRST * 2 ** (email.attempts - 1), BACKOFF_MAX)
+        outcome = {"status": EmailStatus.PENDING, "next_attempt_at": timezone.now() + wait}
+    OutboundEmail.objects.filter(pk=email.pk, claim_token=email.claim_token).update(
+        **outcome,
+        claim_token="",
+        claimed_until=None,
+        last_error=f"{type(error).__name__}: {error}"[:ERROR_MAX_LENGTH],
+    )
+    # Ids and error classes only: the error text can name the recipient.
+    logger.warning(
+        "Outbound email %s: attempt %d failed with %s; now %s",
+        email.pk,
+        email.attempts,
+        type(error).__name__,
+        outcome["status"],
+    )
+
+
+def _is_permanent(error: Exception) -> bool:
+    """A refusal no retry can change: recipient or message refused (5xx), or a malformed address.
+
+    A 5xx about our own sender address or credentials is a configuration
+    fault, retried like a transient one so that fixing the setting lets the
+    queue drain.
+    """
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return all(code >= 500 for code, _ in error.recipients.values())
+    if isinstance(error, smtplib.SMTPSenderRefused | smtplib.SMTPAuthenticationError):
+        return False
+    if isinstance(error, smtplib.SMTPResponseException):
+        return error.smtp_code >= 500
+    return isinstance(error, ValueError)
+
+
+def _close_quietly(mailer) -> None:
+    try:
+        mailer.close()
+    except (OSError, smtplib.SMTPException):
+        logger.info("Closing the mail connection failed; it is dropped")
+
+
+@transaction.atomic
+def email_retry(*, email: OutboundEmail) -> OutboundEmail:
+    """Queues a failed email again, due now and with its full number of attempts."""
+    queued = OutboundEmail.objects.filter(pk=email.pk, status=EmailStatus.FAILED).update(
+        status=EmailStatus.PENDING, next_attempt_at=timezone.now(), attempts=0
+    )
+    if not queued:
+        raise ValidationError("Only a failed email can be sent again.")
+    transaction.on_commit(_wake_sender, robust=True)
+    email.refresh_from_db()
+    return email
+
+
+@transaction.atomic
+def email_unsubscribe(*, token: str) -> EmailSuppression | None:
+    """Stops the organization's opt-out email to the address `token` was sent to; None for an unknown token.
+
+    What is still queued or failed to that address, and offers an unsubscribe
+    link, is suppressed too. Repeating it changes nothing.
+    """
+    email = OutboundEmail.objects.filter(unsubscribe_token=token).exclude(unsubscribe_token="").first()
+    if email is None:
+        return None
+    address = email.to_address.lower()
+    suppression, created = EmailSuppression.objects.get_or_create(
+        organization_id=email.organization_id, address=address
+    )
+    OutboundEmail.objects.filter(
+        organization_id=email.organization_id,
+        to_address__iexact=address,
+        status__in=[EmailStatus.PENDING, EmailStatus.FAILED],
+    ).exclude(unsubscribe_token="").update(status=EmailStatus.SUPPRESSED)
+    if created:
+        logger.info("Suppression %s recorded from outbound email %s", suppression.pk, email.pk)
+    return suppression

@@ -1,0 +1,58 @@
+"""Real Celery worker processes for the tests that need one, on the configured broker and test database."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from django.conf import settings
+from django.db import connection
+
+
+def database_url() -> str:
+    """The test database, as a URL the worker process's settings understand."""
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{Path(db['NAME']).resolve()}"
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
+    return f"postgres://{auth}@{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+def purge_broker() -> None:
+    """Drops messages an earlier run left on a shared Redis, so a new worker starts clean."""
+    if settings.REDIS_URL:
+        from config.celery import app
+
+        app.control.purge()
+
+
+def start_worker(*, env: dict | None = None, hostname: str = "", stdout=subprocess.PIPE) -> subprocess.Popen:
+    """One solo-pool worker process; `env` adds to the test settings' environment."""
+    command = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "config",
+        "worker",
+        "--pool=solo",
+        "--without-gossip",
+        "--without-mingle",
+        "--without-heartbeat",
+        "--loglevel=INFO",
+    ]
+    if hostname:
+        command.append(f"--hostname={hostname}@%h")
+    return subprocess.Popen(
+        command,
+        cwd=settings.BASE_DIR,
+        env={
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "config.settings.test",
+            "DATABASE_URL": database_url(),
+            **(env or {}),
+        },
+        stdout=stdout,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
