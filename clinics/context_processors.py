@@ -14,7 +14,8 @@ NAVIGATION = [
     ("Physicians", "physicians:list", ALL_ROLES),
     ("Practices", "physicians:practice_list", ALL_ROLES),
     ("Prospects", "physicians:prospects", {Role.LIAISON, Role.ADMIN}),
-    ("Clinics", "clinics:list", ALL_ROLES),
+    ("Attention", "outreach:attention", {Role.LIAISON, Role.ADMIN}),
+    ("Follow-ups", "outreach:followups", {Role.THERAPIST, Role.LIAISON, Role.ADMIN}),
 ]
 
 

@@ -5,7 +5,7 @@ from django.contrib.auth.password_validation import password_validators_help_tex
 from django.core.validators import MinValueValidator
 
 from .models import Clinic, Membership, Organization, Payer, Population, Role, ServiceOffering
-from .services import CLINIC_FIELDS
+from .services import CLINIC_FIELDS, ORGANIZATION_SETTINGS
 
 US_TIMEZONES = [
     ("America/New_York", "Eastern (New York)"),
@@ -116,7 +116,7 @@ class ServiceOfferingForm(forms.ModelForm):
 class OrganizationSettingsForm(forms.ModelForm):
     class Meta:
         model = Organization
-        fields = ("name", "contact_sla_business_days", "poc_signature_days", "poc_certification_days")
+        fields = ORGANIZATION_SETTINGS
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

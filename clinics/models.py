@@ -2,6 +2,7 @@ import zoneinfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
 from django.db import models
 
 
@@ -36,12 +37,28 @@ class Organization(models.Model):
     poc_certification_days = models.PositiveSmallIntegerField(
         "a certification lasts at most (days)", default=90
     )
+    # How often a source of each tier should hear from the clinic; a physician
+    # may override their tier's interval.
+    cadence_tier_a_days = models.PositiveSmallIntegerField(
+        "contact tier A sources every (days)", default=14, validators=[MinValueValidator(1)]
+    )
+    cadence_tier_b_days = models.PositiveSmallIntegerField(
+        "contact tier B sources every (days)", default=30, validators=[MinValueValidator(1)]
+    )
+    cadence_tier_c_days = models.PositiveSmallIntegerField(
+        "contact tier C sources every (days)", default=60, validators=[MinValueValidator(1)]
+    )
 
     class Meta:
         ordering = ["name"]
 
     def __str__(self) -> str:
         return self.name
+
+    def cadence_days_for_tier(self, tier: str) -> int:
+        return {"A": self.cadence_tier_a_days, "B": self.cadence_tier_b_days}.get(
+            tier, self.cadence_tier_c_days
+        )
 
 
 class TenantQuerySet(models.QuerySet):

@@ -155,9 +155,19 @@ def service_offering_save(
     return offering
 
 
+ORGANIZATION_SETTINGS = (
+    "name",
+    "contact_sla_business_days",
+    "poc_signature_days",
+    "poc_certification_days",
+    "cadence_tier_a_days",
+    "cadence_tier_b_days",
+    "cadence_tier_c_days",
+)
+
+
 def organization_update_settings(*, organization: Organization, **fields) -> Organization:
-    allowed = {"name", "contact_sla_business_days", "poc_signature_days", "poc_certification_days"}
-    unknown = set(fields) - allowed
+    unknown = set(fields) - set(ORGANIZATION_SETTINGS)
     if unknown:
         raise TypeError(f"Unknown organization settings: {sorted(unknown)}")
     for name, value in fields.items():

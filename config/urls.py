@@ -1,10 +1,12 @@
 from django.contrib import admin
+from django.contrib.auth.views import PasswordResetView
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from django.urls import include, path
 from django.views.decorators.cache import never_cache
 
 from clinics import views as clinic_views
+from outbox.password_reset import OutboxPasswordResetForm
 
 
 @never_cache
@@ -20,6 +22,14 @@ urlpatterns = [
     path("clinics/", include("clinics.urls")),
     path("directory/", include("physicians.urls")),
     path("referrals/", include("referrals.urls")),
+    path("outreach/", include("outreach.urls")),
+    path("email/", include("outbox.urls")),
+    # Password reset mails through the outbox, which `accounts` may not import.
+    path(
+        "accounts/password/reset/",
+        PasswordResetView.as_view(form_class=OutboxPasswordResetForm),
+        name="password_reset",
+    ),
     path("accounts/", include("accounts.urls")),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),

@@ -76,7 +76,7 @@ class PhysicianForm(forms.ModelForm):
                 Row(Column("phone"), Column("email")),
                 "what_matters",
             ),
-            Fieldset("Relationship", Row(Column("tier"), Column("owner"))),
+            Fieldset("Relationship", Row(Column("tier"), Column("contact_every_days"), Column("owner"))),
             "confirm_duplicate",
             Submit("submit", "Save physician"),
         )

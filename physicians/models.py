@@ -2,6 +2,7 @@ import unicodedata
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 
@@ -127,6 +128,13 @@ class Physician(TenantModel):
     )
     stage = models.CharField(max_length=20, choices=Stage.choices, default=Stage.PROSPECT)
     tier = models.CharField(max_length=1, choices=Tier.choices, default=Tier.C)
+    contact_every_days = models.PositiveSmallIntegerField(
+        "contact every (days)",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text="Leave blank to use the interval the organization sets for the tier.",
+    )
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,

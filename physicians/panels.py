@@ -1,8 +1,9 @@
-"""Sections that later apps add to a physician's page.
+"""Sections that later apps add to a physician's or a practice's page.
 
 The directory must not import the apps built on it (referrals, outreach), yet
 a physician's page shows their referrals and touches. Those apps register a
-panel here when they load; the page renders every registered panel.
+panel here when they load; the page renders every registered panel. A builder
+returns None to show nothing, e.g. to a role the section is not for.
 """
 
 from collections.abc import Callable
@@ -10,14 +11,15 @@ from dataclasses import dataclass
 
 from django.http import HttpRequest
 
-from .models import Physician
+from .models import Physician, Practice
 
 
 @dataclass(frozen=True)
 class Panel:
     template: str
     context: dict
-    # Panels with a header summary appear under the name, the rest in the timeline column.
+    # Physician page: "header" panels appear under the name, "main" ones in the timeline column.
+    # Practice page: panels appear below the gatekeepers.
     placement: str = "main"
 
 
@@ -33,3 +35,17 @@ def register_physician_panel(builder: PanelBuilder) -> PanelBuilder:
 
 def physician_panels(request: HttpRequest, physician: Physician) -> list[Panel]:
     return [panel for builder in _builders if (panel := builder(request, physician)) is not None]
+
+
+PracticePanelBuilder = Callable[[HttpRequest, Practice], Panel | None]
+_practice_builders: list[PracticePanelBuilder] = []
+
+
+def register_practice_panel(builder: PracticePanelBuilder) -> PracticePanelBuilder:
+    if builder not in _practice_builders:
+        _practice_builders.append(builder)
+    return builder
+
+
+def practice_panels(request: HttpRequest, practice: Practice) -> list[Panel]:
+    return [panel for builder in _practice_builders if (panel := builder(request, practice)) is not None]

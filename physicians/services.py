@@ -22,6 +22,7 @@ PHYSICIAN_FIELDS = (
     "update_rhythm",
     "what_matters",
     "tier",
+    "contact_every_days",
     "owner",
 )
 PRACTICE_FIELDS = (

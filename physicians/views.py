@@ -14,7 +14,7 @@ from .exports import csv_lines
 from .fit import clinic_profile
 from .forms import GatekeeperForm, MergeForm, PhysicianFilterForm, PhysicianForm, PracticeForm, StageForm
 from .models import Gatekeeper, Physician, Practice
-from .panels import physician_panels
+from .panels import physician_panels, practice_panels
 
 EDITORS = {Role.LIAISON, Role.ADMIN}
 ADMIN_ONLY = {Role.ADMIN}
@@ -232,6 +232,7 @@ def practice_detail(request: HttpRequest, practice_id: int) -> HttpResponse:
             "profile": profile,
             "fit": fit,
             "clinics": selectors.active_clinics(organization=request.organization),
+            "panels": practice_panels(request, practice),
         },
     )
 

@@ -194,9 +194,10 @@ STAGE_WEIGHT = {Stage.BUILDING_TRUST: 2.5, Stage.FIRST_IMPRESSION: 0.3, Stage.DO
 TIER_WEIGHT = {Tier.A: 10, Tier.B: 5, Tier.C: 3}
 # The few core physicians a practice depends on: each one's share of physician referrals.
 CORE_SHARES = (0.12, 0.09, 0.07)
-# Regular sources who have started to slip: fewer referrals over the last months.
-SLIPPING = 2
-SLIPPING_DAYS = 120
+# Regular sources who have started to slip: far fewer referrals over the last months.
+SLIPPING = 3
+SLIPPING_DAYS = 90
+SLIPPING_DROP = 0.9
 
 # Made up, and unlike any staff, physician or gatekeeper name in the demo.
 # fmt: off
@@ -344,10 +345,10 @@ def _load_directory(organization: Organization, rng: random.Random) -> _Director
     shares = CORE_SHARES[: len(core)]
     for i, share in zip(core, shares, strict=True):
         weights[i] = share * others / (1 - sum(shares))
-    slipping_candidates = [i for i in regulars if i not in core]
-    slipping = {
-        physicians[i].pk for i in rng.sample(slipping_candidates, k=min(SLIPPING, len(slipping_candidates)))
-    }
+    # The busiest regulars after the core: a drop there is large enough to
+    # tell from chance, which is what the daily job looks for.
+    busiest = sorted((i for i in regulars if i not in core), key=lambda i: -weights[i])
+    slipping = {physicians[i].pk for i in busiest[:SLIPPING]}
     dormant_since = dict(
         StageChange.objects.for_organization(organization)
         .filter(to_stage=Stage.DORMANT, physician__stage=Stage.DORMANT)
@@ -516,7 +517,7 @@ def _still_referring(
     if dormant_since and around >= dormant_since - timedelta(days=30):
         return False
     recent = around >= now - timedelta(days=SLIPPING_DAYS)
-    return not (physician.pk in directory.slipping and recent and slipping_draw < 0.7)
+    return not (physician.pk in directory.slipping and recent and slipping_draw < SLIPPING_DROP)
 
 
 def _timeline(

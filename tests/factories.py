@@ -5,6 +5,16 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from clinics.models import Clinic, Membership, Organization, Payer, PayerCategory, Role, ServiceOffering
+from outreach.models import (
+    CalendarFeed,
+    Flag,
+    FlagKind,
+    FlagSeverity,
+    FollowUp,
+    ServiceAnnouncement,
+    Touch,
+    TouchKind,
+)
 from physicians.identifiers import npi_check_digit
 from physicians.models import Affiliation, Gatekeeper, GatekeeperRole, NppesImport, Physician, Practice
 from referrals.models import PlanOfCare, Referral
@@ -158,3 +168,57 @@ class PlanOfCareFactory(factory.django.DjangoModelFactory):
     certifier = factory.SelfAttribute("referral.physician")
     starts_on = factory.LazyFunction(lambda: timezone.localdate() - datetime.timedelta(days=10))
     ends_on = factory.LazyAttribute(lambda plan: plan.starts_on + datetime.timedelta(days=89))
+
+
+class TouchFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Touch
+
+    organization = factory.SubFactory(OrganizationFactory)
+    physician = factory.SubFactory(PhysicianFactory, organization=factory.SelfAttribute("..organization"))
+    kind = TouchKind.OFFICE_VISIT
+    occurred_at = factory.LazyFunction(timezone.now)
+
+
+class FollowUpFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = FollowUp
+
+    organization = factory.SubFactory(OrganizationFactory)
+    touch = factory.SubFactory(TouchFactory, organization=factory.SelfAttribute("..organization"))
+    owner = factory.SubFactory(UserFactory)
+    due_on = factory.LazyFunction(lambda: timezone.localdate() + datetime.timedelta(days=7))
+    note = "Bring the new program flyer"
+
+
+class CalendarFeedFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = CalendarFeed
+
+    organization = factory.SubFactory(OrganizationFactory)
+    user = factory.SubFactory(UserFactory)
+    token_digest = factory.Sequence(lambda n: f"{n:064x}")
+
+
+class FlagFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Flag
+
+    organization = factory.SubFactory(OrganizationFactory)
+    physician = factory.SubFactory(PhysicianFactory, organization=factory.SelfAttribute("..organization"))
+    kind = FlagKind.CONTACT_LAPSED
+    severity = FlagSeverity.OVERDUE
+    opened_at = factory.LazyFunction(timezone.now)
+
+
+class ServiceAnnouncementFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ServiceAnnouncement
+
+    organization = factory.SubFactory(OrganizationFactory)
+    offering = factory.SubFactory(
+        ServiceOfferingFactory, organization=factory.SelfAttribute("..organization")
+    )
+    subject = "New: vestibular rehabilitation"
+    message = "Our Downtown clinic now treats dizziness and balance problems."
+    request_key = factory.Faker("uuid4")

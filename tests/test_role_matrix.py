@@ -14,6 +14,8 @@ from .test_url_isolation import iter_patterns, url_kwargs
 EVERYONE = set(Role.values)
 ADMIN = {Role.ADMIN}
 EDITORS = {Role.LIAISON, Role.ADMIN}
+# Everyone who courts sources: liaisons and admins, and therapists, who give in-services.
+OUTREACH = {Role.THERAPIST, Role.LIAISON, Role.ADMIN}
 
 EXPECTED_ROLES = {
     "home": EVERYONE,
@@ -63,6 +65,20 @@ EXPECTED_ROLES = {
     "referrals:document": EVERYONE,
     "referrals:board": EVERYONE,
     "clinics:organization_settings": ADMIN,
+    "outreach:touch_list": OUTREACH,
+    "outreach:touch_create": OUTREACH,
+    "outreach:followups": OUTREACH,
+    "outreach:followup_complete": OUTREACH,
+    "outreach:followup_snooze": OUTREACH,
+    "outreach:calendar_settings": OUTREACH,
+    "outreach:attention": EDITORS,
+    "outreach:activity": EDITORS,
+    "outreach:announcement_list": ADMIN,
+    "outreach:announcement_create": ADMIN,
+    "outreach:announcement_detail": ADMIN,
+    "outbox:log": ADMIN,
+    "outbox:detail": ADMIN,
+    "outbox:retry": ADMIN,
 }
 # Pages anyone may reach, signed in or not.
 PUBLIC = {
@@ -73,6 +89,8 @@ PUBLIC = {
     "password_reset_confirm",
     "password_reset_complete",
     "healthz",
+    "outreach:calendar_feed",
+    "outbox:unsubscribe",
 }
 # Account pages every signed-in user has, whatever their role.
 ACCOUNT = {"password_change", "password_change_done"}
@@ -124,9 +142,10 @@ def test_anonymous_visitors_are_sent_to_sign_in(client, summit, url_name):
 @pytest.mark.parametrize(
     ("role", "visible", "hidden"),
     [
-        (Role.ADMIN, ["New referral", "Physicians", "Prospects", "Clinics"], []),
-        (Role.LIAISON, ["Queues", "Physicians", "Practices", "Prospects"], []),
-        (Role.FRONT_DESK, ["New referral", "Queues", "Physicians", "Clinics"], ["Prospects"]),
+        (Role.ADMIN, ["New referral", "Physicians", "Prospects", "Attention", "Follow-ups"], []),
+        (Role.LIAISON, ["Queues", "Physicians", "Practices", "Prospects", "Attention", "Follow-ups"], []),
+        (Role.THERAPIST, ["Queues", "Physicians", "Follow-ups"], ["Prospects", "Attention"]),
+        (Role.FRONT_DESK, ["New referral", "Queues", "Physicians"], ["Prospects", "Attention", "Follow-ups"]),
     ],
 )
 def test_navigation_fits_the_role(client, summit, member_factory, role, visible, hidden):

@@ -15,6 +15,7 @@ from referrals.models import PlanOfCare
 
 from .factories import (
     ClinicFactory,
+    FollowUpFactory,
     GatekeeperFactory,
     MembershipFactory,
     NppesImportFactory,
@@ -23,8 +24,10 @@ from .factories import (
     PlanOfCareFactory,
     PracticeFactory,
     ReferralFactory,
+    ServiceAnnouncementFactory,
     ServiceOfferingFactory,
 )
+from .outbox.factories import OutboundEmailFactory
 
 # How to make an object of an organization for each URL keyword.
 OBJECT_MAKERS = {
@@ -41,6 +44,9 @@ OBJECT_MAKERS = {
         ReferralFactory(organization=organization, document=ContentFile(b"%PDF-1.7\n", name="order.pdf")).pk
     ),
     "plan_id": lambda organization: PlanOfCareFactory(organization=organization).pk,
+    "followup_id": lambda organization: FollowUpFactory(organization=organization).pk,
+    "announcement_id": lambda organization: ServiceAnnouncementFactory(organization=organization).pk,
+    "email_id": lambda organization: OutboundEmailFactory(organization=organization).pk,
 }
 
 
@@ -55,6 +61,8 @@ def url_kwargs(keywords, organization) -> dict:
 # URLs that take arguments but name no organization's object.
 NOT_OBJECT_URLS = {
     "password_reset_confirm": "a signed one-time token, checked by Django",
+    "outreach:calendar_feed": "a secret, revocable calendar address; tested in tests/outreach",
+    "outbox:unsubscribe": "a random per-message token; tested in tests/outbox",
 }
 # Namespaces outside tenancy.
 NOT_TENANT_NAMESPACES = {

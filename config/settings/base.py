@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.utils.csp import CSP
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -39,6 +40,7 @@ INSTALLED_APPS = [
     # Rapport's own apps, in dependency order: each may import only those above it.
     "accounts",
     "clinics",
+    "outbox",
     "physicians",
     "referrals",
     "outreach",
@@ -169,6 +171,15 @@ REFERRAL_DOCUMENT_MAX_MB = env.int("REFERRAL_DOCUMENT_MAX_MB", default=20)
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 
+# This site's address as people reach it, for links in email (unsubscribe).
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+# The outbox (outbox/services.py): a sender's claim on a message lasts
+# OUTBOX_LEASE_SECONDS, well beyond the SMTP timeout below, before another
+# sender may take it over; a message is tried OUTBOX_MAX_ATTEMPTS times, with
+# waits doubling from a minute to at most an hour, before it fails.
+OUTBOX_LEASE_SECONDS = env.int("OUTBOX_LEASE_SECONDS", default=300)
+OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=8)
+
 # EMAIL_URL, e.g. smtp+tls://user:password@mail.example.org:587, becomes
 # Django 6.1's MAILERS. The default prints email to the console.
 _email = env.email_url("EMAIL_URL", default="consolemail://")
@@ -243,10 +254,21 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # The one place where periodic jobs are declared. Beat only ticks: each job is
 # a sweep that asks the database what is due, so a second beat or a rerun
 # does no harm.
+# The local hour (TIME_ZONE) at which the daily job flags lapsed and declining sources.
+OUTREACH_FLAG_HOUR = env.int("OUTREACH_FLAG_HOUR", default=5)
 CELERY_BEAT_SCHEDULE = {
     "sweep-expired-sessions": {
         "task": "accounts.sweep_expired_sessions",
         "schedule": timedelta(hours=1),
+    },
+    # Sends what on_commit did not (a worker down, a retry coming due).
+    "send-pending-email": {
+        "task": "outbox.send_pending",
+        "schedule": timedelta(minutes=1),
+    },
+    "flag-sources": {
+        "task": "outreach.flag_sources",
+        "schedule": crontab(hour=OUTREACH_FLAG_HOUR, minute=0),
     },
 }
 

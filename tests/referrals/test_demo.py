@@ -12,15 +12,13 @@ from decimal import Decimal
 from io import StringIO
 from itertools import pairwise
 
-import pytest
 import time_machine
 from django.apps import apps
 from django.core.management import call_command
-from django.db import models, transaction
+from django.db import models
 from django.db.models import Count
 from django.utils import timezone
 
-from clinics.models import Organization
 from physicians.models import Stage
 from referrals.models import (
     OPEN_STATUSES,
@@ -66,22 +64,6 @@ REGION_OF_CODE = {
     "N39.": BodyRegion.PELVIC,
     "I69.3": BodyRegion.NEUROLOGIC,
 }
-
-
-@pytest.fixture(scope="module")
-def seeded_at(django_db_setup, django_db_blocker):
-    """The moment the module's demo data was seeded; the clock stood still while it was."""
-    instant = timezone.now()
-    with django_db_blocker.unblock(), transaction.atomic():
-        with time_machine.travel(instant, tick=False):
-            call_command("seed_demo", stdout=StringIO())
-        yield instant
-        transaction.set_rollback(True)
-
-
-@pytest.fixture
-def demo(seeded_at, db):
-    return {org.slug: org for org in Organization.objects.filter(slug__in=["summit", "harbor"])}
 
 
 def snapshot():

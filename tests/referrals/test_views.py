@@ -345,6 +345,9 @@ def test_admin_changes_the_organizations_deadlines(admin_client, summit):
         "contact_sla_business_days": 2,
         "poc_signature_days": 45,
         "poc_certification_days": 60,
+        "cadence_tier_a_days": 14,
+        "cadence_tier_b_days": 30,
+        "cadence_tier_c_days": 60,
     }
 
     admin_client.post(reverse("clinics:organization_settings"), data)

@@ -1,0 +1,40 @@
+from django.http import HttpRequest
+
+from physicians.models import Physician, Practice
+from physicians.panels import Panel, register_physician_panel, register_practice_panel
+
+from .flags import physician_contact_status
+from .roles import OUTREACH
+from .selectors import physician_touches, practice_touches
+
+RECENT_TOUCHES_SHOWN = 10
+
+
+@register_physician_panel
+def physician_contact_cadence(request: HttpRequest, physician: Physician) -> Panel | None:
+    if request.membership.role not in OUTREACH:
+        return None
+    status = physician_contact_status(organization=request.organization, physician_id=physician.pk)
+    return Panel(
+        "outreach/_contact_status.html", {"status": status, "physician": physician}, placement="header"
+    )
+
+
+@register_physician_panel
+def physician_touch_timeline(request: HttpRequest, physician: Physician) -> Panel | None:
+    if request.membership.role not in OUTREACH:
+        return None
+    touches = physician_touches(
+        organization=request.organization, physician_id=physician.pk, limit=RECENT_TOUCHES_SHOWN
+    )
+    return Panel("outreach/_touch_panel.html", {"touches": touches, "physician": physician})
+
+
+@register_practice_panel
+def practice_touch_timeline(request: HttpRequest, practice: Practice) -> Panel | None:
+    if request.membership.role not in OUTREACH:
+        return None
+    touches = practice_touches(
+        organization=request.organization, practice_id=practice.pk, limit=RECENT_TOUCHES_SHOWN
+    )
+    return Panel("outreach/_touch_panel.html", {"touches": touches, "practice": practice})

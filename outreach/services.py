@@ -1,0 +1,119 @@
+import datetime
+import secrets
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import User
+from clinics.models import Membership, Organization, Role
+from physicians.models import Gatekeeper, Physician, Practice
+
+from .flags import flags_update, physicians_reached
+from .models import CalendarFeed, FollowUp, Touch
+from .selectors import calendar_token_digest
+
+
+@transaction.atomic
+def touch_log(
+    *,
+    organization: Organization,
+    made_by: User | None,
+    kind: str,
+    occurred_at: datetime.datetime,
+    physician: Physician | None = None,
+    practice: Practice | None = None,
+    gatekeeper: Gatekeeper | None = None,
+    notes: str = "",
+    outcome: str = "",
+    follow_up_on: datetime.date | None = None,
+    follow_up_note: str = "",
+) -> Touch:
+    """Records a touch and, when it names a next step, the follow-up its maker owns.
+
+    A gatekeeper is always met at their practice, so the practice is filled in
+    from the gatekeeper: the touch then counts as contact with that practice.
+    """
+    if gatekeeper is not None and practice is None:
+        practice = gatekeeper.practice
+    touch = Touch(
+        organization=organization,
+        made_by=made_by,
+        kind=kind,
+        occurred_at=occurred_at,
+        physician=physician,
+        practice=practice,
+        gatekeeper=gatekeeper,
+        notes=notes,
+        outcome=outcome,
+    )
+    touch.full_clean()
+    touch.save()
+    if follow_up_on is not None and made_by is not None:
+        follow_up = FollowUp(
+            organization=organization, touch=touch, owner=made_by, due_on=follow_up_on, note=follow_up_note
+        )
+        follow_up.full_clean()
+        follow_up.save()
+    # The attention page should drop a source the moment someone reaches it,
+    # not at tomorrow's run of the job.
+    transaction.on_commit(
+        lambda: flags_update(organization=organization, physician_ids=physicians_reached(touch=touch))
+    )
+    return touch
+
+
+def _may_act_on(follow_up: FollowUp, user: User) -> bool:
+    """A follow-up is its owner's to settle; an admin may settle anyone's (e.g. for someone away)."""
+    if follow_up.owner_id == user.pk:
+        return True
+    return Membership.objects.filter(
+        organization_id=follow_up.organization_id, user=user, is_active=True, role=Role.ADMIN
+    ).exists()
+
+
+def followup_complete(*, follow_up: FollowUp, user: User) -> FollowUp:
+    """Marks a follow-up done; completing it again changes nothing."""
+    if not _may_act_on(follow_up, user):
+        raise PermissionDenied("Only the owner of this follow-up or an admin can complete it.")
+    if follow_up.completed_at is None:
+        follow_up.completed_at = timezone.now()
+        follow_up.save(update_fields=["completed_at"])
+    return follow_up
+
+
+def followup_snooze(*, follow_up: FollowUp, user: User, until: datetime.date) -> FollowUp:
+    """Moves a follow-up to a later day, remembering the day it was first due."""
+    if not _may_act_on(follow_up, user):
+        raise PermissionDenied("Only the owner of this follow-up or an admin can snooze it.")
+    if follow_up.completed_at is not None:
+        raise ValidationError("This follow-up is already done.")
+    if until < timezone.localdate():
+        raise ValidationError("Choose today or a later date to snooze to.")
+    follow_up.snoozed_from = follow_up.snoozed_from or follow_up.due_on
+    follow_up.due_on = until
+    follow_up.full_clean()
+    follow_up.save(update_fields=["due_on", "snoozed_from"])
+    return follow_up
+
+
+@transaction.atomic
+def calendar_feed_reset(*, organization: Organization, user: User) -> str:
+    """Replaces the user's calendar address with a new one and returns its secret token.
+
+    Only the token's SHA-256 is stored, so the token can be shown this once
+    and never again; the old address stops working at once.
+    """
+    calendar_feed_revoke(organization=organization, user=user)
+    token = secrets.token_urlsafe(32)
+    feed = CalendarFeed(organization=organization, user=user, token_digest=calendar_token_digest(token))
+    feed.full_clean()
+    feed.save()
+    return token
+
+
+def calendar_feed_revoke(*, organization: Organization, user: User) -> int:
+    """Turns the user's calendar address off; returns how many live addresses it ended (0 or 1)."""
+    return CalendarFeed.objects.filter(organization=organization, user=user, revoked_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )

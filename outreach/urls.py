@@ -1,0 +1,27 @@
+from django.urls import path
+
+from . import announcement_views, attention_views, views
+
+app_name = "outreach"
+urlpatterns = [
+    path("touches/", views.touch_list, name="touch_list"),
+    path("touches/new/", views.touch_create, name="touch_create"),
+    path("follow-ups/", views.followup_list, name="followups"),
+    path("follow-ups/<int:followup_id>/complete/", views.followup_complete, name="followup_complete"),
+    path("follow-ups/<int:followup_id>/snooze/", views.followup_snooze, name="followup_snooze"),
+    path("calendar/", views.calendar_settings, name="calendar_settings"),
+    path("calendar/<str:token>.ics", views.calendar_feed, name="calendar_feed"),
+    path("activity/", views.activity, name="activity"),
+    path("attention/", attention_views.attention, name="attention"),
+    path("announcements/", announcement_views.announcement_list, name="announcement_list"),
+    path(
+        "announcements/new/<int:offering_id>/",
+        announcement_views.announcement_create,
+        name="announcement_create",
+    ),
+    path(
+        "announcements/<int:announcement_id>/",
+        announcement_views.announcement_detail,
+        name="announcement_detail",
+    ),
+]

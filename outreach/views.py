@@ -1,0 +1,270 @@
+import datetime
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+from icalendar import Calendar, Event
+
+from clinics.tenancy import get_for_organization_or_404, staff_view
+from physicians.models import Gatekeeper, Physician, Practice
+
+from . import selectors, services
+from .forms import SNOOZE_DAYS, SnoozeForm, TouchFilterForm, TouchForm
+from .models import FollowUp, Touch
+from .roles import ACTIVITY, OUTREACH
+
+PAGE_SIZE = 25
+ACTIVITY_WEEKS = 12
+# Calendar apps show overdue follow-ups for a month; older ones live on the follow-ups page.
+CALENDAR_PAST_DAYS = 30
+
+
+def _safe_next(request: HttpRequest, candidate: str | None) -> str | None:
+    if candidate and url_has_allowed_host_and_scheme(
+        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return candidate
+    return None
+
+
+def _scoped(model, request: HttpRequest, raw_id: str | None):
+    """The organization's object with id `raw_id`, or None for a missing, malformed or foreign id."""
+    if not raw_id or not raw_id.isdigit():
+        return None
+    return model.objects.for_organization(request.organization).filter(pk=int(raw_id)).first()
+
+
+@staff_view(roles=OUTREACH)
+def touch_list(request: HttpRequest) -> HttpResponse:
+    form = TouchFilterForm(request.GET or None, organization=request.organization)
+    filters = form.filters()
+    touches = selectors.touch_list(organization=request.organization, filters=filters)
+    page = Paginator(touches, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    physician = form.cleaned_data.get("physician") if form.is_bound and form.is_valid() else None
+    return render(
+        request,
+        "outreach/touch_list.html",
+        {"form": form, "page": page, "query": query.urlencode(), "physician": physician},
+    )
+
+
+def _touch_initial(request: HttpRequest) -> dict:
+    """Who the touch is with, from the link that opened the form (e.g. a physician's page)."""
+    initial = {
+        "occurred_at": timezone.localtime().replace(second=0, microsecond=0),
+        "made_by": request.user.pk,
+        "next": request.GET.get("next", ""),
+    }
+    gatekeeper = _scoped(Gatekeeper, request, request.GET.get("gatekeeper"))
+    practice = _scoped(Practice, request, request.GET.get("practice"))
+    if gatekeeper:
+        initial["gatekeeper"] = gatekeeper.pk
+        practice = practice or gatekeeper.practice
+    if practice:
+        initial["practice"] = practice.pk
+    if physician := _scoped(Physician, request, request.GET.get("physician")):
+        initial["physician"] = physician.pk
+    return initial
+
+
+def _after_touch(request: HttpRequest, touch: Touch, next_url: str) -> str:
+    if safe := _safe_next(request, next_url):
+        return safe
+    if touch.physician_id:
+        return reverse("physicians:detail", args=[touch.physician_id])
+    return reverse("physicians:practice_detail", args=[touch.practice_id])
+
+
+@staff_view(roles=OUTREACH)
+def touch_create(request: HttpRequest) -> HttpResponse:
+    form = TouchForm(
+        request.POST or None,
+        initial=None if request.method == "POST" else _touch_initial(request),
+        organization=request.organization,
+        user=request.user,
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            touch = services.touch_log(organization=request.organization, **form.service_arguments())
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            follow_up = (
+                f" Follow up on {touch.follow_up.due_on:%b %-d}." if hasattr(touch, "follow_up") else ""
+            )
+            messages.success(
+                request, f"Logged the {touch.get_kind_display().lower()} with {touch.with_whom}.{follow_up}"
+            )
+            return redirect(_after_touch(request, touch, form.cleaned_data["next"]))
+    physician_id = form["physician"].value()
+    physician = _scoped(Physician, request, str(physician_id)) if physician_id else None
+    return render(
+        request,
+        "outreach/touch_form.html",
+        {
+            "form": form,
+            "physician": physician,
+            "cancel_url": _safe_next(request, form["next"].value()) or reverse("outreach:touch_list"),
+        },
+    )
+
+
+@staff_view(roles=OUTREACH)
+def followup_list(request: HttpRequest) -> HttpResponse:
+    today = timezone.localdate()
+    groups = selectors.followups_for(organization=request.organization, user=request.user, today=today)
+    return render(
+        request,
+        "outreach/followup_list.html",
+        {
+            "groups": groups,
+            "today": today,
+            "snooze_days": SNOOZE_DAYS,
+            "calendar_feed": selectors.calendar_feed_live(
+                organization=request.organization, user=request.user
+            ),
+        },
+    )
+
+
+def _followup(request: HttpRequest, followup_id: int) -> FollowUp:
+    return get_for_organization_or_404(
+        FollowUp.objects.select_related("touch__physician", "touch__practice", "touch__gatekeeper"),
+        request.organization,
+        pk=followup_id,
+    )
+
+
+def _back_to_followups(request: HttpRequest) -> HttpResponse:
+    return redirect(_safe_next(request, request.POST.get("next")) or "outreach:followups")
+
+
+@require_POST
+@staff_view(roles=OUTREACH)
+def followup_complete(request: HttpRequest, followup_id: int) -> HttpResponse:
+    follow_up = _followup(request, followup_id)
+    try:
+        services.followup_complete(follow_up=follow_up, user=request.user)
+    except PermissionDenied as refusal:
+        messages.error(request, str(refusal))
+    else:
+        messages.success(request, f"Done: follow-up with {follow_up.touch.with_whom}.")
+    return _back_to_followups(request)
+
+
+@require_POST
+@staff_view(roles=OUTREACH)
+def followup_snooze(request: HttpRequest, followup_id: int) -> HttpResponse:
+    follow_up = _followup(request, followup_id)
+    until = SnoozeForm(request.POST).until_date(due_on=follow_up.due_on, today=timezone.localdate())
+    if until is None:
+        messages.error(request, "Choose how long to snooze, or a date.")
+        return _back_to_followups(request)
+    try:
+        services.followup_snooze(follow_up=follow_up, user=request.user, until=until)
+    except PermissionDenied as refusal:
+        messages.error(request, str(refusal))
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(
+            request, f"Snoozed the follow-up with {follow_up.touch.with_whom} to {until:%a, %b %-d}."
+        )
+    return _back_to_followups(request)
+
+
+@staff_view(roles=OUTREACH)
+def calendar_settings(request: HttpRequest) -> HttpResponse:
+    new_url = None
+    if request.method == "POST":
+        action = request.POST.get("action")
+        if action == "reset":
+            token = services.calendar_feed_reset(organization=request.organization, user=request.user)
+            # The page that answers this POST is the only place the token ever appears.
+            new_url = request.build_absolute_uri(reverse("outreach:calendar_feed", args=[token]))
+        elif action == "revoke":
+            services.calendar_feed_revoke(organization=request.organization, user=request.user)
+            messages.success(
+                request, "Your calendar address is turned off. Calendars subscribed to it stop updating."
+            )
+            return redirect("outreach:calendar_settings")
+    return render(
+        request,
+        "outreach/calendar_settings.html",
+        {
+            "feed": selectors.calendar_feed_live(organization=request.organization, user=request.user),
+            "new_url": new_url,
+        },
+    )
+
+
+def _follow_up_summary(follow_up: FollowUp) -> str:
+    touch = follow_up.touch
+    whom = touch.physician or touch.gatekeeper or touch.practice
+    return f"Follow up: {whom}"
+
+
+def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
+    """A person's open follow-ups as iCalendar, for the calendar app they subscribed with.
+
+    Public, because calendar apps cannot sign in: the secret address is the
+    credential. Only names of sources go out, never notes, which are free text
+    and could hold patient details.
+    """
+    membership = selectors.calendar_membership_for_token(token=token)
+    if membership is None:
+        raise Http404("No such calendar.")
+    zone = membership.home_clinic.timezone if membership.home_clinic else None
+    with timezone.override(zone or timezone.get_default_timezone()):
+        today = timezone.localdate()
+    follow_ups = selectors.calendar_followups(
+        organization=membership.organization,
+        user=membership.user,
+        due_from=today - datetime.timedelta(days=CALENDAR_PAST_DAYS),
+    )
+    page_url = request.build_absolute_uri(reverse("outreach:followups"))
+    stamp = timezone.now()
+    calendar = Calendar.new(
+        name=f"Rapport follow-ups · {membership.organization.name}",
+        prodid="-//Rapport//Follow-ups//EN",
+        uid=f"followups-{membership.pk}@rapport",
+        refresh_interval=datetime.timedelta(hours=1),
+        subcomponents=[
+            Event.new(
+                uid=f"followup-{follow_up.pk}@rapport",
+                stamp=stamp,
+                start=follow_up.due_on,
+                end=follow_up.due_on + datetime.timedelta(days=1),
+                summary=_follow_up_summary(follow_up),
+                url=page_url,
+                transparency="TRANSPARENT",
+            )
+            for follow_up in follow_ups
+        ],
+    )
+    # Outlook ignores REFRESH-INTERVAL and reads its own property.
+    calendar.add("X-PUBLISHED-TTL", "PT1H")
+    return HttpResponse(
+        calendar.to_ical(),
+        content_type="text/calendar; charset=utf-8",
+        headers={
+            "Cache-Control": "private, no-store",
+            "Content-Disposition": 'inline; filename="rapport-follow-ups.ics"',
+        },
+    )
+
+
+@staff_view(roles=ACTIVITY)
+def activity(request: HttpRequest) -> HttpResponse:
+    report = selectors.touch_activity_by_week(
+        organization=request.organization, weeks=ACTIVITY_WEEKS, now=timezone.now()
+    )
+    return render(request, "outreach/activity.html", {"report": report, "weeks": ACTIVITY_WEEKS})

@@ -1,0 +1,141 @@
+"""Sources needing attention: who is slipping, most at stake first, with a one-click touch."""
+
+import datetime
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from clinics.models import Role
+from outreach.flags import flags_update
+from outreach.models import Flag, FlagKind, FlagSeverity, Touch, TouchKind
+from physicians.models import Stage, Tier
+
+from ..factories import FlagFactory, PhysicianFactory, ReferralFactory, TouchFactory
+
+URL = reverse("outreach:attention")
+
+
+@pytest.fixture
+def liaison(summit, member_factory):
+    return member_factory(summit, Role.LIAISON)
+
+
+def flagged(organization, *, tier=Tier.B, referrals=0, severity=FlagSeverity.OVERDUE, **kwargs):
+    physician = PhysicianFactory(organization=organization, tier=tier, stage=Stage.MAINTAINING, **kwargs)
+    for _ in range(referrals):
+        ReferralFactory(organization=organization, physician=physician)
+    FlagFactory(
+        organization=organization,
+        physician=physician,
+        severity=severity,
+        evidence={"cadence_days": 30, "since": "2026-01-05", "ever": True},
+    )
+    return physician
+
+
+def test_most_at_stake_first_tier_then_past_years_referrals(client, login, summit, liaison):
+    small_b = flagged(summit, tier=Tier.B, referrals=1)
+    busy_b = flagged(summit, tier=Tier.B, referrals=5)
+    quiet_a = flagged(summit, tier=Tier.A)
+    login(liaison)
+
+    response = client.get(URL)
+
+    assert [p.pk for p in response.context["page"]] == [quiet_a.pk, busy_b.pk, small_b.pk]
+    assert b"contact every 30 days" in response.content
+    assert "5 referrals in the past year" in response.content.decode()
+
+
+def test_due_soon_is_hidden_unless_asked_for_and_filters_apply(client, login, summit, liaison):
+    overdue = flagged(summit, owner=liaison.user)
+    due_soon = flagged(summit, severity=FlagSeverity.DUE_SOON, owner=liaison.user)
+    someone_elses = flagged(summit)
+    declining = PhysicianFactory(organization=summit, owner=liaison.user)
+    FlagFactory(
+        organization=summit,
+        physician=declining,
+        kind=FlagKind.REFERRALS_DECLINING,
+        severity=FlagSeverity.DECLINING,
+        evidence={"recent": 1, "baseline": 40, "expected": 6.6, "p_value": 0.01},
+    )
+    login(liaison)
+
+    def shown(**params):
+        return {p.pk for p in client.get(URL, params).context["page"]}
+
+    assert shown() == {overdue.pk, someone_elses.pk, declining.pk}
+    assert shown(due_soon="on") == {overdue.pk, due_soon.pk, someone_elses.pk, declining.pk}
+    assert shown(mine="on") == {overdue.pk, declining.pk}
+    assert shown(kind=FlagKind.REFERRALS_DECLINING) == {declining.pk}
+    assert "1 referral in the last 60 days" in client.get(URL).content.decode()
+
+
+def test_closed_flags_and_other_organizations_never_show(client, login, summit, harbor, liaison):
+    flagged(harbor)
+    closed = flagged(summit)
+    Flag.objects.filter(physician=closed).update(closed_at=timezone.now())
+    login(liaison)
+
+    response = client.get(URL)
+
+    assert list(response.context["page"]) == []
+    assert b"No source needs attention" in response.content
+
+
+def test_one_click_touch_takes_the_source_off_the_list(
+    client, login, summit, liaison, django_capture_on_commit_callbacks
+):
+    physician = PhysicianFactory(organization=summit, stage=Stage.MAINTAINING, tier=Tier.A)
+    TouchFactory(
+        organization=summit, physician=physician, occurred_at=timezone.now() - datetime.timedelta(days=40)
+    )
+    flags_update(organization=summit)
+    login(liaison)
+    page = client.get(URL)
+    assert [p.pk for p in page.context["page"]] == [physician.pk]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            reverse("outreach:touch_create"),
+            {"physician": physician.pk, "kind": TouchKind.CALL, "next": URL},
+        )
+
+    assert response.status_code == 302
+    assert response.url == URL
+    touch = Touch.objects.latest("pk")
+    assert (touch.physician, touch.kind, touch.made_by) == (physician, TouchKind.CALL, liaison.user)
+    assert list(client.get(URL).context["page"]) == []
+    assert Flag.objects.get(physician=physician).closed_at is not None
+
+
+def test_the_page_runs_a_fixed_number_of_queries(
+    client, login, summit, liaison, django_assert_max_num_queries
+):
+    login(liaison)
+    flagged(summit, referrals=1)
+    with django_assert_max_num_queries(12) as one:
+        client.get(URL)
+    for _ in range(29):
+        flagged(summit, referrals=2, owner=liaison.user)
+    with django_assert_max_num_queries(len(one.captured_queries)):
+        response = client.get(URL)
+    assert len(response.context["page"]) == 30
+
+
+def test_a_physicians_page_shows_cadence_last_contact_and_open_flags(
+    client, login, summit, liaison, member_factory
+):
+    physician = flagged(summit, tier=Tier.A)
+    TouchFactory(
+        organization=summit, physician=physician, occurred_at=timezone.now() - datetime.timedelta(days=3)
+    )
+    url = reverse("physicians:detail", args=[physician.pk])
+
+    page = login(liaison).get(url).content.decode()
+
+    assert "Contact every 14 days (tier A default)" in page
+    assert "(3 days ago)" in page
+    assert "Contact overdue" in page
+    front_desk_page = login(member_factory(summit, Role.FRONT_DESK)).get(url).content.decode()
+    assert "Contact every" not in front_desk_page

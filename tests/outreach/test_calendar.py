@@ -1,0 +1,176 @@
+import datetime
+import hashlib
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+from icalendar import Calendar
+
+from clinics.models import Role
+from outreach.models import CalendarFeed
+from outreach.services import calendar_feed_reset, calendar_feed_revoke
+
+from ..factories import (
+    CalendarFeedFactory,
+    FollowUpFactory,
+    PhysicianFactory,
+    PracticeFactory,
+    TouchFactory,
+)
+
+
+@pytest.fixture
+def liaison(summit, member_factory):
+    return member_factory(summit, Role.LIAISON)
+
+
+def feed_url(token: str) -> str:
+    return reverse("outreach:calendar_feed", args=[token])
+
+
+def events(response) -> dict[str, dict]:
+    calendar = Calendar.from_ical(response.content)
+    return {str(event["UID"]): event for event in calendar.walk("VEVENT")}
+
+
+def test_settings_page_offers_to_create_an_address(client, login, liaison):
+    login(liaison)
+
+    response = client.get(reverse("outreach:calendar_settings"))
+
+    page = response.content.decode()
+    assert "Create my calendar address" in page
+    assert "Subscribe from web" in page
+    assert "From URL" in page
+    assert "could hold patient details" in page
+
+
+def test_creating_an_address_shows_it_once_and_keeps_only_its_digest(client, login, liaison):
+    login(liaison)
+
+    response = client.post(reverse("outreach:calendar_settings"), {"action": "reset"})
+
+    new_url = response.context["new_url"]
+    assert new_url.startswith("http://testserver/outreach/calendar/")
+    assert new_url in response.content.decode()
+    token = new_url.rsplit("/", 1)[1].removesuffix(".ics")
+    feed = CalendarFeed.objects.get()
+    assert feed.token_digest == hashlib.sha256(token.encode()).hexdigest()
+    assert token not in feed.token_digest
+    assert new_url not in client.get(reverse("outreach:calendar_settings")).content.decode()
+
+
+def test_feed_serves_the_users_open_follow_ups_without_signing_in(client, liaison, summit, member_factory):
+    token = calendar_feed_reset(organization=summit, user=liaison.user)
+    physician = PhysicianFactory(organization=summit, first_name="Ada", last_name="Quill", credential="MD")
+    touch = TouchFactory(organization=summit, physician=physician, notes="Touch note: Mrs Smith's knee")
+    mine = FollowUpFactory(
+        organization=summit,
+        owner=liaison.user,
+        touch=touch,
+        note="Follow-up note: ask about Mr Jones",
+        due_on=timezone.localdate() + datetime.timedelta(days=2),
+    )
+    practice = PracticeFactory(organization=summit, name="Elm Street Orthopedics")
+    practice_touch = TouchFactory(organization=summit, physician=None, practice=practice)
+    overdue = FollowUpFactory(
+        organization=summit,
+        owner=liaison.user,
+        touch=practice_touch,
+        due_on=timezone.localdate() - datetime.timedelta(days=29),
+    )
+    too_old = FollowUpFactory(
+        organization=summit, owner=liaison.user, due_on=timezone.localdate() - datetime.timedelta(days=31)
+    )
+    done = FollowUpFactory(organization=summit, owner=liaison.user, completed_at=timezone.now())
+    colleagues = FollowUpFactory(organization=summit, owner=member_factory(summit, Role.LIAISON).user)
+
+    response = client.get(feed_url(token))
+
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/calendar")
+    assert response["Cache-Control"] == "private, no-store"
+    found = events(response)
+    assert set(found) == {f"followup-{mine.pk}@rapport", f"followup-{overdue.pk}@rapport"}
+    event = found[f"followup-{mine.pk}@rapport"]
+    assert str(event["SUMMARY"]) == "Follow up: Ada Quill, MD"
+    assert event.start == mine.due_on
+    assert event.end == mine.due_on + datetime.timedelta(days=1)
+    assert "DTSTAMP" in event
+    assert str(event["URL"]) == "http://testserver" + reverse("outreach:followups")
+    assert str(found[f"followup-{overdue.pk}@rapport"]["SUMMARY"]) == "Follow up: Elm Street Orthopedics"
+    body = response.content.decode()
+    for private in ("Mrs Smith", "Mr Jones", "Bring the new program flyer"):
+        assert private not in body
+    for absent in (too_old, done, colleagues):
+        assert f"followup-{absent.pk}@" not in body
+
+
+def test_feed_shows_only_the_organization_it_was_made_in(client, liaison, summit, harbor, member_factory):
+    member_factory(harbor, Role.LIAISON, user=liaison.user)
+    token = calendar_feed_reset(organization=summit, user=liaison.user)
+    in_summit = FollowUpFactory(organization=summit, owner=liaison.user)
+    in_harbor = FollowUpFactory(organization=harbor, owner=liaison.user)
+
+    found = events(client.get(feed_url(token)))
+
+    assert f"followup-{in_summit.pk}@rapport" in found
+    assert f"followup-{in_harbor.pk}@rapport" not in found
+
+
+def test_an_unknown_token_is_404(client, summit):
+    CalendarFeedFactory(organization=summit)
+
+    assert client.get(feed_url("not-a-real-token")).status_code == 404
+
+
+def test_a_reset_address_replaces_the_old_one(client, login, liaison, summit):
+    old = calendar_feed_reset(organization=summit, user=liaison.user)
+    login(liaison)
+
+    response = client.post(reverse("outreach:calendar_settings"), {"action": "reset"})
+    client.logout()
+
+    new = response.context["new_url"].rsplit("/", 1)[1].removesuffix(".ics")
+    assert client.get(feed_url(old)).status_code == 404
+    assert client.get(feed_url(new)).status_code == 200
+    assert CalendarFeed.objects.filter(revoked_at__isnull=True).count() == 1
+
+
+def test_turning_the_address_off_revokes_it(client, login, liaison, summit):
+    token = calendar_feed_reset(organization=summit, user=liaison.user)
+    login(liaison)
+
+    response = client.post(reverse("outreach:calendar_settings"), {"action": "revoke"}, follow=True)
+
+    assert "Create my calendar address" in response.content.decode()
+    assert client.get(feed_url(token)).status_code == 404
+    assert calendar_feed_revoke(organization=summit, user=liaison.user) == 0
+
+
+def test_a_deactivated_membership_ends_the_feed(client, liaison, summit):
+    token = calendar_feed_reset(organization=summit, user=liaison.user)
+    FollowUpFactory(organization=summit, owner=liaison.user)
+    liaison.is_active = False
+    liaison.save()
+
+    assert client.get(feed_url(token)).status_code == 404
+
+
+def test_a_role_without_follow_ups_ends_the_feed(client, liaison, summit):
+    token = calendar_feed_reset(organization=summit, user=liaison.user)
+    liaison.role = Role.FRONT_DESK
+    liaison.save()
+
+    assert client.get(feed_url(token)).status_code == 404
+
+
+def test_the_feed_runs_constant_queries(client, liaison, summit, django_assert_max_num_queries):
+    token = calendar_feed_reset(organization=summit, user=liaison.user)
+    for _ in range(30):
+        FollowUpFactory(organization=summit, owner=liaison.user)
+
+    with django_assert_max_num_queries(3):
+        response = client.get(feed_url(token))
+
+    assert len(events(response)) == 30

@@ -1,0 +1,376 @@
+import datetime
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from clinics.models import Role
+from outreach.models import FollowUp, Touch, TouchKind
+
+from ..factories import (
+    AffiliationFactory,
+    FollowUpFactory,
+    GatekeeperFactory,
+    PhysicianFactory,
+    PracticeFactory,
+    TouchFactory,
+)
+
+
+@pytest.fixture
+def liaison(summit, member_factory):
+    return member_factory(summit, Role.LIAISON)
+
+
+@pytest.fixture
+def liaison_client(client, login, liaison):
+    return login(liaison)
+
+
+def test_touch_is_logged_with_every_detail_and_a_follow_up(liaison_client, summit, member_factory):
+    colleague = member_factory(summit, Role.THERAPIST)
+    affiliation = AffiliationFactory(organization=summit)
+    gatekeeper = GatekeeperFactory(organization=summit, practice=affiliation.practice)
+    follow_up_on = timezone.localdate() + datetime.timedelta(days=14)
+
+    response = liaison_client.post(
+        reverse("outreach:touch_create"),
+        {
+            "physician": affiliation.physician.pk,
+            "practice": affiliation.practice.pk,
+            "gatekeeper": gatekeeper.pk,
+            "kind": TouchKind.IN_SERVICE,
+            "occurred_at": "2026-03-02T12:15",
+            "made_by": colleague.user.pk,
+            "outcome": "positive",
+            "notes": "Presented the vestibular program to the whole office.",
+            "follow_up_on": follow_up_on.isoformat(),
+            "follow_up_note": "Send the referral pad",
+            "next": "/outreach/touches/",
+        },
+    )
+
+    assert response.status_code == 302
+    assert response.url == "/outreach/touches/"
+    touch = Touch.objects.get()
+    assert (touch.physician, touch.practice, touch.gatekeeper) == (
+        affiliation.physician,
+        affiliation.practice,
+        gatekeeper,
+    )
+    assert touch.kind == TouchKind.IN_SERVICE
+    assert touch.made_by == colleague.user
+    assert timezone.localtime(touch.occurred_at).strftime("%Y-%m-%d %H:%M") == "2026-03-02 12:15"
+    assert touch.outcome == "positive"
+    follow_up = FollowUp.objects.get()
+    assert (follow_up.touch, follow_up.owner, follow_up.due_on) == (touch, colleague.user, follow_up_on)
+    assert follow_up.note == "Send the referral pad"
+
+
+def test_quick_form_needs_only_a_physician_and_a_kind(liaison_client, liaison, summit):
+    physician = PhysicianFactory(organization=summit)
+    before = timezone.now()
+
+    response = liaison_client.post(
+        reverse("outreach:touch_create"),
+        {
+            "physician": physician.pk,
+            "kind": TouchKind.CALL,
+            "next": "/outreach/attention/?kind=contact_lapsed",
+        },
+    )
+
+    assert response.status_code == 302
+    assert response.url == "/outreach/attention/?kind=contact_lapsed"
+    touch = Touch.objects.get()
+    assert touch.physician == physician
+    assert touch.made_by == liaison.user
+    assert before <= touch.occurred_at <= timezone.now()
+    assert not FollowUp.objects.exists()
+
+
+def test_after_saving_an_unsafe_next_is_ignored(liaison_client, summit):
+    physician = PhysicianFactory(organization=summit)
+
+    response = liaison_client.post(
+        reverse("outreach:touch_create"),
+        {"physician": physician.pk, "kind": TouchKind.CALL, "next": "https://evil.example.com/"},
+    )
+
+    assert response.url == reverse("physicians:detail", args=[physician.pk])
+
+
+def test_a_practice_touch_returns_to_the_practice(liaison_client, summit):
+    practice = PracticeFactory(organization=summit)
+
+    response = liaison_client.post(
+        reverse("outreach:touch_create"), {"practice": practice.pk, "kind": TouchKind.LUNCH}
+    )
+
+    assert response.url == reverse("physicians:practice_detail", args=[practice.pk])
+    assert Touch.objects.get().practice == practice
+
+
+def test_a_gatekeeper_touch_counts_at_their_practice(liaison_client, summit):
+    gatekeeper = GatekeeperFactory(organization=summit)
+
+    liaison_client.post(reverse("outreach:touch_create"), {"gatekeeper": gatekeeper.pk, "kind": "call"})
+
+    assert Touch.objects.get().practice == gatekeeper.practice
+
+
+def test_another_organizations_physician_is_refused(liaison_client, harbor):
+    foreign = PhysicianFactory(organization=harbor)
+
+    response = liaison_client.post(
+        reverse("outreach:touch_create"), {"physician": foreign.pk, "kind": TouchKind.CALL}
+    )
+
+    assert response.status_code == 200
+    assert "Choose a physician from your directory." in response.content.decode()
+    assert not Touch.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"physician": ""}, "Choose a physician, a practice or a gatekeeper."),
+        ({"kind": TouchKind.SERVICE_ANNOUNCEMENT}, "Select a valid choice."),
+        ({"kind": ""}, "This field is required."),
+        ({"physician": "not-a-number"}, "Choose a physician from your directory."),
+        ({"occurred_at": "2099-01-01T09:00"}, "A touch is something that happened"),
+        ({"occurred_at": "yesterday"}, "Enter a valid date/time."),
+        ({"follow_up_on": "2020-01-01"}, "Choose today or a later date."),
+        ({"follow_up_note": "Call back"}, "Choose when to follow up."),
+    ],
+)
+def test_invalid_input_shows_errors_not_a_500(liaison_client, summit, overrides, message):
+    physician = PhysicianFactory(organization=summit)
+    data = {"physician": physician.pk, "kind": TouchKind.CALL, **overrides}
+
+    response = liaison_client.post(reverse("outreach:touch_create"), data)
+
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    assert not Touch.objects.exists()
+
+
+def test_a_gatekeeper_at_another_practice_is_refused(liaison_client, summit):
+    gatekeeper = GatekeeperFactory(organization=summit)
+    other_practice = PracticeFactory(organization=summit)
+
+    response = liaison_client.post(
+        reverse("outreach:touch_create"),
+        {"gatekeeper": gatekeeper.pk, "practice": other_practice.pk, "kind": TouchKind.CALL},
+    )
+
+    assert response.status_code == 200
+    assert "This gatekeeper works at another practice." in response.content.decode()
+
+
+def test_form_is_prefilled_from_the_link(liaison_client, liaison, summit):
+    physician = PhysicianFactory(organization=summit, first_name="Ada", last_name="Quill")
+    gatekeeper = GatekeeperFactory(organization=summit)
+
+    response = liaison_client.get(
+        reverse("outreach:touch_create"), {"physician": physician.pk, "gatekeeper": gatekeeper.pk}
+    )
+
+    form = response.context["form"]
+    assert form["physician"].value() == physician.pk
+    assert form["gatekeeper"].value() == gatekeeper.pk
+    assert form["practice"].value() == gatekeeper.practice_id
+    assert form["made_by"].value() == liaison.user.pk
+    assert "Ada Quill" in response.content.decode()
+    assert TouchKind.SERVICE_ANNOUNCEMENT.value not in dict(form.fields["kind"].choices)
+
+
+def test_prefill_ignores_another_organizations_ids(liaison_client, harbor):
+    physician = PhysicianFactory(organization=harbor, last_name="Foreign")
+    practice = PracticeFactory(organization=harbor)
+
+    response = liaison_client.get(
+        reverse("outreach:touch_create"), {"physician": physician.pk, "practice": practice.pk}
+    )
+
+    assert response.status_code == 200
+    assert response.context["form"]["physician"].value() is None
+    assert response.context["form"]["practice"].value() is None
+    assert "Foreign" not in response.content.decode()
+
+
+def test_made_by_offers_only_active_members_of_the_organization(
+    liaison_client, summit, harbor, member_factory
+):
+    former = member_factory(summit, Role.LIAISON, is_active=False)
+    outsider = member_factory(harbor, Role.LIAISON)
+
+    response = liaison_client.get(reverse("outreach:touch_create"))
+
+    choices = set(response.context["form"].fields["made_by"].queryset)
+    assert former.user not in choices
+    assert outsider.user not in choices
+
+
+def test_touch_list_filters_by_kind_person_physician_and_practice(liaison_client, liaison, summit):
+    affiliation = AffiliationFactory(organization=summit)
+    physician, practice = affiliation.physician, affiliation.practice
+    call = TouchFactory(organization=summit, physician=physician, kind=TouchKind.CALL, made_by=liaison.user)
+    lunch = TouchFactory(organization=summit, physician=None, practice=practice, kind=TouchKind.LUNCH)
+    other = TouchFactory(organization=summit, kind=TouchKind.EMAIL)
+    url = reverse("outreach:touch_list")
+
+    def listed(**params):
+        return list(liaison_client.get(url, params).context["page"])
+
+    assert listed() == [other, lunch, call]
+    assert listed(kind="lunch") == [lunch]
+    assert listed(made_by=liaison.user.pk) == [call]
+    # A physician's touches include practice-level ones at their primary practice.
+    assert listed(physician=physician.pk) == [lunch, call]
+    assert listed(practice=practice.pk) == [lunch, call]
+
+
+def test_touch_list_shows_only_the_organizations_touches(liaison_client, harbor):
+    TouchFactory(organization=harbor)
+
+    assert list(liaison_client.get(reverse("outreach:touch_list")).context["page"]) == []
+
+
+def test_touch_list_runs_constant_queries(liaison_client, summit, django_assert_max_num_queries):
+    def add_touches(count):
+        for _ in range(count):
+            gatekeeper = GatekeeperFactory(organization=summit)
+            touch = TouchFactory(organization=summit, practice=gatekeeper.practice, gatekeeper=gatekeeper)
+            FollowUpFactory(organization=summit, touch=touch)
+
+    url = reverse("outreach:touch_list")
+    add_touches(1)
+    with django_assert_max_num_queries(8):
+        liaison_client.get(url)
+    with CaptureQueriesContext(connection) as one_touch:
+        liaison_client.get(url)
+    add_touches(29)
+
+    with django_assert_max_num_queries(len(one_touch)):
+        response = liaison_client.get(url)
+
+    assert len(response.context["page"]) == 25
+
+
+def test_physician_page_shows_direct_and_practice_level_touches(liaison_client, summit):
+    affiliation = AffiliationFactory(organization=summit)
+    physician = affiliation.physician
+    TouchFactory(organization=summit, physician=physician, kind=TouchKind.CALL, notes="Loves the new gym")
+    TouchFactory(organization=summit, physician=None, practice=affiliation.practice, kind=TouchKind.LUNCH)
+    TouchFactory(organization=summit, kind=TouchKind.GIFT)  # someone else
+
+    response = liaison_client.get(reverse("physicians:detail", args=[physician.pk]))
+
+    page = response.content.decode()
+    assert "Loves the new gym" in page
+    assert "Practice-level" in page
+    assert "Gift" not in page
+    assert f"{reverse('outreach:touch_create')}?physician={physician.pk}" in page
+    assert f"{reverse('outreach:touch_list')}?physician={physician.pk}" in page
+
+
+def test_physician_page_shows_the_ten_latest_touches(liaison_client, summit):
+    physician = PhysicianFactory(organization=summit)
+    now = timezone.now()
+    for days in range(12):
+        TouchFactory(
+            organization=summit, physician=physician, occurred_at=now - datetime.timedelta(days=days)
+        )
+
+    response = liaison_client.get(reverse("physicians:detail", args=[physician.pk]))
+
+    panel = next(p for p in response.context["panels"] if p.template == "outreach/_touch_panel.html")
+    assert len(panel.context["touches"]) == 10
+    assert panel.context["touches"][0].occurred_at == now
+
+
+def test_front_desk_sees_no_touch_panel(client, login, summit, member_factory):
+    physician = PhysicianFactory(organization=summit)
+    TouchFactory(organization=summit, physician=physician)
+    login(member_factory(summit, Role.FRONT_DESK))
+
+    response = client.get(reverse("physicians:detail", args=[physician.pk]))
+
+    assert response.status_code == 200
+    assert reverse("outreach:touch_create") not in response.content.decode()
+
+
+def test_physician_page_runs_constant_queries(liaison_client, summit, django_assert_max_num_queries):
+    affiliation = AffiliationFactory(organization=summit)
+    gatekeeper = GatekeeperFactory(organization=summit, practice=affiliation.practice)
+
+    def add_touches(count):
+        for index in range(count):
+            TouchFactory(
+                organization=summit,
+                physician=affiliation.physician if index % 2 else None,
+                practice=affiliation.practice,
+                gatekeeper=gatekeeper,
+            )
+
+    url = reverse("physicians:detail", args=[affiliation.physician_id])
+    add_touches(1)
+    with CaptureQueriesContext(connection) as one_touch:
+        liaison_client.get(url)
+    add_touches(29)
+
+    with django_assert_max_num_queries(len(one_touch)):
+        response = liaison_client.get(url)
+
+    assert "Practice-level" in response.content.decode()
+
+
+def test_practice_page_shows_touches_with_the_practice_its_gatekeepers_and_physicians(liaison_client, summit):
+    affiliation = AffiliationFactory(organization=summit)
+    practice = affiliation.practice
+    gatekeeper = GatekeeperFactory(organization=summit, practice=practice, first_name="Tina")
+    TouchFactory(organization=summit, physician=None, practice=practice, notes="Office lunch")
+    TouchFactory(
+        organization=summit, physician=None, practice=practice, gatekeeper=gatekeeper, notes="Tina call"
+    )
+    TouchFactory(organization=summit, physician=affiliation.physician, notes="Hallway chat")
+    elsewhere = PracticeFactory(organization=summit)
+    TouchFactory(
+        organization=summit, physician=affiliation.physician, practice=elsewhere, notes="Met elsewhere"
+    )
+    TouchFactory(organization=summit, notes="Someone else")
+
+    response = liaison_client.get(reverse("physicians:practice_detail", args=[practice.pk]))
+
+    page = response.content.decode()
+    for note in ("Office lunch", "Tina call", "Hallway chat"):
+        assert note in page
+    assert "Met elsewhere" not in page
+    assert "Someone else" not in page
+    assert f"{reverse('outreach:touch_create')}?practice={practice.pk}" in page
+
+
+def test_practice_page_runs_constant_queries(liaison_client, summit, django_assert_max_num_queries):
+    practice = PracticeFactory(organization=summit)
+    gatekeeper = GatekeeperFactory(organization=summit, practice=practice)
+
+    def add_touches(count):
+        for _ in range(count):
+            affiliation = AffiliationFactory(organization=summit, practice=practice)
+            TouchFactory(
+                organization=summit, physician=affiliation.physician, practice=practice, gatekeeper=gatekeeper
+            )
+
+    url = reverse("physicians:practice_detail", args=[practice.pk])
+    add_touches(1)
+    with CaptureQueriesContext(connection) as one_touch:
+        liaison_client.get(url)
+    add_touches(29)
+
+    with django_assert_max_num_queries(len(one_touch)):
+        response = liaison_client.get(url)
+
+    assert len(response.context["panels"][0].context["touches"]) == 10
