@@ -1,4 +1,6 @@
+from collections.abc import Callable
 from functools import partial
+from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -144,15 +146,25 @@ def payer_list(request: HttpRequest) -> HttpResponse:
 
 
 def _organization_list_form_page(
-    request: HttpRequest, form, save, *, title: str, list_url: str, list_label: str
+    request: HttpRequest,
+    form,
+    save,
+    *,
+    title: str,
+    list_url: str,
+    list_label: str,
+    saved_redirect: Callable[[HttpRequest, Any], HttpResponse] | None = None,
 ):
-    """Shows `form`; when valid, saves it through `save(**cleaned_data)` and returns to the list."""
+    """Shows `form`; when valid, saves it through `save(**cleaned_data)` and returns to the list,
+    or to wherever `saved_redirect(request, saved)` sends the user next."""
     if request.method == "POST" and form.is_valid():
         try:
             saved = save(organization=request.organization, **form.cleaned_data)
         except ValidationError as error:
             form.add_error(None, error)
         else:
+            if saved_redirect is not None:
+                return saved_redirect(request, saved)
             messages.success(request, f"Saved {saved.name}.")
             return redirect(list_url)
     context = {"form": form, "title": title, "back_url": list_url, "back_label": list_label}
@@ -187,6 +199,16 @@ def service_list(request: HttpRequest) -> HttpResponse:
     return render(request, "clinics/service_list.html", {"offerings": offerings})
 
 
+def _service_saved(request: HttpRequest, offering: ServiceOffering) -> HttpResponse:
+    """A service worth offering is worth telling sources about: the announce page follows (with a Skip)."""
+    if not offering.is_active:
+        messages.success(request, f"Saved {offering.name}.")
+        return redirect("clinics:service_list")
+    messages.success(request, "Saved. Announce it to the physicians it matters to, or skip.")
+    # By URL name, as the navigation does: clinics does not import outreach.
+    return redirect("outreach:announcement_create", offering_id=offering.pk)
+
+
 def _service_form_page(request: HttpRequest, offering: ServiceOffering | None) -> HttpResponse:
     return _organization_list_form_page(
         request,
@@ -199,6 +221,7 @@ def _service_form_page(request: HttpRequest, offering: ServiceOffering | None) -
         title=offering.name if offering else "Add a service",
         list_url="clinics:service_list",
         list_label="Services",
+        saved_redirect=_service_saved,
     )
 
 

@@ -1,0 +1,52 @@
+from django import forms
+
+from clinics.models import Organization, Population
+
+from .announcements import NO_AUDIENCE, announcement_specialty_choices
+from .models import ServiceAnnouncement
+
+
+class AnnouncementForm(forms.Form):
+    subject = forms.CharField(max_length=ServiceAnnouncement._meta.get_field("subject").max_length)
+    message = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 6}),
+        help_text="What the service is and who it helps. No patient details.",
+    )
+    taxonomy_codes = forms.MultipleChoiceField(
+        label="Specialties",
+        required=False,
+        widget=forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"}),
+        help_text="Physicians with any of these specialties (how many active physicians have each).",
+    )
+    populations = forms.ModelMultipleChoiceField(
+        label="Patient populations",
+        queryset=Population.objects.order_by("name"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"}),
+        help_text="Physicians whose primary practice treats any of these patients.",
+    )
+    # Made once, when the form is first shown: sending the same form twice
+    # finds the first announcement instead of sending again.
+    request_key = forms.UUIDField(widget=forms.HiddenInput)
+
+    def __init__(self, *args, organization: Organization, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["taxonomy_codes"].choices = announcement_specialty_choices(organization=organization)
+
+    def audience(self) -> tuple[list[str], list[int]]:
+        """The chosen specialties and population ids, also from a form invalid elsewhere (for the preview)."""
+        if not self.is_bound:
+            return list(self.initial.get("taxonomy_codes", [])), [
+                p.pk for p in self.initial.get("populations", [])
+            ]
+        self.is_valid()
+        return (
+            list(self.cleaned_data.get("taxonomy_codes", [])),
+            [population.pk for population in self.cleaned_data.get("populations", [])],
+        )
+
+    def clean(self):
+        cleaned = super().clean()
+        if not cleaned.get("taxonomy_codes") and not cleaned.get("populations"):
+            raise forms.ValidationError(NO_AUDIENCE)
+        return cleaned

@@ -1,0 +1,112 @@
+import uuid
+from collections import Counter
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+
+from clinics.models import Role, ServiceOffering
+from clinics.selectors import service_offering_list
+from clinics.tenancy import get_for_organization_or_404, staff_view
+from outbox.models import EmailStatus
+
+from . import announcements
+from .announcement_forms import AnnouncementForm
+from .models import ServiceAnnouncement
+
+ADMIN_ONLY = {Role.ADMIN}
+PAGE_SIZE = 25
+
+
+@staff_view(roles=ADMIN_ONLY)
+def announcement_list(request: HttpRequest) -> HttpResponse:
+    page = Paginator(announcements.announcement_list(organization=request.organization), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    rows = [(announcement, announcements.announcement_audience_labels(announcement)) for announcement in page]
+    offerings = service_offering_list(organization=request.organization).filter(is_active=True)
+    context = {"page": page, "announcements": rows, "offerings": offerings}
+    return render(request, "outreach/announcement_list.html", context)
+
+
+@staff_view(roles=ADMIN_ONLY)
+def announcement_create(request: HttpRequest, offering_id: int) -> HttpResponse:
+    """The announcement form: Preview re-counts the audience (in place with htmx), Send sends."""
+    offering = get_for_organization_or_404(
+        ServiceOffering.objects.select_related("clinic"), request.organization, pk=offering_id
+    )
+    if not offering.is_active:
+        messages.info(
+            request, f"{offering.name} is not offered at the moment, so there is nothing to announce."
+        )
+        return redirect("clinics:service_list")
+    if request.method == "POST":
+        form = AnnouncementForm(request.POST, organization=request.organization)
+    else:
+        form = AnnouncementForm(
+            initial={**announcements.announcement_defaults(offering=offering), "request_key": uuid.uuid4()},
+            organization=request.organization,
+        )
+
+    if request.method == "POST" and request.POST.get("action") == "send" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            announcement = announcements.announcement_send(
+                organization=request.organization,
+                user=request.user,
+                offering=offering,
+                subject=data["subject"],
+                message=data["message"],
+                taxonomy_codes=data["taxonomy_codes"],
+                population_ids=[population.pk for population in data["populations"]],
+                request_key=data["request_key"],
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(
+                request,
+                f"Announcement sent to {announcement.recipient_count} "
+                f"physician{'' if announcement.recipient_count == 1 else 's'}.",
+            )
+            return redirect("outreach:announcement_detail", announcement_id=announcement.pk)
+
+    taxonomy_codes, population_ids = form.audience()
+    preview = announcements.announcement_audience_preview(
+        organization=request.organization, taxonomy_codes=taxonomy_codes, population_ids=population_ids
+    )
+    context = {
+        "form": form,
+        "offering": offering,
+        "preview": preview,
+        "has_audience": bool(taxonomy_codes or population_ids),
+    }
+    if request.htmx:
+        return render(request, "outreach/announcement_form.html#audience_preview", context)
+    return render(request, "outreach/announcement_form.html", context)
+
+
+@staff_view(roles=ADMIN_ONLY)
+def announcement_detail(request: HttpRequest, announcement_id: int) -> HttpResponse:
+    announcement = get_for_organization_or_404(
+        ServiceAnnouncement.objects.select_related("offering__clinic", "created_by").prefetch_related(
+            "populations"
+        ),
+        request.organization,
+        pk=announcement_id,
+    )
+    recipients = announcements.announcement_recipients(
+        organization=request.organization, announcement=announcement
+    )
+    delivery = Counter(recipient.email.status if recipient.email else "" for recipient in recipients)
+    context = {
+        "announcement": announcement,
+        "audience": announcements.announcement_audience_labels(announcement),
+        "recipients": recipients,
+        "delivery": [
+            (status.label, status.value, delivery[status]) for status in EmailStatus if delivery[status]
+        ],
+    }
+    return render(request, "outreach/announcement_detail.html", context)
