@@ -19,6 +19,8 @@ from clinics.models import Organization, Role
 from .factories import ClinicFactory, MembershipFactory, OrganizationFactory
 
 REQUIRE_SERVICES = os.environ.get("RAPPORT_REQUIRE_SERVICES") == "1"
+# Fixtures for tests that deliver email through a real worker to an SMTP server.
+pytest_plugins = ["tests.delivery"]
 
 
 @pytest.fixture
