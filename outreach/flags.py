@@ -36,6 +36,7 @@ from .cadence import BASELINE_DAYS, RECENT_DAYS, ReferralTrend, contact_severity
 from .models import NOT_CONTACT_KINDS, Flag, FlagKind, FlagSeverity, Touch
 
 WRITE_BATCH = 500
+PAST_FLAGS_SHOWN = 3
 
 
 @dataclass(frozen=True)
@@ -281,6 +282,7 @@ class ContactStatus:
     held_to_cadence: bool
     last_contact_at: datetime.datetime | None
     open_flags: list[Flag]
+    past_flags: list[Flag]
 
     @property
     def days_since_contact(self) -> int | None:
@@ -290,15 +292,17 @@ class ContactStatus:
 
 
 def physician_contact_status(*, organization: Organization, physician_id: int) -> ContactStatus:
-    """A physician's cadence, last contact and open flags, for their page (two queries)."""
+    """A physician's cadence, last contact, open and latest closed flags, for their page (two queries)."""
     physician = physicians_with_last_contact(organization=organization).get(pk=physician_id)
-    open_flags = list(
-        Flag.objects.filter(organization=organization, physician_id=physician_id, closed_at__isnull=True)
-    )
+    flags = Flag.objects.filter(organization=organization, physician_id=physician_id)
+    # Open flags are at most one per kind; the rest of the slice is recent history.
+    recent = list(flags.order_by("-opened_at", "-pk")[: len(FlagKind) + PAST_FLAGS_SHOWN])
+    past_flags = [flag for flag in recent if not flag.is_open][:PAST_FLAGS_SHOWN]
     return ContactStatus(
         cadence_days=physician.contact_every_days or organization.cadence_days_for_tier(physician.tier),
         own_cadence=physician.contact_every_days is not None,
         held_to_cadence=physician.is_active and physician.stage != Stage.PROSPECT,
         last_contact_at=last_contact_at(physician),
-        open_flags=open_flags,
+        open_flags=[flag for flag in recent if flag.is_open],
+        past_flags=past_flags,
     )

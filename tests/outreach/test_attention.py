@@ -137,5 +137,24 @@ def test_a_physicians_page_shows_cadence_last_contact_and_open_flags(
     assert "Contact every 14 days (tier A default)" in page
     assert "(3 days ago)" in page
     assert "Contact overdue" in page
+    assert "Earlier:" not in page
     front_desk_page = login(member_factory(summit, Role.FRONT_DESK)).get(url).content.decode()
     assert "Contact every" not in front_desk_page
+
+
+def test_a_physicians_page_keeps_the_history_of_closed_flags(client, login, summit, liaison):
+    physician = PhysicianFactory(organization=summit, stage=Stage.MAINTAINING)
+    opened = timezone.now() - datetime.timedelta(days=50)
+    FlagFactory(
+        organization=summit,
+        physician=physician,
+        opened_at=opened,
+        closed_at=opened + datetime.timedelta(days=9),
+        evidence={"cadence_days": 30, "since": "2026-01-05", "ever": True},
+    )
+
+    page = login(liaison).get(reverse("physicians:detail", args=[physician.pk])).content.decode()
+
+    opened_on = timezone.localtime(opened).strftime("%b %-d")
+    closed_on = timezone.localtime(opened + datetime.timedelta(days=9)).strftime("%b %-d, %Y")
+    assert f"Earlier: Contact lapsed {opened_on}–{closed_on}" in page
