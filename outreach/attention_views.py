@@ -4,11 +4,11 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from clinics.models import Role
 from clinics.tenancy import staff_view
 
 from .flags import last_contact_at, sources_needing_attention
 from .models import FlagKind, TouchKind
+from .roles import RUNS_OUTREACH
 
 PAGE_SIZE = 30
 # The kinds a liaison logs in one click from the list; the full form has the rest.
@@ -21,7 +21,7 @@ class AttentionFilterForm(forms.Form):
     due_soon = forms.BooleanField(label="Include contact due soon", required=False)
 
 
-@staff_view(roles={Role.LIAISON, Role.ADMIN})
+@staff_view(roles=RUNS_OUTREACH)
 def attention(request: HttpRequest) -> HttpResponse:
     form = AttentionFilterForm(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}

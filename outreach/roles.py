@@ -4,5 +4,5 @@ from clinics.models import Role
 
 # Everyone who courts sources: liaisons and admins, and therapists, who give in-services.
 OUTREACH = frozenset({Role.THERAPIST, Role.LIAISON, Role.ADMIN})
-# Comparing colleagues' activity is for the people who run outreach.
-ACTIVITY = frozenset({Role.LIAISON, Role.ADMIN})
+# Comparing colleagues' activity and choosing whom to call next is for the people who run outreach.
+RUNS_OUTREACH = frozenset({Role.LIAISON, Role.ADMIN})

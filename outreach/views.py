@@ -17,10 +17,10 @@ from physicians.models import Gatekeeper, Physician, Practice
 from . import selectors, services
 from .forms import SNOOZE_DAYS, SnoozeForm, TouchFilterForm, TouchForm
 from .models import FollowUp, Touch
-from .roles import ACTIVITY, OUTREACH
+from .roles import OUTREACH, RUNS_OUTREACH
 
 PAGE_SIZE = 25
-ACTIVITY_WEEKS = 12
+RUNS_OUTREACH_WEEKS = 12
 # Calendar apps show overdue follow-ups for a month; older ones live on the follow-ups page.
 CALENDAR_PAST_DAYS = 30
 
@@ -262,9 +262,9 @@ def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
     )
 
 
-@staff_view(roles=ACTIVITY)
+@staff_view(roles=RUNS_OUTREACH)
 def activity(request: HttpRequest) -> HttpResponse:
     report = selectors.touch_activity_by_week(
-        organization=request.organization, weeks=ACTIVITY_WEEKS, now=timezone.now()
+        organization=request.organization, weeks=RUNS_OUTREACH_WEEKS, now=timezone.now()
     )
-    return render(request, "outreach/activity.html", {"report": report, "weeks": ACTIVITY_WEEKS})
+    return render(request, "outreach/activity.html", {"report": report, "weeks": RUNS_OUTREACH_WEEKS})
