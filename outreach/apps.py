@@ -7,4 +7,6 @@ class OutreachConfig(AppConfig):
     name = "outreach"
 
     def ready(self) -> None:
-        from . import panels  # noqa: F401  (adds the touch timelines to physician and practice pages)
+        # Adds the touch timelines and cadence to physician and practice pages,
+        # and re-evaluates flags when a physician changes or is merged.
+        from . import flags, panels  # noqa: F401

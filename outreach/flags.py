@@ -30,6 +30,7 @@ from django.utils import timezone
 
 from clinics.models import Organization
 from physicians.models import Affiliation, Physician, Stage
+from physicians.services import register_physician_changed, register_physician_merging
 from referrals.models import Referral
 
 from .cadence import BASELINE_DAYS, RECENT_DAYS, ReferralTrend, contact_severity
@@ -228,6 +229,22 @@ def flags_update(
     return FlagChanges(opened=len(to_open), updated=updated, closed=len(to_close))
 
 
+@register_physician_changed
+def _physician_changed(physician: Physician) -> None:
+    """A new tier, cadence, stage or deactivation shows on Attention now, not tomorrow morning."""
+    flags_update(organization=physician.organization, physician_ids=[physician.pk])
+
+
+@register_physician_merging
+def _duplicate_merging(keep: Physician, duplicate: Physician) -> None:
+    """The duplicate's open flags close before they move: a physician has one open flag of each kind.
+
+    The change hook then evaluates the physician kept, with the touches and
+    referrals of both.
+    """
+    Flag.objects.filter(physician=duplicate, closed_at__isnull=True).update(closed_at=timezone.now())
+
+
 def sources_needing_attention(
     *,
     organization: Organization,
@@ -261,7 +278,7 @@ def sources_needing_attention(
     )[:1]
     sources = (
         physicians_with_last_contact(organization=organization)
-        .filter(pk__in=flags.values("physician_id"))
+        .filter(is_active=True, pk__in=flags.values("physician_id"))
         .annotate(
             referrals_last_year=Coalesce(Subquery(referrals_last_year), 0),
             primary_practice_name=Subquery(primary_practice),
@@ -292,17 +309,16 @@ class ContactStatus:
 
 
 def physician_contact_status(*, organization: Organization, physician_id: int) -> ContactStatus:
-    """A physician's cadence, last contact, open and latest closed flags, for their page (two queries)."""
+    """A physician's cadence, last contact, open and latest closed flags, for their page (three queries)."""
     physician = physicians_with_last_contact(organization=organization).get(pk=physician_id)
     flags = Flag.objects.filter(organization=organization, physician_id=physician_id)
-    # Open flags are at most one per kind; the rest of the slice is recent history.
-    recent = list(flags.order_by("-opened_at", "-pk")[: len(FlagKind) + PAST_FLAGS_SHOWN])
-    past_flags = [flag for flag in recent if not flag.is_open][:PAST_FLAGS_SHOWN]
     return ContactStatus(
         cadence_days=physician.contact_every_days or organization.cadence_days_for_tier(physician.tier),
         own_cadence=physician.contact_every_days is not None,
         held_to_cadence=physician.is_active and physician.stage != Stage.PROSPECT,
         last_contact_at=last_contact_at(physician),
-        open_flags=[flag for flag in recent if flag.is_open],
-        past_flags=past_flags,
+        open_flags=list(flags.filter(closed_at__isnull=True)),
+        past_flags=list(
+            flags.filter(closed_at__isnull=False).order_by("-closed_at", "-pk")[:PAST_FLAGS_SHOWN]
+        ),
     )

@@ -57,8 +57,10 @@ def touch_log(
         follow_up.save()
     # The attention page should drop a source the moment someone reaches it,
     # not at tomorrow's run of the job.
+    # Robust: the touch is saved either way, and the morning job catches up.
     transaction.on_commit(
-        lambda: flags_update(organization=organization, physician_ids=physicians_reached(touch=touch))
+        lambda: flags_update(organization=organization, physician_ids=physicians_reached(touch=touch)),
+        robust=True,
     )
     return touch
 

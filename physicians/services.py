@@ -1,3 +1,6 @@
+from collections.abc import Callable
+from functools import partial
+
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Model
@@ -73,6 +76,34 @@ def _save_validated(instance: Model) -> None:
         raise ValidationError("Someone saved the same record a moment ago; reload and check.") from error
 
 
+# Later apps keep their own rows about physicians (outreach's flags) and must
+# hear when a physician changes or is merged, without this app importing
+# them: they register here when they load.
+PhysicianHook = Callable[[Physician], None]
+MergeHook = Callable[[Physician, Physician], None]
+_change_hooks: list[PhysicianHook] = []
+_merge_hooks: list[MergeHook] = []
+
+
+def register_physician_changed(hook: PhysicianHook) -> PhysicianHook:
+    """Calls `hook(physician)` after the commit of any change to a physician; a failing hook fails no save."""
+    if hook not in _change_hooks:
+        _change_hooks.append(hook)
+    return hook
+
+
+def register_physician_merging(hook: MergeHook) -> MergeHook:
+    """Calls `hook(keep, duplicate)` inside a merge, before the duplicate's rows move to `keep`."""
+    if hook not in _merge_hooks:
+        _merge_hooks.append(hook)
+    return hook
+
+
+def _physician_changed(physician: Physician) -> None:
+    for hook in _change_hooks:
+        transaction.on_commit(partial(hook, physician), robust=True)
+
+
 @transaction.atomic
 def physician_save(
     *,
@@ -100,6 +131,7 @@ def physician_save(
         )
     if practices is not None:
         affiliations_set(physician=physician, practices=practices, primary=primary_practice)
+    _physician_changed(physician)
     return physician
 
 
@@ -137,12 +169,15 @@ def physician_change_stage(*, physician: Physician, user: User, stage: str, note
     )
     physician.stage = stage
     physician.save(update_fields=["stage", "updated_at", "search_text"])
+    _physician_changed(physician)
     return physician
 
 
+@transaction.atomic
 def physician_set_active(*, physician: Physician, active: bool) -> Physician:
     physician.is_active = active
     physician.save(update_fields=["is_active", "updated_at", "search_text"])
+    _physician_changed(physician)
     return physician
 
 
@@ -150,18 +185,22 @@ def physician_set_active(*, physician: Physician, active: bool) -> Physician:
 def physician_merge(*, organization: Organization, keep: Physician, duplicate: Physician) -> Physician:
     """Folds `duplicate` into `keep` and deletes it.
 
-    1. Every row that points at the duplicate (affiliations, stage history and
+    1. Apps that registered a merge hook prepare their rows (outreach closes
+       the duplicate's open flags, which may exist only once per physician).
+    2. Every row that points at the duplicate (affiliations, stage history and
        whatever later apps attach: referrals, touches) is moved to `keep`;
        relations are found through the model registry, so new ones are
        included without changing this function.
-    2. An affiliation `keep` already has is dropped rather than duplicated.
-    3. Blank fields of `keep` are filled from the duplicate.
+    3. An affiliation `keep` already has is dropped rather than duplicated.
+    4. Blank fields of `keep` are filled from the duplicate.
     """
     _check_same_organization(organization, keep, duplicate)
     if keep.pk == duplicate.pk:
         raise ValidationError("Choose two different physicians to merge.")
     keep = Physician.objects.select_for_update().get(pk=keep.pk)
     duplicate = Physician.objects.select_for_update().get(pk=duplicate.pk)
+    for hook in _merge_hooks:
+        hook(keep, duplicate)
 
     kept_practices = set(keep.affiliations.values_list("practice_id", flat=True))
     duplicate.affiliations.filter(practice_id__in=kept_practices).delete()
@@ -181,6 +220,7 @@ def physician_merge(*, organization: Organization, keep: Physician, duplicate: P
     duplicate.delete()
     keep.full_clean()
     keep.save()
+    _physician_changed(keep)
     return keep
 
 

@@ -9,7 +9,7 @@ from django.utils import timezone
 from clinics.models import Role
 from outreach.flags import flags_update
 from outreach.models import Flag, FlagKind, FlagSeverity, Touch, TouchKind
-from physicians.models import Stage, Tier
+from physicians.models import Physician, Stage, Tier
 
 from ..factories import FlagFactory, PhysicianFactory, ReferralFactory, TouchFactory
 
@@ -157,4 +157,36 @@ def test_a_physicians_page_keeps_the_history_of_closed_flags(client, login, summ
 
     opened_on = timezone.localtime(opened).strftime("%b %-d")
     closed_on = timezone.localtime(opened + datetime.timedelta(days=9)).strftime("%b %-d, %Y")
-    assert f"Earlier: Contact lapsed {opened_on}–{closed_on}" in page
+    assert f"Earlier: contact overdue {opened_on}–{closed_on}" in page
+
+
+def test_an_inactive_physician_leaves_the_list_at_once(client, login, summit, liaison):
+    physician = flagged(summit)
+    Physician.objects.filter(pk=physician.pk).update(is_active=False)
+
+    assert list(login(liaison).get(URL).context["page"]) == []
+
+
+def test_an_open_flag_shows_however_many_closed_ones_came_after_it(client, login, summit, liaison):
+    physician = flagged(summit, tier=Tier.A)
+    Flag.objects.filter(physician=physician).update(
+        kind=FlagKind.REFERRALS_DECLINING,
+        severity=FlagSeverity.DECLINING,
+        evidence={"recent": 0, "baseline": 40, "expected": 6.6, "p_value": 0.001},
+        opened_at=timezone.now() - datetime.timedelta(days=100),
+    )
+    for weeks in range(6):
+        opened = timezone.now() - datetime.timedelta(weeks=12 - weeks)
+        FlagFactory(
+            organization=summit,
+            physician=physician,
+            severity=FlagSeverity.DUE_SOON,
+            opened_at=opened,
+            closed_at=opened + datetime.timedelta(days=2),
+            evidence={"cadence_days": 14, "since": "2026-01-05", "ever": True},
+        )
+
+    page = login(liaison).get(reverse("physicians:detail", args=[physician.pk])).content.decode()
+
+    assert "Referrals declining</span> 0 referrals in the last 60 days" in page
+    assert page.count("contact due soon") == 3

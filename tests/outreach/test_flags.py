@@ -19,6 +19,7 @@ from outreach.models import Flag, FlagKind, FlagSeverity, TouchKind
 from outreach.services import touch_log
 from outreach.tasks import flag_organization_sources
 from physicians.models import Stage, Tier
+from physicians.services import physician_merge, physician_save, physician_set_active
 
 from ..factories import (
     AffiliationFactory,
@@ -335,3 +336,39 @@ def test_an_admin_sets_the_tier_cadences(admin_client, summit):
     summit.refresh_from_db()
     assert [summit.cadence_days_for_tier(tier) for tier in Tier.values] == [7, 21, 45]
     assert "cadence_tier_b_days" in refused.context["form"].errors
+
+
+# Changes to the directory show at once.
+
+
+def test_deactivating_or_retiering_a_physician_reevaluates_their_flags(
+    summit, django_capture_on_commit_callbacks
+):
+    physician = source(summit, tier=Tier.C)
+    TouchFactory(
+        organization=summit, physician=physician, occurred_at=timezone.now() - datetime.timedelta(days=20)
+    )
+    flags_update(organization=summit)
+    assert open_flags(summit) == {}
+
+    with django_capture_on_commit_callbacks(execute=True):
+        physician_save(organization=summit, user=None, physician=physician, tier=Tier.A)
+    assert open_flags(summit) == {(physician.pk, FlagKind.CONTACT_LAPSED): FlagSeverity.OVERDUE}
+
+    with django_capture_on_commit_callbacks(execute=True):
+        physician_set_active(physician=physician, active=False)
+    assert open_flags(summit) == {}
+
+
+def test_merging_two_flagged_physicians_keeps_one_open_flag_and_both_histories(
+    summit, django_capture_on_commit_callbacks
+):
+    keep, duplicate = source(summit), source(summit)
+    flags_update(organization=summit)
+    assert len(open_flags(summit)) == 2
+
+    with django_capture_on_commit_callbacks(execute=True):
+        physician_merge(organization=summit, keep=keep, duplicate=duplicate)
+
+    assert set(open_flags(summit)) == {(keep.pk, FlagKind.CONTACT_LAPSED)}
+    assert Flag.objects.filter(physician=keep).count() == 2
