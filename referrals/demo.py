@@ -345,10 +345,10 @@ def _load_directory(organization: Organization, rng: random.Random) -> _Director
     shares = CORE_SHARES[: len(core)]
     for i, share in zip(core, shares, strict=True):
         weights[i] = share * others / (1 - sum(shares))
-    # The busiest regulars after the core: a drop there is large enough to
-    # tell from chance, which is what the daily job looks for.
-    busiest = sorted((i for i in regulars if i not in core), key=lambda i: -weights[i])
-    slipping = {physicians[i].pk for i in busiest[:SLIPPING]}
+    # Busy regulars, skipping the two biggest sources: a drop there is large
+    # enough to tell from chance, which is what the daily job looks for.
+    busiest = sorted(regulars, key=lambda i: -weights[i])
+    slipping = {physicians[i].pk for i in busiest[2 : 2 + SLIPPING]}
     dormant_since = dict(
         StageChange.objects.for_organization(organization)
         .filter(to_stage=Stage.DORMANT, physician__stage=Stage.DORMANT)
