@@ -61,4 +61,4 @@ USER rapport:rapport
 EXPOSE 8000
 
 # docker-compose.yml sets each service's command; this default runs the web server.
-CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-", "--worker-tmp-dir", "/dev/shm", "--timeout", "120"]
+CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-", "--logger-class", "config.access_log.RedactingLogger", "--worker-tmp-dir", "/dev/shm", "--timeout", "120"]

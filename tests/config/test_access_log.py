@@ -1,0 +1,47 @@
+"""The access log never holds a secret address: calendar feeds, unsubscribe and password-reset links."""
+
+import datetime
+from types import SimpleNamespace
+
+import pytest
+from django.conf import settings
+from gunicorn.config import Config
+
+from config.access_log import RedactingLogger, redact
+
+
+@pytest.mark.parametrize(
+    ("logged", "expected"),
+    [
+        ("GET /outreach/calendar/s3cr3t-T0ken.ics HTTP/1.1", "GET /outreach/calendar/[redacted] HTTP/1.1"),
+        ("POST /email/unsubscribe/AbC_123/ HTTP/1.1", "POST /email/unsubscribe/[redacted]/ HTTP/1.1"),
+        ("GET /accounts/reset/MQ/cz3-abc123/ HTTP/1.1", "GET /accounts/reset/MQ/[redacted]/ HTTP/1.1"),
+        ("GET /directory/12/?q=smith HTTP/1.1", "GET /directory/12/?q=smith HTTP/1.1"),
+    ],
+)
+def test_secret_path_segments_are_redacted(logged, expected):
+    assert redact(logged) == expected
+
+
+def test_the_logger_redacts_the_request_line_path_and_referrer():
+    logger = RedactingLogger(Config())
+    environ = {
+        "REQUEST_METHOD": "GET",
+        "RAW_URI": "/outreach/calendar/s3cr3t.ics",
+        "PATH_INFO": "/outreach/calendar/s3cr3t.ics",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "HTTP_REFERER": "https://rapport.example.org/email/unsubscribe/t0ken/",
+    }
+    request = SimpleNamespace(headers=[])
+    response = SimpleNamespace(status="200 OK", sent=10, headers=[])
+
+    atoms = logger.atoms(response, request, environ, datetime.timedelta(seconds=0))
+
+    assert "s3cr3t" not in atoms["r"] + atoms["U"]
+    assert "t0ken" not in atoms["f"]
+
+
+def test_every_way_of_starting_the_web_server_uses_it():
+    base = settings.BASE_DIR
+    for launcher in ("Procfile", "Dockerfile", "docker-compose.yml"):
+        assert "config.access_log.RedactingLogger" in (base / launcher).read_text(), launcher
