@@ -36,6 +36,9 @@ class OutboundEmail(TenantModel):
     )
     idempotency_key = models.CharField(max_length=200, unique=True)
     to_address = models.EmailField("to", max_length=254)
+    # Where a reply goes instead of the From address: an announcement's
+    # replies reach the admin who sent it.
+    reply_to = models.EmailField("reply-to", max_length=254, blank=True)
     subject = models.CharField(max_length=998)  # RFC 5322's longest line
     body_text = models.TextField(blank=True)
     body_html = models.TextField(blank=True)

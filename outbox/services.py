@@ -26,8 +26,11 @@ receiving system recognise the copy.
 import logging
 import secrets
 import smtplib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import timedelta
 from email import policy as mail_policy
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -35,19 +38,33 @@ from django.core.mail import EmailMultiAlternatives, mailers
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.template import Context
-from django.template.loader import get_template, render_to_string
+from django.template.backends.django import Template
+from django.template.loader import get_template
 from django.urls import reverse
 from django.utils import timezone
 
 from clinics.models import Organization
 
 from .models import EmailStatus, EmailSuppression, OutboundEmail
+from .selectors import email_suppressed_addresses
 
 logger = logging.getLogger(__name__)
 
 BACKOFF_FIRST = timedelta(minutes=1)
 BACKOFF_MAX = timedelta(hours=1)
 ERROR_MAX_LENGTH = 2000
+# Rows per INSERT when queuing many emails: a few hundred keeps each statement
+# well under every backend's limit on parameters.
+ENQUEUE_BATCH_SIZE = 500
+
+
+@dataclass(frozen=True, kw_only=True)
+class EmailToQueue:
+    """One message for `email_enqueue_many`: its key, its recipient, the context its templates get."""
+
+    idempotency_key: str
+    to: str
+    context: Mapping[str, Any]
 
 
 def email_enqueue(
@@ -57,36 +74,123 @@ def email_enqueue(
     idempotency_key: str,
     to: str,
     template: str,
-    context: dict,
+    context: Mapping[str, Any],
     unsubscribe: bool = False,
     confidential: bool = False,
+    reply_to: str = "",
 ) -> OutboundEmail:
-    """Queues an email in the caller's transaction; a worker sends it once that commits.
+    """Queues one email: `email_enqueue_many` with a single message."""
+    (email,) = email_enqueue_many(
+        organization=organization,
+        kind=kind,
+        template=template,
+        messages=[EmailToQueue(idempotency_key=idempotency_key, to=to, context=context)],
+        unsubscribe=unsubscribe,
+        confidential=confidential,
+        reply_to=reply_to,
+    )
+    return email
+
+
+def email_enqueue_many(
+    *,
+    organization: Organization,
+    kind: str,
+    template: str,
+    messages: Iterable[EmailToQueue],
+    unsubscribe: bool = False,
+    confidential: bool = False,
+    reply_to: str = "",
+) -> list[OutboundEmail]:
+    """Queues emails in the caller's transaction; a worker sends them once that commits.
 
     Renders `<template>_subject.txt` (collapsed to one line), `<template>_body.txt`
-    and `<template>_body.html` with `context`, to which nothing is added but
-    `unsubscribe_url` when `unsubscribe` is true. Such an email carries
-    List-Unsubscribe headers (RFC 8058 one-click) and is recorded as
+    and `<template>_body.html` with each message's context, to which nothing
+    is added but `unsubscribe_url` when `unsubscribe` is true. Such an email
+    carries List-Unsubscribe headers (RFC 8058 one-click) and is recorded as
     suppressed, never sent, if the address has unsubscribed from the
     organization; an email without an unsubscribe link (a password reset) is
     transactional and always goes. `confidential` marks a body holding a
     secret, such as a sign-in link: the email log never shows it and it is
-    erased once sent.
+    erased once sent. `reply_to`, when given, is where replies go instead of
+    the From address.
 
-    A key already queued returns the row queued with it, unchanged.
+    Returns one row per message, in order. A key already queued returns the
+    row queued with it, unchanged (also a key repeated within `messages`); a
+    key of another organization is refused with ValueError and nothing is
+    queued. Queries do not grow with the number of messages: one reads the
+    keys already queued, one the organization's unsubscribed addresses (only
+    for email with an unsubscribe link), and the new rows are inserted
+    ENQUEUE_BATCH_SIZE at a time. The sender is woken once per transaction,
+    however many emails it queues.
     """
-    existing = OutboundEmail.objects.filter(idempotency_key=idempotency_key).first()
-    if existing is not None:
-        return _same_organization(existing, organization)
-    to = to.strip()
+    messages = list(messages)
+    # By key: the rows queued before, then also those queued now.
+    rows = OutboundEmail.objects.in_bulk(
+        {message.idempotency_key for message in messages}, field_name="idempotency_key"
+    )
+    for email in rows.values():
+        _same_organization(email, organization)
+    fresh: dict[str, EmailToQueue] = {}
+    for message in messages:
+        if message.idempotency_key not in rows:
+            fresh.setdefault(message.idempotency_key, message)
+    if fresh:
+        suppressed = set(email_suppressed_addresses(organization=organization)) if unsubscribe else set()
+        templates = _EmailTemplates.load(template)
+        built = [
+            _email_build(
+                organization=organization,
+                kind=kind,
+                message=message,
+                templates=templates,
+                unsubscribe=unsubscribe,
+                suppressed=suppressed,
+                confidential=confidential,
+                reply_to=reply_to,
+            )
+            for message in fresh.values()
+        ]
+        queued = _email_insert(built, organization=organization)
+        if any(email.status == EmailStatus.PENDING for email in queued):
+            _wake_sender_on_commit()
+        rows |= {email.idempotency_key: email for email in queued}
+    return [rows[message.idempotency_key] for message in messages]
+
+
+@dataclass(frozen=True)
+class _EmailTemplates:
+    subject: Template
+    text: Template
+    html: Template
+
+    @classmethod
+    def load(cls, name: str) -> "_EmailTemplates":
+        return cls(*(get_template(f"{name}_{part}") for part in ("subject.txt", "body.txt", "body.html")))
+
+
+def _email_build(
+    *,
+    organization: Organization,
+    kind: str,
+    message: EmailToQueue,
+    templates: _EmailTemplates,
+    unsubscribe: bool,
+    suppressed: set[str],
+    confidential: bool,
+    reply_to: str,
+) -> OutboundEmail:
+    """One new row, rendered and validated, not yet saved."""
+    to = message.to.strip()
     email = OutboundEmail(
         organization=organization,
         kind=kind,
-        idempotency_key=idempotency_key,
+        idempotency_key=message.idempotency_key,
         to_address=to,
+        reply_to=reply_to.strip(),
         confidential=confidential,
     )
-    context = dict(context)
+    context = dict(message.context)
     if unsubscribe:
         email.unsubscribe_token = secrets.token_urlsafe(32)
         url = settings.SITE_URL.rstrip("/") + reverse(
@@ -97,23 +201,36 @@ def email_enqueue(
             "List-Unsubscribe": f"<{url}>",
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
         }
-        if EmailSuppression.objects.filter(organization=organization, address=to.lower()).exists():
+        if to.lower() in suppressed:
             email.status = EmailStatus.SUPPRESSED
-    email.subject = " ".join(_render_text(f"{template}_subject.txt", context).split())
-    email.body_text = _render_text(f"{template}_body.txt", context).strip()
-    email.body_html = render_to_string(f"{template}_body.html", context).strip()
+    email.subject = " ".join(_render_text(templates.subject, context).split())
+    email.body_text = _render_text(templates.text, context).strip()
+    email.body_html = templates.html.render(context).strip()
     # The organization is an object the caller holds: checking it exists would cost a query per email.
     email.full_clean(exclude=["organization"], validate_unique=False, validate_constraints=False)
+    return email
+
+
+def _email_insert(emails: list[OutboundEmail], *, organization: Organization) -> list[OutboundEmail]:
+    """Inserts the new rows; for a key another transaction queued meanwhile, returns that row instead."""
+    try:
+        with transaction.atomic():
+            return OutboundEmail.objects.bulk_create(emails, batch_size=ENQUEUE_BATCH_SIZE)
+    except IntegrityError:
+        # A concurrent transaction queued one of these keys first. The whole
+        # insert was rolled back; each row goes again in its own savepoint.
+        return [_email_insert_one(email, organization=organization) for email in emails]
+
+
+def _email_insert_one(email: OutboundEmail, *, organization: Organization) -> OutboundEmail:
+    email.pk = None  # an earlier batch of the rolled-back insert may have set it
     try:
         with transaction.atomic():
             email.save(force_insert=True)
     except IntegrityError:
-        # A concurrent transaction queued the same key first.
-        return _same_organization(OutboundEmail.objects.get(idempotency_key=idempotency_key), organization)
-    if email.status == EmailStatus.PENDING:
-        # Robust: a broker that is down must not fail the caller's request;
-        # the beat sweep sends the email within a minute instead.
-        transaction.on_commit(_wake_sender, robust=True)
+        return _same_organization(
+            OutboundEmail.objects.get(idempotency_key=email.idempotency_key), organization
+        )
     return email
 
 
@@ -123,9 +240,19 @@ def _same_organization(email: OutboundEmail, organization: Organization) -> Outb
     return email
 
 
-def _render_text(name: str, context: dict) -> str:
+def _render_text(template: Template, context: dict) -> str:
     """Renders a plain-text template without HTML escaping: “O'Brien”, not “O&#x27;Brien”."""
-    return get_template(name).template.render(Context(context, autoescape=False))
+    return template.template.render(Context(context, autoescape=False))
+
+
+def _wake_sender_on_commit() -> None:
+    """Wakes a sender once the caller's transaction commits: once per call, however many emails it queued.
+
+    Robust: a broker that is down must not fail the caller's request; the beat
+    sweep sends the email within a minute instead. A second call in the same
+    transaction wakes a second sender, which finds nothing left to claim.
+    """
+    transaction.on_commit(_wake_sender, robust=True)
 
 
 def _wake_sender() -> None:
@@ -223,6 +350,7 @@ def _message(email: OutboundEmail) -> EmailMultiAlternatives:
         subject=email.subject,
         body=email.body_text,
         to=[email.to_address],
+        reply_to=[email.reply_to] if email.reply_to else None,
         headers={**email.headers, "Message-ID": email.message_id},
     )
     if email.body_html:
@@ -293,7 +421,7 @@ def email_retry(*, email: OutboundEmail) -> OutboundEmail:
     )
     if not queued:
         raise ValidationError("Only a failed email can be sent again.")
-    transaction.on_commit(_wake_sender, robust=True)
+    _wake_sender_on_commit()
     email.refresh_from_db()
     return email
 

@@ -5,6 +5,25 @@ from clinics.models import Organization, Population
 from .announcements import NO_AUDIENCE, announcement_specialty_choices
 from .models import ServiceAnnouncement
 
+# The range of a 64-bit signed integer, the widest primary key any backend stores.
+ID_MIN, ID_MAX = -(2**63), 2**63 - 1
+
+
+class IdMultipleChoiceField(forms.ModelMultipleChoiceField):
+    """Refuses an id no row can have before it reaches the query: SQLite raises OverflowError on one."""
+
+    def clean(self, value):
+        for pk in value if isinstance(value, list | tuple) else ():
+            try:
+                number = int(str(pk))
+            except ValueError:
+                continue  # not a number at all: the parent's lookup refuses it
+            if not ID_MIN <= number <= ID_MAX:
+                raise forms.ValidationError(
+                    self.error_messages["invalid_pk_value"], code="invalid_pk_value", params={"pk": pk}
+                )
+        return super().clean(value)
+
 
 class AnnouncementForm(forms.Form):
     subject = forms.CharField(max_length=ServiceAnnouncement._meta.get_field("subject").max_length)
@@ -18,7 +37,7 @@ class AnnouncementForm(forms.Form):
         widget=forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"}),
         help_text="Physicians with any of these specialties (how many active physicians have each).",
     )
-    populations = forms.ModelMultipleChoiceField(
+    populations = IdMultipleChoiceField(
         label="Patient populations",
         queryset=Population.objects.order_by("name"),
         required=False,

@@ -64,7 +64,8 @@ def announcement_create(request: HttpRequest, offering_id: int) -> HttpResponse:
                 request_key=data["request_key"],
             )
         except ValidationError as error:
-            form.add_error(None, error)
+            # Its messages may name model fields the form does not have.
+            form.add_error(None, error.messages)
         else:
             messages.success(
                 request,

@@ -3,10 +3,14 @@ from unittest import mock
 import pytest
 from django.core import mail
 from django.core.exceptions import ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from outbox.models import EmailStatus, EmailSuppression, OutboundEmail
 from outbox.selectors import email_suppressed_addresses
-from outbox.services import email_enqueue, email_send_pending
+from outbox.services import EmailToQueue, email_enqueue, email_enqueue_many, email_send_pending
+
+from .factories import OutboundEmailFactory
 
 pytestmark = pytest.mark.usefixtures("email_templates")
 
@@ -131,7 +135,7 @@ def test_a_broker_that_is_down_does_not_fail_the_caller(summit, django_capture_o
 
 
 def test_a_suppressed_or_duplicate_email_wakes_no_sender(summit, django_capture_on_commit_callbacks):
-    enqueue(summit)
+    OutboundEmailFactory(organization=summit, idempotency_key="announcement:1:physician:7")
     EmailSuppression.objects.create(organization=summit, address="lee@example.com")
 
     with django_capture_on_commit_callbacks() as callbacks:
@@ -139,3 +143,188 @@ def test_a_suppressed_or_duplicate_email_wakes_no_sender(summit, django_capture_
         enqueue(summit, idempotency_key="other", to="lee@example.com", unsubscribe=True)
 
     assert callbacks == []
+
+
+def test_reply_to_is_kept_and_sent_as_the_reply_to_header(summit):
+    email = enqueue(summit, reply_to=" dana@summitpt.example ")
+    email_send_pending()
+
+    assert OutboundEmail.objects.get().reply_to == email.reply_to == "dana@summitpt.example"
+    (message,) = mail.outbox
+    assert message.reply_to == ["dana@summitpt.example"]
+    assert message.message()["Reply-To"] == "dana@summitpt.example"
+
+
+def test_without_reply_to_replies_go_to_the_sender(summit):
+    enqueue(summit)
+    email_send_pending()
+
+    (message,) = mail.outbox
+    assert message.reply_to == []
+    assert message.message()["Reply-To"] is None
+
+
+def test_a_malformed_reply_to_is_refused(summit):
+    with pytest.raises(ValidationError, match="valid email"):
+        enqueue(summit, reply_to="dana@summit\nBcc: everyone@example.com")
+    assert not OutboundEmail.objects.exists()
+
+
+def test_the_sender_is_woken_once_per_call_however_many_emails_it_queues(
+    summit, django_capture_on_commit_callbacks
+):
+    with (
+        mock.patch("outbox.tasks.send_pending.delay") as delay,
+        django_capture_on_commit_callbacks(execute=True) as callbacks,
+    ):
+        enqueue_many(summit, count=3, key="announcement:2")
+
+    assert len(callbacks) == 1
+    delay.assert_called_once_with()
+
+
+# Many at once
+
+
+def messages(count, *, key="announcement:1", domain="example.org"):
+    return [
+        EmailToQueue(
+            idempotency_key=f"{key}:physician:{number}",
+            to=f"dr{number}@{domain}",
+            context={**CONTEXT, "physician": f"Doe {number}"},
+        )
+        for number in range(count)
+    ]
+
+
+def enqueue_many(organization, *, count=3, key="announcement:1", **overrides):
+    arguments = {
+        "organization": organization,
+        "kind": "service_announcement",
+        "template": "outbox_test/announcement",
+        "messages": messages(count, key=key),
+        "unsubscribe": True,
+    } | overrides
+    return email_enqueue_many(**arguments)
+
+
+def test_enqueue_many_renders_each_message_and_returns_the_rows_in_order(summit):
+    emails = enqueue_many(summit, count=3, reply_to="dana@summitpt.example")
+
+    assert [email.idempotency_key for email in emails] == [f"announcement:1:physician:{n}" for n in range(3)]
+    assert all(email.pk for email in emails)
+    assert {email.pk for email in emails} == set(OutboundEmail.objects.values_list("pk", flat=True))
+    assert [email.body_text.splitlines()[0] for email in emails] == [f"Dear Dr. Doe {n}," for n in range(3)]
+    assert len({email.unsubscribe_token for email in emails}) == 3
+    assert {(email.status, email.reply_to) for email in emails} == {
+        (EmailStatus.PENDING, "dana@summitpt.example")
+    }
+    assert emails[1].headers["List-Unsubscribe"] == f"<{emails[1].body_text.split('Unsubscribe: ')[1]}>"
+    assert email_send_pending() == 3
+
+
+def test_enqueue_many_returns_keys_already_queued_unchanged_and_queues_the_rest(summit):
+    queued = enqueue(summit, idempotency_key="announcement:1:physician:1", to="first@example.com")
+    repeated = messages(3) + messages(1)
+
+    emails = email_enqueue_many(
+        organization=summit,
+        kind="service_announcement",
+        template="outbox_test/announcement",
+        messages=repeated,
+    )
+
+    assert [email.idempotency_key for email in emails] == [
+        "announcement:1:physician:0",
+        "announcement:1:physician:1",
+        "announcement:1:physician:2",
+        "announcement:1:physician:0",
+    ]
+    assert emails[1].pk == queued.pk
+    assert emails[1].to_address == "first@example.com"
+    # A key repeated within one call is queued once, as the first of them.
+    assert emails[3] is emails[0]
+    assert OutboundEmail.objects.count() == 3
+
+
+def test_enqueue_many_refuses_a_key_of_another_organization_and_queues_nothing(summit, harbor):
+    enqueue(harbor, idempotency_key="announcement:1:physician:2")
+
+    with pytest.raises(ValueError, match="another organization"):
+        enqueue_many(summit, count=3)
+
+    assert list(OutboundEmail.objects.values_list("organization", flat=True)) == [harbor.pk]
+
+
+def test_enqueue_many_records_the_organizations_unsubscribed_addresses_as_suppressed(summit, harbor):
+    EmailSuppression.objects.create(organization=summit, address="DR1@example.org")
+    EmailSuppression.objects.create(organization=harbor, address="dr2@example.org")
+
+    emails = email_enqueue_many(
+        organization=summit,
+        kind="service_announcement",
+        template="outbox_test/announcement",
+        messages=[
+            *messages(1),
+            EmailToQueue(idempotency_key="upper", to=" Dr1@Example.ORG ", context={}),
+            *messages(3)[1:],
+        ],
+        unsubscribe=True,
+    )
+
+    assert [(email.to_address, email.status) for email in emails] == [
+        ("dr0@example.org", EmailStatus.PENDING),
+        ("Dr1@Example.ORG", EmailStatus.SUPPRESSED),
+        ("dr1@example.org", EmailStatus.SUPPRESSED),
+        ("dr2@example.org", EmailStatus.PENDING),
+    ]
+
+
+def test_enqueue_many_without_an_unsubscribe_link_ignores_suppression(summit):
+    EmailSuppression.objects.create(organization=summit, address="dr0@example.org")
+
+    (email,) = enqueue_many(summit, count=1, unsubscribe=False)
+
+    assert (email.status, email.headers, email.unsubscribe_token) == (EmailStatus.PENDING, {}, "")
+
+
+def test_enqueue_many_validates_every_message_before_queuing_any(summit):
+    bad = [*messages(2), EmailToQueue(idempotency_key="bad", to="not an address", context={})]
+
+    with pytest.raises(ValidationError):
+        enqueue_many(summit, messages=bad)
+
+    assert not OutboundEmail.objects.exists()
+
+
+def test_enqueue_many_queries_do_not_grow_with_messages(summit):
+    EmailSuppression.objects.create(organization=summit, address="dr3@example.org")
+    enqueue(summit, idempotency_key="announcement:2:physician:0")
+
+    def queries(count, key):
+        with CaptureQueriesContext(connection) as captured:
+            emails = enqueue_many(summit, count=count, key=key)
+        assert len(emails) == count
+        return len(captured)
+
+    # Keys already queued, unsubscribed addresses, and the INSERT in a savepoint.
+    assert queries(1, "announcement:1") == queries(40, "announcement:2") == 5
+
+
+def test_a_key_queued_concurrently_returns_that_row_and_queues_the_rest(summit, harbor):
+    """Another transaction queued a key after this one looked: the insert falls back to one row at a time."""
+    theirs = enqueue(summit, idempotency_key="announcement:1:physician:1", to="theirs@example.com")
+    with mock.patch.object(OutboundEmail.objects, "in_bulk", return_value={}):
+        emails = enqueue_many(summit, count=3)
+
+    assert [email.pk for email in emails][1] == theirs.pk
+    assert emails[1].to_address == "theirs@example.com"
+    assert OutboundEmail.objects.count() == 3
+    assert all(email.pk for email in emails)
+
+    enqueue(harbor, idempotency_key="announcement:9:physician:0")
+    with (
+        mock.patch.object(OutboundEmail.objects, "in_bulk", return_value={}),
+        pytest.raises(ValueError, match="another organization"),
+    ):
+        enqueue_many(summit, count=1, key="announcement:9")

@@ -94,6 +94,16 @@ def test_the_detail_shows_headers_text_and_escaped_html(admin_client, summit):
     assert b"Retry" not in response.content
 
 
+@pytest.mark.parametrize("reply_to", ["dana@summitpt.example", ""])
+def test_the_detail_shows_reply_to_when_there_is_one(admin_client, summit, reply_to):
+    email = OutboundEmailFactory(organization=summit, reply_to=reply_to)
+
+    content = admin_client.get(reverse("outbox:detail", kwargs={"email_id": email.pk})).content.decode()
+
+    assert ("Reply-To" in content) == bool(reply_to)
+    assert reply_to in content
+
+
 def test_the_detail_never_shows_a_confidential_body(admin_client, summit):
     email = OutboundEmailFactory(
         organization=summit,

@@ -191,23 +191,27 @@ def test_send_enqueues_one_email_and_logs_one_touch_per_recipient(summit, summit
     assert sorted(message.to[0] for message in mail.outbox) == sorted(p.email for p in recipients)
 
 
-def test_send_queries_stay_flat_apart_from_the_outbox_rows(
-    summit, summit_admin, offering, sports, geriatric, monkeypatch
+def test_send_queries_and_wake_ups_stay_flat(
+    summit, summit_admin, offering, sports, geriatric, django_capture_on_commit_callbacks
 ):
-    """email_enqueue writes one message at a time (its contract); the rest is a fixed number of queries."""
-    enqueued = []
-    monkeypatch.setattr("outreach.announcements.email_enqueue", lambda **email: enqueued.append(email))
+    """The outbox rows and touches go in batches: 40 recipients cost what one does, and wake one sender."""
     physician(summit, populations=[sports])
-    for _ in range(10):
+    for _ in range(40):
         physician(summit, populations=[geriatric])
 
     def queries(population):
         with CaptureQueriesContext(connection) as captured:
-            send(summit, summit_admin.user, offering, populations=[population])
-        return len(captured)
+            announcement = send(summit, summit_admin.user, offering, populations=[population])
+        return announcement.recipient_count, len(captured)
 
-    assert queries(sports) == queries(geriatric)
-    assert len(enqueued) == 11
+    with django_capture_on_commit_callbacks() as callbacks:
+        forty_recipients, forty = queries(geriatric)
+    one_recipient, one = queries(sports)
+
+    assert (one_recipient, forty_recipients) == (1, 40)
+    assert forty == one
+    assert len(callbacks) == 1
+    assert OutboundEmail.objects.filter(status="pending").count() == 41
 
 
 def test_same_request_key_sends_nothing_more(summit, summit_admin, offering, sports):
@@ -306,6 +310,20 @@ def test_email_has_text_html_and_list_unsubscribe(summit, summit_admin, offering
         assert "100 Colfax Ave" in body
         assert "303-555-0199" in body
         assert "Dana Liaison" in body
+
+
+def test_replies_go_to_the_admin_who_sent_it(summit, summit_admin, offering, sports):
+    physician(summit, populations=[sports])
+
+    send(summit, summit_admin.user, offering, populations=[sports])
+    summit_admin.user.email = ""
+    send(summit, summit_admin.user, offering, populations=[sports])
+    email_send_pending()
+
+    assert [message.reply_to for message in mail.outbox] == [
+        [summit_admin.user.username + "@example.com"],
+        [],
+    ]
 
 
 def test_email_carries_no_patient_data(admin_client, summit, offering, sports):
@@ -415,6 +433,24 @@ def test_send_without_an_audience_shows_a_message(admin_client, summit, offering
 
     assert response.status_code == 200
     assert "Choose at least one specialty or patient population" in response.content.decode()
+    assert not ServiceAnnouncement.objects.exists()
+
+
+@pytest.mark.parametrize("action", ["send", "preview"])
+@pytest.mark.parametrize("population_id", ["99999999999999999999", "-9223372036854775809", "1" * 5000])
+def test_an_id_no_population_can_have_is_a_form_error(
+    admin_client, summit, offering, sports, action, population_id
+):
+    physician(summit, populations=[sports])
+
+    response = admin_client.post(
+        reverse("outreach:announcement_create", args=[offering.pk]),
+        form_data(offering, populations=[sports.pk, population_id], action=action),
+    )
+
+    assert response.status_code == 200
+    assert "is not a valid value" in response.content.decode()
+    assert response.context["form"].errors["populations"]
     assert not ServiceAnnouncement.objects.exists()
 
 
