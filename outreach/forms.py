@@ -6,10 +6,18 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from clinics.models import Organization
-from physicians.models import Gatekeeper, Physician, Practice
+from physicians.models import Affiliation, Gatekeeper, Physician, Practice
 
 from .models import TouchKind, TouchOutcome
-from .selectors import TouchFilters
+from .roles import OUTREACH
+from .selectors import TouchFilters, physician_answers_to, physicians_named
+from .services import (
+    EARLIEST_TOUCH_DATE,
+    TOUCH_TOO_EARLY_MESSAGE,
+    follow_up_latest,
+    follow_up_too_far_message,
+    touch_too_early,
+)
 
 User = get_user_model()
 
@@ -18,13 +26,58 @@ FORM_KINDS = [(value, label) for value, label in TouchKind.choices if value != T
 # Clocks disagree by a little; a touch logged "now" on a slow laptop is not in the future.
 CLOCK_SLACK = datetime.timedelta(minutes=5)
 SNOOZE_DAYS = [(1, "1 day"), (3, "3 days"), (7, "1 week")]
+PHYSICIAN_QUERY_MAX_LENGTH = 200
 
 
-def _members(organization: Organization, *, active_only: bool):
-    members = User.objects.filter(memberships__organization=organization)
-    if active_only:
-        members = members.filter(memberships__is_active=True)
-    return members.order_by("first_name", "last_name", "username")
+def _makers(organization: Organization):
+    """Who may have made a touch: active outreach colleagues here.
+
+    One filter() call, so the three conditions hold for the same membership: a
+    user active in another organization, or front desk here, is not offered.
+    """
+    return User.objects.filter(
+        memberships__organization=organization, memberships__is_active=True, memberships__role__in=OUTREACH
+    ).order_by("first_name", "last_name", "username")
+
+
+def _members(organization: Organization):
+    # Former staff stay in: their touches are still history. A user has one membership per organization.
+    return User.objects.filter(memberships__organization=organization).order_by(
+        "first_name", "last_name", "username"
+    )
+
+
+def _resolve_typed_physician(form: forms.Form, organization: Organization) -> None:
+    """Without JavaScript, the physician is whatever was typed into the typeahead's text box.
+
+    The typeahead posts the chosen physician's id in `physician` and their name
+    in `q`; without JavaScript only `q` changes. So when `q` was sent and does
+    not name the physician in `physician`, the text wins: empty means no
+    physician, anything else must name exactly one physician of the
+    organization (full name or NPI). A request without `q` (a link, the
+    attention page's quick form) keeps `physician` as sent.
+    """
+    if "q" not in form.data or "physician" in form.errors or "q" in form.errors:
+        return
+    chosen = form.cleaned_data.get("physician")
+    query = form.cleaned_data.get("q", "").strip()
+    if chosen is not None and physician_answers_to(chosen, query):
+        return
+    if not query:
+        form.cleaned_data["physician"] = None
+        return
+    matches = physicians_named(organization=organization, query=query)
+    if len(matches) == 1:
+        form.cleaned_data["physician"] = matches[0]
+    elif matches:
+        form.add_error(
+            "physician", f"{len(matches)} physicians are called “{query}”: type the NPI of the one you mean."
+        )
+    else:
+        form.add_error(
+            "physician",
+            f"No physician in your directory is called “{query}”: type their full name or their NPI.",
+        )
 
 
 def _style(form: forms.Form, *, small: bool = False) -> None:
@@ -54,8 +107,13 @@ class TouchForm(forms.Form):
     physician = forms.ModelChoiceField(
         queryset=Physician.objects.none(), required=False, widget=forms.HiddenInput
     )
+    # The typeahead's text box: the physician's name or NPI when typed without JavaScript.
+    q = forms.CharField(label="Physician", required=False, max_length=PHYSICIAN_QUERY_MAX_LENGTH)
     practice = forms.ModelChoiceField(
-        queryset=Practice.objects.none(), required=False, empty_label="—", help_text="For a whole office."
+        queryset=Practice.objects.none(),
+        required=False,
+        empty_label="—",
+        help_text="Where you met them, or a whole office: it counts for everyone whose main practice it is.",
     )
     gatekeeper = GatekeeperChoiceField(
         queryset=Gatekeeper.objects.none(),
@@ -90,6 +148,7 @@ class TouchForm(forms.Form):
 
     def __init__(self, *args, organization: Organization, user: User, **kwargs):
         super().__init__(*args, **kwargs)
+        self.organization = organization
         self.user = user
         self.fields["physician"].queryset = Physician.objects.for_organization(organization)
         self.fields["practice"].queryset = (
@@ -101,12 +160,36 @@ class TouchForm(forms.Form):
             .select_related("practice")
             .order_by("practice__name", "last_name", "first_name")
         )
-        self.fields["made_by"].queryset = _members(organization, active_only=True)
+        self.fields["made_by"].queryset = _makers(organization)
         self.fields["physician"].error_messages["invalid_choice"] = "Choose a physician from your directory."
+        # The browser's date pickers show the limits clean_* enforces.
+        today = timezone.localdate()
+        self.fields["follow_up_on"].widget.attrs.update(
+            min=today.isoformat(), max=follow_up_latest(today=today).isoformat()
+        )
+        self.fields["occurred_at"].widget.attrs["min"] = f"{EARLIEST_TOUCH_DATE.isoformat()}T00:00"
         _style(self)
+
+    def offer_practices_of(self, physician: Physician) -> None:
+        """Lists the physician's own practices first: any other practice is refused with them."""
+        practices = list(self.fields["practice"].queryset)
+        theirs = set(
+            Affiliation.objects.filter(organization=self.organization, physician=physician).values_list(
+                "practice_id", flat=True
+            )
+        )
+        first = [(p.pk, p.name) for p in practices if p.pk in theirs]
+        if first:
+            self.fields["practice"].choices = [
+                ("", "—"),
+                (f"{physician.display_name}’s practices", first),
+                ("Other practices", [(p.pk, p.name) for p in practices if p.pk not in theirs]),
+            ]
 
     def clean_occurred_at(self) -> datetime.datetime:
         occurred_at = self.cleaned_data.get("occurred_at") or timezone.now()
+        if touch_too_early(occurred_at):
+            raise ValidationError(TOUCH_TOO_EARLY_MESSAGE)
         if occurred_at > timezone.now() + CLOCK_SLACK:
             raise ValidationError("A touch is something that happened; plan what is next as a follow-up.")
         return occurred_at
@@ -116,12 +199,16 @@ class TouchForm(forms.Form):
 
     def clean_follow_up_on(self) -> datetime.date | None:
         follow_up_on = self.cleaned_data.get("follow_up_on")
-        if follow_up_on and follow_up_on < timezone.localdate():
+        today = timezone.localdate()
+        if follow_up_on and follow_up_on < today:
             raise ValidationError("Choose today or a later date.")
+        if follow_up_on and follow_up_on > follow_up_latest(today=today):
+            raise ValidationError(follow_up_too_far_message(today=today))
         return follow_up_on
 
     def clean(self) -> dict:
         cleaned = super().clean()
+        _resolve_typed_physician(self, self.organization)
         parties = ("physician", "practice", "gatekeeper")
         if not any(cleaned.get(name) or name in self.errors for name in parties):
             self.add_error("physician", "Choose a physician, a practice or a gatekeeper.")
@@ -130,7 +217,7 @@ class TouchForm(forms.Form):
         return cleaned
 
     def service_arguments(self) -> dict:
-        return {name: self.cleaned_data[name] for name in self.fields if name != "next"}
+        return {name: self.cleaned_data[name] for name in self.fields if name not in ("next", "q")}
 
 
 class TouchFilterForm(forms.Form):
@@ -139,20 +226,33 @@ class TouchFilterForm(forms.Form):
     physician = forms.ModelChoiceField(
         queryset=Physician.objects.none(), required=False, widget=forms.HiddenInput
     )
+    # The physician typeahead's text box, resolved as on the touch form when JavaScript is off.
+    q = forms.CharField(label="Physician", required=False, max_length=PHYSICIAN_QUERY_MAX_LENGTH)
     practice = forms.ModelChoiceField(
         queryset=Practice.objects.none(), required=False, empty_label="Any practice"
     )
 
     def __init__(self, *args, organization: Organization, **kwargs):
         super().__init__(*args, **kwargs)
-        # Former staff stay in the filter: their touches are still history.
-        self.fields["made_by"].queryset = _members(organization, active_only=False)
+        self.organization = organization
+        self.fields["made_by"].queryset = _members(organization)
         self.fields["physician"].queryset = Physician.objects.for_organization(organization)
+        self.fields["physician"].error_messages["invalid_choice"] = "Choose a physician from your directory."
         self.fields["practice"].queryset = Practice.objects.for_organization(organization).order_by("name")
         _style(self, small=True)
 
-    def filters(self) -> TouchFilters:
-        data = self.cleaned_data if self.is_valid() else {}
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        _resolve_typed_physician(self, self.organization)
+        return cleaned
+
+    def filters(self) -> TouchFilters | None:
+        """The filters asked for; None when they are invalid, so the list shows nothing rather than all."""
+        if not self.is_bound:
+            return TouchFilters()
+        if not self.is_valid():
+            return None
+        data = self.cleaned_data
         return TouchFilters(
             kind=data.get("kind") or "",
             made_by_id=data["made_by"].pk if data.get("made_by") else None,
@@ -162,15 +262,30 @@ class TouchFilterForm(forms.Form):
 
 
 class SnoozeForm(forms.Form):
-    """Snooze by a number of days (the buttons) or to a chosen date."""
+    """Snooze by a number of days (the buttons) or to a chosen date; `until` is the new due date."""
 
     days = forms.TypedChoiceField(choices=SNOOZE_DAYS, coerce=int, required=False)
     until = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
 
-    def until_date(self, *, due_on: datetime.date, today: datetime.date) -> datetime.date | None:
-        """The new due date: `days` after the later of today and the due date, else the date chosen."""
-        if not self.is_valid():
-            return None
-        if self.cleaned_data.get("days"):
-            return max(due_on, today) + datetime.timedelta(days=self.cleaned_data["days"])
-        return self.cleaned_data.get("until")
+    def __init__(self, *args, due_on: datetime.date, today: datetime.date, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.due_on = due_on
+        self.today = today
+
+    def clean(self) -> dict:
+        """`days` counts from the later of today and the due date; a chosen date is taken as it is."""
+        cleaned = super().clean()
+        if self.errors:
+            return cleaned
+        latest = follow_up_latest(today=self.today)
+        if cleaned.get("days"):
+            start = max(self.due_on, self.today)
+            # Checked before adding: a due date from before dates were limited may be near date.max.
+            if start > latest:
+                raise ValidationError(follow_up_too_far_message(today=self.today))
+            cleaned["until"] = start + datetime.timedelta(days=cleaned["days"])
+        if not cleaned.get("until"):
+            raise ValidationError("Choose how long to snooze, or a date.")
+        if cleaned["until"] > latest:
+            raise ValidationError(follow_up_too_far_message(today=self.today))
+        return cleaned

@@ -8,7 +8,7 @@ from django.template.defaultfilters import pluralize
 from django.utils import timezone
 
 from clinics.models import Population, ServiceOffering, TenantModel
-from physicians.models import Gatekeeper, Physician, Practice
+from physicians.models import Affiliation, Gatekeeper, Physician, Practice
 
 
 class TouchKind(models.TextChoices):
@@ -102,6 +102,25 @@ class Touch(TenantModel):
             raise ValidationError(errors)
         if self.gatekeeper_id and self.practice_id and self.gatekeeper.practice_id != self.practice_id:
             raise ValidationError({"gatekeeper": "This gatekeeper works at another practice."})
+        # A touch's practice renews contact for every physician whose primary
+        # practice it is (outreach.flags), so it must be a place the physician works.
+        works_there = Affiliation.objects.filter(
+            organization_id=self.organization_id, physician_id=self.physician_id, practice_id=self.practice_id
+        )
+        if self.physician_id and self.practice_id and not works_there.exists():
+            if self.gatekeeper_id:
+                raise ValidationError(
+                    {
+                        "gatekeeper": f"{self.physician} does not work at {self.gatekeeper}’s practice; "
+                        "log the physician and the gatekeeper as two touches."
+                    }
+                )
+            raise ValidationError(
+                {
+                    "practice": f"{self.physician} does not work at this practice; choose one of their "
+                    "practices or leave the practice empty."
+                }
+            )
 
 
 class FollowUp(TenantModel):

@@ -13,6 +13,29 @@ from .flags import flags_update, physicians_reached
 from .models import CalendarFeed, FollowUp, Touch
 from .selectors import calendar_token_digest
 
+# Far enough ahead for a yearly check-in, near enough to catch a mistyped year
+# (and to keep every date a calendar feed or a snooze adds days to representable).
+FOLLOW_UP_MAX_DAYS_AHEAD = 730
+# Relationship history starts here: an earlier date is a typo (year 0001 or 1926 for 2026).
+EARLIEST_TOUCH_DATE = datetime.date(2000, 1, 1)
+TOUCH_TOO_EARLY_MESSAGE = f"Choose a date on or after {EARLIEST_TOUCH_DATE:%B %-d, %Y}."
+
+
+def follow_up_latest(*, today: datetime.date) -> datetime.date:
+    """The last day a follow-up may be due, planned or snoozed on `today`."""
+    return today + datetime.timedelta(days=FOLLOW_UP_MAX_DAYS_AHEAD)
+
+
+def follow_up_too_far_message(*, today: datetime.date) -> str:
+    return f"Choose a date within two years, by {follow_up_latest(today=today):%b %-d, %Y}."
+
+
+def touch_too_early(occurred_at: datetime.datetime) -> bool:
+    earliest = datetime.datetime.combine(
+        EARLIEST_TOUCH_DATE, datetime.time.min, tzinfo=timezone.get_current_timezone()
+    )
+    return occurred_at < earliest
+
 
 @transaction.atomic
 def touch_log(
@@ -34,6 +57,11 @@ def touch_log(
     A gatekeeper is always met at their practice, so the practice is filled in
     from the gatekeeper: the touch then counts as contact with that practice.
     """
+    if touch_too_early(occurred_at):
+        raise ValidationError({"occurred_at": TOUCH_TOO_EARLY_MESSAGE})
+    today = timezone.localdate()
+    if follow_up_on is not None and follow_up_on > follow_up_latest(today=today):
+        raise ValidationError({"follow_up_on": follow_up_too_far_message(today=today)})
     if gatekeeper is not None and practice is None:
         practice = gatekeeper.practice
     touch = Touch(
@@ -90,8 +118,11 @@ def followup_snooze(*, follow_up: FollowUp, user: User, until: datetime.date) ->
         raise PermissionDenied("Only the owner of this follow-up or an admin can snooze it.")
     if follow_up.completed_at is not None:
         raise ValidationError("This follow-up is already done.")
-    if until < timezone.localdate():
+    today = timezone.localdate()
+    if until < today:
         raise ValidationError("Choose today or a later date to snooze to.")
+    if until > follow_up_latest(today=today):
+        raise ValidationError(follow_up_too_far_message(today=today))
     follow_up.snoozed_from = follow_up.snoozed_from or follow_up.due_on
     follow_up.due_on = until
     follow_up.full_clean()

@@ -44,16 +44,34 @@ def _scoped(model, request: HttpRequest, raw_id: str | None):
 def touch_list(request: HttpRequest) -> HttpResponse:
     form = TouchFilterForm(request.GET or None, organization=request.organization)
     filters = form.filters()
-    touches = selectors.touch_list(organization=request.organization, filters=filters)
+    # Invalid filters (a foreign or mistyped physician) show their error and no touches, never all of them.
+    touches = (
+        Touch.objects.none()
+        if filters is None
+        else selectors.touch_list(organization=request.organization, filters=filters)
+    )
     page = Paginator(touches, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
-    physician = form.cleaned_data.get("physician") if form.is_bound and form.is_valid() else None
+    physician = form.cleaned_data.get("physician") if form.is_bound else None
     return render(
         request,
         "outreach/touch_list.html",
-        {"form": form, "page": page, "query": query.urlencode(), "physician": physician},
+        {
+            "form": form,
+            "page": page,
+            "query": query.urlencode(),
+            "physician": physician,
+            "physician_label": _physician_label(form, physician),
+        },
     )
+
+
+def _physician_label(form: TouchForm | TouchFilterForm, physician: Physician | None) -> str:
+    """The typeahead's text: the physician's name, or what was typed when it named nobody."""
+    if physician is not None:
+        return physician.display_name
+    return form["q"].value() or ""
 
 
 def _touch_initial(request: HttpRequest) -> dict:
@@ -104,14 +122,19 @@ def touch_create(request: HttpRequest) -> HttpResponse:
                 request, f"Logged the {touch.get_kind_display().lower()} with {touch.with_whom}.{follow_up}"
             )
             return redirect(_after_touch(request, touch, form.cleaned_data["next"]))
-    physician_id = form["physician"].value()
-    physician = _scoped(Physician, request, str(physician_id)) if physician_id else None
+    if form.is_bound:
+        physician = form.cleaned_data.get("physician")
+    else:
+        physician = _scoped(Physician, request, str(form["physician"].value() or ""))
+    if physician is not None:
+        form.offer_practices_of(physician)
     return render(
         request,
         "outreach/touch_form.html",
         {
             "form": form,
             "physician": physician,
+            "physician_label": _physician_label(form, physician),
             "cancel_url": _safe_next(request, form["next"].value()) or reverse("outreach:touch_list"),
         },
     )
@@ -128,6 +151,7 @@ def followup_list(request: HttpRequest) -> HttpResponse:
             "groups": groups,
             "today": today,
             "snooze_days": SNOOZE_DAYS,
+            "latest_due": services.follow_up_latest(today=today),
             "calendar_feed": selectors.calendar_feed_live(
                 organization=request.organization, user=request.user
             ),
@@ -164,10 +188,11 @@ def followup_complete(request: HttpRequest, followup_id: int) -> HttpResponse:
 @staff_view(roles=OUTREACH)
 def followup_snooze(request: HttpRequest, followup_id: int) -> HttpResponse:
     follow_up = _followup(request, followup_id)
-    until = SnoozeForm(request.POST).until_date(due_on=follow_up.due_on, today=timezone.localdate())
-    if until is None:
-        messages.error(request, "Choose how long to snooze, or a date.")
+    form = SnoozeForm(request.POST, due_on=follow_up.due_on, today=timezone.localdate())
+    if not form.is_valid():
+        messages.error(request, " ".join(form.non_field_errors()) or "Choose how long to snooze, or a date.")
         return _back_to_followups(request)
+    until = form.cleaned_data["until"]
     try:
         services.followup_snooze(follow_up=follow_up, user=request.user, until=until)
     except PermissionDenied as refusal:
@@ -207,9 +232,38 @@ def calendar_settings(request: HttpRequest) -> HttpResponse:
 
 
 def _follow_up_summary(follow_up: FollowUp) -> str:
+    """The event's title: whom to follow up with, and the first name of the gatekeeper spoken to.
+
+    A gatekeeper touch always has its practice (touch_log fills it in), so the
+    title names the physician or the practice, as the README promises.
+    """
     touch = follow_up.touch
-    whom = touch.physician or touch.gatekeeper or touch.practice
-    return f"Follow up: {whom}"
+    whom = touch.physician or touch.practice
+    if whom is None:
+        return f"Follow up: {touch.gatekeeper}"
+    via = f" (via {touch.gatekeeper.first_name})" if touch.gatekeeper else ""
+    return f"Follow up: {whom}{via}"
+
+
+def _calendar_event(follow_up: FollowUp, *, stamp: datetime.datetime, url: str) -> Event | None:
+    """The follow-up as an all-day event, or None for a due date the calendar cannot hold.
+
+    Only a row from before follow-up dates were limited can be that far out
+    (9999-12-31 has no next day); the rest of the feed must still load.
+    """
+    try:
+        end = follow_up.due_on + datetime.timedelta(days=1)
+    except OverflowError:
+        return None
+    return Event.new(
+        uid=f"followup-{follow_up.pk}@rapport",
+        stamp=stamp,
+        start=follow_up.due_on,
+        end=end,
+        summary=_follow_up_summary(follow_up),
+        url=url,
+        transparency="TRANSPARENT",
+    )
 
 
 def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
@@ -232,23 +286,13 @@ def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
     )
     page_url = request.build_absolute_uri(reverse("outreach:followups"))
     stamp = timezone.now()
+    events = [_calendar_event(follow_up, stamp=stamp, url=page_url) for follow_up in follow_ups]
     calendar = Calendar.new(
         name=f"Rapport follow-ups · {membership.organization.name}",
         prodid="-//Rapport//Follow-ups//EN",
         uid=f"followups-{membership.pk}@rapport",
         refresh_interval=datetime.timedelta(hours=1),
-        subcomponents=[
-            Event.new(
-                uid=f"followup-{follow_up.pk}@rapport",
-                stamp=stamp,
-                start=follow_up.due_on,
-                end=follow_up.due_on + datetime.timedelta(days=1),
-                summary=_follow_up_summary(follow_up),
-                url=page_url,
-                transparency="TRANSPARENT",
-            )
-            for follow_up in follow_ups
-        ],
+        subcomponents=[event for event in events if event is not None],
     )
     # Outlook ignores REFRESH-INTERVAL and reads its own property.
     calendar.add("X-PUBLISHED-TTL", "PT1H")

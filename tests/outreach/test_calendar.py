@@ -11,8 +11,10 @@ from outreach.models import CalendarFeed
 from outreach.services import calendar_feed_reset, calendar_feed_revoke
 
 from ..factories import (
+    AffiliationFactory,
     CalendarFeedFactory,
     FollowUpFactory,
+    GatekeeperFactory,
     PhysicianFactory,
     PracticeFactory,
     TouchFactory,
@@ -174,3 +176,59 @@ def test_the_feed_runs_constant_queries(client, liaison, summit, django_assert_m
         response = client.get(feed_url(token))
 
     assert len(events(response)) == 30
+
+
+def test_a_gatekeeper_touch_is_named_by_its_practice_and_the_gatekeepers_first_name(client, liaison, summit):
+    token = calendar_feed_reset(organization=summit, user=liaison.user)
+    affiliation = AffiliationFactory(
+        organization=summit,
+        physician__first_name="Ada",
+        physician__last_name="Quill",
+        practice__name="Elm Street Orthopedics",
+    )
+    gatekeeper = GatekeeperFactory(
+        organization=summit, practice=affiliation.practice, first_name="Tina", last_name="Marsh"
+    )
+    office = FollowUpFactory(
+        organization=summit,
+        owner=liaison.user,
+        touch__physician=None,
+        touch__practice=affiliation.practice,
+        touch__gatekeeper=gatekeeper,
+    )
+    with_physician = FollowUpFactory(
+        organization=summit,
+        owner=liaison.user,
+        touch__physician=affiliation.physician,
+        touch__practice=affiliation.practice,
+        touch__gatekeeper=gatekeeper,
+    )
+
+    found = events(client.get(feed_url(token)))
+
+    assert (
+        str(found[f"followup-{office.pk}@rapport"]["SUMMARY"])
+        == "Follow up: Elm Street Orthopedics (via Tina)"
+    )
+    assert (
+        str(found[f"followup-{with_physician.pk}@rapport"]["SUMMARY"])
+        == "Follow up: Ada Quill, MD (via Tina)"
+    )
+    assert "Marsh" not in client.get(feed_url(token)).content.decode()
+
+
+def test_a_follow_up_due_beyond_what_a_calendar_can_hold_is_left_out(client, liaison, summit):
+    token = calendar_feed_reset(organization=summit, user=liaison.user)
+    # Rows from before follow-up dates were limited: the feed must still load.
+    end_of_time = FollowUpFactory(organization=summit, owner=liaison.user, due_on=datetime.date.max)
+    eve = FollowUpFactory(
+        organization=summit, owner=liaison.user, due_on=datetime.date.max - datetime.timedelta(days=1)
+    )
+    ordinary = FollowUpFactory(organization=summit, owner=liaison.user)
+
+    response = client.get(feed_url(token))
+
+    assert response.status_code == 200
+    found = events(response)
+    assert f"followup-{end_of_time.pk}@rapport" not in found
+    assert {f"followup-{eve.pk}@rapport", f"followup-{ordinary.pk}@rapport"} <= set(found)

@@ -243,3 +243,38 @@ def test_follow_ups_page_runs_constant_queries(
         response = liaison_client.get(url)
 
     assert response.context["groups"].open_count == 23
+
+
+def test_snoozing_more_than_two_years_ahead_is_refused(liaison_client, liaison):
+    with time_machine.travel(LATE_EVENING, tick=False):
+        follow_up = follow_up_for(liaison, due_on=TODAY)
+
+        response = liaison_client.post(
+            reverse("outreach:followup_snooze", args=[follow_up.pk]), {"until": "9999-12-31"}, follow=True
+        )
+
+    assert response.status_code == 200
+    assert "Choose a date within two years, by Mar 9, 2028." in response.content.decode()
+    follow_up.refresh_from_db()
+    assert follow_up.due_on == TODAY
+
+
+def test_snoozing_a_follow_up_due_at_the_end_of_time_is_refused_not_a_500(liaison_client, liaison):
+    # A row from before follow-up dates were limited.
+    follow_up = follow_up_for(liaison, due_on=datetime.date.max)
+
+    response = liaison_client.post(
+        reverse("outreach:followup_snooze", args=[follow_up.pk]), {"days": 7}, follow=True
+    )
+
+    assert response.status_code == 200
+    assert "Choose a date within two years" in response.content.decode()
+    follow_up.refresh_from_db()
+    assert follow_up.due_on == datetime.date.max
+
+
+def test_the_snooze_service_refuses_more_than_two_years_ahead(liaison):
+    follow_up = follow_up_for(liaison)
+
+    with pytest.raises(ValidationError, match="within two years"):
+        followup_snooze(follow_up=follow_up, user=liaison.user, until=datetime.date(9999, 12, 31))

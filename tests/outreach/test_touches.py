@@ -1,6 +1,7 @@
 import datetime
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -8,6 +9,7 @@ from django.utils import timezone
 
 from clinics.models import Role
 from outreach.models import FollowUp, Touch, TouchKind
+from outreach.services import FOLLOW_UP_MAX_DAYS_AHEAD, touch_log
 
 from ..factories import (
     AffiliationFactory,
@@ -374,3 +376,251 @@ def test_practice_page_runs_constant_queries(liaison_client, summit, django_asse
         response = liaison_client.get(url)
 
     assert len(response.context["panels"][0].context["touches"]) == 10
+
+
+def test_made_by_offers_each_outreach_colleague_once_and_only_while_active_here(
+    liaison_client, summit, harbor, member_factory
+):
+    in_two_organizations = member_factory(summit, Role.THERAPIST)
+    member_factory(harbor, Role.LIAISON, user=in_two_organizations.user)
+    left_here = member_factory(summit, Role.LIAISON, is_active=False)
+    member_factory(harbor, Role.LIAISON, user=left_here.user)
+    front_desk = member_factory(summit, Role.FRONT_DESK)
+    physician = PhysicianFactory(organization=summit)
+    url = reverse("outreach:touch_create")
+
+    choices = list(liaison_client.get(url).context["form"].fields["made_by"].queryset)
+
+    assert choices.count(in_two_organizations.user) == 1
+    assert left_here.user not in choices
+    assert front_desk.user not in choices
+    response = liaison_client.post(
+        url, {"physician": physician.pk, "kind": TouchKind.CALL, "made_by": in_two_organizations.user.pk}
+    )
+    assert response.status_code == 302
+    assert Touch.objects.get().made_by == in_two_organizations.user
+    for refused in (left_here, front_desk):
+        response = liaison_client.post(
+            url, {"physician": physician.pk, "kind": TouchKind.CALL, "made_by": refused.user.pk}
+        )
+        assert response.status_code == 200
+        assert "Select a valid choice" in response.content.decode()
+    assert Touch.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"follow_up_on": "9999-12-31"}, "Choose a date within two years"),
+        ({"occurred_at": "0001-01-01T09:00"}, "Choose a date on or after January 1, 2000."),
+        ({"occurred_at": "1999-12-31T23:59"}, "Choose a date on or after January 1, 2000."),
+    ],
+)
+def test_dates_out_of_range_are_refused_with_a_message(liaison_client, summit, overrides, message):
+    physician = PhysicianFactory(organization=summit)
+
+    response = liaison_client.post(
+        reverse("outreach:touch_create"), {"physician": physician.pk, "kind": TouchKind.CALL, **overrides}
+    )
+
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    assert not Touch.objects.exists()
+
+
+def test_a_follow_up_may_be_due_up_to_two_years_ahead(liaison_client, summit):
+    physician = PhysicianFactory(organization=summit)
+    latest = timezone.localdate() + datetime.timedelta(days=FOLLOW_UP_MAX_DAYS_AHEAD)
+    url = reverse("outreach:touch_create")
+
+    refused = liaison_client.post(
+        url,
+        {
+            "physician": physician.pk,
+            "kind": TouchKind.CALL,
+            "follow_up_on": (latest + datetime.timedelta(days=1)).isoformat(),
+        },
+    )
+    accepted = liaison_client.post(
+        url, {"physician": physician.pk, "kind": TouchKind.CALL, "follow_up_on": latest.isoformat()}
+    )
+
+    assert refused.status_code == 200
+    assert f"by {latest:%b %-d, %Y}" in refused.content.decode()
+    assert accepted.status_code == 302
+    assert FollowUp.objects.get().due_on == latest
+
+
+def test_the_service_checks_the_dates_too(summit, member_factory):
+    physician = PhysicianFactory(organization=summit)
+    user = member_factory(summit, Role.LIAISON).user
+    arguments = {"organization": summit, "made_by": user, "kind": TouchKind.CALL, "physician": physician}
+
+    with pytest.raises(ValidationError, match="within two years"):
+        touch_log(**arguments, occurred_at=timezone.now(), follow_up_on=datetime.date.max)
+    with pytest.raises(ValidationError, match="on or after January 1, 2000"):
+        touch_log(**arguments, occurred_at=datetime.datetime(1, 1, 1, tzinfo=datetime.UTC))
+    assert not Touch.objects.exists()
+
+
+def test_a_physician_touch_at_a_practice_they_do_not_work_at_is_refused(liaison_client, summit):
+    physician = PhysicianFactory(organization=summit, first_name="Ada", last_name="Quill", credential="MD")
+    AffiliationFactory(organization=summit, physician=physician)
+    part_time = AffiliationFactory(organization=summit, physician=physician, is_primary=False).practice
+    unrelated = PracticeFactory(organization=summit)
+    url = reverse("outreach:touch_create")
+
+    refused = liaison_client.post(
+        url, {"physician": physician.pk, "practice": unrelated.pk, "kind": TouchKind.OFFICE_VISIT}
+    )
+    accepted = liaison_client.post(
+        url, {"physician": physician.pk, "practice": part_time.pk, "kind": TouchKind.OFFICE_VISIT}
+    )
+
+    assert refused.status_code == 200
+    assert (
+        "Ada Quill, MD does not work at this practice; choose one of their practices "
+        "or leave the practice empty." in refused.content.decode()
+    )
+    assert accepted.status_code == 302
+    assert Touch.objects.get().practice == part_time
+
+
+def test_a_physician_with_a_gatekeeper_of_another_practice_is_refused(liaison_client, summit):
+    physician = AffiliationFactory(organization=summit).physician
+    gatekeeper = GatekeeperFactory(organization=summit, first_name="Tina")
+
+    response = liaison_client.post(
+        reverse("outreach:touch_create"),
+        {"physician": physician.pk, "gatekeeper": gatekeeper.pk, "kind": TouchKind.CALL},
+    )
+
+    assert response.status_code == 200
+    assert f"{physician} does not work at Tina" in response.content.decode()
+    assert not Touch.objects.exists()
+    with pytest.raises(ValidationError, match="does not work at this practice"):
+        Touch(
+            organization=summit,
+            physician=physician,
+            practice=PracticeFactory(organization=summit),
+            kind="call",
+        ).clean()
+
+
+def test_the_practice_picker_lists_the_physicians_practices_first(liaison_client, summit):
+    affiliation = AffiliationFactory(organization=summit)
+    physician = affiliation.physician
+    PracticeFactory(organization=summit, name="AAA Elsewhere")
+    PracticeFactory(organization=summit, name="Closed Office", is_active=False)
+
+    response = liaison_client.get(reverse("outreach:touch_create"), {"physician": physician.pk})
+
+    choices = response.context["form"].fields["practice"].choices
+    assert choices[0] == ("", "—")
+    assert choices[1] == (
+        f"{physician.display_name}’s practices",
+        [(affiliation.practice.pk, affiliation.practice.name)],
+    )
+    other_label, others = choices[2]
+    assert other_label == "Other practices"
+    assert [name for _, name in others] == ["AAA Elsewhere"]
+
+
+def test_without_javascript_a_typed_name_or_npi_chooses_the_physician(liaison_client, summit, harbor):
+    ada = PhysicianFactory(organization=summit, first_name="Ada", last_name="Quill", credential="MD")
+    PhysicianFactory(organization=harbor, first_name="Ada", last_name="Quill", credential="MD")
+    url = reverse("outreach:touch_create")
+
+    for typed in ("Ada Quill", "  quill, ada ", "Ada Quill, MD", ada.npi):
+        response = liaison_client.post(url, {"physician": "", "q": typed, "kind": TouchKind.CALL})
+        assert response.status_code == 302, typed
+
+    assert [touch.physician for touch in Touch.objects.all()] == [ada] * 4
+
+
+def test_without_javascript_the_typed_text_wins_over_a_prefilled_physician(liaison_client, summit):
+    prefilled = PhysicianFactory(organization=summit, first_name="Ada", last_name="Quill")
+    typed = PhysicianFactory(organization=summit, first_name="Bea", last_name="Rowe")
+    practice = PracticeFactory(organization=summit)
+    url = reverse("outreach:touch_create")
+
+    liaison_client.post(url, {"physician": prefilled.pk, "q": "Bea Rowe", "kind": TouchKind.CALL})
+    # Clearing the box without JavaScript leaves the hidden id: the empty box means no physician.
+    liaison_client.post(url, {"physician": prefilled.pk, "q": "", "practice": practice.pk, "kind": "lunch"})
+
+    first, second = Touch.objects.order_by("pk")
+    assert first.physician == typed
+    assert (second.physician, second.practice) == (None, practice)
+
+
+def test_a_physician_chosen_in_the_typeahead_is_kept_when_names_are_shared(liaison_client, summit):
+    PhysicianFactory(organization=summit, first_name="John", last_name="Smith", credential="MD")
+    chosen = PhysicianFactory(organization=summit, first_name="John", last_name="Smith", credential="MD")
+
+    liaison_client.post(
+        reverse("outreach:touch_create"),
+        {"physician": chosen.pk, "q": chosen.display_name, "kind": TouchKind.CALL},
+    )
+
+    assert Touch.objects.get().physician == chosen
+
+
+@pytest.mark.parametrize(
+    ("typed", "message"),
+    [
+        ("John Smith", "2 physicians are called “John Smith”: type the NPI of the one you mean."),
+        ("Nobody Atall", "No physician in your directory is called “Nobody Atall”"),
+        ("Foreign Doctor", "No physician in your directory is called “Foreign Doctor”"),
+    ],
+)
+def test_a_typed_name_that_names_no_one_or_several_is_an_error(
+    liaison_client, summit, harbor, typed, message
+):
+    PhysicianFactory(organization=summit, first_name="John", last_name="Smith")
+    PhysicianFactory(organization=summit, first_name="John", last_name="Smith")
+    PhysicianFactory(organization=harbor, first_name="Foreign", last_name="Doctor")
+
+    response = liaison_client.post(
+        reverse("outreach:touch_create"), {"physician": "", "q": typed, "kind": TouchKind.CALL}
+    )
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert message in page
+    assert f'value="{typed}"' in page
+    assert not Touch.objects.exists()
+
+
+def test_touch_list_resolves_a_typed_physician_and_ignores_an_empty_box(liaison_client, summit):
+    ada = PhysicianFactory(organization=summit, first_name="Ada", last_name="Quill")
+    mine = TouchFactory(organization=summit, physician=ada)
+    other = TouchFactory(organization=summit)
+    url = reverse("outreach:touch_list")
+
+    typed = liaison_client.get(url, {"q": "Ada Quill", "physician": ""})
+    cleared = liaison_client.get(url, {"q": "", "physician": ada.pk})
+
+    assert list(typed.context["page"]) == [mine]
+    # Resolved: the next submit carries the physician's id and name, as if chosen with JavaScript.
+    assert f'name="physician" value="{ada.pk}"' in typed.content.decode()
+    assert 'value="Ada Quill, MD"' in typed.content.decode()
+    assert list(cleared.context["page"]) == [other, mine]
+
+
+@pytest.mark.parametrize("params", ["foreign", {"physician": "abc"}, {"q": "Nobody Atall", "physician": ""}])
+def test_touch_list_with_an_invalid_physician_shows_the_error_and_no_touches(
+    liaison_client, summit, harbor, params
+):
+    TouchFactory(organization=summit)
+    foreign = TouchFactory(organization=harbor, notes="Harbor's private note")
+    if params == "foreign":
+        params = {"physician": foreign.physician_id}
+
+    response = liaison_client.get(reverse("outreach:touch_list"), params)
+
+    assert response.status_code == 200
+    assert list(response.context["page"]) == []
+    page = response.content.decode()
+    assert "Physician: " in page
+    assert "No touches are shown until the filters are fixed." in page
+    assert "Harbor" not in page
