@@ -116,3 +116,21 @@ def test_front_desk_logs_a_referral_with_the_keyboard_alone(page, live_server, d
     assert page.get_by_text(f"Referral #{referral.pk} logged").is_visible()
     assert page.get_by_label("Patient last name").input_value() == ""
     assert page.console_errors == []
+
+
+def test_liaison_logs_a_touch_from_attention_in_one_click(page, live_server, demo):
+    sign_in(page, live_server, "liaison")
+    page.get_by_role("link", name="Attention").click()
+    page.get_by_role("heading", name="Sources needing attention").wait_for()
+    rows = page.locator("li.list-group-item")
+    count = rows.count()
+    # A touch renews contact; a decline in referrals stays until they come back.
+    lapsed_only = rows.filter(has_not_text="Referrals declining").first
+    name = lapsed_only.locator("a.fw-semibold").inner_text()
+
+    with page.expect_navigation():
+        lapsed_only.get_by_role("button", name="Log touch").click()
+
+    assert rows.count() == count - 1
+    assert page.get_by_role("link", name=name, exact=True).count() == 0
+    assert page.console_errors == []
