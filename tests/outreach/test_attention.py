@@ -2,7 +2,6 @@
 
 import datetime
 
-import pytest
 from django.urls import reverse
 from django.utils import timezone
 
@@ -14,11 +13,6 @@ from physicians.models import Physician, Stage, Tier
 from ..factories import FlagFactory, PhysicianFactory, ReferralFactory, TouchFactory
 
 URL = reverse("outreach:attention")
-
-
-@pytest.fixture
-def liaison(summit, member_factory):
-    return member_factory(summit, Role.LIAISON)
 
 
 def flagged(organization, *, tier=Tier.B, referrals=0, severity=FlagSeverity.OVERDUE, **kwargs):

@@ -1,7 +1,6 @@
 import datetime
 import hashlib
 
-import pytest
 from django.urls import reverse
 from django.utils import timezone
 from icalendar import Calendar
@@ -19,11 +18,6 @@ from ..factories import (
     PracticeFactory,
     TouchFactory,
 )
-
-
-@pytest.fixture
-def liaison(summit, member_factory):
-    return member_factory(summit, Role.LIAISON)
 
 
 def feed_url(token: str) -> str:

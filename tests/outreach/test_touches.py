@@ -22,11 +22,6 @@ from ..factories import (
 
 
 @pytest.fixture
-def liaison(summit, member_factory):
-    return member_factory(summit, Role.LIAISON)
-
-
-@pytest.fixture
 def liaison_client(client, login, liaison):
     return login(liaison)
 
