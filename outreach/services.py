@@ -93,13 +93,36 @@ def touch_log(
     return touch
 
 
+def _is_admin(user: User, organization_id: int) -> bool:
+    return Membership.objects.filter(
+        organization_id=organization_id, user=user, is_active=True, role=Role.ADMIN
+    ).exists()
+
+
 def _may_act_on(follow_up: FollowUp, user: User) -> bool:
     """A follow-up is its owner's to settle; an admin may settle anyone's (e.g. for someone away)."""
-    if follow_up.owner_id == user.pk:
-        return True
-    return Membership.objects.filter(
-        organization_id=follow_up.organization_id, user=user, is_active=True, role=Role.ADMIN
-    ).exists()
+    return follow_up.owner_id == user.pk or _is_admin(user, follow_up.organization_id)
+
+
+@transaction.atomic
+def touch_remove(*, touch: Touch, user: User) -> None:
+    """Removes a touch logged by mistake (wrong physician, logged twice), with its follow-up.
+
+    Touches are the history that last contact is derived from, so only the
+    person who made it, or an admin, may remove one, and an announcement's
+    touches stay: they record an email that was sent. The flags of the
+    physicians it reached are evaluated again without it.
+    """
+    if touch.announcement_id is not None:
+        raise ValidationError("A service announcement's touches record emails that were sent; they stay.")
+    if touch.made_by_id != user.pk and not _is_admin(user, touch.organization_id):
+        raise PermissionDenied("Only the person who made this touch, or an admin, can remove it.")
+    organization, reached = touch.organization, physicians_reached(touch=touch)
+    touch.delete()
+    transaction.on_commit(
+        lambda: flags_update(organization=organization, physician_ids=reached),
+        robust=True,
+    )
 
 
 def followup_complete(*, follow_up: FollowUp, user: User) -> FollowUp:

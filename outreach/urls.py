@@ -6,6 +6,7 @@ app_name = "outreach"
 urlpatterns = [
     path("touches/", views.touch_list, name="touch_list"),
     path("touches/new/", views.touch_create, name="touch_create"),
+    path("touches/<int:touch_id>/remove/", views.touch_remove, name="touch_remove"),
     path("follow-ups/", views.followup_list, name="followups"),
     path("follow-ups/<int:followup_id>/complete/", views.followup_complete, name="followup_complete"),
     path("follow-ups/<int:followup_id>/snooze/", views.followup_snooze, name="followup_snooze"),

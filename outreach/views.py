@@ -67,6 +67,22 @@ def touch_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+@require_POST
+@staff_view(roles=OUTREACH)
+def touch_remove(request: HttpRequest, touch_id: int) -> HttpResponse:
+    touch = get_for_organization_or_404(
+        Touch.objects.select_related("physician", "practice", "gatekeeper"), request.organization, pk=touch_id
+    )
+    with_whom = touch.with_whom
+    try:
+        services.touch_remove(touch=touch, user=request.user)
+    except (PermissionDenied, ValidationError) as refusal:
+        messages.error(request, " ".join(getattr(refusal, "messages", [str(refusal)])))
+    else:
+        messages.success(request, f"Removed the {touch.get_kind_display().lower()} with {with_whom}.")
+    return redirect(_safe_next(request, request.POST.get("next")) or "outreach:touch_list")
+
+
 def _physician_label(form: TouchForm | TouchFilterForm, physician: Physician | None) -> str:
     """The typeahead's text: the physician's name, or what was typed when it named nobody."""
     if physician is not None:

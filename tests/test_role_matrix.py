@@ -67,6 +67,7 @@ EXPECTED_ROLES = {
     "clinics:organization_settings": ADMIN,
     "outreach:touch_list": OUTREACH,
     "outreach:touch_create": OUTREACH,
+    "outreach:touch_remove": OUTREACH,
     "outreach:followups": OUTREACH,
     "outreach:followup_complete": OUTREACH,
     "outreach:followup_snooze": OUTREACH,

@@ -26,6 +26,7 @@ from .factories import (
     ReferralFactory,
     ServiceAnnouncementFactory,
     ServiceOfferingFactory,
+    TouchFactory,
 )
 from .outbox.factories import OutboundEmailFactory
 
@@ -44,6 +45,7 @@ OBJECT_MAKERS = {
         ReferralFactory(organization=organization, document=ContentFile(b"%PDF-1.7\n", name="order.pdf")).pk
     ),
     "plan_id": lambda organization: PlanOfCareFactory(organization=organization).pk,
+    "touch_id": lambda organization: TouchFactory(organization=organization).pk,
     "followup_id": lambda organization: FollowUpFactory(organization=organization).pk,
     "announcement_id": lambda organization: ServiceAnnouncementFactory(organization=organization).pk,
     "email_id": lambda organization: OutboundEmailFactory(organization=organization).pk,

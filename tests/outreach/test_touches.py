@@ -8,8 +8,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from clinics.models import Role
-from outreach.models import FollowUp, Touch, TouchKind
+from outreach.models import Flag, FollowUp, Touch, TouchKind
 from outreach.services import FOLLOW_UP_MAX_DAYS_AHEAD, touch_log
+from physicians.models import Physician, Stage
 
 from ..factories import (
     AffiliationFactory,
@@ -17,6 +18,7 @@ from ..factories import (
     GatekeeperFactory,
     PhysicianFactory,
     PracticeFactory,
+    ServiceAnnouncementFactory,
     TouchFactory,
 )
 
@@ -619,3 +621,62 @@ def test_touch_list_with_an_invalid_physician_shows_the_error_and_no_touches(
     assert "Physician: " in page
     assert "No touches are shown until the filters are fixed." in page
     assert "Harbor" not in page
+
+
+# Removing a touch logged by mistake.
+
+
+def remove(http_client, touch):
+    return http_client.post(reverse("outreach:touch_remove", args=[touch.pk]), {"next": "/outreach/touches/"})
+
+
+def test_the_maker_removes_a_mistaken_touch_and_the_source_is_flagged_again(
+    liaison_client, summit, liaison, django_capture_on_commit_callbacks
+):
+    physician = PhysicianFactory(organization=summit, stage=Stage.MAINTAINING)
+    Physician.objects.filter(pk=physician.pk).update(created_at=timezone.now() - datetime.timedelta(days=200))
+    with django_capture_on_commit_callbacks(execute=True):
+        touch = touch_log(
+            organization=summit,
+            made_by=liaison.user,
+            kind=TouchKind.CALL,
+            occurred_at=timezone.now(),
+            physician=physician,
+            follow_up_on=timezone.localdate() + datetime.timedelta(days=3),
+        )
+    assert not Flag.objects.filter(physician=physician, closed_at__isnull=True).exists()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = remove(liaison_client, touch)
+
+    assert response.status_code == 302
+    assert not Touch.objects.filter(pk=touch.pk).exists()
+    assert not FollowUp.objects.exists()
+    assert Flag.objects.filter(physician=physician, closed_at__isnull=True).exists()
+
+
+def test_a_colleague_may_not_remove_someone_elses_touch_but_an_admin_may(
+    client, login, summit, liaison, member_factory
+):
+    touch = TouchFactory(organization=summit, made_by=liaison.user)
+
+    remove(login(member_factory(summit, Role.THERAPIST)), touch)
+    assert Touch.objects.filter(pk=touch.pk).exists()
+
+    remove(login(member_factory(summit, Role.ADMIN)), touch)
+    assert not Touch.objects.filter(pk=touch.pk).exists()
+
+
+def test_an_announcements_touches_stay(client, login, summit, member_factory):
+    admin = member_factory(summit, Role.ADMIN)
+    touch = TouchFactory(
+        organization=summit,
+        made_by=admin.user,
+        kind=TouchKind.SERVICE_ANNOUNCEMENT,
+        announcement=ServiceAnnouncementFactory(organization=summit),
+    )
+
+    response = remove(login(admin), touch)
+
+    assert Touch.objects.filter(pk=touch.pk).exists()
+    assert "record emails that were sent" in response.wsgi_request._messages._queued_messages[0].message
