@@ -29,6 +29,8 @@ HISTORY_DAYS = 365
 # Organizations and how often their liaisons reach out, relative to cadence:
 # a busier team touches sources more often than the cadence asks.
 PACE = {"summit": 0.38, "harbor": 0.6}
+# Share of recent touches that name a next step.
+FOLLOW_UP_SHARE = 0.35
 # Share of sources whose liaison stopped calling some time ago.
 LET_SLIP = 0.18
 KIND_WEIGHTS = {
@@ -159,15 +161,16 @@ def _touch(
 
 
 def _follow_ups(rng: random.Random, organization: Organization, touches: list[Touch], now: datetime) -> None:
-    """Next steps from the latest touches: a few overdue, some today, the rest coming up."""
-    today = timezone.localdate(now)
+    """Next steps from a third of the last three weeks' touches: some overdue by now, most ahead."""
     recent = sorted(
         (touch for touch in touches if touch.made_by_id and now - touch.occurred_at < timedelta(days=21)),
         key=lambda touch: touch.occurred_at,
     )
     follow_ups = []
-    for touch in recent[-30:]:
-        due_on = today + timedelta(days=rng.choice([-6, -3, -1, 0, 0, 2, 5, 9, 14, 21]))
+    for touch in recent:
+        if rng.random() >= FOLLOW_UP_SHARE:
+            continue
+        due_on = timezone.localdate(touch.occurred_at) + timedelta(days=rng.choice([2, 4, 7, 7, 10, 14, 21]))
         follow_ups.append(
             FollowUp(
                 organization=organization,
