@@ -1,3 +1,6 @@
+from collections.abc import Callable
+from functools import partial
+
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
@@ -166,6 +169,19 @@ ORGANIZATION_SETTINGS = (
 )
 
 
+# Later apps whose results depend on these settings (outreach's flags, from
+# the cadences) register here to hear of a change; clinics imports none of them.
+_settings_hooks: list[Callable[[Organization], None]] = []
+
+
+def register_organization_settings_changed(hook: Callable[[Organization], None]) -> Callable:
+    """Calls `hook(organization)` after the commit of a settings change; a failing hook fails no save."""
+    if hook not in _settings_hooks:
+        _settings_hooks.append(hook)
+    return hook
+
+
+@transaction.atomic
 def organization_update_settings(*, organization: Organization, **fields) -> Organization:
     unknown = set(fields) - set(ORGANIZATION_SETTINGS)
     if unknown:
@@ -174,4 +190,6 @@ def organization_update_settings(*, organization: Organization, **fields) -> Org
         setattr(organization, name, value)
     organization.full_clean()
     organization.save(update_fields=list(fields))
+    for hook in _settings_hooks:
+        transaction.on_commit(partial(hook, organization), robust=True)
     return organization

@@ -1,11 +1,14 @@
-"""gunicorn's access log, without the secrets some addresses carry.
+"""Logs without the secrets some addresses carry.
 
 A calendar feed, an unsubscribe link and a password-reset link are bearer
-secrets in their path: whoever reads the access log could use them. gunicorn
-runs with `--logger-class config.access_log.RedactingLogger`, which replaces
-those path segments before the line is written.
+secrets in their path: whoever reads the logs could use them. gunicorn runs
+with `--logger-class config.access_log.RedactingLogger`, which replaces those
+path segments before an access-log line is written, and the application's log
+handler has `RedactSecretsFilter` for the paths Django itself logs (a 404, a
+405, a 500).
 """
 
+import logging
 import re
 
 from gunicorn.glogging import Logger
@@ -18,6 +21,15 @@ LOGGED_URLS = ("r", "U", "f")
 
 def redact(text: str) -> str:
     return SECRET_IN_PATH.sub(r"\1[redacted]", text)
+
+
+class RedactSecretsFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = redact(message)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        return True
 
 
 class RedactingLogger(Logger):

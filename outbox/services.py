@@ -32,6 +32,7 @@ from datetime import timedelta
 from email import policy as mail_policy
 from typing import Any
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives, mailers
@@ -121,8 +122,8 @@ def email_enqueue_many(
     queued. Queries do not grow with the number of messages: one reads the
     keys already queued, one the organization's unsubscribed addresses (only
     for email with an unsubscribe link), and the new rows are inserted
-    ENQUEUE_BATCH_SIZE at a time. The sender is woken once per transaction,
-    however many emails it queues.
+    ENQUEUE_BATCH_SIZE at a time. The sender is woken once per call, however
+    many emails it queues.
     """
     messages = list(messages)
     # By key: the rows queued before, then also those queued now.
@@ -278,6 +279,10 @@ def email_send_pending(*, limit: int = 100) -> int:
                 break
             try:
                 mailer.send_messages([_message(email)])
+            except SoftTimeLimitExceeded:
+                # The task is out of time: stop without judging this message;
+                # its lease runs out and the next sweep sends it.
+                raise
             except Exception as error:
                 # Whatever went wrong belongs to this message's row; the next
                 # one starts on a fresh connection.

@@ -62,7 +62,7 @@ def email_retry(request: HttpRequest, email_id: int) -> HttpResponse:
 # cross-site POST could do is what the token's holder may do anyway: stop
 # that one address's email from one organization.
 @csrf_exempt
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     """GET only asks (mail scanners follow links); POST, from the page or a one-click client, unsubscribes."""
     email = selectors.email_for_unsubscribe_token(token=token)

@@ -3,8 +3,8 @@
 `flags_update` is the daily job's service (and runs for a handful of
 physicians right after a touch is logged):
 
-1. Lock the organization's row, so two runs for one organization queue up
-   instead of racing.
+1. Lock the organization's row (no-key, so other writes go on), so two runs
+   for one organization, or a run and a merge, queue up instead of racing.
 2. Read every source held to a cadence with its last contact (two correlated
    subqueries: touches with the physician, and practice-level touches at the
    physician's primary practice) in one query.
@@ -29,6 +29,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from clinics.models import Organization
+from clinics.services import register_organization_settings_changed
 from physicians.models import Affiliation, Physician, Stage
 from physicians.services import register_physician_changed, register_physician_merging
 from referrals.models import Referral
@@ -179,7 +180,9 @@ def flags_update(
         physician_ids = list(physician_ids)
         if not physician_ids:
             return FlagChanges()
-    Organization.objects.select_for_update().filter(pk=organization.pk).exists()
+    # No-key: a plain FOR UPDATE would also hold up every insert that points at
+    # the organization (each checks its foreign key with FOR KEY SHARE).
+    Organization.objects.select_for_update(no_key=True).filter(pk=organization.pk).exists()
 
     open_flags = Flag.objects.filter(organization=organization, closed_at__isnull=True)
     if physician_ids is not None:
@@ -233,6 +236,12 @@ def flags_update(
 def _physician_changed(physician: Physician) -> None:
     """A new tier, cadence, stage or deactivation shows on Attention now, not tomorrow morning."""
     flags_update(organization=physician.organization, physician_ids=[physician.pk])
+
+
+@register_organization_settings_changed
+def _cadences_may_have_changed(organization: Organization) -> None:
+    """New tier cadences show on Attention now, not tomorrow morning."""
+    flags_update(organization=organization)
 
 
 @register_physician_merging

@@ -160,6 +160,8 @@ def calendar_feed_reset(*, organization: Organization, user: User) -> str:
     Only the token's SHA-256 is stored, so the token can be shown this once
     and never again; the old address stops working at once.
     """
+    # A double click resets twice: the person's membership row queues the second behind the first.
+    Membership.objects.select_for_update().filter(organization=organization, user=user).exists()
     calendar_feed_revoke(organization=organization, user=user)
     token = secrets.token_urlsafe(32)
     feed = CalendarFeed(organization=organization, user=user, token_digest=calendar_token_digest(token))

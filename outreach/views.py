@@ -1,5 +1,7 @@
 import datetime
+from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
@@ -35,7 +37,7 @@ def _safe_next(request: HttpRequest, candidate: str | None) -> str | None:
 
 def _scoped(model, request: HttpRequest, raw_id: str | None):
     """The organization's object with id `raw_id`, or None for a missing, malformed or foreign id."""
-    if not raw_id or not raw_id.isdigit():
+    if not raw_id or not (raw_id.isascii() and raw_id.isdigit()):
         return None
     return model.objects.for_organization(request.organization).filter(pk=int(raw_id)).first()
 
@@ -272,7 +274,7 @@ def _calendar_event(follow_up: FollowUp, *, stamp: datetime.datetime, url: str) 
     except OverflowError:
         return None
     return Event.new(
-        uid=f"followup-{follow_up.pk}@rapport",
+        uid=f"followup-{follow_up.pk}@{_calendar_domain()}",
         stamp=stamp,
         start=follow_up.due_on,
         end=end,
@@ -280,6 +282,11 @@ def _calendar_event(follow_up: FollowUp, *, stamp: datetime.datetime, url: str) 
         url=url,
         transparency="TRANSPARENT",
     )
+
+
+def _calendar_domain() -> str:
+    """This installation's host, so event ids of a test and a live Rapport never collide in one calendar."""
+    return urlsplit(settings.SITE_URL).hostname or "rapport"
 
 
 def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
@@ -306,7 +313,7 @@ def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
     calendar = Calendar.new(
         name=f"Rapport follow-ups · {membership.organization.name}",
         prodid="-//Rapport//Follow-ups//EN",
-        uid=f"followups-{membership.pk}@rapport",
+        uid=f"followups-{membership.pk}@{_calendar_domain()}",
         refresh_interval=datetime.timedelta(hours=1),
         subcomponents=[event for event in events if event is not None],
     )

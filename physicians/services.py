@@ -197,6 +197,9 @@ def physician_merge(*, organization: Organization, keep: Physician, duplicate: P
     _check_same_organization(organization, keep, duplicate)
     if keep.pk == duplicate.pk:
         raise ValidationError("Choose two different physicians to merge.")
+    # The lock later apps' organization-wide jobs take (outreach's flags), so a
+    # merge never lands in the middle of one.
+    Organization.objects.select_for_update(no_key=True).filter(pk=organization.pk).exists()
     keep = Physician.objects.select_for_update().get(pk=keep.pk)
     duplicate = Physician.objects.select_for_update().get(pk=duplicate.pk)
     for hook in _merge_hooks:

@@ -1,13 +1,14 @@
 """The access log never holds a secret address: calendar feeds, unsubscribe and password-reset links."""
 
 import datetime
+import logging
 from types import SimpleNamespace
 
 import pytest
 from django.conf import settings
 from gunicorn.config import Config
 
-from config.access_log import RedactingLogger, redact
+from config.access_log import RedactingLogger, RedactSecretsFilter, redact
 
 
 @pytest.mark.parametrize(
@@ -45,3 +46,30 @@ def test_every_way_of_starting_the_web_server_uses_it():
     base = settings.BASE_DIR
     for launcher in ("Procfile", "Dockerfile", "docker-compose.yml"):
         assert "config.access_log.RedactingLogger" in (base / launcher).read_text(), launcher
+
+
+def test_the_application_log_redacts_a_path_django_logs():
+    (handler,) = [
+        handler
+        for handler in logging.getLogger().handlers
+        if any(isinstance(each, RedactSecretsFilter) for each in handler.filters)
+    ]
+    record = logging.LogRecord(
+        "django.request",
+        logging.WARNING,
+        __file__,
+        1,
+        "Not Found: %s",
+        ("/outreach/calendar/s3cr3t.ics",),
+        None,
+    )
+
+    handler.filter(record)
+
+    assert record.getMessage() == "Not Found: /outreach/calendar/[redacted]"
+
+
+def test_a_link_scanners_head_request_to_an_unsubscribe_link_is_not_refused(client, db):
+    response = client.head("/email/unsubscribe/unknown-token/")
+
+    assert response.status_code == 404

@@ -1,6 +1,7 @@
 import datetime
 import hashlib
 
+import pytest
 from django.urls import reverse
 from django.utils import timezone
 from icalendar import Calendar
@@ -18,6 +19,12 @@ from ..factories import (
     PracticeFactory,
     TouchFactory,
 )
+
+
+@pytest.fixture(autouse=True)
+def site_url(settings):
+    """Event ids carry the installation's host, so a test and a live Rapport never collide in one calendar."""
+    settings.SITE_URL = "https://rapport.example.org"
 
 
 def feed_url(token: str) -> str:
@@ -87,14 +94,20 @@ def test_feed_serves_the_users_open_follow_ups_without_signing_in(client, liaiso
     assert response["Content-Type"].startswith("text/calendar")
     assert response["Cache-Control"] == "private, no-store"
     found = events(response)
-    assert set(found) == {f"followup-{mine.pk}@rapport", f"followup-{overdue.pk}@rapport"}
-    event = found[f"followup-{mine.pk}@rapport"]
+    assert set(found) == {
+        f"followup-{mine.pk}@rapport.example.org",
+        f"followup-{overdue.pk}@rapport.example.org",
+    }
+    event = found[f"followup-{mine.pk}@rapport.example.org"]
     assert str(event["SUMMARY"]) == "Follow up: Ada Quill, MD"
     assert event.start == mine.due_on
     assert event.end == mine.due_on + datetime.timedelta(days=1)
     assert "DTSTAMP" in event
     assert str(event["URL"]) == "http://testserver" + reverse("outreach:followups")
-    assert str(found[f"followup-{overdue.pk}@rapport"]["SUMMARY"]) == "Follow up: Elm Street Orthopedics"
+    assert (
+        str(found[f"followup-{overdue.pk}@rapport.example.org"]["SUMMARY"])
+        == "Follow up: Elm Street Orthopedics"
+    )
     body = response.content.decode()
     for private in ("Mrs Smith", "Mr Jones", "Bring the new program flyer"):
         assert private not in body
@@ -110,8 +123,8 @@ def test_feed_shows_only_the_organization_it_was_made_in(client, liaison, summit
 
     found = events(client.get(feed_url(token)))
 
-    assert f"followup-{in_summit.pk}@rapport" in found
-    assert f"followup-{in_harbor.pk}@rapport" not in found
+    assert f"followup-{in_summit.pk}@rapport.example.org" in found
+    assert f"followup-{in_harbor.pk}@rapport.example.org" not in found
 
 
 def test_an_unknown_token_is_404(client, summit):
@@ -201,11 +214,11 @@ def test_a_gatekeeper_touch_is_named_by_its_practice_and_the_gatekeepers_first_n
     found = events(client.get(feed_url(token)))
 
     assert (
-        str(found[f"followup-{office.pk}@rapport"]["SUMMARY"])
+        str(found[f"followup-{office.pk}@rapport.example.org"]["SUMMARY"])
         == "Follow up: Elm Street Orthopedics (via Tina)"
     )
     assert (
-        str(found[f"followup-{with_physician.pk}@rapport"]["SUMMARY"])
+        str(found[f"followup-{with_physician.pk}@rapport.example.org"]["SUMMARY"])
         == "Follow up: Ada Quill, MD (via Tina)"
     )
     assert "Marsh" not in client.get(feed_url(token)).content.decode()
@@ -224,5 +237,7 @@ def test_a_follow_up_due_beyond_what_a_calendar_can_hold_is_left_out(client, lia
 
     assert response.status_code == 200
     found = events(response)
-    assert f"followup-{end_of_time.pk}@rapport" not in found
-    assert {f"followup-{eve.pk}@rapport", f"followup-{ordinary.pk}@rapport"} <= set(found)
+    assert f"followup-{end_of_time.pk}@rapport.example.org" not in found
+    assert {f"followup-{eve.pk}@rapport.example.org", f"followup-{ordinary.pk}@rapport.example.org"} <= set(
+        found
+    )

@@ -318,7 +318,7 @@ def test_beat_runs_the_job_daily_at_the_configured_hour():
     assert entry["schedule"].minute == {0}
 
 
-def test_an_admin_sets_the_tier_cadences(admin_client, summit):
+def test_an_admin_sets_the_tier_cadences(admin_client, summit, django_capture_on_commit_callbacks):
     settings_url = reverse("clinics:organization_settings")
     data = {
         "name": summit.name,
@@ -330,11 +330,21 @@ def test_an_admin_sets_the_tier_cadences(admin_client, summit):
         "cadence_tier_c_days": 45,
     }
 
-    admin_client.post(settings_url, data)
+    physician = source(summit, tier=Tier.A)
+    TouchFactory(
+        organization=summit, physician=physician, occurred_at=timezone.now() - datetime.timedelta(days=10)
+    )
+    flags_update(organization=summit)
+    assert open_flags(summit) == {}
+
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_client.post(settings_url, data)
     refused = admin_client.post(settings_url, {**data, "cadence_tier_b_days": 0})
 
     summit.refresh_from_db()
     assert [summit.cadence_days_for_tier(tier) for tier in Tier.values] == [7, 21, 45]
+    # Ten days since contact is overdue for a seven-day cadence, as of the save.
+    assert open_flags(summit) == {(physician.pk, FlagKind.CONTACT_LAPSED): FlagSeverity.OVERDUE}
     assert "cadence_tier_b_days" in refused.context["form"].errors
 
 
