@@ -30,6 +30,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from email import policy as mail_policy
+from email.utils import formataddr, parseaddr
 from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
@@ -306,7 +307,9 @@ def _email_claim_next() -> OutboundEmail | None:
         )
         with transaction.atomic():
             email = (
-                OutboundEmail.objects.select_for_update(skip_locked=True)
+                # Locks the message only; its organization comes along for the sender's name.
+                OutboundEmail.objects.select_for_update(skip_locked=True, of=("self",))
+                .select_related("organization")
                 .filter(due)
                 .order_by("next_attempt_at", "pk")
                 .first()
@@ -350,10 +353,17 @@ class OutboxMessage(EmailMultiAlternatives):
         return super().message(policy=policy.clone(max_line_length=998))
 
 
+def _sender(email: OutboundEmail) -> str:
+    """DEFAULT_FROM_EMAIL's address under the organization's name, so readers see who wrote."""
+    name, address = parseaddr(settings.DEFAULT_FROM_EMAIL)
+    return formataddr((f"{email.organization.name} via {name or 'Rapport'}", address))
+
+
 def _message(email: OutboundEmail) -> EmailMultiAlternatives:
     message = OutboxMessage(
         subject=email.subject,
         body=email.body_text,
+        from_email=_sender(email),
         to=[email.to_address],
         reply_to=[email.reply_to] if email.reply_to else None,
         headers={**email.headers, "Message-ID": email.message_id},

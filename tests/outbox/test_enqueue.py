@@ -145,6 +145,15 @@ def test_a_suppressed_or_duplicate_email_wakes_no_sender(summit, django_capture_
     assert callbacks == []
 
 
+def test_the_sender_is_named_after_the_organization(summit, settings):
+    settings.DEFAULT_FROM_EMAIL = "Rapport <rapport@summitpt.example>"
+    enqueue(summit)
+    email_send_pending()
+
+    (message,) = mail.outbox
+    assert message.message()["From"] == "Summit Physical Therapy via Rapport <rapport@summitpt.example>"
+
+
 def test_reply_to_is_kept_and_sent_as_the_reply_to_header(summit):
     email = enqueue(summit, reply_to=" dana@summitpt.example ")
     email_send_pending()
