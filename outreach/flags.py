@@ -74,10 +74,13 @@ def physicians_with_last_contact(*, organization: Organization) -> QuerySet[Phys
     )
 
 
+def _latest(*moments: datetime.datetime | None) -> datetime.datetime | None:
+    return max((moment for moment in moments if moment), default=None)
+
+
 def last_contact_at(physician: Physician) -> datetime.datetime | None:
     """The later of a physician's two annotated contacts (see physicians_with_last_contact)."""
-    contacts = [physician.last_direct_contact_at, physician.last_practice_contact_at]
-    return max((moment for moment in contacts if moment), default=None)
+    return _latest(physician.last_direct_contact_at, physician.last_practice_contact_at)
 
 
 def physicians_reached(*, touch: Touch) -> list[int]:
@@ -116,7 +119,7 @@ def _contact_flags(
     )
     for pk, tier, own_cadence, created_at, direct, via_practice in rows:
         cadence_days = own_cadence or organization.cadence_days_for_tier(tier)
-        last_contact = max((moment for moment in (direct, via_practice) if moment), default=None)
+        last_contact = _latest(direct, via_practice)
         since = _local_date(last_contact or created_at)
         severity = contact_severity(days_since_contact=(today - since).days, cadence_days=cadence_days)
         if severity:
