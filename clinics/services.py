@@ -72,6 +72,18 @@ def staff_create(
 
 
 def _ensure_another_active_admin(membership: Membership) -> None:
+    """Refuses to take away the organization's last active admin; call inside the change's transaction.
+
+    Two admins demoting each other at once would each still see the other as
+    an admin. So the check first locks the organization's row: such changes
+    queue, and the second one's count (a new snapshot under READ COMMITTED)
+    sees what the first committed. FOR NO KEY UPDATE is the weakest lock that
+    conflicts with itself (two FOR SHARE locks would not), and unlike FOR
+    UPDATE it does not block the key-share lock that inserting any row
+    referencing the organization takes, so the organization's other work goes
+    on. SQLite's IMMEDIATE transactions already serialize the two.
+    """
+    Organization.objects.select_for_update(no_key=True).filter(pk=membership.organization_id).exists()
     others = Membership.objects.filter(
         organization_id=membership.organization_id, role=Role.ADMIN, is_active=True
     ).exclude(pk=membership.pk)

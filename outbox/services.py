@@ -8,7 +8,8 @@ How a message leaves (`email_send_pending`), one message at a time:
    transaction already serializes writers), and mark it sending with a fresh
    claim token and a lease of OUTBOX_LEASE_SECONDS. The UPDATE is also
    conditional on the status and token just read, so two senders never both
-   win a row.
+   win a row. A row whose address has unsubscribed since it was queued (see
+   `_suppressed`) is recorded as suppressed instead of claimed.
 2. Send, outside any transaction, with a Message-ID derived from the
    idempotency key, so every attempt of one message carries the same one.
 3. Record the outcome with UPDATE … WHERE pk = … AND claim_token = …: a sender
@@ -20,7 +21,8 @@ strands at most one message per crashed sender until its lease runs out.
 What no SMTP client can guarantee: a sender killed after the server accepted
 the message but before step 3 committed leaves the row sending, and once the
 lease runs out the message is sent again. The repeated Message-ID lets the
-receiving system recognise the copy.
+receiving system recognise the copy. Likewise an unsubscribe that commits
+after a row was claimed cannot stop that one attempt; it stops every later one.
 """
 
 import logging
@@ -38,7 +40,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives, mailers
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
+from django.db.models.functions import Lower
 from django.template import Context
 from django.template.backends.django import Template
 from django.template.loader import get_template
@@ -299,6 +302,22 @@ def email_send_pending(*, limit: int = 100) -> int:
     return sent
 
 
+def _suppressed() -> Q:
+    """The one rule for whether a row may no longer be sent, as a filter on OutboundEmail.
+
+    Email offering an unsubscribe link goes no more to an address that has
+    unsubscribed from the row's organization; transactional email (a password
+    reset, which has no such link) is never suppressed. The claim, a retry and
+    an unsubscribe apply it to rows already queued; `email_enqueue_many` applies
+    it to the rows it queues, from one read of the organization's addresses.
+    """
+    return ~Q(unsubscribe_token="") & Exists(
+        EmailSuppression.objects.filter(
+            organization_id=OuterRef("organization_id"), address=Lower(OuterRef("to_address"))
+        )
+    )
+
+
 def _email_claim_next() -> OutboundEmail | None:
     while True:
         now = timezone.now()
@@ -310,6 +329,7 @@ def _email_claim_next() -> OutboundEmail | None:
                 # Locks the message only; its organization comes along for the sender's name.
                 OutboundEmail.objects.select_for_update(skip_locked=True, of=("self",))
                 .select_related("organization")
+                .annotate(suppressed=_suppressed())
                 .filter(due)
                 .order_by("next_attempt_at", "pk")
                 .first()
@@ -319,6 +339,11 @@ def _email_claim_next() -> OutboundEmail | None:
             current = OutboundEmail.objects.filter(
                 pk=email.pk, status=email.status, claim_token=email.claim_token
             )
+            if email.suppressed:
+                # Unsubscribed while it waited, or while a sender that died held it.
+                current.update(status=EmailStatus.SUPPRESSED, claim_token="", claimed_until=None)
+                logger.info("Outbound email %s suppressed when claimed: its address unsubscribed", email.pk)
+                continue
             if email.status == EmailStatus.SENDING and email.attempts >= settings.OUTBOX_MAX_ATTEMPTS:
                 # Its senders keep dying mid-send: stop handing it to them.
                 current.update(
@@ -430,11 +455,16 @@ def _close_quietly(mailer) -> None:
 
 @transaction.atomic
 def email_retry(*, email: OutboundEmail) -> OutboundEmail:
-    """Queues a failed email again, due now and with its full number of attempts."""
-    queued = OutboundEmail.objects.filter(pk=email.pk, status=EmailStatus.FAILED).update(
-        status=EmailStatus.PENDING, next_attempt_at=timezone.now(), attempts=0
-    )
-    if not queued:
+    """Queues a failed email again, due now and with its full number of attempts.
+
+    One to an address that has unsubscribed since is recorded as suppressed
+    instead, and returned with that status.
+    """
+    failed = OutboundEmail.objects.filter(pk=email.pk, status=EmailStatus.FAILED)
+    if failed.filter(_suppressed()).update(status=EmailStatus.SUPPRESSED):
+        email.refresh_from_db()
+        return email
+    if not failed.update(status=EmailStatus.PENDING, next_attempt_at=timezone.now(), attempts=0):
         raise ValidationError("Only a failed email can be sent again.")
     _wake_sender_on_commit()
     email.refresh_from_db()
@@ -455,11 +485,14 @@ def email_unsubscribe(*, token: str) -> EmailSuppression | None:
     suppression, created = EmailSuppression.objects.get_or_create(
         organization_id=email.organization_id, address=address
     )
+    # A row being sent right now is left to its sender; if that sender dies,
+    # the next claim suppresses it.
     OutboundEmail.objects.filter(
+        _suppressed(),
         organization_id=email.organization_id,
         to_address__iexact=address,
         status__in=[EmailStatus.PENDING, EmailStatus.FAILED],
-    ).exclude(unsubscribe_token="").update(status=EmailStatus.SUPPRESSED)
+    ).update(status=EmailStatus.SUPPRESSED)
     if created:
         logger.info("Suppression %s recorded from outbound email %s", suppression.pk, email.pk)
     return suppression

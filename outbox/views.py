@@ -48,11 +48,16 @@ def email_detail(request: HttpRequest, email_id: int) -> HttpResponse:
 def email_retry(request: HttpRequest, email_id: int) -> HttpResponse:
     email = get_for_organization_or_404(OutboundEmail, request.organization, pk=email_id)
     try:
-        services.email_retry(email=email)
+        email = services.email_retry(email=email)
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
-        messages.success(request, "Queued again: it leaves within a minute.")
+        if email.status == EmailStatus.SUPPRESSED:
+            messages.warning(
+                request, "Not sent: this address has unsubscribed from your organization's email."
+            )
+        else:
+            messages.success(request, "Queued again: it leaves within a minute.")
     return redirect("outbox:detail", email_id=email.pk)
 
 

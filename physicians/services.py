@@ -3,7 +3,7 @@ from functools import partial
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Model
+from django.db.models import Exists, Model, OuterRef
 from django.utils import timezone
 
 from accounts.models import User
@@ -181,17 +181,60 @@ def physician_set_active(*, physician: Physician, active: bool) -> Physician:
     return physician
 
 
+def related_rows_move(*, keep: Model, duplicate: Model) -> None:
+    """Points every row that references `duplicate` at `keep`, its record of the same kind.
+
+    Written for any model (a physician; a practice, should practices come to be
+    merged), inside the caller's transaction:
+
+    1. The relations come from the model registry with hidden ones included:
+       a foreign key declared with `related_name="+"` (a plan of care's
+       certifier), a one-to-one, and the rows of many-to-many tables (a
+       practice's payers), whether or not the table is declared. A relation
+       added later is moved without changing this function.
+    2. A row that would repeat, on one of its model's unconditional unique
+       keys, a row `keep` already has (the same practice twice, the same
+       payer twice, a second one-to-one) is deleted instead of moved.
+    3. A unique constraint with a condition (one primary affiliation, one
+       open flag of each kind) is the caller's to resolve first, as
+       `physician_merge` and its hooks do.
+    """
+    for relation in type(keep)._meta.get_fields(include_hidden=True):
+        if not relation.auto_created or relation.concrete or relation.many_to_many:
+            continue  # not a relation to this model, or a many-to-many: its table's foreign key is listed too
+        field = relation.field
+        if not field.concrete:
+            continue  # a composite relation over columns whose own foreign key is listed too
+        rows = relation.related_model._base_manager
+        for key in _unique_keys(relation.related_model):
+            if field.name in key:
+                already_kept = rows.filter(
+                    **{field.name: keep}, **{name: OuterRef(name) for name in key if name != field.name}
+                )
+                rows.filter(Exists(already_kept), **{field.name: duplicate}).delete()
+        rows.filter(**{field.name: duplicate}).update(**{field.name: keep})
+
+
+def _unique_keys(model: type[Model]) -> list[tuple[str, ...]]:
+    """The field names of each unique key that holds for every row of `model` (no condition)."""
+    meta = model._meta
+    keys = [(field.name,) for field in meta.concrete_fields if field.unique and not field.primary_key]
+    keys += [tuple(names) for names in meta.unique_together]
+    keys += [tuple(constraint.fields) for constraint in meta.total_unique_constraints]
+    return keys
+
+
 @transaction.atomic
 def physician_merge(*, organization: Organization, keep: Physician, duplicate: Physician) -> Physician:
     """Folds `duplicate` into `keep` and deletes it.
 
     1. Apps that registered a merge hook prepare their rows (outreach closes
        the duplicate's open flags, which may exist only once per physician).
-    2. Every row that points at the duplicate (affiliations, stage history and
-       whatever later apps attach: referrals, touches) is moved to `keep`;
-       relations are found through the model registry, so new ones are
-       included without changing this function.
-    3. An affiliation `keep` already has is dropped rather than duplicated.
+    2. If `keep` has a primary practice, the duplicate's is no longer primary.
+    3. Every row that points at the duplicate (affiliations, stage history and
+       whatever later apps attach: referrals, plans of care it certified,
+       touches) is moved to `keep` by `related_rows_move`; an affiliation
+       `keep` already has is dropped rather than duplicated.
     4. Blank fields of `keep` are filled from the duplicate.
     """
     _check_same_organization(organization, keep, duplicate)
@@ -205,16 +248,9 @@ def physician_merge(*, organization: Organization, keep: Physician, duplicate: P
     for hook in _merge_hooks:
         hook(keep, duplicate)
 
-    kept_practices = set(keep.affiliations.values_list("practice_id", flat=True))
-    duplicate.affiliations.filter(practice_id__in=kept_practices).delete()
     if keep.affiliations.filter(is_primary=True).exists():
         duplicate.affiliations.update(is_primary=False)
-    for relation in Physician._meta.related_objects:
-        if relation.many_to_many or not relation.field.concrete:
-            continue
-        relation.related_model._default_manager.filter(**{relation.field.name: duplicate}).update(
-            **{relation.field.name: keep}
-        )
+    related_rows_move(keep=keep, duplicate=duplicate)
 
     for name in PHYSICIAN_FIELDS:
         if getattr(keep, name) in ("", None) and getattr(duplicate, name) not in ("", None):

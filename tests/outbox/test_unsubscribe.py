@@ -1,9 +1,14 @@
+import smtplib
+from datetime import timedelta
+
 import pytest
+import time_machine
 from django.core import mail
 from django.urls import reverse
+from django.utils import timezone
 
 from outbox.models import EmailStatus, EmailSuppression
-from outbox.services import email_enqueue, email_send_pending, email_unsubscribe
+from outbox.services import email_enqueue, email_retry, email_send_pending, email_unsubscribe
 
 from .factories import OutboundEmailFactory
 
@@ -118,3 +123,83 @@ def test_a_later_announcement_to_the_address_is_suppressed(client, announcement,
     )
 
     assert later.status == EmailStatus.SUPPRESSED
+
+
+@pytest.mark.parametrize(
+    ("unsubscribe_token", "outcome"),
+    [("t2", EmailStatus.SUPPRESSED), ("", EmailStatus.SENT)],
+    ids=["opt-out email is suppressed", "transactional email still goes"],
+)
+def test_a_message_whose_sender_died_is_not_sent_after_its_address_unsubscribed(
+    announcement, summit, unsubscribe_token, outcome
+):
+    """A row being sent is left to its sender; once that sender's lease runs out, the claim decides."""
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+        stranded = OutboundEmailFactory(
+            organization=summit,
+            to_address="dr.lee@example.org",
+            unsubscribe_token=unsubscribe_token,
+            status=EmailStatus.SENDING,
+            attempts=1,
+            claim_token="dead-sender",
+            claimed_until=timezone.now() + timedelta(minutes=5),
+        )
+        email_unsubscribe(token=announcement.unsubscribe_token)
+        stranded.refresh_from_db()
+        assert stranded.status == EmailStatus.SENDING
+
+        clock.shift(timedelta(minutes=5))
+        email_send_pending()
+
+    stranded.refresh_from_db()
+    assert (stranded.status, stranded.claim_token, stranded.claimed_until) == (outcome, "", None)
+    assert [message.to for message in mail.outbox] == (
+        [["dr.lee@example.org"]] if outcome == EmailStatus.SENT else []
+    )
+
+
+def test_retrying_a_failure_to_an_address_that_unsubscribed_meanwhile_suppresses_it(
+    admin_client, announcement, scripted_mailer
+):
+    """The recipient unsubscribes while the message is being sent, and the server refuses it."""
+
+    def unsubscribe_then_refuse():
+        email_unsubscribe(token=announcement.unsubscribe_token)
+        return smtplib.SMTPRecipientsRefused({"dr.lee@example.org": (550, b"5.2.2 Mailbox full")})
+
+    scripted_mailer.script = [unsubscribe_then_refuse]
+    email_send_pending()
+    announcement.refresh_from_db()
+    assert announcement.status == EmailStatus.FAILED
+
+    response = admin_client.post(reverse("outbox:retry", kwargs={"email_id": announcement.pk}), follow=True)
+
+    assert "Not sent: this address has unsubscribed" in response.content.decode()
+    announcement.refresh_from_db()
+    assert announcement.status == EmailStatus.SUPPRESSED
+    assert email_send_pending() == 0
+    assert mail.outbox == []
+
+
+def test_retrying_a_password_reset_to_an_address_that_unsubscribed_queues_it(announcement, summit):
+    email_unsubscribe(token=announcement.unsubscribe_token)
+    password_reset = OutboundEmailFactory(
+        organization=summit, kind="password_reset", to_address="Dr.Lee@Example.org", status=EmailStatus.FAILED
+    )
+
+    email_retry(email=password_reset)
+
+    assert password_reset.status == EmailStatus.PENDING
+    assert email_send_pending() == 1
+
+
+def test_a_queued_message_the_unsubscribe_did_not_catch_is_suppressed_when_claimed(summit):
+    """An announcement queued with the list read just before an unsubscribe committed."""
+    late = OutboundEmailFactory(organization=summit, to_address="Dr.Lee@Example.org", unsubscribe_token="t2")
+    EmailSuppression.objects.create(organization=summit, address="dr.lee@example.org")
+
+    assert email_send_pending() == 0
+
+    late.refresh_from_db()
+    assert late.status == EmailStatus.SUPPRESSED
+    assert mail.outbox == []
