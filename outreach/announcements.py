@@ -320,6 +320,7 @@ def announcement_send(
             kind=TouchKind.SERVICE_ANNOUNCEMENT,
             occurred_at=now,
             made_by=user,
+            logged_by=user,
             notes=announcement.subject,
             announcement=announcement,
         )

@@ -29,7 +29,7 @@ class TouchFilters:
 
 
 def _with_parties(queryset: QuerySet[Touch]) -> QuerySet[Touch]:
-    return queryset.select_related("physician", "practice", "gatekeeper", "made_by")
+    return queryset.select_related("physician", "practice", "gatekeeper", "made_by", "logged_by")
 
 
 def _physician_scope(organization: Organization, physician_id: int) -> Q:

@@ -42,6 +42,7 @@ def touch_log(
     *,
     organization: Organization,
     made_by: User | None,
+    logged_by: User | None,
     kind: str,
     occurred_at: datetime.datetime,
     physician: Physician | None = None,
@@ -54,6 +55,8 @@ def touch_log(
 ) -> Touch:
     """Records a touch and, when it names a next step, the follow-up its maker owns.
 
+    `made_by` made the contact; `logged_by` is the signed-in person entering
+    it, who may be someone else (a colleague logging a liaison's call).
     A gatekeeper is always met at their practice, so the practice is filled in
     from the gatekeeper: the touch then counts as contact with that practice.
     """
@@ -67,6 +70,7 @@ def touch_log(
     touch = Touch(
         organization=organization,
         made_by=made_by,
+        logged_by=logged_by,
         kind=kind,
         occurred_at=occurred_at,
         physician=physician,
@@ -104,19 +108,29 @@ def _may_act_on(follow_up: FollowUp, user: User) -> bool:
     return follow_up.owner_id == user.pk or _is_admin(user, follow_up.organization_id)
 
 
+def touch_removable_by(touch: Touch, *, user: User, is_admin: bool) -> bool:
+    """Whether `user` may remove `touch`: its maker, whoever logged it, or an admin; never an announcement's.
+
+    Touches are the history that last contact is derived from, so removing one
+    is for the people who know it was a mistake. An announcement's touches
+    record an email that was sent.
+    """
+    if touch.announcement_id is not None:
+        return False
+    return is_admin or user.pk in (touch.made_by_id, touch.logged_by_id)
+
+
 @transaction.atomic
 def touch_remove(*, touch: Touch, user: User) -> None:
     """Removes a touch logged by mistake (wrong physician, logged twice), with its follow-up.
 
-    Touches are the history that last contact is derived from, so only the
-    person who made it, or an admin, may remove one, and an announcement's
-    touches stay: they record an email that was sent. The flags of the
-    physicians it reached are evaluated again without it.
+    Who may is `touch_removable_by`. The flags of the physicians it reached
+    are evaluated again without it.
     """
     if touch.announcement_id is not None:
         raise ValidationError("A service announcement's touches record emails that were sent; they stay.")
-    if touch.made_by_id != user.pk and not _is_admin(user, touch.organization_id):
-        raise PermissionDenied("Only the person who made this touch, or an admin, can remove it.")
+    if not touch_removable_by(touch, user=user, is_admin=_is_admin(user, touch.organization_id)):
+        raise PermissionDenied("Only the person who made or logged this touch, or an admin, can remove it.")
     organization, reached = touch.organization, physicians_reached(touch=touch)
     touch.delete()
     transaction.on_commit(

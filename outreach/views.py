@@ -13,6 +13,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 from icalendar import Calendar, Event
 
+from clinics.models import Role
 from clinics.tenancy import get_for_organization_or_404, staff_view
 from physicians.models import Gatekeeper, Physician, Practice
 
@@ -53,6 +54,9 @@ def touch_list(request: HttpRequest) -> HttpResponse:
         else selectors.touch_list(organization=request.organization, filters=filters)
     )
     page = Paginator(touches, PAGE_SIZE).get_page(request.GET.get("page"))
+    is_admin = request.membership.role == Role.ADMIN
+    for touch in page.object_list:
+        touch.removable = services.touch_removable_by(touch, user=request.user, is_admin=is_admin)
     query = request.GET.copy()
     query.pop("page", None)
     physician = form.cleaned_data.get("physician") if form.is_bound else None
@@ -129,7 +133,9 @@ def touch_create(request: HttpRequest) -> HttpResponse:
     )
     if request.method == "POST" and form.is_valid():
         try:
-            touch = services.touch_log(organization=request.organization, **form.service_arguments())
+            touch = services.touch_log(
+                organization=request.organization, logged_by=request.user, **form.service_arguments()
+            )
         except ValidationError as error:
             form.add_error(None, error)
         else:

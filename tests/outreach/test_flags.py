@@ -115,6 +115,7 @@ def test_contact_flag_opens_escalates_and_closes_on_a_touch(summit):
         touch_log(
             organization=summit,
             made_by=None,
+            logged_by=None,
             kind=TouchKind.CALL,
             occurred_at=timezone.now(),
             physician=physician,
@@ -192,7 +193,12 @@ def test_a_practice_or_gatekeeper_touch_counts_for_physicians_whose_primary_prac
     gatekeeper = GatekeeperFactory(organization=summit, practice=practice)
 
     touch = touch_log(
-        organization=summit, made_by=None, kind=TouchKind.CALL, occurred_at=START, gatekeeper=gatekeeper
+        organization=summit,
+        made_by=None,
+        logged_by=None,
+        kind=TouchKind.CALL,
+        occurred_at=START,
+        gatekeeper=gatekeeper,
     )
     flags_update(organization=summit, now=days_later(5))
 
