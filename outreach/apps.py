@@ -7,6 +7,7 @@ class OutreachConfig(AppConfig):
     name = "outreach"
 
     def ready(self) -> None:
-        # Adds the touch timelines and cadence to physician and practice pages,
-        # and re-evaluates flags when a physician changes or is merged.
-        from . import flags, panels  # noqa: F401
+        # Adds the touch timelines and cadence to physician and practice pages;
+        # re-evaluates flags when a physician changes or is merged, or (in the
+        # background) when the organization's cadences change.
+        from . import flags, panels, tasks  # noqa: F401

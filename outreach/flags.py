@@ -29,7 +29,6 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from clinics.models import Organization
-from clinics.services import register_organization_settings_changed
 from physicians.models import Affiliation, Physician, Stage
 from physicians.services import register_physician_changed, register_physician_merging
 from referrals.models import Referral
@@ -239,12 +238,6 @@ def flags_update(
 def _physician_changed(physician: Physician) -> None:
     """A new tier, cadence, stage or deactivation shows on Attention now, not tomorrow morning."""
     flags_update(organization=physician.organization, physician_ids=[physician.pk])
-
-
-@register_organization_settings_changed
-def _cadences_may_have_changed(organization: Organization) -> None:
-    """New tier cadences show on Attention now, not tomorrow morning."""
-    flags_update(organization=organization)
 
 
 @register_physician_merging
