@@ -9,5 +9,6 @@ class OutreachConfig(AppConfig):
     def ready(self) -> None:
         # Adds the touch timelines and cadence to physician and practice pages;
         # re-evaluates flags when a physician changes or is merged, or (in the
-        # background) when the organization's cadences change.
-        from . import flags, panels, tasks  # noqa: F401
+        # background) when the organization's cadences change; revokes a
+        # calendar address when its holder leaves or loses the outreach role.
+        from . import flags, panels, services, tasks  # noqa: F401

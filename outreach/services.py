@@ -7,10 +7,12 @@ from django.utils import timezone
 
 from accounts.models import User
 from clinics.models import Membership, Organization, Role
+from clinics.services import register_membership_changed
 from physicians.models import Gatekeeper, Physician, Practice
 
 from .flags import flags_update, physicians_reached
 from .models import CalendarFeed, FollowUp, Touch
+from .roles import OUTREACH
 from .selectors import calendar_token_digest
 
 # Far enough ahead for a yearly check-in, near enough to catch a mistyped year
@@ -189,3 +191,15 @@ def calendar_feed_revoke(*, organization: Organization, user: User) -> int:
     return CalendarFeed.objects.filter(organization=organization, user=user, revoked_at__isnull=True).update(
         revoked_at=timezone.now()
     )
+
+
+@register_membership_changed
+def _calendar_access_changed(membership: Membership) -> None:
+    """Leaving, or losing the outreach role, revokes the calendar address for good.
+
+    Revoked, not merely refused while access is away: otherwise reactivation
+    or the role coming back would make a secret that may have been shared
+    meanwhile work again. Whoever comes back makes a new address.
+    """
+    if not membership.is_active or membership.role not in OUTREACH:
+        calendar_feed_revoke(organization=membership.organization, user=membership.user)
