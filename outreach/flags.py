@@ -297,6 +297,39 @@ def sources_needing_attention(
     return sources
 
 
+# Why a source that was just contacted can stay on Attention.
+DECLINE_STAYS = "A referral decline clears only when their referrals come back, not with a touch."
+
+
+def physician_open_flags(*, organization: Organization, physician_id: int) -> list[Flag]:
+    return list(
+        Flag.objects.filter(
+            organization=organization, physician_id=physician_id, closed_at__isnull=True
+        ).order_by("kind")
+    )
+
+
+def touch_flag_changes(*, before: list[Flag], after: list[Flag]) -> list[str]:
+    """What logging a touch did to a source's open flags, in sentences for the page that follows.
+
+    A liaison who logs a call and sees the source still listed, with nothing
+    said, logs it again: so this says which flag closed and why one stays.
+    """
+    was = {flag.kind for flag in before}
+    now = {flag.kind: flag for flag in after}
+    said = []
+    if FlagKind.CONTACT_LAPSED in was and FlagKind.CONTACT_LAPSED not in now:
+        said.append("The contact flag is closed.")
+    if contact := now.get(FlagKind.CONTACT_LAPSED):
+        # A touch dated long enough ago does not bring contact within the cadence.
+        said.append(f"Contact is still {contact.get_severity_display().lower()}: {contact.reason}.")
+    if FlagKind.REFERRALS_DECLINING in now:
+        said.append(f"They stay on Attention for referrals declining. {DECLINE_STAYS}")
+    elif was and not now:
+        said.append("They are off the Attention list.")
+    return said
+
+
 @dataclass(frozen=True)
 class ContactStatus:
     cadence_days: int

@@ -82,6 +82,23 @@ def practice_touches(*, organization: Organization, practice_id: int, limit: int
     return list(_with_parties(touches).order_by("-occurred_at", "-pk")[:limit])
 
 
+def latest_contacts_since(
+    *, organization: Organization, physician_ids: list[int], since: datetime.datetime
+) -> dict[int, Touch]:
+    """Each physician's latest direct contact since `since` (e.g. the start of today): one query."""
+    touches = (
+        Touch.objects.for_organization(organization)
+        .filter(physician_id__in=physician_ids, occurred_at__gte=since)
+        .exclude(kind__in=NOT_CONTACT_KINDS)
+        .select_related("made_by")
+        .order_by("physician_id", "-occurred_at", "-pk")
+    )
+    latest: dict[int, Touch] = {}
+    for touch in touches:
+        latest.setdefault(touch.physician_id, touch)
+    return latest
+
+
 def _name_key(*parts: str) -> str:
     # A comma sets off a credential ("Ada Quill, MD") or a surname ("Quill, Ada"): not part of the name.
     return search_key(*(part.replace(",", " ") for part in parts))
