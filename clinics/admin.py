@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from .models import Clinic, Membership, Organization
+from .services import membership_changed
 
 
 class ClinicInline(admin.TabularInline):
@@ -22,3 +23,8 @@ class MembershipAdmin(admin.ModelAdmin):
     search_fields = ("user__username", "user__first_name", "user__last_name")
     autocomplete_fields = ("user",)
     raw_id_fields = ("home_clinic",)
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        # The admin site edits roles outside the services: later apps still hear of it.
+        membership_changed(obj)

@@ -106,6 +106,7 @@ def membership_update(
     membership.home_clinic = home_clinic
     membership.full_clean()
     membership.save(update_fields=["role", "home_clinic"])
+    membership_changed(membership)
     return membership
 
 
@@ -126,6 +127,7 @@ def membership_deactivate(*, membership: Membership, acting_user: User) -> Membe
     membership.is_active = False
     membership.deactivated_at = timezone.now()
     membership.save(update_fields=["is_active", "deactivated_at"])
+    membership_changed(membership)
     return membership
 
 
@@ -135,6 +137,7 @@ def membership_reactivate(*, membership: Membership) -> Membership:
     membership.is_active = True
     membership.deactivated_at = None
     membership.save(update_fields=["is_active", "deactivated_at"])
+    membership_changed(membership)
     return membership
 
 
@@ -205,3 +208,27 @@ def organization_update_settings(*, organization: Organization, **fields) -> Org
     for hook in _settings_hooks:
         transaction.on_commit(partial(hook, organization), robust=True)
     return organization
+
+
+# Later apps grant things through a membership (outreach's calendar address)
+# and must withdraw them when it ends or loses its role, without this app
+# importing them: they register here when they load.
+MembershipHook = Callable[[Membership], None]
+_membership_hooks: list[MembershipHook] = []
+
+
+def register_membership_changed(hook: MembershipHook) -> MembershipHook:
+    """Calls `hook(membership)` inside the transaction that changes a membership's role or active state.
+
+    Inside, not after the commit: what the old access granted is withdrawn
+    together with the access, or the change fails as a whole.
+    """
+    if hook not in _membership_hooks:
+        _membership_hooks.append(hook)
+    return hook
+
+
+def membership_changed(membership: Membership) -> None:
+    """Tells the registered apps that `membership`'s role or active state has just been saved."""
+    for hook in _membership_hooks:
+        hook(membership)

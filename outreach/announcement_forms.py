@@ -25,6 +25,18 @@ class IdMultipleChoiceField(forms.ModelMultipleChoiceField):
         return super().clean(value)
 
 
+class IdListField(forms.Field):
+    """Ids carried in hidden inputs; anything that is not an id a row can have is a form error."""
+
+    widget = forms.MultipleHiddenInput
+
+    def to_python(self, value) -> list[int]:
+        raws = [str(raw) for raw in value or []]
+        if not all(raw.isascii() and raw.isdigit() and int(raw) <= ID_MAX for raw in raws):
+            raise forms.ValidationError("This form is incomplete. Reload the page and try again.")
+        return [int(raw) for raw in raws]
+
+
 class AnnouncementForm(forms.Form):
     subject = forms.CharField(max_length=ServiceAnnouncement._meta.get_field("subject").max_length)
     message = forms.CharField(
@@ -47,6 +59,9 @@ class AnnouncementForm(forms.Form):
     # Made once, when the form is first shown: sending the same form twice
     # finds the first announcement instead of sending again.
     request_key = forms.UUIDField(widget=forms.HiddenInput)
+    # The earlier announcements the sender was shown and chose to send again after
+    # (announcements.AnnouncementRepeat); read only with the "send again" button.
+    repeat_of = IdListField(required=False)
 
     def __init__(self, *args, organization: Organization, **kwargs):
         super().__init__(*args, **kwargs)

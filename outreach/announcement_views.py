@@ -33,7 +33,11 @@ def announcement_list(request: HttpRequest) -> HttpResponse:
 
 @staff_view(roles=ADMIN_ONLY)
 def announcement_create(request: HttpRequest, offering_id: int) -> HttpResponse:
-    """The announcement form: Preview re-counts the audience (in place with htmx), Send sends."""
+    """The announcement form: Preview re-counts the audience (in place with htmx), Send sends.
+
+    Send after a recent announcement of the same offering to the same people
+    shows who received it and when, and a "send again" button that confirms.
+    """
     offering = get_for_organization_or_404(
         ServiceOffering.objects.select_related("clinic"), request.organization, pk=offering_id
     )
@@ -50,7 +54,9 @@ def announcement_create(request: HttpRequest, offering_id: int) -> HttpResponse:
             organization=request.organization,
         )
 
-    if request.method == "POST" and request.POST.get("action") == "send" and form.is_valid():
+    action = request.POST.get("action")
+    repeat = None
+    if request.method == "POST" and action in ("send", "send_again") and form.is_valid():
         data = form.cleaned_data
         try:
             announcement = announcements.announcement_send(
@@ -62,7 +68,10 @@ def announcement_create(request: HttpRequest, offering_id: int) -> HttpResponse:
                 taxonomy_codes=data["taxonomy_codes"],
                 population_ids=[population.pk for population in data["populations"]],
                 request_key=data["request_key"],
+                repeat_confirmed_for=data["repeat_of"] if action == "send_again" else (),
             )
+        except announcements.AnnouncementRepeat as refusal:
+            repeat = refusal
         except ValidationError as error:
             # Its messages may name model fields the form does not have.
             form.add_error(None, error.messages)
@@ -83,6 +92,7 @@ def announcement_create(request: HttpRequest, offering_id: int) -> HttpResponse:
         "offering": offering,
         "preview": preview,
         "has_audience": bool(taxonomy_codes or population_ids),
+        "repeat": repeat,
     }
     if request.htmx:
         return render(request, "outreach/announcement_form.html#audience_preview", context)

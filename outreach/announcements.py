@@ -15,10 +15,17 @@ Exactly once:
    `announcement:<announcement>:physician:<physician>` in the same transaction
    that creates the announcement and its touches: all of it is recorded, or
    none. The outbox sends each key once, also across a worker killed mid-send.
-3. Announcing the same offering again later is a new announcement with new
-   keys: that is a deliberate second email, not a duplicate.
+3. A new form (the browser's Back button shows one with a new key) for an
+   offering already announced within REPEAT_WINDOW to some of the same
+   physicians is refused with AnnouncementRepeat, which says who received
+   it, when and from whom. Only a send that confirms those announcements
+   goes out again; the offering's row is locked while this is checked, so
+   two admins sending at once cannot both miss each other's announcement.
+4. Announcing the same offering again after the window is a new
+   announcement with new keys: a deliberate second email, not a duplicate.
 """
 
+import datetime
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -43,6 +50,10 @@ EMAIL_KIND = "service_announcement"
 EMAIL_TEMPLATE = "outreach/email/service_announcement"
 PREVIEW_NAMES = 20
 NO_AUDIENCE = "Choose at least one specialty or patient population: an announcement must say who it is for."
+# Within a week a second email about the same service to the same physician is
+# almost always a resubmitted form, not a reminder; a reminder after that is
+# the sender's call.
+REPEAT_WINDOW = datetime.timedelta(days=7)
 
 
 def announcement_idempotency_key(*, announcement_id: int, physician_id: int) -> str:
@@ -162,6 +173,75 @@ def announcement_list(*, organization: Organization) -> QuerySet[ServiceAnnounce
 
 
 @dataclass(frozen=True)
+class EarlierAnnouncement:
+    """An announcement of the same offering, sent within REPEAT_WINDOW, to some of today's audience."""
+
+    announcement: ServiceAnnouncement
+    recipient_count: int
+    first_recipients: list[Physician]
+
+    @property
+    def more_count(self) -> int:
+        return self.recipient_count - len(self.first_recipients)
+
+
+class AnnouncementRepeat(ValidationError):
+    """Some of the audience already received this offering's announcement lately; `earlier` says which."""
+
+    def __init__(self, earlier: list[EarlierAnnouncement]):
+        self.earlier = earlier
+        super().__init__(
+            f"This service was announced to some of these physicians in the last {REPEAT_WINDOW.days} days; "
+            "nothing was sent. Send again only if you mean them to have a second email."
+        )
+
+    @property
+    def announcement_ids(self) -> list[int]:
+        return [item.announcement.pk for item in self.earlier]
+
+
+def announcement_recent_repeats(
+    *,
+    organization: Organization,
+    offering: ServiceOffering,
+    taxonomy_codes: Iterable[str],
+    population_ids: Iterable[int],
+    now: datetime.datetime,
+) -> list[EarlierAnnouncement]:
+    """This offering's announcements of the last REPEAT_WINDOW that reached physicians of this audience.
+
+    Newest first, each with how many of the audience it reached and the first
+    PREVIEW_NAMES of them; one query, through the touches that record whom
+    each announcement went to.
+    """
+    reached = (
+        Touch.objects.for_organization(organization)
+        .filter(
+            announcement__offering=offering,
+            announcement__created_at__gte=now - REPEAT_WINDOW,
+            physician__in=announcement_audience(
+                organization=organization, taxonomy_codes=taxonomy_codes, population_ids=population_ids
+            ).values("pk"),
+        )
+        .select_related("physician", "announcement__created_by")
+        .order_by(
+            "-announcement__created_at", "-announcement_id", "physician__last_name", "physician__first_name"
+        )
+    )
+    grouped: dict[int, tuple[ServiceAnnouncement, list[Physician]]] = {}
+    for touch in reached:
+        grouped.setdefault(touch.announcement_id, (touch.announcement, []))[1].append(touch.physician)
+    return [
+        EarlierAnnouncement(
+            announcement=announcement,
+            recipient_count=len(physicians),
+            first_recipients=physicians[:PREVIEW_NAMES],
+        )
+        for announcement, physicians in grouped.values()
+    ]
+
+
+@dataclass(frozen=True)
 class AnnouncementRecipient:
     touch: Touch
     email: OutboundEmail | None
@@ -227,13 +307,18 @@ def announcement_send(
     taxonomy_codes: Iterable[str],
     population_ids: Iterable[int],
     request_key: uuid.UUID,
+    repeat_confirmed_for: Iterable[int] = (),
 ) -> ServiceAnnouncement:
     """Records the announcement, enqueues one email and logs one touch per recipient, all in one transaction.
 
     A `request_key` already used by this organization returns that
-    announcement untouched. Queries are constant in the number of recipients,
-    apart from one more INSERT per few hundred emails or touches. Replies go
-    to the sending admin's address, when they have one.
+    announcement untouched. If the offering went to some of the same
+    physicians within REPEAT_WINDOW, AnnouncementRepeat is raised unless
+    `repeat_confirmed_for` holds every such announcement's id: the sender saw
+    them and chose to send again (see the module doc). Queries are constant
+    in the number of recipients, apart from one more INSERT per few hundred
+    emails or touches. Replies go to the sending admin's address, when they
+    have one.
     """
     existing = ServiceAnnouncement.objects.filter(request_key=request_key).first()
     if existing is not None:
@@ -242,6 +327,8 @@ def announcement_send(
         return existing
     if offering.organization_id != organization.pk:
         raise ValidationError("That service belongs to another organization.")
+    # Two admins announcing it at once: the second waits here, then sees the first.
+    ServiceOffering.objects.select_for_update(no_key=True).filter(pk=offering.pk).exists()
     if not offering.is_active:
         raise ValidationError(f"{offering.name} is no longer offered; there is nothing to announce.")
     taxonomy_codes = sorted({code for code in taxonomy_codes if code})
@@ -257,6 +344,15 @@ def announcement_send(
         raise ValidationError(
             "No active physician with an email address matches this audience; nothing was sent."
         )
+    earlier = announcement_recent_repeats(
+        organization=organization,
+        offering=offering,
+        taxonomy_codes=taxonomy_codes,
+        population_ids=population_ids,
+        now=timezone.now(),
+    )
+    if {item.announcement.pk for item in earlier} - set(repeat_confirmed_for):
+        raise AnnouncementRepeat(earlier)
 
     announcement = ServiceAnnouncement(
         organization=organization,
@@ -320,6 +416,7 @@ def announcement_send(
             kind=TouchKind.SERVICE_ANNOUNCEMENT,
             occurred_at=now,
             made_by=user,
+            logged_by=user,
             notes=announcement.subject,
             announcement=announcement,
         )

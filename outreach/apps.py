@@ -7,6 +7,8 @@ class OutreachConfig(AppConfig):
     name = "outreach"
 
     def ready(self) -> None:
-        # Adds the touch timelines and cadence to physician and practice pages,
-        # and re-evaluates flags when a physician changes or is merged.
-        from . import flags, panels  # noqa: F401
+        # Adds the touch timelines and cadence to physician and practice pages;
+        # re-evaluates flags when a physician changes or is merged, or (in the
+        # background) when the organization's cadences change; revokes a
+        # calendar address when its holder leaves or loses the outreach role.
+        from . import flags, panels, services, tasks  # noqa: F401

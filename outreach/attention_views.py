@@ -1,24 +1,92 @@
+import datetime
+
 from django import forms
+from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
+from django.views.decorators.http import require_POST
+from django_htmx.http import HttpResponseClientRedirect
 
+from accounts.models import User
 from clinics.tenancy import staff_view
+from physicians.models import Physician
 
-from .flags import last_contact_at, sources_needing_attention
-from .models import FlagKind, TouchKind
+from .flags import DECLINE_STAYS, last_contact_at, sources_needing_attention
+from .forms import TouchForm
+from .models import FlagKind, Touch, TouchKind
 from .roles import RUNS_OUTREACH
+from .selectors import latest_contacts_since
+from .views import touch_log_from_form
 
 PAGE_SIZE = 30
 # The kinds a liaison logs in one click from the list; the full form has the rest.
 QUICK_TOUCH_KINDS = [TouchKind.CALL, TouchKind.OFFICE_VISIT, TouchKind.EMAIL, TouchKind.LUNCH]
+# "Called today by you": what a row says once someone has reached the source today.
+DONE_TODAY = {
+    TouchKind.CALL: "Called",
+    TouchKind.OFFICE_VISIT: "Visited",
+    TouchKind.EMAIL: "Emailed",
+    TouchKind.LETTER: "Letter sent",
+    TouchKind.LUNCH: "Lunch",
+    TouchKind.IN_SERVICE: "In-service",
+    TouchKind.EVENT: "Met at an event",
+    TouchKind.GIFT: "Gift sent",
+}
+FILTER_PARAMETERS = ("kind", "mine", "due_soon", "page")
 
 
 class AttentionFilterForm(forms.Form):
     kind = forms.ChoiceField(label="Signal", choices=[("", "All signals"), *FlagKind.choices], required=False)
     mine = forms.BooleanField(label="Only my sources", required=False)
     due_soon = forms.BooleanField(label="Include contact due soon", required=False)
+
+
+def _done_today(touch: Touch, user: User) -> str:
+    who = "you" if touch.made_by_id == user.pk else str(touch.made_by or "someone")
+    return f"{DONE_TODAY.get(touch.kind, touch.get_kind_display())} today by {who}"
+
+
+def _describe(sources: list[Physician], request: HttpRequest) -> None:
+    """Adds each row's last contact and, when someone reached the source today, which touch (one query)."""
+    today = datetime.datetime.combine(
+        timezone.localdate(), datetime.time.min, tzinfo=timezone.get_current_timezone()
+    )
+    reached = latest_contacts_since(
+        organization=request.organization, physician_ids=[source.pk for source in sources], since=today
+    )
+    for source in sources:
+        source.last_contact_at = last_contact_at(source)
+        touch = reached.get(source.pk)
+        source.done_today = _done_today(touch, request.user) if touch else ""
+
+
+def _filters_of(data: QueryDict) -> str:
+    """The list's own parameters, as a query string: where a quick touch returns to."""
+    kept = QueryDict(mutable=True)
+    for name in FILTER_PARAMETERS:
+        if name in data:
+            kept.setlist(name, data.getlist(name))
+    return kept.urlencode()
+
+
+def _list_url(return_query: str) -> str:
+    # Only the list's own parameters after its fixed path: never a way to another site.
+    url = reverse("outreach:attention")
+    return f"{url}?{return_query}" if return_query else url
+
+
+def _row_context(return_query: str) -> dict:
+    """What every row needs: the quick touch's kinds, the list to return to, why a decline stays."""
+    return {
+        "quick_kinds": [(kind.value, kind.label) for kind in QUICK_TOUCH_KINDS],
+        "return_query": return_query,
+        "return_url": _list_url(return_query),
+        "decline_stays": DECLINE_STAYS,
+    }
 
 
 @staff_view(roles=RUNS_OUTREACH)
@@ -33,8 +101,8 @@ def attention(request: HttpRequest) -> HttpResponse:
         include_due_soon=bool(filters.get("due_soon")),
     )
     page = Paginator(sources, PAGE_SIZE).get_page(request.GET.get("page"))
-    for physician in page.object_list:
-        physician.last_contact_at = last_contact_at(physician)
+    page.object_list = list(page.object_list)
+    _describe(page.object_list, request)
     query = request.GET.copy()
     query.pop("page", None)
     return render(
@@ -44,7 +112,48 @@ def attention(request: HttpRequest) -> HttpResponse:
             "form": form,
             "page": page,
             "query": query.urlencode(),
-            "quick_kinds": [(kind.value, kind.label) for kind in QUICK_TOUCH_KINDS],
-            "this_page": request.get_full_path(),
+            **_row_context(_filters_of(request.GET)),
+        },
+    )
+
+
+@require_POST
+@staff_view(roles=RUNS_OUTREACH)
+def attention_log(request: HttpRequest) -> HttpResponse:
+    """The one-click touch from a row: logs it now, by the signed-in person, and says what it changed.
+
+    With htmx the row is answered in place, with the touch and why the source
+    stays (or that it left the list); without JavaScript the same words are a
+    message on the list, where the row shows the touch.
+    """
+    return_query = _filters_of(QueryDict(request.POST.get("return_query", "")))
+    back = _list_url(return_query)
+    form = TouchForm(request.POST, organization=request.organization, user=request.user)
+    physician = form.cleaned_data.get("physician") if form.is_valid() else None
+    if physician is None:
+        messages.error(request, "Nothing was logged: choose a kind of touch for a source on the list.")
+        return HttpResponseClientRedirect(back) if request.htmx else redirect(back)
+    try:
+        _, note = touch_log_from_form(request, form)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return HttpResponseClientRedirect(back) if request.htmx else redirect(back)
+    if not request.htmx:
+        messages.success(request, note)
+        return redirect(back)
+    listed = list(
+        sources_needing_attention(organization=request.organization, now=timezone.now()).filter(
+            pk=physician.pk
+        )
+    )
+    _describe(listed, request)
+    return render(
+        request,
+        "outreach/attention.html#source-row",
+        {
+            "physician": listed[0] if listed else physician,
+            "listed": bool(listed),
+            "note": note,
+            **_row_context(return_query),
         },
     )

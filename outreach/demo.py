@@ -131,6 +131,7 @@ def seed_organization(organization: Organization) -> None:
                     kind=kind,
                     occurred_at=moment,
                     made_by=maker,
+                    logged_by=maker,
                     notes=rng.choice(NOTES[kind]),
                     outcome=TouchOutcome.POSITIVE,
                 )
@@ -155,6 +156,7 @@ def _touch(
         kind=kind,
         occurred_at=min(moment.replace(hour=rng.randint(15, 23), minute=rng.choice([0, 15, 30, 45])), now),
         made_by=maker,
+        logged_by=maker,
         notes=rng.choice(NOTES[kind]) if rng.random() < 0.7 else "",
         outcome=outcome,
     )

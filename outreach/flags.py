@@ -29,7 +29,6 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from clinics.models import Organization
-from clinics.services import register_organization_settings_changed
 from physicians.models import Affiliation, Physician, Stage
 from physicians.services import register_physician_changed, register_physician_merging
 from referrals.models import Referral
@@ -241,12 +240,6 @@ def _physician_changed(physician: Physician) -> None:
     flags_update(organization=physician.organization, physician_ids=[physician.pk])
 
 
-@register_organization_settings_changed
-def _cadences_may_have_changed(organization: Organization) -> None:
-    """New tier cadences show on Attention now, not tomorrow morning."""
-    flags_update(organization=organization)
-
-
 @register_physician_merging
 def _duplicate_merging(keep: Physician, duplicate: Physician) -> None:
     """The duplicate's open flags close before they move: a physician has one open flag of each kind.
@@ -302,6 +295,39 @@ def sources_needing_attention(
     if owner_id is not None:
         sources = sources.filter(owner_id=owner_id)
     return sources
+
+
+# Why a source that was just contacted can stay on Attention.
+DECLINE_STAYS = "A referral decline clears only when their referrals come back, not with a touch."
+
+
+def physician_open_flags(*, organization: Organization, physician_id: int) -> list[Flag]:
+    return list(
+        Flag.objects.filter(
+            organization=organization, physician_id=physician_id, closed_at__isnull=True
+        ).order_by("kind")
+    )
+
+
+def touch_flag_changes(*, before: list[Flag], after: list[Flag]) -> list[str]:
+    """What logging a touch did to a source's open flags, in sentences for the page that follows.
+
+    A liaison who logs a call and sees the source still listed, with nothing
+    said, logs it again: so this says which flag closed and why one stays.
+    """
+    was = {flag.kind for flag in before}
+    now = {flag.kind: flag for flag in after}
+    said = []
+    if FlagKind.CONTACT_LAPSED in was and FlagKind.CONTACT_LAPSED not in now:
+        said.append("The contact flag is closed.")
+    if contact := now.get(FlagKind.CONTACT_LAPSED):
+        # A touch dated long enough ago does not bring contact within the cadence.
+        said.append(f"Contact is still {contact.get_severity_display().lower()}: {contact.reason}.")
+    if FlagKind.REFERRALS_DECLINING in now:
+        said.append(f"They stay on Attention for referrals declining. {DECLINE_STAYS}")
+    elif was and not now:
+        said.append("They are off the Attention list.")
+    return said
 
 
 @dataclass(frozen=True)

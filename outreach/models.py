@@ -57,6 +57,16 @@ class Touch(TenantModel):
         related_name="+",
         help_text="Who made the contact.",
     )
+    # Who entered it: a liaison's call is often logged by a colleague or the
+    # front desk, and a mistake must be traceable to (and removable by) them.
+    logged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Who logged it in Rapport.",
+    )
     notes = models.TextField(blank=True, help_text="About the relationship only: no patient details.")
     outcome = models.CharField(max_length=20, choices=TouchOutcome.choices, blank=True)
     announcement = models.ForeignKey(

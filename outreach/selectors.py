@@ -29,7 +29,7 @@ class TouchFilters:
 
 
 def _with_parties(queryset: QuerySet[Touch]) -> QuerySet[Touch]:
-    return queryset.select_related("physician", "practice", "gatekeeper", "made_by")
+    return queryset.select_related("physician", "practice", "gatekeeper", "made_by", "logged_by")
 
 
 def _physician_scope(organization: Organization, physician_id: int) -> Q:
@@ -80,6 +80,23 @@ def physician_touches(*, organization: Organization, physician_id: int, limit: i
 def practice_touches(*, organization: Organization, practice_id: int, limit: int) -> list[Touch]:
     touches = Touch.objects.for_organization(organization).filter(_practice_scope(organization, practice_id))
     return list(_with_parties(touches).order_by("-occurred_at", "-pk")[:limit])
+
+
+def latest_contacts_since(
+    *, organization: Organization, physician_ids: list[int], since: datetime.datetime
+) -> dict[int, Touch]:
+    """Each physician's latest direct contact since `since` (e.g. the start of today): one query."""
+    touches = (
+        Touch.objects.for_organization(organization)
+        .filter(physician_id__in=physician_ids, occurred_at__gte=since)
+        .exclude(kind__in=NOT_CONTACT_KINDS)
+        .select_related("made_by")
+        .order_by("physician_id", "-occurred_at", "-pk")
+    )
+    latest: dict[int, Touch] = {}
+    for touch in touches:
+        latest.setdefault(touch.physician_id, touch)
+    return latest
 
 
 def _name_key(*parts: str) -> str:

@@ -7,10 +7,12 @@ from django.utils import timezone
 
 from accounts.models import User
 from clinics.models import Membership, Organization, Role
+from clinics.services import register_membership_changed
 from physicians.models import Gatekeeper, Physician, Practice
 
 from .flags import flags_update, physicians_reached
 from .models import CalendarFeed, FollowUp, Touch
+from .roles import OUTREACH
 from .selectors import calendar_token_digest
 
 # Far enough ahead for a yearly check-in, near enough to catch a mistyped year
@@ -42,6 +44,7 @@ def touch_log(
     *,
     organization: Organization,
     made_by: User | None,
+    logged_by: User | None,
     kind: str,
     occurred_at: datetime.datetime,
     physician: Physician | None = None,
@@ -54,6 +57,8 @@ def touch_log(
 ) -> Touch:
     """Records a touch and, when it names a next step, the follow-up its maker owns.
 
+    `made_by` made the contact; `logged_by` is the signed-in person entering
+    it, who may be someone else (a colleague logging a liaison's call).
     A gatekeeper is always met at their practice, so the practice is filled in
     from the gatekeeper: the touch then counts as contact with that practice.
     """
@@ -67,6 +72,7 @@ def touch_log(
     touch = Touch(
         organization=organization,
         made_by=made_by,
+        logged_by=logged_by,
         kind=kind,
         occurred_at=occurred_at,
         physician=physician,
@@ -104,19 +110,29 @@ def _may_act_on(follow_up: FollowUp, user: User) -> bool:
     return follow_up.owner_id == user.pk or _is_admin(user, follow_up.organization_id)
 
 
+def touch_removable_by(touch: Touch, *, user: User, is_admin: bool) -> bool:
+    """Whether `user` may remove `touch`: its maker, whoever logged it, or an admin; never an announcement's.
+
+    Touches are the history that last contact is derived from, so removing one
+    is for the people who know it was a mistake. An announcement's touches
+    record an email that was sent.
+    """
+    if touch.announcement_id is not None:
+        return False
+    return is_admin or user.pk in (touch.made_by_id, touch.logged_by_id)
+
+
 @transaction.atomic
 def touch_remove(*, touch: Touch, user: User) -> None:
     """Removes a touch logged by mistake (wrong physician, logged twice), with its follow-up.
 
-    Touches are the history that last contact is derived from, so only the
-    person who made it, or an admin, may remove one, and an announcement's
-    touches stay: they record an email that was sent. The flags of the
-    physicians it reached are evaluated again without it.
+    Who may is `touch_removable_by`. The flags of the physicians it reached
+    are evaluated again without it.
     """
     if touch.announcement_id is not None:
         raise ValidationError("A service announcement's touches record emails that were sent; they stay.")
-    if touch.made_by_id != user.pk and not _is_admin(user, touch.organization_id):
-        raise PermissionDenied("Only the person who made this touch, or an admin, can remove it.")
+    if not touch_removable_by(touch, user=user, is_admin=_is_admin(user, touch.organization_id)):
+        raise PermissionDenied("Only the person who made or logged this touch, or an admin, can remove it.")
     organization, reached = touch.organization, physicians_reached(touch=touch)
     touch.delete()
     transaction.on_commit(
@@ -175,3 +191,15 @@ def calendar_feed_revoke(*, organization: Organization, user: User) -> int:
     return CalendarFeed.objects.filter(organization=organization, user=user, revoked_at__isnull=True).update(
         revoked_at=timezone.now()
     )
+
+
+@register_membership_changed
+def _calendar_access_changed(membership: Membership) -> None:
+    """Leaving, or losing the outreach role, revokes the calendar address for good.
+
+    Revoked, not merely refused while access is away: otherwise reactivation
+    or the role coming back would make a secret that may have been shared
+    meanwhile work again. Whoever comes back makes a new address.
+    """
+    if not membership.is_active or membership.role not in OUTREACH:
+        calendar_feed_revoke(organization=membership.organization, user=membership.user)

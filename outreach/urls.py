@@ -14,6 +14,7 @@ urlpatterns = [
     path("calendar/<str:token>.ics", views.calendar_feed, name="calendar_feed"),
     path("activity/", views.activity, name="activity"),
     path("attention/", attention_views.attention, name="attention"),
+    path("attention/log/", attention_views.attention_log, name="attention_log"),
     path("announcements/", announcement_views.announcement_list, name="announcement_list"),
     path(
         "announcements/new/<int:offering_id>/",

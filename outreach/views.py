@@ -13,10 +13,12 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 from icalendar import Calendar, Event
 
+from clinics.models import Role
 from clinics.tenancy import get_for_organization_or_404, staff_view
 from physicians.models import Gatekeeper, Physician, Practice
 
 from . import selectors, services
+from .flags import physician_open_flags, touch_flag_changes
 from .forms import SNOOZE_DAYS, SnoozeForm, TouchFilterForm, TouchForm
 from .models import FollowUp, Touch
 from .roles import OUTREACH, RUNS_OUTREACH
@@ -53,6 +55,9 @@ def touch_list(request: HttpRequest) -> HttpResponse:
         else selectors.touch_list(organization=request.organization, filters=filters)
     )
     page = Paginator(touches, PAGE_SIZE).get_page(request.GET.get("page"))
+    is_admin = request.membership.role == Role.ADMIN
+    for touch in page.object_list:
+        touch.removable = services.touch_removable_by(touch, user=request.user, is_admin=is_admin)
     query = request.GET.copy()
     query.pop("page", None)
     physician = form.cleaned_data.get("physician") if form.is_bound else None
@@ -119,6 +124,26 @@ def _after_touch(request: HttpRequest, touch: Touch, next_url: str) -> str:
     return reverse("physicians:practice_detail", args=[touch.practice_id])
 
 
+def touch_log_from_form(request: HttpRequest, form: TouchForm) -> tuple[Touch, str]:
+    """Logs the valid form's touch as the signed-in user; returns it with what to tell them.
+
+    The words say what the touch changed on Attention: a liaison who sees a
+    source still listed after a call, with nothing said, calls again.
+    """
+    organization, physician = request.organization, form.cleaned_data["physician"]
+    before = physician_open_flags(organization=organization, physician_id=physician.pk) if physician else []
+    touch = services.touch_log(organization=organization, logged_by=request.user, **form.service_arguments())
+    said = [f"Logged the {touch.get_kind_display().lower()} with {touch.with_whom}."]
+    if hasattr(touch, "follow_up"):
+        said.append(f"Follow up on {touch.follow_up.due_on:%b %-d}.")
+    if physician:
+        # Views run outside a transaction: touch_log has committed, and its
+        # on-commit update of the physician's flags has run.
+        after = physician_open_flags(organization=organization, physician_id=physician.pk)
+        said.extend(touch_flag_changes(before=before, after=after))
+    return touch, " ".join(said)
+
+
 @staff_view(roles=OUTREACH)
 def touch_create(request: HttpRequest) -> HttpResponse:
     form = TouchForm(
@@ -129,16 +154,11 @@ def touch_create(request: HttpRequest) -> HttpResponse:
     )
     if request.method == "POST" and form.is_valid():
         try:
-            touch = services.touch_log(organization=request.organization, **form.service_arguments())
+            touch, said = touch_log_from_form(request, form)
         except ValidationError as error:
             form.add_error(None, error)
         else:
-            follow_up = (
-                f" Follow up on {touch.follow_up.due_on:%b %-d}." if hasattr(touch, "follow_up") else ""
-            )
-            messages.success(
-                request, f"Logged the {touch.get_kind_display().lower()} with {touch.with_whom}.{follow_up}"
-            )
+            messages.success(request, said)
             return redirect(_after_touch(request, touch, form.cleaned_data["next"]))
     if form.is_bound:
         physician = form.cleaned_data.get("physician")

@@ -73,6 +73,7 @@ EXPECTED_ROLES = {
     "outreach:followup_snooze": OUTREACH,
     "outreach:calendar_settings": OUTREACH,
     "outreach:attention": EDITORS,
+    "outreach:attention_log": EDITORS,
     "outreach:activity": EDITORS,
     "outreach:announcement_list": ADMIN,
     "outreach:announcement_create": ADMIN,

@@ -123,14 +123,22 @@ def test_liaison_logs_a_touch_from_attention_in_one_click(page, live_server, dem
     page.get_by_role("link", name="Attention").click()
     page.get_by_role("heading", name="Sources needing attention").wait_for()
     rows = page.locator("li.list-group-item")
-    count = rows.count()
     # A touch renews contact; a decline in referrals stays until they come back.
     lapsed_only = rows.filter(has_not_text="Referrals declining").first
-    name = lapsed_only.locator("a.fw-semibold").inner_text()
+    lapsed_id = lapsed_only.get_attribute("id")
+    declining = rows.filter(has_text="Referrals declining").first
+    declining_id = declining.get_attribute("id")
+    url = page.url
 
-    with page.expect_navigation():
-        lapsed_only.get_by_role("button", name="Log touch").click()
+    lapsed_only.get_by_role("button", name="Log touch").click()
+    left = page.locator(f"#{lapsed_id}")
+    left.get_by_text("They are off the Attention list.").wait_for()
+    declining.get_by_role("button", name="Log touch").click()
+    stayed = page.locator(f"#{declining_id}")
+    stayed.get_by_text("Called today by you").wait_for()
 
-    assert rows.count() == count - 1
-    assert page.get_by_role("link", name=name, exact=True).count() == 0
+    assert page.url == url  # answered in place, no reload
+    assert left.get_by_role("button", name="Log touch").count() == 0
+    assert stayed.get_by_text("A referral decline clears only when their referrals come back").is_visible()
+    assert stayed.get_by_role("button", name="Log touch").is_visible()
     assert page.console_errors == []

@@ -1,16 +1,24 @@
+import datetime
 import uuid
 
 import pytest
+import time_machine
 from django.core import mail
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from clinics.models import Population
 from outbox.models import EmailSuppression, OutboundEmail
 from outbox.services import email_send_pending
-from outreach.announcements import announcement_audience, announcement_send
+from outreach.announcements import (
+    REPEAT_WINDOW,
+    AnnouncementRepeat,
+    announcement_audience,
+    announcement_send,
+)
 from outreach.models import ServiceAnnouncement, Touch, TouchKind
 
 from ..factories import (
@@ -68,7 +76,7 @@ def audience(organization, *, taxonomy_codes=(), populations=()):
     )
 
 
-def send(organization, user, offering, *, taxonomy_codes=(), populations=(), request_key=None):
+def send(organization, user, offering, *, taxonomy_codes=(), populations=(), request_key=None, confirmed=()):
     return announcement_send(
         organization=organization,
         user=user,
@@ -78,6 +86,7 @@ def send(organization, user, offering, *, taxonomy_codes=(), populations=(), req
         taxonomy_codes=list(taxonomy_codes),
         population_ids=[population.pk for population in populations],
         request_key=request_key or uuid.uuid4(),
+        repeat_confirmed_for=confirmed,
     )
 
 
@@ -257,17 +266,117 @@ def test_another_organizations_request_key_is_refused(summit, harbor, summit_adm
         send(summit, summit_admin.user, offering, taxonomy_codes=[ORTHO], request_key=key)
 
 
-def test_announcing_the_same_offering_again_is_a_new_announcement(summit, summit_admin, offering, sports):
-    doctor = physician(summit, populations=[sports])
-
+def test_announcing_the_same_offering_again_within_the_window_asks_first(
+    summit, summit_admin, offering, sports
+):
+    doctor = physician(summit, populations=[sports], last_name="Okafor")
     first = send(summit, summit_admin.user, offering, populations=[sports])
     email_send_pending()
-    later = send(summit, summit_admin.user, offering, populations=[sports])
+
+    with pytest.raises(AnnouncementRepeat) as refusal:
+        send(summit, summit_admin.user, offering, populations=[sports])
+
+    (earlier,) = refusal.value.earlier
+    assert (earlier.announcement, earlier.recipient_count, earlier.first_recipients) == (first, 1, [doctor])
+    assert earlier.announcement.created_by == summit_admin.user
+    assert ServiceAnnouncement.objects.count() == 1
+    assert OutboundEmail.objects.count() == 1
+
+    again = send(summit, summit_admin.user, offering, populations=[sports], confirmed=[first.pk])
     email_send_pending()
 
-    assert first != later
-    assert OutboundEmail.objects.filter(to_address=doctor.email).count() == 2
+    assert again != first
     assert [message.to for message in mail.outbox] == [[doctor.email], [doctor.email]]
+
+
+def test_a_repeat_is_any_overlap_however_the_audience_is_chosen(summit, summit_admin, offering, sports):
+    """By specialty today, by population a day ago: the physician in both would get it twice."""
+    both = physician(summit, taxonomy_code=ORTHO, populations=[sports])
+    physician(summit, taxonomy_code=ORTHO)
+    physician(summit, populations=[sports])
+    first = send(summit, summit_admin.user, offering, populations=[sports])
+    other_service = ServiceOfferingFactory(organization=summit, clinic=offering.clinic, name="Pelvic health")
+    send(summit, summit_admin.user, other_service, populations=[sports])
+
+    with pytest.raises(AnnouncementRepeat) as refusal:
+        send(summit, summit_admin.user, offering, taxonomy_codes=[ORTHO])
+
+    assert [(e.announcement, e.first_recipients) for e in refusal.value.earlier] == [(first, [both])]
+
+
+def test_the_window_is_a_week_and_then_a_reminder_goes_without_asking(summit, summit_admin, offering, sports):
+    physician(summit, populations=[sports])
+    sent_at = datetime.datetime(2026, 3, 2, 15, 0, tzinfo=datetime.UTC)
+    with time_machine.travel(sent_at, tick=False):
+        send(summit, summit_admin.user, offering, populations=[sports])
+
+    just_inside = sent_at + REPEAT_WINDOW - datetime.timedelta(minutes=1)
+    with time_machine.travel(just_inside, tick=False), pytest.raises(AnnouncementRepeat):
+        send(summit, summit_admin.user, offering, populations=[sports])
+    with time_machine.travel(sent_at + REPEAT_WINDOW + datetime.timedelta(minutes=1), tick=False):
+        send(summit, summit_admin.user, offering, populations=[sports])
+
+    assert ServiceAnnouncement.objects.count() == 2
+
+
+def test_a_confirmation_covers_only_the_announcements_it_was_shown(
+    summit, summit_admin, member_factory, offering, sports
+):
+    """A colleague's announcement sent after the warning was shown must be confirmed too."""
+    physician(summit, populations=[sports])
+    first = send(summit, summit_admin.user, offering, populations=[sports])
+    colleagues = send(
+        summit, member_factory(summit, "admin").user, offering, populations=[sports], confirmed=[first.pk]
+    )
+
+    with pytest.raises(AnnouncementRepeat) as refusal:
+        send(summit, summit_admin.user, offering, populations=[sports], confirmed=[first.pk])
+
+    assert refusal.value.announcement_ids == [colleagues.pk, first.pk]
+    assert ServiceAnnouncement.objects.count() == 2
+
+
+def test_back_then_send_again_asks_who_already_has_it_and_only_a_confirm_sends(
+    admin_client, summit, summit_admin, offering, sports
+):
+    """Send, Back (the page comes back with a new form key), Send: the second Send asks first."""
+    summit_admin.user.first_name, summit_admin.user.last_name = "Ana", "Ruiz"
+    summit_admin.user.save()
+    doctors = [physician(summit, populations=[sports], last_name=name) for name in ("Okafor", "Lind")]
+    url = reverse("outreach:announcement_create", args=[offering.pk])
+    admin_client.post(url, form_data(offering))
+    first = ServiceAnnouncement.objects.get()
+
+    back = admin_client.get(url)
+    resubmitted = {**form_data(offering), "request_key": str(back.context["form"].initial["request_key"])}
+    warned = admin_client.post(url, resubmitted)
+
+    page = warned.content.decode()
+    sent_on = timezone.localtime(first.created_at)
+    assert warned.status_code == 200
+    assert "Already announced: nothing was sent" in page
+    assert "2 of them</strong> received" in page
+    assert f"on {sent_on:%a, %b %-d, %-I:%M %p}, sent by Ana Ruiz" in page
+    assert all(doctor.display_name in page for doctor in doctors)
+    assert f'name="repeat_of" value="{first.pk}"' in page
+    assert ServiceAnnouncement.objects.count() == 1
+    assert OutboundEmail.objects.count() == 2
+
+    confirmed = admin_client.post(url, {**resubmitted, "action": "send_again", "repeat_of": [first.pk]})
+
+    assert confirmed.status_code == 302
+    assert ServiceAnnouncement.objects.count() == 2
+    assert OutboundEmail.objects.count() == 4
+
+
+def test_a_malformed_confirmation_is_a_form_error(admin_client, summit, offering, sports):
+    physician(summit, populations=[sports])
+    url = reverse("outreach:announcement_create", args=[offering.pk])
+
+    for bad in ("x", "99999999999999999999999", "-1"):
+        response = admin_client.post(url, {**form_data(offering), "action": "send_again", "repeat_of": bad})
+        assert response.status_code == 200, bad
+    assert not ServiceAnnouncement.objects.exists()
 
 
 def test_inactive_offering_cannot_be_announced(summit, summit_admin, offering, sports):
@@ -315,9 +424,9 @@ def test_email_has_text_html_and_list_unsubscribe(summit, summit_admin, offering
 def test_replies_go_to_the_admin_who_sent_it(summit, summit_admin, offering, sports):
     physician(summit, populations=[sports])
 
-    send(summit, summit_admin.user, offering, populations=[sports])
+    first = send(summit, summit_admin.user, offering, populations=[sports])
     summit_admin.user.email = ""
-    send(summit, summit_admin.user, offering, populations=[sports])
+    send(summit, summit_admin.user, offering, populations=[sports], confirmed=[first.pk])
     email_send_pending()
 
     assert [message.reply_to for message in mail.outbox] == [
@@ -470,7 +579,7 @@ def test_detail_and_list_queries_stay_flat(
     for _ in range(recipients):
         physician(summit, populations=[sports])
     announcement = send(summit, summit_admin.user, offering, populations=[sports])
-    send(summit, summit_admin.user, offering, taxonomy_codes=[FAMILY])
+    send(summit, summit_admin.user, offering, taxonomy_codes=[FAMILY], confirmed=[announcement.pk])
     email_send_pending()
 
     with django_assert_max_num_queries(10):

@@ -2,6 +2,8 @@
 
 import datetime
 
+import pytest
+import time_machine
 from django.urls import reverse
 from django.utils import timezone
 
@@ -10,9 +12,11 @@ from outreach.flags import flags_update
 from outreach.models import Flag, FlagKind, FlagSeverity, Touch, TouchKind
 from physicians.models import Physician, Stage, Tier
 
-from ..factories import FlagFactory, PhysicianFactory, ReferralFactory, TouchFactory
+from ..factories import FlagFactory, PhysicianFactory, ReferralFactory, TouchFactory, UserFactory
 
 URL = reverse("outreach:attention")
+LOG_URL = reverse("outreach:attention_log")
+NOW = datetime.datetime(2026, 3, 4, 17, 0, tzinfo=datetime.UTC)
 
 
 def flagged(organization, *, tier=Tier.B, referrals=0, severity=FlagSeverity.OVERDUE, **kwargs):
@@ -111,7 +115,9 @@ def test_the_page_runs_a_fixed_number_of_queries(
     with django_assert_max_num_queries(12) as one:
         client.get(URL)
     for _ in range(29):
-        flagged(summit, referrals=2, owner=liaison.user)
+        source = flagged(summit, referrals=2, owner=liaison.user)
+        # Reached today by a colleague: the row says so, from the same one query for the page.
+        TouchFactory(organization=summit, physician=source, kind=TouchKind.CALL, made_by=UserFactory())
     with django_assert_max_num_queries(len(one.captured_queries)):
         response = client.get(URL)
     assert len(response.context["page"]) == 30
@@ -184,3 +190,148 @@ def test_an_open_flag_shows_however_many_closed_ones_came_after_it(client, login
 
     assert "Referrals declining</span> 0 referrals in the last 60 days" in page
     assert page.count("contact due soon") == 3
+
+
+# After a quick touch the page says what it changed, and the row shows the touch.
+
+
+def slipping_and_declining(organization, clinic):
+    """A tier A source last called 40 days ago whose 30 referrals a year have stopped: both flags open."""
+    physician = PhysicianFactory(
+        organization=organization, stage=Stage.MAINTAINING, tier=Tier.A, last_name="Quill"
+    )
+    TouchFactory(
+        organization=organization, physician=physician, occurred_at=NOW - datetime.timedelta(days=40)
+    )
+    for days_ago in range(100, 400, 10):
+        ReferralFactory(
+            organization=organization,
+            clinic=clinic,
+            physician=physician,
+            received_at=NOW - datetime.timedelta(days=days_ago),
+        )
+    flags_update(organization=organization, now=NOW)
+    assert set(Flag.objects.filter(closed_at__isnull=True).values_list("kind", flat=True)) == {
+        FlagKind.CONTACT_LAPSED,
+        FlagKind.REFERRALS_DECLINING,
+    }
+    return physician
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_call_to_a_declining_source_says_why_it_stays_and_shows_on_its_row(
+    client, login, summit, summit_clinic, liaison
+):
+    """Without JavaScript: the touch commits, the list comes back with the reason and the touch."""
+    with time_machine.travel(NOW, tick=False):
+        physician = slipping_and_declining(summit, summit_clinic)
+        login(liaison)
+
+        response = client.post(
+            LOG_URL, {"physician": physician.pk, "kind": TouchKind.CALL, "return_query": "kind=&page=1"}
+        )
+        page = client.get(response.url)
+
+    assert response.url == f"{URL}?kind=&page=1"
+    assert [p.pk for p in page.context["page"]] == [physician.pk]
+    text = page.content.decode()
+    assert f"Logged the call with {physician.display_name}. The contact flag is closed." in text
+    assert "They stay on Attention for referrals declining." in text
+    assert "A referral decline clears only when their referrals come back, not with a touch." in text
+    assert "Called today by you" in text
+    touch = Touch.objects.latest("pk")
+    assert (touch.kind, touch.made_by, touch.logged_by) == (TouchKind.CALL, liaison.user, liaison.user)
+    assert set(Flag.objects.filter(closed_at__isnull=True).values_list("kind", flat=True)) == {
+        FlagKind.REFERRALS_DECLINING
+    }
+
+
+@pytest.mark.django_db(transaction=True)
+def test_with_htmx_the_row_answers_in_place(client, login, summit, summit_clinic, liaison):
+    with time_machine.travel(NOW, tick=False):
+        declining = slipping_and_declining(summit, summit_clinic)
+        lapsed_only = flagged(summit)
+        login(liaison)
+
+        stays = client.post(
+            LOG_URL, {"physician": declining.pk, "kind": TouchKind.CALL}, HTTP_HX_REQUEST="true"
+        )
+        leaves = client.post(
+            LOG_URL, {"physician": lapsed_only.pk, "kind": TouchKind.LUNCH}, HTTP_HX_REQUEST="true"
+        )
+        next_page = client.get(URL).content.decode()
+
+    row = stays.content.decode()
+    assert stays.status_code == 200
+    assert "<html" not in row
+    assert f'id="source-{declining.pk}"' in row
+    assert "Called today by you" in row
+    assert "The contact flag is closed. They stay on Attention for referrals declining." in row
+    assert "Log touch" in row  # still on the list, still one click away
+    gone = leaves.content.decode()
+    assert f'id="source-{lapsed_only.pk}"' in gone
+    assert "The contact flag is closed. They are off the Attention list." in gone
+    assert "Log touch" not in gone
+    assert "Logged the" not in next_page  # said in the row, not again on the next page
+
+
+def test_a_source_reached_today_by_a_colleague_says_so(client, login, summit, liaison, member_factory):
+    ana = member_factory(summit, Role.LIAISON, user__first_name="Ana", user__last_name="Ruiz").user
+    with time_machine.travel(NOW, tick=False):
+        today = PhysicianFactory(organization=summit)
+        yesterday = PhysicianFactory(organization=summit)
+        for physician in (today, yesterday):
+            FlagFactory(
+                organization=summit,
+                physician=physician,
+                kind=FlagKind.REFERRALS_DECLINING,
+                severity=FlagSeverity.DECLINING,
+                evidence={"recent": 0, "baseline": 30, "expected": 4.9, "p_value": 0.007},
+            )
+        TouchFactory(organization=summit, physician=today, kind=TouchKind.OFFICE_VISIT, made_by=ana)
+        TouchFactory(
+            organization=summit,
+            physician=yesterday,
+            kind=TouchKind.CALL,
+            made_by=ana,
+            occurred_at=NOW - datetime.timedelta(days=1),
+        )
+
+        page = login(liaison).get(URL).content.decode()
+
+    assert page.count("Visited today by Ana Ruiz") == 1
+    assert "Called today" not in page
+    assert page.count("Still listed. A referral decline clears only when their referrals come back") == 1
+
+
+def test_a_quick_touch_for_a_source_of_another_organization_logs_nothing(
+    client, login, summit, harbor, liaison
+):
+    outsider = PhysicianFactory(organization=harbor)
+    login(liaison)
+
+    response = client.post(
+        LOG_URL,
+        {"physician": outsider.pk, "kind": TouchKind.CALL, "return_query": "next=https://evil.example/"},
+    )
+
+    assert (response.status_code, response.url) == (302, URL)
+    assert not Touch.objects.exists()
+    assert "Nothing was logged" in client.get(URL).content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_full_touch_form_says_what_the_touch_changed_too(client, login, summit, summit_clinic, liaison):
+    with time_machine.travel(NOW, tick=False):
+        physician = slipping_and_declining(summit, summit_clinic)
+        login(liaison)
+
+        response = client.post(
+            reverse("outreach:touch_create"),
+            {"physician": physician.pk, "kind": TouchKind.OFFICE_VISIT, "next": URL},
+            follow=True,
+        )
+
+    assert "The contact flag is closed. They stay on Attention for referrals declining." in (
+        response.content.decode()
+    )

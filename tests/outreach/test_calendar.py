@@ -1,12 +1,14 @@
 import datetime
 import hashlib
+import importlib
 
 import pytest
+from django.apps import apps as django_apps
 from django.urls import reverse
 from django.utils import timezone
 from icalendar import Calendar
 
-from clinics.models import Role
+from clinics.models import Membership, Role
 from outreach.models import CalendarFeed
 from outreach.services import calendar_feed_reset, calendar_feed_revoke
 
@@ -18,6 +20,7 @@ from ..factories import (
     PhysicianFactory,
     PracticeFactory,
     TouchFactory,
+    UserFactory,
 )
 
 
@@ -172,6 +175,82 @@ def test_a_role_without_follow_ups_ends_the_feed(client, liaison, summit):
     liaison.save()
 
     assert client.get(feed_url(token)).status_code == 404
+
+
+# Leaving revokes for good: the old secret may have been shared while its holder was away.
+
+
+def test_deactivation_revokes_the_address_and_reactivation_does_not_revive_it(
+    client, admin_client, liaison, summit
+):
+    token = calendar_feed_reset(organization=summit, user=liaison.user)
+
+    admin_client.post(reverse("clinics:staff_deactivate", args=[liaison.pk]))
+    admin_client.post(reverse("clinics:staff_reactivate", args=[liaison.pk]))
+
+    liaison.refresh_from_db()
+    assert liaison.is_active
+    assert client.get(feed_url(token)).status_code == 404
+    assert not CalendarFeed.objects.filter(revoked_at__isnull=True).exists()
+    fresh = calendar_feed_reset(organization=summit, user=liaison.user)
+    assert client.get(feed_url(fresh)).status_code == 200
+
+
+def test_losing_the_outreach_role_revokes_the_address_and_regaining_it_does_not_revive_it(
+    client, admin_client, liaison, summit
+):
+    token = calendar_feed_reset(organization=summit, user=liaison.user)
+    edit = reverse("clinics:staff_edit", args=[liaison.pk])
+
+    admin_client.post(edit, {"role": Role.FRONT_DESK})
+    admin_client.post(edit, {"role": Role.LIAISON})
+
+    liaison.refresh_from_db()
+    assert liaison.role == Role.LIAISON
+    assert client.get(feed_url(token)).status_code == 404
+
+
+def test_a_change_between_outreach_roles_keeps_the_address(client, admin_client, liaison, summit):
+    token = calendar_feed_reset(organization=summit, user=liaison.user)
+
+    admin_client.post(reverse("clinics:staff_edit", args=[liaison.pk]), {"role": Role.THERAPIST})
+
+    assert client.get(feed_url(token)).status_code == 200
+
+
+def test_a_role_edited_on_the_admin_site_revokes_the_address_too(client, liaison, summit):
+    token = calendar_feed_reset(organization=summit, user=liaison.user)
+    superuser = UserFactory(is_staff=True, is_superuser=True)
+    client.force_login(superuser)
+
+    change = reverse("admin:clinics_membership_change", args=[liaison.pk])
+    fields = {"user": liaison.user.pk, "organization": summit.pk, "is_active": "on"}
+
+    demoted = client.post(change, {**fields, "role": Role.FRONT_DESK})
+    restored = client.post(change, {**fields, "role": Role.LIAISON})
+    client.logout()
+
+    assert (demoted.status_code, restored.status_code) == (302, 302)
+    liaison.refresh_from_db()
+    assert liaison.role == Role.LIAISON
+    assert client.get(feed_url(token)).status_code == 404
+
+
+def test_the_migration_revokes_addresses_left_suspended_by_an_earlier_deactivation(
+    client, liaison, summit, member_factory
+):
+    away = liaison
+    away_token = calendar_feed_reset(organization=summit, user=away.user)
+    present = member_factory(summit, Role.THERAPIST)
+    present_token = calendar_feed_reset(organization=summit, user=present.user)
+    Membership.objects.filter(pk=away.pk).update(is_active=False)  # as deactivation did before
+
+    migration = importlib.import_module("outreach.migrations.0003_revoke_calendar_feeds_of_lost_access")
+    migration.revoke_feeds_of_lost_access(django_apps, None)
+    Membership.objects.filter(pk=away.pk).update(is_active=True)
+
+    assert client.get(feed_url(away_token)).status_code == 404
+    assert client.get(feed_url(present_token)).status_code == 200
 
 
 def test_the_feed_runs_constant_queries(client, liaison, summit, django_assert_max_num_queries):

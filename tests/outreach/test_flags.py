@@ -3,6 +3,7 @@
 import datetime
 import math
 from io import StringIO
+from unittest import mock
 
 import pytest
 import time_machine
@@ -115,6 +116,7 @@ def test_contact_flag_opens_escalates_and_closes_on_a_touch(summit):
         touch_log(
             organization=summit,
             made_by=None,
+            logged_by=None,
             kind=TouchKind.CALL,
             occurred_at=timezone.now(),
             physician=physician,
@@ -192,7 +194,12 @@ def test_a_practice_or_gatekeeper_touch_counts_for_physicians_whose_primary_prac
     gatekeeper = GatekeeperFactory(organization=summit, practice=practice)
 
     touch = touch_log(
-        organization=summit, made_by=None, kind=TouchKind.CALL, occurred_at=START, gatekeeper=gatekeeper
+        organization=summit,
+        made_by=None,
+        logged_by=None,
+        kind=TouchKind.CALL,
+        occurred_at=START,
+        gatekeeper=gatekeeper,
     )
     flags_update(organization=summit, now=days_later(5))
 
@@ -318,7 +325,10 @@ def test_beat_runs_the_job_daily_at_the_configured_hour():
     assert entry["schedule"].minute == {0}
 
 
-def test_an_admin_sets_the_tier_cadences(admin_client, summit, django_capture_on_commit_callbacks):
+def test_an_admin_sets_the_tier_cadences_and_a_worker_reevaluates_the_flags(
+    admin_client, summit, django_capture_on_commit_callbacks
+):
+    """The request only enqueues the sweep: it reads every source and holds the organization's lock."""
     settings_url = reverse("clinics:organization_settings")
     data = {
         "name": summit.name,
@@ -329,7 +339,6 @@ def test_an_admin_sets_the_tier_cadences(admin_client, summit, django_capture_on
         "cadence_tier_b_days": 21,
         "cadence_tier_c_days": 45,
     }
-
     physician = source(summit, tier=Tier.A)
     TouchFactory(
         organization=summit, physician=physician, occurred_at=timezone.now() - datetime.timedelta(days=10)
@@ -337,15 +346,58 @@ def test_an_admin_sets_the_tier_cadences(admin_client, summit, django_capture_on
     flags_update(organization=summit)
     assert open_flags(summit) == {}
 
-    with django_capture_on_commit_callbacks(execute=True):
-        admin_client.post(settings_url, data)
+    with (
+        mock.patch("outreach.tasks.flag_organization_sources.delay") as delay,
+        CaptureQueriesContext(connection) as request_queries,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        saved = admin_client.post(settings_url, data)
     refused = admin_client.post(settings_url, {**data, "cadence_tier_b_days": 0})
 
+    assert saved.status_code == 302
     summit.refresh_from_db()
     assert [summit.cadence_days_for_tier(tier) for tier in Tier.values] == [7, 21, 45]
-    # Ten days since contact is overdue for a seven-day cadence, as of the save.
-    assert open_flags(summit) == {(physician.pk, FlagKind.CONTACT_LAPSED): FlagSeverity.OVERDUE}
     assert "cadence_tier_b_days" in refused.context["form"].errors
+    delay.assert_called_once_with(summit.pk)
+    assert not [query for query in request_queries if "outreach_flag" in query["sql"]]
+    assert open_flags(summit) == {}
+
+    flag_organization_sources(*delay.call_args.args)
+
+    # Ten days since contact is overdue for a seven-day cadence.
+    assert open_flags(summit) == {(physician.pk, FlagKind.CONTACT_LAPSED): FlagSeverity.OVERDUE}
+
+
+def test_saving_settings_costs_the_same_however_many_sources(
+    admin_client, summit, django_capture_on_commit_callbacks
+):
+    data = {
+        "name": summit.name,
+        "contact_sla_business_days": 2,
+        "poc_signature_days": 30,
+        "poc_certification_days": 90,
+        "cadence_tier_a_days": 7,
+        "cadence_tier_b_days": 21,
+        "cadence_tier_c_days": 45,
+    }
+
+    def save_queries() -> list[str]:
+        with (
+            mock.patch("outreach.tasks.flag_organization_sources.delay"),
+            CaptureQueriesContext(connection) as captured,
+            django_capture_on_commit_callbacks(execute=True),
+        ):
+            admin_client.post(reverse("clinics:organization_settings"), data)
+        return [query["sql"] for query in captured]
+
+    source(summit)
+    one = save_queries()
+    for _ in range(40):
+        source(summit)
+    forty_one = save_queries()
+
+    assert len(one) == len(forty_one) <= 10
+    assert not [sql for sql in forty_one if "physicians_physician" in sql]
 
 
 # Changes to the directory show at once.

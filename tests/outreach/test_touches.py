@@ -1,6 +1,8 @@
 import datetime
+import importlib
 
 import pytest
+from django.apps import apps as django_apps
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -20,6 +22,7 @@ from ..factories import (
     PracticeFactory,
     ServiceAnnouncementFactory,
     TouchFactory,
+    UserFactory,
 )
 
 
@@ -242,7 +245,13 @@ def test_touch_list_runs_constant_queries(liaison_client, summit, django_assert_
     def add_touches(count):
         for _ in range(count):
             gatekeeper = GatekeeperFactory(organization=summit)
-            touch = TouchFactory(organization=summit, practice=gatekeeper.practice, gatekeeper=gatekeeper)
+            touch = TouchFactory(
+                organization=summit,
+                practice=gatekeeper.practice,
+                gatekeeper=gatekeeper,
+                made_by=UserFactory(),
+                logged_by=UserFactory(),
+            )
             FollowUpFactory(organization=summit, touch=touch)
 
     url = reverse("outreach:touch_list")
@@ -451,7 +460,13 @@ def test_a_follow_up_may_be_due_up_to_two_years_ahead(liaison_client, summit):
 def test_the_service_checks_the_dates_too(summit, member_factory):
     physician = PhysicianFactory(organization=summit)
     user = member_factory(summit, Role.LIAISON).user
-    arguments = {"organization": summit, "made_by": user, "kind": TouchKind.CALL, "physician": physician}
+    arguments = {
+        "organization": summit,
+        "made_by": user,
+        "logged_by": user,
+        "kind": TouchKind.CALL,
+        "physician": physician,
+    }
 
     with pytest.raises(ValidationError, match="within two years"):
         touch_log(**arguments, occurred_at=timezone.now(), follow_up_on=datetime.date.max)
@@ -639,6 +654,7 @@ def test_the_maker_removes_a_mistaken_touch_and_the_source_is_flagged_again(
         touch = touch_log(
             organization=summit,
             made_by=liaison.user,
+            logged_by=liaison.user,
             kind=TouchKind.CALL,
             occurred_at=timezone.now(),
             physician=physician,
@@ -680,3 +696,60 @@ def test_an_announcements_touches_stay(client, login, summit, member_factory):
 
     assert Touch.objects.filter(pk=touch.pk).exists()
     assert "record emails that were sent" in response.wsgi_request._messages._queued_messages[0].message
+
+
+# Who logged a touch, when it was logged on someone else's behalf.
+
+
+def test_a_touch_logged_for_a_colleague_records_and_shows_who_logged_it(
+    liaison_client, liaison, summit, member_factory
+):
+    liaison.user.first_name, liaison.user.last_name = "Ben", "Ode"
+    liaison.user.save()
+    colleague = member_factory(summit, Role.THERAPIST, user__first_name="Ana", user__last_name="Ruiz")
+    physician = PhysicianFactory(organization=summit)
+
+    liaison_client.post(
+        reverse("outreach:touch_create"),
+        {"physician": physician.pk, "kind": TouchKind.IN_SERVICE, "made_by": colleague.user.pk},
+    )
+
+    touch = Touch.objects.get()
+    assert (touch.made_by, touch.logged_by) == (colleague.user, liaison.user)
+    who = 'Ana Ruiz <span class="text-body-secondary">(logged by Ben Ode)</span>'
+    assert who in liaison_client.get(reverse("outreach:touch_list")).content.decode()
+    assert who in liaison_client.get(reverse("physicians:detail", args=[physician.pk])).content.decode()
+
+
+def test_a_touch_logged_by_its_maker_names_them_once(liaison_client, liaison, summit):
+    physician = PhysicianFactory(organization=summit)
+
+    liaison_client.post(reverse("outreach:touch_create"), {"physician": physician.pk, "kind": TouchKind.CALL})
+
+    assert Touch.objects.get().logged_by == liaison.user
+    assert "logged by" not in liaison_client.get(reverse("outreach:touch_list")).content.decode()
+
+
+def test_whoever_logged_a_touch_may_remove_it_and_a_bystander_may_not(client, login, summit, member_factory):
+    maker, logger, bystander = (member_factory(summit, Role.THERAPIST) for _ in range(3))
+    touch = TouchFactory(organization=summit, made_by=maker.user, logged_by=logger.user)
+
+    assert "Remove this touch" not in login(bystander).get(reverse("outreach:touch_list")).content.decode()
+    remove(login(bystander), touch)
+    assert Touch.objects.filter(pk=touch.pk).exists()
+
+    assert "Remove this touch" in login(logger).get(reverse("outreach:touch_list")).content.decode()
+    remove(login(logger), touch)
+    assert not Touch.objects.filter(pk=touch.pk).exists()
+
+
+def test_touches_from_before_logged_by_was_kept_count_as_logged_by_their_maker(summit, liaison):
+    touch = TouchFactory(organization=summit, made_by=liaison.user, logged_by=None)
+    unknown = TouchFactory(organization=summit, made_by=None, logged_by=None)
+
+    migration = importlib.import_module("outreach.migrations.0002_touch_logged_by")
+    migration.logged_by_their_maker(django_apps, None)
+
+    touch.refresh_from_db()
+    unknown.refresh_from_db()
+    assert (touch.logged_by, unknown.logged_by) == (liaison.user, None)
