@@ -37,8 +37,8 @@ from django.utils import timezone
 from accounts.models import User
 from clinics.models import Organization
 
-from .identifiers import npi_problem
-from .models import (
+from ..identifiers import npi_problem
+from ..models import (
     Affiliation,
     ImportStatus,
     NppesImport,
@@ -46,7 +46,7 @@ from .models import (
     Practice,
     search_key,
 )
-from .taxonomy import REFERRER_TAXONOMY
+from ..taxonomy import REFERRER_TAXONOMY
 
 logger = logging.getLogger(__name__)
 
@@ -744,7 +744,7 @@ def nppes_import_enqueue(
 ) -> NppesImport:
     """Saves the uploaded file as an import job and queues it for the worker."""
     # tasks.py imports this module, so the task is imported when needed.
-    from .tasks import import_nppes_file
+    from ..tasks import import_nppes_file
 
     states, taxonomies = nppes_filters_clean(states=states, taxonomies=taxonomies)
     job = NppesImport(
