@@ -33,6 +33,7 @@ from physicians.models import (
 )
 from physicians.nppes import (
     NppesFileError,
+    bulk,
     nppes_file_import,
     nppes_import_enqueue,
     nppes_import_run,
@@ -314,7 +315,7 @@ def test_bad_rows_are_refused_with_their_reasons_and_the_rest_imported(summit):
 
 @pytest.mark.parametrize("batch_size", [2, 100], ids=["across-batches", "within-a-batch"])
 def test_a_repeated_npi_takes_its_last_row(summit, monkeypatch, batch_size):
-    monkeypatch.setattr(reading, "BATCH_SIZE", batch_size)
+    monkeypatch.setattr(bulk, "BATCH_SIZE", batch_size)
     npi = valid_npi(1)
 
     result = run_import(
@@ -595,7 +596,7 @@ def test_queries_do_not_grow_with_the_rows(summit, harbor):
 
 
 def test_queries_grow_with_batches_not_rows(summit, harbor, monkeypatch):
-    monkeypatch.setattr(reading, "BATCH_SIZE", 100)
+    monkeypatch.setattr(bulk, "BATCH_SIZE", 100)
     one_batch = import_queries(summit, 100, start=1)
     five_batches = import_queries(harbor, 500, start=1)
 
@@ -832,7 +833,7 @@ def test_an_unexpected_error_requeues_then_the_task_gives_up_and_fails_the_job(s
     def broken(**kwargs):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr("physicians.nppes.reading.nppes_file_import", broken)
+    monkeypatch.setattr("physicians.nppes.jobs.nppes_file_import", broken)
     job = queued_job(summit, nppes_csv([person(valid_npi(1))]))
 
     with pytest.raises(RuntimeError):
