@@ -17,7 +17,6 @@ from django.core.management.base import CommandError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from physicians import nppes
 from physicians.identifiers import npi_check_digit
 from physicians.management.commands.import_nppes import Command
 from physicians.models import (
@@ -34,11 +33,13 @@ from physicians.models import (
 )
 from physicians.nppes import (
     NppesFileError,
+    bulk,
     nppes_file_import,
     nppes_import_enqueue,
     nppes_import_run,
     readable_address,
     readable_name,
+    reading,
 )
 from physicians.tasks import import_nppes_file
 
@@ -221,8 +222,8 @@ def test_readable_addresses(given, readable):
     ],
 )
 def test_fast_search_keys_equal_the_models_own(parts):
-    assert nppes._search_key(*parts) == search_key(*parts)
-    assert nppes._location_key(*parts[:3]) == location_key(*parts[:3])
+    assert reading._search_key(*parts) == search_key(*parts)
+    assert reading._location_key(*parts[:3]) == location_key(*parts[:3])
 
 
 def test_one_practice_per_address_shared_by_its_physicians(summit):
@@ -314,7 +315,7 @@ def test_bad_rows_are_refused_with_their_reasons_and_the_rest_imported(summit):
 
 @pytest.mark.parametrize("batch_size", [2, 100], ids=["across-batches", "within-a-batch"])
 def test_a_repeated_npi_takes_its_last_row(summit, monkeypatch, batch_size):
-    monkeypatch.setattr(nppes, "BATCH_SIZE", batch_size)
+    monkeypatch.setattr(bulk, "BATCH_SIZE", batch_size)
     npi = valid_npi(1)
 
     result = run_import(
@@ -327,7 +328,7 @@ def test_a_repeated_npi_takes_its_last_row(summit, monkeypatch, batch_size):
 
 
 def test_only_the_first_refused_rows_are_kept_but_all_are_counted(summit, monkeypatch):
-    monkeypatch.setattr(nppes, "INVALID_ROWS_KEPT", 2)
+    monkeypatch.setattr(reading, "INVALID_ROWS_KEPT", 2)
 
     result = run_import(summit, nppes_csv([person("1234567890") for _ in range(5)]))
 
@@ -595,7 +596,7 @@ def test_queries_do_not_grow_with_the_rows(summit, harbor):
 
 
 def test_queries_grow_with_batches_not_rows(summit, harbor, monkeypatch):
-    monkeypatch.setattr(nppes, "BATCH_SIZE", 100)
+    monkeypatch.setattr(bulk, "BATCH_SIZE", 100)
     one_batch = import_queries(summit, 100, start=1)
     five_batches = import_queries(harbor, 500, start=1)
 
@@ -816,7 +817,7 @@ def test_a_missing_upload_fails_the_job(summit, media):
 
 
 def test_progress_is_reported_while_reading(summit, monkeypatch):
-    monkeypatch.setattr(nppes, "PROGRESS_EVERY", 2)
+    monkeypatch.setattr(reading, "PROGRESS_EVERY", 2)
     content = nppes_csv([person(valid_npi(n)) for n in range(1, 6)])
     reports = []
 
@@ -832,7 +833,7 @@ def test_an_unexpected_error_requeues_then_the_task_gives_up_and_fails_the_job(s
     def broken(**kwargs):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr("physicians.nppes.nppes_file_import", broken)
+    monkeypatch.setattr("physicians.nppes.jobs.nppes_file_import", broken)
     job = queued_job(summit, nppes_csv([person(valid_npi(1))]))
 
     with pytest.raises(RuntimeError):
