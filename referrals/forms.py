@@ -3,9 +3,9 @@ from datetime import date
 
 from crispy_forms.helper import FormHelper
 from django import forms
-from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 
+from accounts.models import User
 from clinics.models import Clinic, Organization, Payer, Role
 from physicians.identifiers import validate_npi
 from physicians.models import Physician
@@ -14,8 +14,6 @@ from . import services
 from .attachments import sniff
 from .models import PATIENT_FIELDS, LossReason, PlanOfCare, Referral, SourceType, Status, normalize_icd10
 from .services import CARE_FIELDS, PLAN_FIELDS, REFERRAL_FIELDS
-
-User = get_user_model()
 
 # Common PT diagnoses offered as suggestions; any valid ICD-10-CM code is accepted.
 COMMON_DIAGNOSES = [
