@@ -6,6 +6,7 @@ from django.shortcuts import redirect, render
 
 from clinics.models import Role
 from clinics.tenancy import get_for_organization_or_404, staff_view
+from config.uploads import upload_limit
 
 from .forms import NppesUploadForm
 from .models import NppesImport
@@ -14,6 +15,7 @@ from .nppes import nppes_import_enqueue
 ADMIN_ONLY = {Role.ADMIN}
 
 
+@upload_limit("NPPES_UPLOAD_MAX_MB")
 @staff_view(roles=ADMIN_ONLY)
 def import_list(request: HttpRequest) -> HttpResponse:
     form = NppesUploadForm(request.POST or None, request.FILES or None)

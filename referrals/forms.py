@@ -3,18 +3,17 @@ from datetime import date
 
 from crispy_forms.helper import FormHelper
 from django import forms
-from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 
+from accounts.models import User
 from clinics.models import Clinic, Organization, Payer, Role
 from physicians.identifiers import validate_npi
 from physicians.models import Physician
 
+from . import services
 from .attachments import sniff
-from .models import LossReason, PlanOfCare, Referral, SourceType, Status, normalize_icd10
+from .models import PATIENT_FIELDS, LossReason, PlanOfCare, Referral, SourceType, Status, normalize_icd10
 from .services import CARE_FIELDS, PLAN_FIELDS, REFERRAL_FIELDS
-
-User = get_user_model()
 
 # Common PT diagnoses offered as suggestions; any valid ICD-10-CM code is accepted.
 COMMON_DIAGNOSES = [
@@ -74,7 +73,7 @@ COMMON_DIAGNOSES = [
 def _style(form: forms.Form) -> None:
     for field in form.fields.values():
         widget = field.widget
-        if isinstance(widget, forms.CheckboxInput | forms.HiddenInput):
+        if isinstance(widget, forms.CheckboxInput | forms.HiddenInput | forms.FileInput):
             continue
         widget.attrs.setdefault(
             "class", "form-select" if isinstance(widget, forms.Select) else "form-control"
@@ -100,6 +99,41 @@ class DiagnosisCodesField(forms.CharField):
         return ", ".join(value) if isinstance(value, list) else value
 
 
+class BirthDateField(forms.DateField):
+    """Typed as text straight from the fax, not picked: the same in every browser and screen reader."""
+
+    def __init__(self, **kwargs):
+        super().__init__(
+            label="Date of birth",
+            input_formats=["%m/%d/%Y", "%m-%d-%Y", "%m%d%Y", "%Y-%m-%d"],
+            widget=forms.DateInput(
+                format="%m/%d/%Y",
+                attrs={"placeholder": "MM/DD/YYYY", "inputmode": "numeric", "autocomplete": "off"},
+            ),
+            error_messages={"invalid": "Enter the date of birth as MM/DD/YYYY."},
+            **kwargs,
+        )
+
+    def validate(self, value: date) -> None:
+        super().validate(value)
+        if value and value > date.today():
+            raise ValidationError("The date of birth is in the future.")
+
+
+DOCUMENT_ACCEPT = ".pdf,.png,.jpg,.jpeg,.tif,.tiff,.gif,application/pdf,image/*"
+
+
+class DocumentField(forms.FileField):
+    """A referral document, checked by its content (PDF or image) and size."""
+
+    widget = forms.FileInput(attrs={"accept": DOCUMENT_ACCEPT})
+
+    def validate(self, value) -> None:
+        super().validate(value)
+        if value:
+            sniff(value)
+
+
 class ReferralForm(forms.ModelForm):
     physician = forms.ModelChoiceField(
         queryset=Physician.objects.none(), required=False, widget=forms.HiddenInput
@@ -114,16 +148,14 @@ class ReferralForm(forms.ModelForm):
         label="Received",
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
     )
-    # A text field, not a date picker: typed straight from the fax, the same
-    # in every browser and screen reader.
-    patient_birth_date = forms.DateField(
-        label="Date of birth",
-        input_formats=["%m/%d/%Y", "%m-%d-%Y", "%m%d%Y", "%Y-%m-%d"],
-        widget=forms.TextInput(
-            attrs={"placeholder": "MM/DD/YYYY", "inputmode": "numeric", "autocomplete": "off"}
-        ),
-        error_messages={"invalid": "Enter the date of birth as MM/DD/YYYY."},
+    patient_birth_date = BirthDateField()
+    document = DocumentField(
+        label="Referral document", required=False, help_text="The faxed order: PDF or image."
     )
+    # A document attached to a form that came back (a warning, an error) is
+    # kept server-side; the form carries only its random key.
+    kept_document = forms.UUIDField(required=False, widget=forms.HiddenInput)
+    remove_kept_document = forms.BooleanField(required=False)
     # A physician not in the directory yet, added with the referral.
     new_physician_first_name = forms.CharField(label="First name", required=False, max_length=100)
     new_physician_last_name = forms.CharField(label="Last name", required=False, max_length=100)
@@ -142,6 +174,7 @@ class ReferralForm(forms.ModelForm):
     def __init__(self, *args, organization: Organization, **kwargs):
         super().__init__(*args, **kwargs)
         self.organization = organization
+        self.kept = None
         self.fields["physician"].queryset = Physician.objects.for_organization(organization)
         self.fields["clinic"].queryset = Clinic.objects.for_organization(organization).filter(is_active=True)
         self.fields["clinic"].empty_label = None
@@ -155,17 +188,25 @@ class ReferralForm(forms.ModelForm):
         self.helper = FormHelper()
         self.helper.form_tag = False
 
-    def clean_document(self):
-        document = self.cleaned_data.get("document")
-        if document:
-            sniff(document)
-        return document
+    def keep_document(self, *, user: User, refused: str | None = None) -> None:
+        """Keeps the document chosen with this submit, or the one kept before, for the next round trip.
 
-    def clean_patient_birth_date(self):
-        born = self.cleaned_data["patient_birth_date"]
-        if born > date.today():
-            raise ValidationError("The date of birth is in the future.")
-        return born
+        `refused` says why a file sent with this submit never arrived (too large).
+        """
+        # Cleans the form: cleaned_data then holds every valid field, the document among them.
+        self.is_valid()
+        if refused:
+            self.add_error("document", refused)
+        try:
+            self.kept = services.pending_document_resolve(
+                organization=self.organization,
+                user=user,
+                upload=self.cleaned_data.get("document"),
+                key=self.cleaned_data.get("kept_document"),
+                remove=self.cleaned_data.get("remove_kept_document", False),
+            )
+        except ValidationError as error:
+            self.add_error("document", error)
 
     def clean(self):
         cleaned = super().clean()
@@ -204,9 +245,10 @@ class ReferralForm(forms.ModelForm):
 
 
 class ReferralEditForm(forms.ModelForm):
-    """Edits an existing referral; `version` is the copy the user loaded."""
+    """Edits an existing referral, the patient's details included; `version` is the copy the user loaded."""
 
     version = forms.IntegerField(widget=forms.HiddenInput)
+    patient_birth_date = BirthDateField()
     diagnosis_codes = DiagnosisCodesField(
         label="Diagnoses (ICD-10-CM)",
         required=False,
@@ -216,6 +258,7 @@ class ReferralEditForm(forms.ModelForm):
     class Meta:
         model = Referral
         fields = (
+            *PATIENT_FIELDS,
             "clinic",
             "diagnosis_codes",
             "body_region",
@@ -248,6 +291,20 @@ class ReferralEditForm(forms.ModelForm):
 
     def editable_fields(self) -> dict:
         return {name: self.cleaned_data[name] for name in self.fields if name != "version"}
+
+    def patient_fields(self) -> list[forms.BoundField]:
+        return [self[name] for name in PATIENT_FIELDS]
+
+    def referral_fields(self) -> list[forms.BoundField]:
+        return [field for field in self.visible_fields() if field.name not in PATIENT_FIELDS]
+
+
+class ReferralDocumentForm(forms.Form):
+    document = DocumentField(label="Add a document", help_text="A page faxed later: PDF or image.")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["document"].widget.attrs["class"] = "form-control"
 
 
 class TransitionForm(forms.Form):

@@ -1,4 +1,5 @@
 import re
+import uuid
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -7,7 +8,7 @@ from django.db import models
 from clinics.models import Clinic, Payer, TenantModel
 from physicians.models import Physician
 
-from .attachments import document_path
+from .attachments import DocumentType, document_path, document_type
 
 
 class SourceType(models.TextChoices):
@@ -131,10 +132,6 @@ class Referral(TenantModel):
     visits_attended = models.PositiveSmallIntegerField(default=0)
     billed_amount = models.DecimalField(max_digits=10, decimal_places=2, default=0)
     collected_amount = models.DecimalField(max_digits=10, decimal_places=2, default=0)
-    document = models.FileField(
-        "referral document", upload_to=document_path, blank=True, help_text="The faxed order: PDF or image."
-    )
-    document_content_type = models.CharField(max_length=50, blank=True, editable=False)
     # Incremented on every save: an edit made on a stale copy is refused.
     version = models.PositiveIntegerField(default=1)
     created_by = models.ForeignKey(
@@ -205,6 +202,91 @@ class StatusChange(TenantModel):
             models.Index(
                 fields=["organization", "to_status", "changed_at"], name="referrals_change_org_status"
             ),
+        ]
+
+
+# What can be corrected about the patient after intake (a wrong digit on a fax).
+PATIENT_FIELDS = (
+    "patient_first_name",
+    "patient_last_name",
+    "patient_birth_date",
+    "patient_phone",
+    "patient_email",
+)
+
+
+class PatientCorrection(TenantModel):
+    """A correction of the patient's details after intake: which fields, by whom, when.
+
+    The values, old or new, are not kept here: the referral holds the current
+    ones, and a history of patient data is more patient data to protect.
+    """
+
+    referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="patient_corrections")
+    fields = models.JSONField(help_text="Names of the corrected fields.")
+    corrected_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    corrected_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["corrected_at", "pk"]
+        indexes = [
+            models.Index(fields=["organization", "referral", "corrected_at"], name="referrals_corr_org_ref"),
+        ]
+
+    @property
+    def field_labels(self) -> list[str]:
+        return [str(Referral._meta.get_field(name).verbose_name) for name in self.fields]
+
+
+class ReferralDocument(TenantModel):
+    """One document of a referral: the faxed order, a page faxed later. Typed and named by its content."""
+
+    referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="documents")
+    file = models.FileField(upload_to=document_path)
+    content_type = models.CharField(max_length=50)
+    size = models.PositiveIntegerField()
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    added_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["added_at", "pk"]
+        indexes = [
+            models.Index(fields=["organization", "referral", "added_at"], name="referrals_doc_org_ref"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Document #{self.pk} of referral #{self.referral_id}"
+
+    @property
+    def kind(self) -> DocumentType:
+        return document_type(self.content_type)
+
+
+class PendingDocument(TenantModel):
+    """A document attached to an intake form that came back unsaved (a warning, an error), kept server-side.
+
+    The form carries only the random `key`; the referral, once saved, claims
+    the document with the key, its uploader and organization, so nobody else
+    can. Unclaimed documents are swept after PENDING_DOCUMENT_HOURS.
+    """
+
+    key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    file = models.FileField(upload_to=document_path)
+    content_type = models.CharField(max_length=50)
+    size = models.PositiveIntegerField()
+    # Shown back on the form ("fax.pdf attached — kept"), never used to store or serve the file.
+    original_name = models.CharField(max_length=255)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["organization", "uploaded_by"], name="referrals_pending_org_user"),
+            models.Index(fields=["created_at"], name="referrals_pending_created"),
         ]
 
 

@@ -1,13 +1,24 @@
+import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.db.models import Count, Min, Prefetch, Q, QuerySet
 from django.utils import timezone
 
+from accounts.models import User
 from clinics.models import Organization
 from physicians.models import Affiliation, Gatekeeper, Practice
 
-from .models import OPEN_STATUSES, PlanOfCare, Referral, Status, StatusChange
+from .models import (
+    OPEN_STATUSES,
+    PatientCorrection,
+    PendingDocument,
+    PlanOfCare,
+    Referral,
+    ReferralDocument,
+    Status,
+    StatusChange,
+)
 from .plans import PlanState, PlanStatus, plan_state
 from .sla import business_days_waiting, contact_due_at
 
@@ -271,3 +282,37 @@ def board(*, organization: Organization) -> list[tuple[Status, int, list[Referra
         )
         columns.append((Status(status), counts.get(status, 0), cards))
     return columns
+
+
+def pending_document(*, organization: Organization, user: User, key: uuid.UUID) -> PendingDocument | None:
+    """A document kept for an intake form: only its uploader, in its organization, can name it."""
+    return PendingDocument.objects.for_organization(organization).filter(uploaded_by=user, key=key).first()
+
+
+def referral_documents(*, organization: Organization, referral: Referral) -> QuerySet[ReferralDocument]:
+    return (
+        ReferralDocument.objects.for_organization(organization)
+        .filter(referral=referral)
+        .select_related("added_by")
+    )
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    at: datetime
+    by: User | None
+    status_change: StatusChange | None = None
+    correction: PatientCorrection | None = None
+
+
+def referral_history(*, referral: Referral) -> list[HistoryEntry]:
+    """Status changes and corrections of the patient's details, oldest first, in two queries."""
+    entries = [
+        HistoryEntry(at=change.changed_at, by=change.changed_by, status_change=change)
+        for change in referral.status_changes.select_related("changed_by")
+    ]
+    entries += [
+        HistoryEntry(at=correction.corrected_at, by=correction.corrected_by, correction=correction)
+        for correction in referral.patient_corrections.select_related("corrected_by")
+    ]
+    return sorted(entries, key=lambda entry: entry.at)

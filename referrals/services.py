@@ -1,14 +1,34 @@
+import uuid
+from datetime import datetime, timedelta
+from pathlib import PurePath
+
+from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files import File
 from django.db import transaction
 from django.db.models import F
+from django.db.models.fields.files import FieldFile
 from django.utils import timezone
 
 from accounts.models import User
 from clinics.models import Organization
 from physicians.services import physician_save
 
+from . import selectors
 from .attachments import sniff
-from .models import TRANSITIONS, LossReason, PlanOfCare, Referral, Status, StatusChange, normalize_icd10
+from .models import (
+    PATIENT_FIELDS,
+    TRANSITIONS,
+    LossReason,
+    PatientCorrection,
+    PendingDocument,
+    PlanOfCare,
+    Referral,
+    ReferralDocument,
+    Status,
+    StatusChange,
+    normalize_icd10,
+)
 from .plans import default_ends_on
 
 REFERRAL_FIELDS = (
@@ -29,7 +49,6 @@ REFERRAL_FIELDS = (
     "priority",
     "notes",
     "therapist",
-    "document",
 )
 # Outcome and money: what front desk does not edit.
 CARE_FIELDS = ("visits_attended", "billed_amount", "collected_amount")
@@ -51,11 +70,12 @@ def _assign(referral: Referral, fields: dict, allowed: tuple[str, ...]) -> None:
 
 
 @transaction.atomic
-def referral_create(*, organization: Organization, user: User, **fields) -> Referral:
+def referral_create(
+    *, organization: Organization, user: User, pending_document: PendingDocument | None = None, **fields
+) -> Referral:
+    """Saves a new referral with its first history row and, if the form kept one, its document."""
     referral = Referral(organization=organization, created_by=user)
     _assign(referral, fields, REFERRAL_FIELDS)
-    if referral.document:
-        referral.document_content_type, _ = sniff(referral.document)
     referral.full_clean()
     referral.save()
     StatusChange.objects.create(
@@ -65,23 +85,49 @@ def referral_create(*, organization: Organization, user: User, **fields) -> Refe
         changed_by=user,
         changed_at=referral.received_at,
     )
+    if pending_document is not None:
+        _pending_document_claim(referral=referral, user=user, pending=pending_document)
     return referral
 
 
 @transaction.atomic
-def referral_update(*, referral: Referral, version: int, allowed: tuple[str, ...], **fields) -> Referral:
-    """Saves edits made on the copy loaded at `version`; refuses them if someone saved since."""
+def referral_update(
+    *, referral: Referral, user: User, version: int, allowed: tuple[str, ...], **fields
+) -> Referral:
+    """Saves edits made on the copy loaded at `version`; refuses them if someone saved since.
+
+    A change to the patient's details is recorded as a PatientCorrection
+    (which fields, who, when), compared with the copy the edit was made on.
+    """
     _assign(referral, fields, allowed)
     referral.full_clean()
-    updated = Referral.objects.filter(pk=referral.pk, version=version).update(
-        **{name: getattr(referral, name) for name in {*fields, "diagnosis_codes"} & set(allowed)},
-        version=F("version") + 1,
-        updated_at=timezone.now(),
+    before = (
+        Referral.objects.select_for_update()
+        .filter(pk=referral.pk, version=version)
+        .values(*PATIENT_FIELDS)
+        .first()
     )
-    if not updated:
+    if before is None:
         raise StaleReferral(
             "Someone else changed this referral while you were editing it. "
             "Your changes are below, not saved: check the current version, then save again."
+        )
+    now = timezone.now()
+    Referral.objects.filter(pk=referral.pk).update(
+        **{name: getattr(referral, name) for name in {*fields, "diagnosis_codes"} & set(allowed)},
+        version=F("version") + 1,
+        updated_at=now,
+    )
+    corrected = [
+        name for name in PATIENT_FIELDS if name in fields and getattr(referral, name) != before[name]
+    ]
+    if corrected:
+        PatientCorrection.objects.create(
+            organization_id=referral.organization_id,
+            referral=referral,
+            fields=corrected,
+            corrected_by=user,
+            corrected_at=now,
         )
     referral.version = version + 1
     return referral
@@ -151,3 +197,132 @@ def plan_of_care_save(
     plan.full_clean()
     plan.save()
     return plan
+
+
+SWEEP_BATCH = 500
+PENDING_DOCUMENT_GONE = (
+    "The document attached before is no longer kept (it was sent with another form, or too long ago). "
+    "Attach it again."
+)
+
+
+def _delete_file_on_commit(file: FieldFile) -> None:
+    """Deletes a stored file once the row that named it is gone for good; a rollback keeps both."""
+    name, storage = file.name, file.storage
+    transaction.on_commit(lambda: storage.delete(name))
+
+
+@transaction.atomic
+def referral_document_add(*, referral: Referral, user: User, upload: File) -> ReferralDocument:
+    """Adds a document to a referral (a page faxed later), checked by its content like the one at intake."""
+    kind = sniff(upload)
+    document = ReferralDocument(
+        organization_id=referral.organization_id,
+        referral=referral,
+        content_type=kind.content_type,
+        size=upload.size,
+        added_by=user,
+        added_at=timezone.now(),
+    )
+    # The name given here is ignored: the stored one is random, with the sniffed type's extension.
+    document.file.save("document", upload, save=False)
+    document.save()
+    return document
+
+
+@transaction.atomic
+def _pending_document_keep(*, organization: Organization, user: User, upload: File) -> PendingDocument:
+    """Keeps a document attached to an intake form that comes back unsaved, for the next submit."""
+    kind = sniff(upload)
+    pending = PendingDocument(
+        organization=organization,
+        uploaded_by=user,
+        content_type=kind.content_type,
+        size=upload.size,
+        original_name=PurePath(upload.name or "").name[-255:] or "document",
+    )
+    pending.file.save("document", upload, save=False)
+    pending.save()
+    return pending
+
+
+def _pending_document_discard(*, pending: PendingDocument) -> None:
+    pending.delete()
+    _delete_file_on_commit(pending.file)
+
+
+@transaction.atomic
+def pending_document_resolve(
+    *,
+    organization: Organization,
+    user: User,
+    upload: File | None,
+    key: uuid.UUID | None,
+    remove: bool,
+) -> PendingDocument | None:
+    """The document an intake form carries after this submit, kept server-side.
+
+    1. A newly chosen file is kept, replacing one kept before.
+    2. Otherwise "remove" drops the kept document.
+    3. Otherwise the kept document stays, if `key` is one of this user's in
+       this organization; a key that is not (swept, claimed, someone else's)
+       is a ValidationError, so the form says so instead of saving the
+       referral without its document.
+    """
+    kept = selectors.pending_document(organization=organization, user=user, key=key) if key else None
+    if upload:
+        new = _pending_document_keep(organization=organization, user=user, upload=upload)
+        if kept:
+            _pending_document_discard(pending=kept)
+        return new
+    if key and kept is None:
+        if remove:
+            return None
+        raise ValidationError(PENDING_DOCUMENT_GONE)
+    if remove and kept:
+        _pending_document_discard(pending=kept)
+        return None
+    return kept
+
+
+def _pending_document_claim(*, referral: Referral, user: User, pending: PendingDocument) -> ReferralDocument:
+    """Turns a kept document into the referral's: once, and only for its uploader in its organization."""
+    claimed, _ = PendingDocument.objects.filter(
+        pk=pending.pk, organization_id=referral.organization_id, uploaded_by=user
+    ).delete()
+    if not claimed:
+        raise ValidationError(PENDING_DOCUMENT_GONE)
+    return ReferralDocument.objects.create(
+        organization_id=referral.organization_id,
+        referral=referral,
+        file=pending.file.name,
+        content_type=pending.content_type,
+        size=pending.size,
+        added_by=user,
+        added_at=timezone.now(),
+    )
+
+
+def pending_documents_sweep(*, now: datetime | None = None) -> int:
+    """Deletes kept documents no form can send any more, and their files; returns how many.
+
+    A form is sent within its session, so a document older than the longest
+    session is abandoned. Rows are locked and skipped if locked, so a referral
+    claiming one at this moment either gets it or is told to attach it again,
+    and a file is deleted only with the row that named it.
+    """
+    cutoff = (now or timezone.now()) - timedelta(seconds=settings.SESSION_ABSOLUTE_LIFETIME)
+    swept = 0
+    while True:
+        with transaction.atomic():
+            batch = list(
+                PendingDocument.objects.select_for_update(skip_locked=True)
+                .filter(created_at__lt=cutoff)
+                .order_by("pk")[:SWEEP_BATCH]
+            )
+            PendingDocument.objects.filter(pk__in=[pending.pk for pending in batch]).delete()
+            for pending in batch:
+                _delete_file_on_commit(pending.file)
+        swept += len(batch)
+        if len(batch) < SWEEP_BATCH:
+            return swept

@@ -1,5 +1,3 @@
-from pathlib import PurePath
-
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -11,18 +9,21 @@ from django.views.decorators.http import require_POST
 
 from clinics.models import Role
 from clinics.tenancy import ALL_ROLES, get_for_organization_or_404, staff_view
+from config.uploads import refused_upload, upload_limit
 
 from . import selectors, services
+from .attachments import document_type, download_name
 from .forms import (
     COMMON_DIAGNOSES,
     BulkTransitionForm,
     PlanOfCareForm,
+    ReferralDocumentForm,
     ReferralEditForm,
     ReferralFilterForm,
     ReferralForm,
     TransitionForm,
 )
-from .models import TRANSITIONS, LossReason, PlanOfCare, Referral, Status
+from .models import TRANSITIONS, LossReason, PlanOfCare, Referral, ReferralDocument, Status
 
 CARE_ROLES = {Role.THERAPIST, Role.ADMIN}
 PAGE_SIZE = 50
@@ -33,6 +34,7 @@ def _clinic_timezone(request: HttpRequest) -> str:
     return clinic.timezone if clinic else timezone.get_current_timezone_name()
 
 
+@upload_limit("REFERRAL_DOCUMENT_MAX_MB")
 @staff_view(roles=ALL_ROLES)
 def intake(request: HttpRequest) -> HttpResponse:
     # Times typed at the desk are in the desk's clinic's time zone.
@@ -48,10 +50,13 @@ def intake(request: HttpRequest) -> HttpResponse:
             instance=Referral(organization=request.organization),
             organization=request.organization,
         )
-        if request.method == "POST" and form.is_valid():
-            response = _save_intake(request, form)
-            if response:
-                return response
+        if request.method == "POST":
+            # Whatever the form comes back for, the document attached to it comes back too.
+            form.keep_document(user=request.user, refused=refused_upload(request, "document"))
+            if form.is_valid():
+                response = _save_intake(request, form)
+                if response:
+                    return response
     chosen = getattr(form, "cleaned_data", {}).get("physician")
     return render(
         request,
@@ -83,7 +88,11 @@ def _save_intake(request: HttpRequest, form: ReferralForm) -> HttpResponse | Non
         return None
     try:
         referral = services.referral_intake(
-            organization=request.organization, user=request.user, new_physician=form.new_physician(), **fields
+            organization=request.organization,
+            user=request.user,
+            new_physician=form.new_physician(),
+            pending_document=form.kept,
+            **fields,
         )
     except ValidationError as error:
         form.add_error(None, error)
@@ -175,6 +184,7 @@ def referral_detail(request: HttpRequest, referral_id: int) -> HttpResponse:
         try:
             services.referral_update(
                 referral=referral,
+                user=request.user,
                 version=form.cleaned_data["version"],
                 allowed=allowed,
                 **form.editable_fields(),
@@ -188,14 +198,15 @@ def referral_detail(request: HttpRequest, referral_id: int) -> HttpResponse:
             return redirect("referrals:detail", referral_id=referral.pk)
     if request.method == "POST":
         referral.refresh_from_db()
-    history = referral.status_changes.select_related("changed_by")
     return render(
         request,
         "referrals/referral_detail.html",
         {
             "referral": referral,
             "form": form,
-            "history": history,
+            "history": selectors.referral_history(referral=referral),
+            "documents": selectors.referral_documents(organization=request.organization, referral=referral),
+            "document_form": ReferralDocumentForm(),
             "milestones": selectors.referral_milestones(referral=referral),
             "next_statuses": [Status(s) for s in Status.values if s in TRANSITIONS[referral.status]],
             "loss_reasons": LossReason.choices,
@@ -272,18 +283,46 @@ def plans_awaiting_signature(request: HttpRequest) -> HttpResponse:
     )
 
 
+@require_POST
+@upload_limit("REFERRAL_DOCUMENT_MAX_MB")
 @staff_view(roles=ALL_ROLES)
-def document(request: HttpRequest, referral_id: int) -> FileResponse:
+def document_add(request: HttpRequest, referral_id: int) -> HttpResponse:
+    """Adds a document to a referral after intake: a second page faxed later."""
     referral = get_for_organization_or_404(Referral, request.organization, pk=referral_id)
-    if not referral.document:
-        raise Http404("This referral has no document.")
-    extension = PurePath(referral.document.name).suffix
-    return FileResponse(
-        referral.document.open("rb"),
-        as_attachment=True,
-        filename=f"referral-{referral.pk}{extension}",
-        content_type=referral.document_content_type or "application/octet-stream",
+    form = ReferralDocumentForm(request.POST, request.FILES)
+    refused = refused_upload(request, "document")
+    if refused:
+        messages.error(request, refused)
+    elif form.is_valid():
+        services.referral_document_add(
+            referral=referral, user=request.user, upload=form.cleaned_data["document"]
+        )
+        messages.success(request, "Document added.")
+    else:
+        messages.error(request, " ".join(form.errors["document"]))
+    return redirect("referrals:detail", referral_id=referral.pk)
+
+
+@staff_view(roles=ALL_ROLES)
+def document(request: HttpRequest, referral_id: int, document_id: int) -> FileResponse:
+    stored = get_for_organization_or_404(
+        ReferralDocument, request.organization, pk=document_id, referral_id=referral_id
     )
+    try:
+        content = stored.file.open("rb")
+    except FileNotFoundError:
+        raise Http404("This document's file is missing.") from None
+    # Type and name come from the sniffed content alone, never from the uploader's file name.
+    response = FileResponse(
+        content,
+        as_attachment=True,
+        filename=download_name(
+            referral_id=stored.referral_id, document_id=stored.pk, content_type=stored.content_type
+        ),
+        content_type=document_type(stored.content_type).content_type,
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 @staff_view(roles=ALL_ROLES)

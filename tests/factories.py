@@ -17,7 +17,7 @@ from outreach.models import (
 )
 from physicians.identifiers import npi_check_digit
 from physicians.models import Affiliation, Gatekeeper, GatekeeperRole, NppesImport, Physician, Practice
-from referrals.models import PlanOfCare, Referral
+from referrals.models import PlanOfCare, Referral, ReferralDocument
 
 TEST_PASSWORD = "correct-horse-battery-staple"
 
@@ -157,6 +157,18 @@ class ReferralFactory(factory.django.DjangoModelFactory):
     patient_birth_date = datetime.date(1970, 5, 1)
     patient_phone = "303-555-0100"
     received_at = factory.LazyFunction(timezone.now)
+
+
+class ReferralDocumentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ReferralDocument
+
+    organization = factory.SubFactory(OrganizationFactory)
+    referral = factory.SubFactory(ReferralFactory, organization=factory.SelfAttribute("..organization"))
+    content_type = "application/pdf"
+    file = factory.django.FileField(filename="order.pdf", data=b"%PDF-1.7\n")
+    size = 9
+    added_at = factory.LazyFunction(timezone.now)
 
 
 class PlanOfCareFactory(factory.django.DjangoModelFactory):

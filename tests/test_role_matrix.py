@@ -63,6 +63,7 @@ EXPECTED_ROLES = {
     "referrals:plan_update": EVERYONE,
     "referrals:plans_awaiting": EVERYONE,
     "referrals:document": EVERYONE,
+    "referrals:document_add": EVERYONE,
     "referrals:board": EVERYONE,
     "clinics:organization_settings": ADMIN,
     "outreach:touch_list": OUTREACH,

@@ -7,11 +7,10 @@ every new view is covered the day it is added.
 """
 
 import pytest
-from django.core.files.base import ContentFile
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from clinics.models import Organization
-from referrals.models import PlanOfCare
+from referrals.models import PlanOfCare, ReferralDocument
 
 from .factories import (
     ClinicFactory,
@@ -23,6 +22,7 @@ from .factories import (
     PhysicianFactory,
     PlanOfCareFactory,
     PracticeFactory,
+    ReferralDocumentFactory,
     ReferralFactory,
     ServiceAnnouncementFactory,
     ServiceOfferingFactory,
@@ -41,9 +41,8 @@ OBJECT_MAKERS = {
     "practice_id": lambda organization: PracticeFactory(organization=organization).pk,
     "gatekeeper_id": lambda organization: GatekeeperFactory(organization=organization).pk,
     "import_id": lambda organization: NppesImportFactory(organization=organization).pk,
-    "referral_id": lambda organization: (
-        ReferralFactory(organization=organization, document=ContentFile(b"%PDF-1.7\n", name="order.pdf")).pk
-    ),
+    "referral_id": lambda organization: ReferralFactory(organization=organization).pk,
+    "document_id": lambda organization: ReferralDocumentFactory(organization=organization).pk,
     "plan_id": lambda organization: PlanOfCareFactory(organization=organization).pk,
     "touch_id": lambda organization: TouchFactory(organization=organization).pk,
     "followup_id": lambda organization: FollowUpFactory(organization=organization).pk,
@@ -57,6 +56,8 @@ def url_kwargs(keywords, organization) -> dict:
     kwargs = {keyword: OBJECT_MAKERS[keyword](organization) for keyword in keywords}
     if "plan_id" in kwargs and "referral_id" in kwargs:
         kwargs["referral_id"] = PlanOfCare.objects.get(pk=kwargs["plan_id"]).referral_id
+    if "document_id" in kwargs and "referral_id" in kwargs:
+        kwargs["referral_id"] = ReferralDocument.objects.get(pk=kwargs["document_id"]).referral_id
     return kwargs
 
 

@@ -53,6 +53,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Before the CSRF check, which is the first to read a request's body.
+    "config.uploads.UploadLimitMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -167,6 +169,22 @@ STORAGES = {
 # check the organization, never at a public URL.
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 REFERRAL_DOCUMENT_MAX_MB = env.int("REFERRAL_DOCUMENT_MAX_MB", default=20)
+# The NPPES file uploaded by an admin: a state's extract of the national file.
+NPPES_UPLOAD_MAX_MB = env.int("NPPES_UPLOAD_MAX_MB", default=2048)
+# Request bodies are capped before they are read (config/uploads.py): a view
+# takes files up to the limit it declares (the two above), other views none,
+# and the form fields besides the files up to DATA_UPLOAD_MAX_MEMORY_SIZE (the
+# largest form, a page of referrals moved at once, is a few KB). A file larger
+# than FILE_UPLOAD_MAX_MEMORY_SIZE is streamed to a temporary file, not held
+# in memory.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+DATA_UPLOAD_MAX_NUMBER_FILES = 10
+FILE_UPLOAD_HANDLERS = [
+    "config.uploads.UploadLimitHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
@@ -259,6 +277,11 @@ OUTREACH_FLAG_HOUR = env.int("OUTREACH_FLAG_HOUR", default=5)
 CELERY_BEAT_SCHEDULE = {
     "sweep-expired-sessions": {
         "task": "accounts.sweep_expired_sessions",
+        "schedule": timedelta(hours=1),
+    },
+    # Documents kept for intake forms that were never sent again.
+    "sweep-pending-documents": {
+        "task": "referrals.sweep_pending_documents",
         "schedule": timedelta(hours=1),
     },
     # Sends what on_commit did not (a worker down, a retry coming due).

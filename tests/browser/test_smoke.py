@@ -142,3 +142,37 @@ def test_liaison_logs_a_touch_from_attention_in_one_click(page, live_server, dem
     assert stayed.get_by_text("A referral decline clears only when their referrals come back").is_visible()
     assert stayed.get_by_role("button", name="Log touch").is_visible()
     assert page.console_errors == []
+
+
+def test_an_attached_fax_survives_the_same_patient_warning(page, live_server, demo, settings, tmp_path):
+    from referrals.models import Referral
+
+    settings.MEDIA_ROOT = tmp_path
+    fax = {"name": "fax.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.7\n%%EOF\n"}
+    sign_in(page, live_server, "frontdesk")
+
+    def submit_new_referral():
+        page.goto(f"{live_server.url}/referrals/new/")
+        page.locator("#id_source_type").select_option("direct_access")
+        page.locator("#id_patient_first_name").fill("Robin")
+        page.locator("#id_patient_last_name").fill("Twice")
+        page.locator("#id_patient_birth_date").fill("03/14/1975")
+        page.locator("#id_patient_phone").fill("303-555-0142")
+        page.locator("#id_document").set_input_files(fax)
+        page.locator("#id_patient_phone").press("Enter")
+
+    submit_new_referral()
+    page.get_by_text(re.compile(r"Referral #\d+ logged")).wait_for()
+    submit_new_referral()
+    page.get_by_text("This patient was referred on").wait_for()
+
+    assert page.get_by_text("fax.pdf attached — kept").is_visible()
+    assert page.locator("#id_document").input_value() == ""  # the browser forgot the file
+    page.get_by_label("This is a new referral for the same patient; save it").check()
+    page.keyboard.press("Enter")
+    page.get_by_text(re.compile(r"Referral #\d+ logged")).wait_for()
+
+    first, second = Referral.objects.filter(patient_last_name="Twice").order_by("pk")
+    assert [first.documents.count(), second.documents.count()] == [1, 1]
+    assert second.documents.get().file.read() == fax["buffer"]
+    assert page.console_errors == []

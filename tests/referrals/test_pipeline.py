@@ -99,23 +99,34 @@ def test_lost_needs_a_reason_and_can_be_reopened(make_referral, summit_admin):
     assert (reopened.status, reopened.loss_reason) == ("received", "")
 
 
-def test_a_stale_edit_is_refused_not_lost(make_referral):
+def test_a_stale_edit_is_refused_not_lost(make_referral, summit_admin):
     referral = make_referral()
     first = Referral.objects.get(pk=referral.pk)
     second = Referral.objects.get(pk=referral.pk)
+    user = summit_admin.user
 
-    referral_update(referral=first, version=first.version, allowed=("notes",), notes="Called twice")
+    referral_update(
+        referral=first, user=user, version=first.version, allowed=("notes",), notes="Called twice"
+    )
     with pytest.raises(StaleReferral):
-        referral_update(referral=second, version=second.version, allowed=("notes",), notes="Prefers mornings")
+        referral_update(
+            referral=second, user=user, version=second.version, allowed=("notes",), notes="Prefers mornings"
+        )
 
     assert Referral.objects.get(pk=referral.pk).notes == "Called twice"
 
 
-def test_an_edit_cannot_touch_fields_the_caller_may_not_change(make_referral):
+def test_an_edit_cannot_touch_fields_the_caller_may_not_change(make_referral, summit_admin):
     referral = make_referral()
 
     with pytest.raises(TypeError):
-        referral_update(referral=referral, version=referral.version, allowed=("notes",), billed_amount=500)
+        referral_update(
+            referral=referral,
+            user=summit_admin.user,
+            version=referral.version,
+            allowed=("notes",),
+            billed_amount=500,
+        )
 
 
 def test_duplicate_patient_within_30_days_is_found(make_referral, summit):
