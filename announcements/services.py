@@ -6,15 +6,21 @@ ones OR whose primary practice treats one of the chosen populations. With no
 specialty and no population chosen nobody is addressed: an announcement must
 say who it is for.
 
+Each recipient's copy is recorded in their outreach history as a touch of
+kind "service announcement" (outreach.services.touch_log_broadcast), which
+never counts as contact; AnnouncementTouch links it to its announcement, so
+outreach itself never names announcements.
+
 Exactly once:
 
 1. The form carries a one-time `request_key`; `ServiceAnnouncement.request_key`
    is unique, so a second submit of the same form (a double click, a resend
    after a timeout) finds the first announcement instead of sending again.
 2. Each email is enqueued in the outbox with the key
-   `announcement:<announcement>:physician:<physician>` in the same transaction
-   that creates the announcement and its touches: all of it is recorded, or
-   none. The outbox sends each key once, also across a worker killed mid-send.
+   `ServiceAnnouncement.email_key` (`announcement:<announcement>:physician:<physician>`)
+   in the same transaction that creates the announcement and its touches:
+   all of it is recorded, or none. The outbox sends each key once, also
+   across a worker killed mid-send.
 3. A new form (the browser's Back button shows one with a new key) for an
    offering already announced within REPEAT_WINDOW to some of the same
    physicians is refused with AnnouncementRepeat, which says who received
@@ -25,164 +31,26 @@ Exactly once:
    announcement with new keys: a deliberate second email, not a duplicate.
 """
 
-import datetime
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
-from django.db.models.functions import Lower
 from django.utils import timezone
 
 from accounts.models import User
-from clinics.models import Organization, Population, ServiceOffering
-from outbox.models import OutboundEmail
-from outbox.selectors import email_suppressed_addresses
+from clinics.models import Organization, ServiceOffering
 from outbox.services import EmailToQueue, email_enqueue_many
-from physicians.models import Affiliation, Physician
-from physicians.taxonomy import taxonomy_label
+from outreach.models import TouchKind
+from outreach.services import touch_log_broadcast
+from physicians.models import Physician
 
-from .models import ServiceAnnouncement, Touch, TouchKind
+from .models import AnnouncementTouch, ServiceAnnouncement
+from .selectors import REPEAT_WINDOW, EarlierAnnouncement, announcement_audience, announcement_recent_repeats
 
 EMAIL_KIND = "service_announcement"
-EMAIL_TEMPLATE = "outreach/email/service_announcement"
-PREVIEW_NAMES = 20
+EMAIL_TEMPLATE = "announcements/email/service_announcement"
 NO_AUDIENCE = "Choose at least one specialty or patient population: an announcement must say who it is for."
-# Within a week a second email about the same service to the same physician is
-# almost always a resubmitted form, not a reminder; a reminder after that is
-# the sender's call.
-REPEAT_WINDOW = datetime.timedelta(days=7)
-
-
-def announcement_idempotency_key(*, announcement_id: int, physician_id: int) -> str:
-    return f"announcement:{announcement_id}:physician:{physician_id}"
-
-
-def _matching_physicians(
-    *, organization: Organization, taxonomy_codes: Iterable[str], population_ids: Iterable[int]
-) -> QuerySet[Physician]:
-    """Active physicians whose specialty or primary practice's populations match, reachable or not."""
-    taxonomy_codes = [code for code in taxonomy_codes if code]
-    population_ids = list(population_ids)
-    physicians = (
-        Physician.objects.for_organization(organization)
-        .filter(is_active=True)
-        .annotate(email_lower=Lower("email"))
-    )
-    if not taxonomy_codes and not population_ids:
-        return physicians.none()
-    matches = Q()
-    if taxonomy_codes:
-        matches |= Q(taxonomy_code__in=taxonomy_codes)
-    if population_ids:
-        # EXISTS rather than a join: a practice treating two of the chosen
-        # populations must not list its physicians twice.
-        matches |= Exists(
-            Affiliation.objects.filter(
-                organization=organization,
-                physician=OuterRef("pk"),
-                is_primary=True,
-                practice__populations__in=population_ids,
-            )
-        )
-    return physicians.filter(matches)
-
-
-def announcement_audience(
-    *, organization: Organization, taxonomy_codes: Iterable[str], population_ids: Iterable[int]
-) -> QuerySet[Physician]:
-    """The physicians an announcement to these specialties and populations reaches: one query."""
-    return (
-        _matching_physicians(
-            organization=organization, taxonomy_codes=taxonomy_codes, population_ids=population_ids
-        )
-        .exclude(email="")
-        .exclude(email_lower__in=email_suppressed_addresses(organization=organization))
-        .order_by("last_name", "first_name", "pk")
-    )
-
-
-@dataclass(frozen=True)
-class AudiencePreview:
-    recipient_count: int
-    without_email_count: int
-    unsubscribed_count: int
-    first_recipients: list[Physician]
-
-    @property
-    def more_count(self) -> int:
-        return self.recipient_count - len(self.first_recipients)
-
-
-def announcement_audience_preview(
-    *, organization: Organization, taxonomy_codes: Iterable[str], population_ids: Iterable[int]
-) -> AudiencePreview:
-    """How many physicians would receive it, the first few names, and who matches but cannot: two queries."""
-    taxonomy_codes, population_ids = list(taxonomy_codes), list(population_ids)
-    suppressed = email_suppressed_addresses(organization=organization)
-    counts = _matching_physicians(
-        organization=organization, taxonomy_codes=taxonomy_codes, population_ids=population_ids
-    ).aggregate(
-        without_email=Count("pk", filter=Q(email="")),
-        unsubscribed=Count("pk", filter=~Q(email="") & Q(email_lower__in=suppressed)),
-        reachable=Count("pk", filter=~Q(email="") & ~Q(email_lower__in=suppressed)),
-    )
-    first = (
-        list(
-            announcement_audience(
-                organization=organization, taxonomy_codes=taxonomy_codes, population_ids=population_ids
-            )[:PREVIEW_NAMES]
-        )
-        if counts["reachable"]
-        else []
-    )
-    return AudiencePreview(
-        recipient_count=counts["reachable"],
-        without_email_count=counts["without_email"],
-        unsubscribed_count=counts["unsubscribed"],
-        first_recipients=first,
-    )
-
-
-def announcement_specialty_choices(*, organization: Organization) -> list[tuple[str, str]]:
-    """The specialties of the organization's active physicians, labelled and counted, by label."""
-    rows = (
-        Physician.objects.for_organization(organization)
-        .filter(is_active=True)
-        .exclude(taxonomy_code="")
-        .values("taxonomy_code")
-        .annotate(physicians=Count("pk"))
-        .order_by()
-    )
-    choices = [
-        (row["taxonomy_code"], f"{taxonomy_label(row['taxonomy_code'])} ({row['physicians']})")
-        for row in rows
-    ]
-    return sorted(choices, key=lambda choice: choice[1])
-
-
-def announcement_list(*, organization: Organization) -> QuerySet[ServiceAnnouncement]:
-    return (
-        ServiceAnnouncement.objects.for_organization(organization)
-        .select_related("offering__clinic", "created_by")
-        .prefetch_related("populations")
-        .order_by("-created_at", "-pk")
-    )
-
-
-@dataclass(frozen=True)
-class EarlierAnnouncement:
-    """An announcement of the same offering, sent within REPEAT_WINDOW, to some of today's audience."""
-
-    announcement: ServiceAnnouncement
-    recipient_count: int
-    first_recipients: list[Physician]
-
-    @property
-    def more_count(self) -> int:
-        return self.recipient_count - len(self.first_recipients)
 
 
 class AnnouncementRepeat(ValidationError):
@@ -198,89 +66,6 @@ class AnnouncementRepeat(ValidationError):
     @property
     def announcement_ids(self) -> list[int]:
         return [item.announcement.pk for item in self.earlier]
-
-
-def announcement_recent_repeats(
-    *,
-    organization: Organization,
-    offering: ServiceOffering,
-    taxonomy_codes: Iterable[str],
-    population_ids: Iterable[int],
-    now: datetime.datetime,
-) -> list[EarlierAnnouncement]:
-    """This offering's announcements of the last REPEAT_WINDOW that reached physicians of this audience.
-
-    Newest first, each with how many of the audience it reached and the first
-    PREVIEW_NAMES of them; one query, through the touches that record whom
-    each announcement went to.
-    """
-    reached = (
-        Touch.objects.for_organization(organization)
-        .filter(
-            announcement__offering=offering,
-            announcement__created_at__gte=now - REPEAT_WINDOW,
-            physician__in=announcement_audience(
-                organization=organization, taxonomy_codes=taxonomy_codes, population_ids=population_ids
-            ).values("pk"),
-        )
-        .select_related("physician", "announcement__created_by")
-        .order_by(
-            "-announcement__created_at", "-announcement_id", "physician__last_name", "physician__first_name"
-        )
-    )
-    grouped: dict[int, tuple[ServiceAnnouncement, list[Physician]]] = {}
-    for touch in reached:
-        grouped.setdefault(touch.announcement_id, (touch.announcement, []))[1].append(touch.physician)
-    return [
-        EarlierAnnouncement(
-            announcement=announcement,
-            recipient_count=len(physicians),
-            first_recipients=physicians[:PREVIEW_NAMES],
-        )
-        for announcement, physicians in grouped.values()
-    ]
-
-
-@dataclass(frozen=True)
-class AnnouncementRecipient:
-    touch: Touch
-    email: OutboundEmail | None
-
-
-def announcement_recipients(
-    *, organization: Organization, announcement: ServiceAnnouncement
-) -> list[AnnouncementRecipient]:
-    """Each physician the announcement went to, with the outbox row that carries their email: two queries."""
-    touches = list(
-        Touch.objects.for_organization(organization)
-        .filter(announcement=announcement)
-        .select_related("physician")
-        .order_by("physician__last_name", "physician__first_name", "pk")
-    )
-    keys = {
-        touch.pk: announcement_idempotency_key(
-            announcement_id=announcement.pk, physician_id=touch.physician_id
-        )
-        for touch in touches
-    }
-    emails = {
-        email.idempotency_key: email
-        for email in OutboundEmail.objects.filter(
-            organization=organization, idempotency_key__in=keys.values()
-        ).only("idempotency_key", "to_address", "status", "attempts", "sent_at", "last_error")
-    }
-    return [AnnouncementRecipient(touch=touch, email=emails.get(keys[touch.pk])) for touch in touches]
-
-
-def announcement_defaults(*, offering: ServiceOffering) -> dict:
-    """The form's starting point: a subject and message from the offering, its populations as audience."""
-    subject = f"New at {offering.clinic.name}: {offering.name}"
-    max_length = ServiceAnnouncement._meta.get_field("subject").max_length
-    return {
-        "subject": subject if len(subject) <= max_length else subject[: max_length - 1] + "…",
-        "message": offering.description or f"{offering.clinic.name} now offers {offering.name}.",
-        "populations": list(offering.populations.all()),
-    }
 
 
 # Credentials whose holders are addressed as “Dr.” when no prefix is recorded.
@@ -397,9 +182,7 @@ def announcement_send(
         template=EMAIL_TEMPLATE,
         messages=(
             EmailToQueue(
-                idempotency_key=announcement_idempotency_key(
-                    announcement_id=announcement.pk, physician_id=physician.pk
-                ),
+                idempotency_key=announcement.email_key(physician_id=physician.pk),
                 to=physician.email,
                 context={**context, "physician_name": _greeting_name(physician)},
             )
@@ -408,25 +191,16 @@ def announcement_send(
         unsubscribe=True,
         reply_to=user.email,
     )
-    now = timezone.now()
-    Touch.objects.bulk_create(
-        Touch(
-            organization=organization,
-            physician=physician,
-            kind=TouchKind.SERVICE_ANNOUNCEMENT,
-            occurred_at=now,
-            made_by=user,
-            logged_by=user,
-            notes=announcement.subject,
-            announcement=announcement,
-        )
-        for physician in recipients
+    touches = touch_log_broadcast(
+        organization=organization,
+        user=user,
+        kind=TouchKind.SERVICE_ANNOUNCEMENT,
+        occurred_at=timezone.now(),
+        physicians=recipients,
+        notes=announcement.subject,
+    )
+    AnnouncementTouch.objects.bulk_create(
+        AnnouncementTouch(organization=organization, announcement=announcement, touch=touch)
+        for touch in touches
     )
     return announcement
-
-
-def announcement_audience_labels(announcement: ServiceAnnouncement) -> list[str]:
-    """“Orthopaedic Surgery”, “Sports patients”, …: who an announcement was for, in words."""
-    specialties = [taxonomy_label(code) for code in announcement.taxonomy_codes]
-    populations: list[Population] = list(announcement.populations.all())
-    return specialties + [f"{population.name} patients" for population in populations]
