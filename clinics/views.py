@@ -205,8 +205,8 @@ def _service_saved(request: HttpRequest, offering: ServiceOffering) -> HttpRespo
         messages.success(request, f"Saved {offering.name}.")
         return redirect("clinics:service_list")
     messages.success(request, "Saved. Announce it to the physicians it matters to, or skip.")
-    # By URL name, as the navigation does: clinics does not import outreach.
-    return redirect("outreach:announcement_create", offering_id=offering.pk)
+    # By URL name, as the navigation does: clinics does not import announcements.
+    return redirect("announcements:create", offering_id=offering.pk)
 
 
 def _service_form_page(request: HttpRequest, offering: ServiceOffering | None) -> HttpResponse:

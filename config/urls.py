@@ -23,6 +23,7 @@ urlpatterns = [
     path("directory/", include("physicians.urls")),
     path("referrals/", include("referrals.urls")),
     path("outreach/", include("outreach.urls")),
+    path("announcements/", include("announcements.urls")),
     path("email/", include("outbox.urls")),
     # Password reset mails through the outbox, which `accounts` may not import.
     path(

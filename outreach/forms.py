@@ -7,10 +7,11 @@ from django.utils import timezone
 
 from clinics.models import Organization
 from physicians.models import Affiliation, Gatekeeper, Physician, Practice
+from physicians.selectors import physician_answers_to, physicians_named
 
 from .models import TouchKind, TouchOutcome
 from .roles import OUTREACH
-from .selectors import TouchFilters, physician_answers_to, physicians_named
+from .selectors import TouchFilters
 from .services import (
     EARLIEST_TOUCH_DATE,
     TOUCH_TOO_EARLY_MESSAGE,

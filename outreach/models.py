@@ -7,7 +7,7 @@ from django.db.models import Q
 from django.template.defaultfilters import pluralize
 from django.utils import timezone
 
-from clinics.models import Population, ServiceOffering, TenantModel
+from clinics.models import TenantModel
 from physicians.models import Affiliation, Gatekeeper, Physician, Practice
 
 
@@ -69,9 +69,6 @@ class Touch(TenantModel):
     )
     notes = models.TextField(blank=True, help_text="About the relationship only: no patient details.")
     outcome = models.CharField(max_length=20, choices=TouchOutcome.choices, blank=True)
-    announcement = models.ForeignKey(
-        "ServiceAnnouncement", on_delete=models.SET_NULL, null=True, blank=True, related_name="touches"
-    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -246,30 +243,3 @@ class Flag(TenantModel):
         if not evidence["ever"]:
             return f"No contact logged in the {days} days since they were added; {cadence}"
         return f"Last contact {days} days ago; {cadence}"
-
-
-class ServiceAnnouncement(TenantModel):
-    """One email about a clinic's service offering, sent to the sources it matters to."""
-
-    offering = models.ForeignKey(ServiceOffering, on_delete=models.CASCADE, related_name="+")
-    subject = models.CharField(max_length=150)
-    message = models.TextField(help_text="What the service is and who it helps. No patient details.")
-    # The audience: physicians with one of these NUCC specialties or whose
-    # practice treats one of these populations.
-    taxonomy_codes = models.JSONField("specialties", default=list, blank=True)
-    populations = models.ManyToManyField(Population, related_name="+", blank=True)
-    # The form's one-time key: a second submit of the same form finds this
-    # announcement instead of sending again.
-    request_key = models.UUIDField(unique=True)
-    recipient_count = models.PositiveIntegerField(default=0)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["-created_at"]
-        indexes = [models.Index(fields=["organization", "-created_at"], name="outreach_announce_org_created")]
-
-    def __str__(self) -> str:
-        return self.subject

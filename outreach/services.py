@@ -1,5 +1,6 @@
 import datetime
 import secrets
+from collections.abc import Iterable
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -11,7 +12,7 @@ from clinics.services import register_membership_changed
 from physicians.models import Gatekeeper, Physician, Practice
 
 from .flags import flags_update, physicians_reached
-from .models import CalendarFeed, FollowUp, Touch
+from .models import NOT_CONTACT_KINDS, CalendarFeed, FollowUp, Touch, TouchKind
 from .roles import OUTREACH
 from .selectors import calendar_token_digest
 
@@ -99,6 +100,41 @@ def touch_log(
     return touch
 
 
+def touch_log_broadcast(
+    *,
+    organization: Organization,
+    user: User,
+    kind: str,
+    occurred_at: datetime.datetime,
+    physicians: Iterable[Physician],
+    notes: str = "",
+) -> list[Touch]:
+    """Records that one broadcast (an announcement email) reached each of `physicians`: one touch each.
+
+    In the caller's transaction, in batched INSERTs (no query per physician),
+    and without re-evaluating flags: only kinds that never count as contact
+    may be logged this way, so there is nothing to re-evaluate. Returns the
+    touches, saved, in the order of `physicians`.
+    """
+    if kind not in NOT_CONTACT_KINDS:
+        raise ValueError(f"{kind} counts as contact: log it with touch_log, which re-evaluates flags.")
+    physicians = list(physicians)
+    if any(physician.organization_id != organization.pk for physician in physicians):
+        raise ValueError("Every physician reached must belong to the organization.")
+    return Touch.objects.bulk_create(
+        Touch(
+            organization=organization,
+            physician=physician,
+            kind=kind,
+            occurred_at=occurred_at,
+            made_by=user,
+            logged_by=user,
+            notes=notes,
+        )
+        for physician in physicians
+    )
+
+
 def _is_admin(user: User, organization_id: int) -> bool:
     return Membership.objects.filter(
         organization_id=organization_id, user=user, is_active=True, role=Role.ADMIN
@@ -115,9 +151,9 @@ def touch_removable_by(touch: Touch, *, user: User, is_admin: bool) -> bool:
 
     Touches are the history that last contact is derived from, so removing one
     is for the people who know it was a mistake. An announcement's touches
-    record an email that was sent.
+    record an email that was sent (the touch form never offers that kind).
     """
-    if touch.announcement_id is not None:
+    if touch.kind == TouchKind.SERVICE_ANNOUNCEMENT:
         return False
     return is_admin or user.pk in (touch.made_by_id, touch.logged_by_id)
 
@@ -129,7 +165,7 @@ def touch_remove(*, touch: Touch, user: User) -> None:
     Who may is `touch_removable_by`. The flags of the physicians it reached
     are evaluated again without it.
     """
-    if touch.announcement_id is not None:
+    if touch.kind == TouchKind.SERVICE_ANNOUNCEMENT:
         raise ValidationError("A service announcement's touches record emails that were sent; they stay.")
     if not touch_removable_by(touch, user=user, is_admin=_is_admin(user, touch.organization_id)):
         raise PermissionDenied("Only the person who made or logged this touch, or an admin, can remove it.")

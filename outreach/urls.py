@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import announcement_views, attention_views, views
+from . import attention_views, views
 
 app_name = "outreach"
 urlpatterns = [
@@ -15,15 +15,4 @@ urlpatterns = [
     path("activity/", views.activity, name="activity"),
     path("attention/", attention_views.attention, name="attention"),
     path("attention/log/", attention_views.attention_log, name="attention_log"),
-    path("announcements/", announcement_views.announcement_list, name="announcement_list"),
-    path(
-        "announcements/new/<int:offering_id>/",
-        announcement_views.announcement_create,
-        name="announcement_create",
-    ),
-    path(
-        "announcements/<int:announcement_id>/",
-        announcement_views.announcement_detail,
-        name="announcement_detail",
-    ),
 ]

@@ -4,17 +4,9 @@ import factory
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
+from announcements.models import ServiceAnnouncement
 from clinics.models import Clinic, Membership, Organization, Payer, PayerCategory, Role, ServiceOffering
-from outreach.models import (
-    CalendarFeed,
-    Flag,
-    FlagKind,
-    FlagSeverity,
-    FollowUp,
-    ServiceAnnouncement,
-    Touch,
-    TouchKind,
-)
+from outreach.models import CalendarFeed, Flag, FlagKind, FlagSeverity, FollowUp, Touch, TouchKind
 from physicians.identifiers import npi_check_digit
 from physicians.models import Affiliation, Gatekeeper, GatekeeperRole, NppesImport, Physician, Practice
 from referrals.models import PlanOfCare, Referral, ReferralDocument

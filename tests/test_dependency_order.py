@@ -1,6 +1,6 @@
 """Dependencies point one way: each app imports only the apps above it in INSTALLED_APPS.
 
-accounts ← clinics ← outbox ← physicians ← referrals ← outreach ← analytics.
+accounts ← clinics ← outbox ← physicians ← referrals ← outreach ← announcements ← analytics.
 A later app reaches an earlier one's pages only through registries (panels)
 or URL names, never by importing it.
 """
@@ -42,6 +42,7 @@ def test_the_apps_are_the_ones_the_architecture_names():
         "physicians",
         "referrals",
         "outreach",
+        "announcements",
         "analytics",
     ]
 

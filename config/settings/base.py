@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "physicians",
     "referrals",
     "outreach",
+    "announcements",
     "analytics",
 ]
 

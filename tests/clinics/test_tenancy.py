@@ -9,7 +9,16 @@ from clinics.tenancy import SESSION_ORGANIZATION_KEY, get_for_organization_or_40
 
 from ..factories import ClinicFactory, MembershipFactory
 
-RAPPORT_APPS = {"accounts", "clinics", "outbox", "physicians", "referrals", "outreach", "analytics"}
+RAPPORT_APPS = {
+    "accounts",
+    "clinics",
+    "outbox",
+    "physicians",
+    "referrals",
+    "outreach",
+    "announcements",
+    "analytics",
+}
 # Models that are not owned by one organization, with the reason.
 NOT_TENANT_OWNED = {
     "accounts.User": "a person may work for several organizations (see Membership)",

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from clinics.models import Role
 from outreach.models import Flag, FollowUp, Touch, TouchKind
-from outreach.services import FOLLOW_UP_MAX_DAYS_AHEAD, touch_log
+from outreach.services import FOLLOW_UP_MAX_DAYS_AHEAD, touch_log, touch_log_broadcast
 from physicians.models import Physician, Stage
 
 from ..factories import (
@@ -20,7 +20,6 @@ from ..factories import (
     GatekeeperFactory,
     PhysicianFactory,
     PracticeFactory,
-    ServiceAnnouncementFactory,
     TouchFactory,
     UserFactory,
 )
@@ -689,7 +688,6 @@ def test_an_announcements_touches_stay(client, login, summit, member_factory):
         organization=summit,
         made_by=admin.user,
         kind=TouchKind.SERVICE_ANNOUNCEMENT,
-        announcement=ServiceAnnouncementFactory(organization=summit),
     )
 
     response = remove(login(admin), touch)
@@ -699,6 +697,46 @@ def test_an_announcements_touches_stay(client, login, summit, member_factory):
 
 
 # Who logged a touch, when it was logged on someone else's behalf.
+
+
+def test_a_broadcast_logs_one_touch_per_physician_in_a_fixed_number_of_queries(summit, liaison):
+    def broadcast(count):
+        physicians = [PhysicianFactory(organization=summit) for _ in range(count)]
+        with CaptureQueriesContext(connection) as captured:
+            touches = touch_log_broadcast(
+                organization=summit,
+                user=liaison.user,
+                kind=TouchKind.SERVICE_ANNOUNCEMENT,
+                occurred_at=timezone.now(),
+                physicians=physicians,
+                notes="New: vestibular rehab",
+            )
+        assert [touch.physician for touch in touches] == physicians
+        assert all(touch.pk for touch in touches)
+        return len(captured)
+
+    assert broadcast(1) == broadcast(30)
+    assert set(Touch.objects.values_list("kind", "made_by", "logged_by", "notes")) == {
+        (TouchKind.SERVICE_ANNOUNCEMENT, liaison.user.pk, liaison.user.pk, "New: vestibular rehab")
+    }
+
+
+@pytest.mark.parametrize("foreign", [False, True])
+def test_a_broadcast_refuses_a_kind_that_counts_as_contact_or_another_organizations_physician(
+    summit, harbor, liaison, foreign
+):
+    physician = PhysicianFactory(organization=harbor if foreign else summit)
+
+    with pytest.raises(ValueError, match="organization" if foreign else "counts as contact"):
+        touch_log_broadcast(
+            organization=summit,
+            user=liaison.user,
+            kind=TouchKind.SERVICE_ANNOUNCEMENT if foreign else TouchKind.CALL,
+            occurred_at=timezone.now(),
+            physicians=[physician],
+        )
+
+    assert not Touch.objects.exists()
 
 
 def test_a_touch_logged_for_a_colleague_records_and_shows_who_logged_it(

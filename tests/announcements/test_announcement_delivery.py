@@ -10,8 +10,8 @@ from collections import Counter
 
 import pytest
 
+from announcements.services import announcement_send
 from outbox.models import EmailStatus, OutboundEmail
-from outreach.announcements import announcement_send
 from outreach.models import Touch, TouchKind
 from tests.delivery import wait_until
 

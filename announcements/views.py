@@ -1,5 +1,4 @@
 import uuid
-from collections import Counter
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -10,10 +9,10 @@ from django.shortcuts import redirect, render
 from clinics.models import Role, ServiceOffering
 from clinics.selectors import service_offering_list
 from clinics.tenancy import get_for_organization_or_404, staff_view
-from outbox.models import EmailStatus
+from outbox.selectors import email_delivery_counts
 
-from . import announcements
-from .announcement_forms import AnnouncementForm
+from . import selectors, services
+from .forms import AnnouncementForm
 from .models import ServiceAnnouncement
 
 ADMIN_ONLY = {Role.ADMIN}
@@ -22,13 +21,13 @@ PAGE_SIZE = 25
 
 @staff_view(roles=ADMIN_ONLY)
 def announcement_list(request: HttpRequest) -> HttpResponse:
-    page = Paginator(announcements.announcement_list(organization=request.organization), PAGE_SIZE).get_page(
+    page = Paginator(selectors.announcement_list(organization=request.organization), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
-    rows = [(announcement, announcements.announcement_audience_labels(announcement)) for announcement in page]
+    rows = [(announcement, selectors.announcement_audience_labels(announcement)) for announcement in page]
     offerings = service_offering_list(organization=request.organization).filter(is_active=True)
     context = {"page": page, "announcements": rows, "offerings": offerings}
-    return render(request, "outreach/announcement_list.html", context)
+    return render(request, "announcements/announcement_list.html", context)
 
 
 @staff_view(roles=ADMIN_ONLY)
@@ -50,7 +49,7 @@ def announcement_create(request: HttpRequest, offering_id: int) -> HttpResponse:
         form = AnnouncementForm(request.POST, organization=request.organization)
     else:
         form = AnnouncementForm(
-            initial={**announcements.announcement_defaults(offering=offering), "request_key": uuid.uuid4()},
+            initial={**selectors.announcement_defaults(offering=offering), "request_key": uuid.uuid4()},
             organization=request.organization,
         )
 
@@ -59,7 +58,7 @@ def announcement_create(request: HttpRequest, offering_id: int) -> HttpResponse:
     if request.method == "POST" and action in ("send", "send_again") and form.is_valid():
         data = form.cleaned_data
         try:
-            announcement = announcements.announcement_send(
+            announcement = services.announcement_send(
                 organization=request.organization,
                 user=request.user,
                 offering=offering,
@@ -70,7 +69,7 @@ def announcement_create(request: HttpRequest, offering_id: int) -> HttpResponse:
                 request_key=data["request_key"],
                 repeat_confirmed_for=data["repeat_of"] if action == "send_again" else (),
             )
-        except announcements.AnnouncementRepeat as refusal:
+        except services.AnnouncementRepeat as refusal:
             repeat = refusal
         except ValidationError as error:
             # Its messages may name model fields the form does not have.
@@ -81,10 +80,10 @@ def announcement_create(request: HttpRequest, offering_id: int) -> HttpResponse:
                 f"Announcement sent to {announcement.recipient_count} "
                 f"physician{'' if announcement.recipient_count == 1 else 's'}.",
             )
-            return redirect("outreach:announcement_detail", announcement_id=announcement.pk)
+            return redirect("announcements:detail", announcement_id=announcement.pk)
 
     taxonomy_codes, population_ids = form.audience()
-    preview = announcements.announcement_audience_preview(
+    preview = selectors.announcement_audience_preview(
         organization=request.organization, taxonomy_codes=taxonomy_codes, population_ids=population_ids
     )
     context = {
@@ -95,8 +94,8 @@ def announcement_create(request: HttpRequest, offering_id: int) -> HttpResponse:
         "repeat": repeat,
     }
     if request.htmx:
-        return render(request, "outreach/announcement_form.html#audience_preview", context)
-    return render(request, "outreach/announcement_form.html", context)
+        return render(request, "announcements/announcement_form.html#audience_preview", context)
+    return render(request, "announcements/announcement_form.html", context)
 
 
 @staff_view(roles=ADMIN_ONLY)
@@ -108,16 +107,15 @@ def announcement_detail(request: HttpRequest, announcement_id: int) -> HttpRespo
         request.organization,
         pk=announcement_id,
     )
-    recipients = announcements.announcement_recipients(
+    recipients = selectors.announcement_recipients(
         organization=request.organization, announcement=announcement
     )
-    delivery = Counter(recipient.email.status if recipient.email else "" for recipient in recipients)
     context = {
         "announcement": announcement,
-        "audience": announcements.announcement_audience_labels(announcement),
+        "audience": selectors.announcement_audience_labels(announcement),
         "recipients": recipients,
-        "delivery": [
-            (status.label, status.value, delivery[status]) for status in EmailStatus if delivery[status]
-        ],
+        "delivery": email_delivery_counts(
+            recipient.delivery for recipient in recipients if recipient.delivery
+        ),
     }
-    return render(request, "outreach/announcement_detail.html", context)
+    return render(request, "announcements/announcement_detail.html", context)

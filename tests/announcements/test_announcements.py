@@ -10,16 +10,13 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from announcements.models import AnnouncementTouch, ServiceAnnouncement
+from announcements.selectors import REPEAT_WINDOW, announcement_audience
+from announcements.services import AnnouncementRepeat, announcement_send
 from clinics.models import Population
 from outbox.models import EmailSuppression, OutboundEmail
 from outbox.services import email_send_pending
-from outreach.announcements import (
-    REPEAT_WINDOW,
-    AnnouncementRepeat,
-    announcement_audience,
-    announcement_send,
-)
-from outreach.models import ServiceAnnouncement, Touch, TouchKind
+from outreach.models import Touch, TouchKind
 
 from ..factories import (
     AffiliationFactory,
@@ -190,7 +187,9 @@ def test_send_enqueues_one_email_and_logs_one_touch_per_recipient(summit, summit
     assert {email.idempotency_key for email in emails} == {
         f"announcement:{announcement.pk}:physician:{p.pk}" for p in recipients
     }
-    touches = Touch.objects.filter(announcement=announcement)
+    touches = Touch.objects.filter(
+        pk__in=AnnouncementTouch.objects.filter(announcement=announcement).values("touch")
+    )
     assert {touch.physician for touch in touches} == recipients
     assert {(t.kind, t.made_by, t.notes) for t in touches} == {
         (TouchKind.SERVICE_ANNOUNCEMENT, summit_admin.user, announcement.subject)
@@ -242,17 +241,17 @@ def test_double_submitted_form_sends_once(admin_client, summit, offering, sports
     physician(summit, populations=[sports])
     physician(summit, populations=[sports])
     data = form_data(offering)
-    url = reverse("outreach:announcement_create", args=[offering.pk])
+    url = reverse("announcements:create", args=[offering.pk])
 
     first = admin_client.post(url, data)
     second = admin_client.post(url, data)
 
     announcement = ServiceAnnouncement.objects.get()
-    detail = reverse("outreach:announcement_detail", args=[announcement.pk])
+    detail = reverse("announcements:detail", args=[announcement.pk])
     assert (first.status_code, first.url, second.url) == (302, detail, detail)
     email_send_pending()
     assert len(mail.outbox) == 2
-    assert Touch.objects.filter(announcement=announcement).count() == 2
+    assert AnnouncementTouch.objects.filter(announcement=announcement).count() == 2
 
 
 def test_another_organizations_request_key_is_refused(summit, harbor, summit_admin, harbor_admin, offering):
@@ -343,7 +342,7 @@ def test_back_then_send_again_asks_who_already_has_it_and_only_a_confirm_sends(
     summit_admin.user.first_name, summit_admin.user.last_name = "Ana", "Ruiz"
     summit_admin.user.save()
     doctors = [physician(summit, populations=[sports], last_name=name) for name in ("Okafor", "Lind")]
-    url = reverse("outreach:announcement_create", args=[offering.pk])
+    url = reverse("announcements:create", args=[offering.pk])
     admin_client.post(url, form_data(offering))
     first = ServiceAnnouncement.objects.get()
 
@@ -371,7 +370,7 @@ def test_back_then_send_again_asks_who_already_has_it_and_only_a_confirm_sends(
 
 def test_a_malformed_confirmation_is_a_form_error(admin_client, summit, offering, sports):
     physician(summit, populations=[sports])
-    url = reverse("outreach:announcement_create", args=[offering.pk])
+    url = reverse("announcements:create", args=[offering.pk])
 
     for bad in ("x", "99999999999999999999999", "-1"):
         response = admin_client.post(url, {**form_data(offering), "action": "send_again", "repeat_of": bad})
@@ -441,10 +440,10 @@ def test_email_carries_no_patient_data(admin_client, summit, offering, sports):
         organization=summit, physician=doctor, patient_first_name="Zelda", patient_last_name="Quartermain"
     )
 
-    page = admin_client.get(reverse("outreach:announcement_create", args=[offering.pk]))
+    page = admin_client.get(reverse("announcements:create", args=[offering.pk]))
     initial = page.context["form"].initial
     admin_client.post(
-        reverse("outreach:announcement_create", args=[offering.pk]),
+        reverse("announcements:create", args=[offering.pk]),
         form_data(offering, subject=initial["subject"], message=initial["message"]),
     )
     email_send_pending()
@@ -462,7 +461,7 @@ def test_email_carries_no_patient_data(admin_client, summit, offering, sports):
 def test_form_is_prefilled_from_the_offering(admin_client, summit, offering, sports):
     physician(summit, populations=[sports], first_name="Ada", last_name="Ruiz")
 
-    response = admin_client.get(reverse("outreach:announcement_create", args=[offering.pk]))
+    response = admin_client.get(reverse("announcements:create", args=[offering.pk]))
 
     form = response.context["form"]
     assert form.initial["subject"] == "New at Summit PT – Downtown: Return-to-sport program"
@@ -481,7 +480,7 @@ def test_specialty_choices_are_those_of_active_physicians(admin_client, summit, 
     physician(summit, taxonomy_code=ORTHO)
     physician(summit, taxonomy_code="213E00000X", is_active=False)
 
-    response = admin_client.get(reverse("outreach:announcement_create", args=[offering.pk]))
+    response = admin_client.get(reverse("announcements:create", args=[offering.pk]))
 
     assert response.context["form"].fields["taxonomy_codes"].choices == [(ORTHO, "Orthopaedic Surgery (2)")]
 
@@ -493,7 +492,7 @@ def test_preview_without_javascript_counts_and_explains_who_is_left_out(admin_cl
     EmailSuppression.objects.create(organization=summit, address=gone.email)
 
     response = admin_client.post(
-        reverse("outreach:announcement_create", args=[offering.pk]),
+        reverse("announcements:create", args=[offering.pk]),
         form_data(offering, populations=[], taxonomy_codes=[ORTHO], action="preview"),
     )
 
@@ -512,7 +511,7 @@ def test_preview_lists_the_first_twenty_names(admin_client, summit, offering, sp
         physician(summit, populations=[sports])
 
     response = admin_client.post(
-        reverse("outreach:announcement_create", args=[offering.pk]), form_data(offering, action="preview")
+        reverse("announcements:create", args=[offering.pk]), form_data(offering, action="preview")
     )
 
     assert len(response.context["preview"].first_recipients) == 20
@@ -523,7 +522,7 @@ def test_htmx_preview_answers_with_the_partial_only(admin_client, summit, offeri
     physician(summit, populations=[sports])
 
     response = admin_client.post(
-        reverse("outreach:announcement_create", args=[offering.pk]),
+        reverse("announcements:create", args=[offering.pk]),
         form_data(offering, action="preview"),
         headers={"HX-Request": "true"},
     )
@@ -537,7 +536,7 @@ def test_send_without_an_audience_shows_a_message(admin_client, summit, offering
     physician(summit, taxonomy_code=ORTHO)
 
     response = admin_client.post(
-        reverse("outreach:announcement_create", args=[offering.pk]), form_data(offering, populations=[])
+        reverse("announcements:create", args=[offering.pk]), form_data(offering, populations=[])
     )
 
     assert response.status_code == 200
@@ -553,7 +552,7 @@ def test_an_id_no_population_can_have_is_a_form_error(
     physician(summit, populations=[sports])
 
     response = admin_client.post(
-        reverse("outreach:announcement_create", args=[offering.pk]),
+        reverse("announcements:create", args=[offering.pk]),
         form_data(offering, populations=[sports.pk, population_id], action=action),
     )
 
@@ -567,7 +566,7 @@ def test_inactive_offering_page_returns_to_services(admin_client, offering):
     offering.is_active = False
     offering.save()
 
-    response = admin_client.get(reverse("outreach:announcement_create", args=[offering.pk]))
+    response = admin_client.get(reverse("announcements:create", args=[offering.pk]))
 
     assert response.url == reverse("clinics:service_list")
 
@@ -583,12 +582,12 @@ def test_detail_and_list_queries_stay_flat(
     email_send_pending()
 
     with django_assert_max_num_queries(10):
-        detail = admin_client.get(reverse("outreach:announcement_detail", args=[announcement.pk]))
+        detail = admin_client.get(reverse("announcements:detail", args=[announcement.pk]))
     with django_assert_max_num_queries(10):
-        listing = admin_client.get(reverse("outreach:announcement_list"))
+        listing = admin_client.get(reverse("announcements:list"))
 
     assert len(detail.context["recipients"]) == recipients
-    assert {recipient.email.status for recipient in detail.context["recipients"]} == {"sent"}
+    assert {recipient.delivery.status for recipient in detail.context["recipients"]} == {"sent"}
     assert detail.context["delivery"] == [("Sent", "sent", recipients)]
     assert len(listing.context["announcements"]) == 2
 
@@ -599,9 +598,7 @@ def test_detail_shows_the_audience_and_each_recipients_status(
     doctor = physician(summit, populations=[sports], taxonomy_code=ORTHO, first_name="Ada", last_name="Ruiz")
     announcement = send(summit, summit_admin.user, offering, taxonomy_codes=[ORTHO], populations=[sports])
 
-    content = admin_client.get(
-        reverse("outreach:announcement_detail", args=[announcement.pk])
-    ).content.decode()
+    content = admin_client.get(reverse("announcements:detail", args=[announcement.pk])).content.decode()
 
     for text in ("Orthopaedic Surgery", "Sports patients", "Ada Ruiz", doctor.email, "Pending"):
         assert text in content
@@ -610,10 +607,10 @@ def test_detail_shows_the_audience_and_each_recipients_status(
 def test_list_offers_each_active_offering(admin_client, summit, summit_clinic, offering):
     ServiceOfferingFactory(organization=summit, clinic=summit_clinic, name="Retired program", is_active=False)
 
-    response = admin_client.get(reverse("outreach:announcement_list"))
+    response = admin_client.get(reverse("announcements:list"))
 
     assert list(response.context["offerings"]) == [offering]
-    assert reverse("outreach:announcement_create", args=[offering.pk]) in response.content.decode()
+    assert reverse("announcements:create", args=[offering.pk]) in response.content.decode()
 
 
 # From the services pages
@@ -633,7 +630,7 @@ def test_saving_an_active_offering_leads_to_announcing_it(
     response = admin_client.post(url, data, follow=True)
 
     offering = summit_clinic.service_offerings.get(name="Sports rehab")
-    assert response.redirect_chain == [(reverse("outreach:announcement_create", args=[offering.pk]), 302)]
+    assert response.redirect_chain == [(reverse("announcements:create", args=[offering.pk]), 302)]
     content = response.content.decode()
     assert "Saved. Announce it to the physicians it matters to, or skip." in content
     assert "Skip" in content
@@ -650,7 +647,7 @@ def test_saving_an_offering_not_offered_returns_to_the_list(admin_client, summit
 def test_service_list_has_an_announce_link_for_admins_only(
     client, login, summit, summit_admin, member_factory, offering
 ):
-    url = reverse("outreach:announcement_create", args=[offering.pk])
+    url = reverse("announcements:create", args=[offering.pk])
 
     assert url in login(summit_admin).get(reverse("clinics:service_list")).content.decode()
     client.logout()

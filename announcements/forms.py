@@ -2,8 +2,9 @@ from django import forms
 
 from clinics.models import Organization, Population
 
-from .announcements import NO_AUDIENCE, announcement_specialty_choices
 from .models import ServiceAnnouncement
+from .selectors import announcement_specialty_choices
+from .services import NO_AUDIENCE
 
 # The range of a 64-bit signed integer, the widest primary key any backend stores.
 ID_MIN, ID_MAX = -(2**63), 2**63 - 1
@@ -60,7 +61,7 @@ class AnnouncementForm(forms.Form):
     # finds the first announcement instead of sending again.
     request_key = forms.UUIDField(widget=forms.HiddenInput)
     # The earlier announcements the sender was shown and chose to send again after
-    # (announcements.AnnouncementRepeat); read only with the "send again" button.
+    # (services.AnnouncementRepeat); read only with the "send again" button.
     repeat_of = IdListField(required=False)
 
     def __init__(self, *args, organization: Organization, **kwargs):
