@@ -34,6 +34,7 @@ from django.db.models import F, OuterRef, Subquery
 from django.utils import timezone
 
 from accounts.models import User
+from clinics.clock import clinic_zone, local_date, organization_today
 from clinics.models import Clinic, Membership, Organization, Payer, PayerCategory, Role, ServiceOffering
 from physicians.models import Physician, Stage, StageChange, Tier
 
@@ -644,14 +645,14 @@ def _plans_of_care(
     organization: Organization, referrals: list[Referral], plans: list[_Plan]
 ) -> list[PlanOfCare]:
     """A plan of care from each evaluation, most signed within weeks, some still waiting or overdue."""
-    today = timezone.localdate()
+    today = organization_today(organization)
     result = []
     for referral, plan in zip(referrals, plans, strict=True):
         evaluated = next((when for status, when, _ in plan.steps if status == Status.EVALUATED), None)
         if evaluated is None or referral.physician is None:
             continue
         rng = random.Random(f"plan-{referral.received_at.isoformat()}")  # noqa: S311 (demo data, not secrets)
-        starts_on = timezone.localdate(evaluated)
+        starts_on = local_date(evaluated, clinic_zone(referral.clinic))
         sent_on = starts_on + timedelta(days=rng.randint(0, 3))
         signed_on = sent_on + timedelta(days=rng.randint(3, 26)) if rng.random() < 0.85 else None
         result.append(
