@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from itertools import batched
 
 from django.db import transaction
-from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -33,6 +33,7 @@ from clinics.models import Organization
 from physicians.models import Affiliation, Physician, Stage
 from physicians.services import register_physician_changed, register_physician_merging
 from referrals.models import Referral
+from referrals.selectors import received, referral_count
 
 from .cadence import BASELINE_DAYS, RECENT_DAYS, ReferralTrend, contact_severity
 from .models import NOT_CONTACT_KINDS, Flag, FlagKind, FlagSeverity, Touch
@@ -137,19 +138,19 @@ def _declining_flags(
     recent_from = now - datetime.timedelta(days=RECENT_DAYS)
     baseline_from = recent_from - datetime.timedelta(days=BASELINE_DAYS)
     referrals = Referral.objects.filter(
+        received(since=baseline_from, until=now),
         organization=organization,
         physician__isnull=False,
         physician__is_active=True,
-        received_at__gte=baseline_from,
-        received_at__lt=now,
     )
     if physician_ids is not None:
         referrals = referrals.filter(physician_id__in=physician_ids)
+    # Counted as the physician's page counts them (referrals.selectors' funnel).
     counts = (
         referrals.values("physician_id")
         .annotate(
-            recent=Count("pk", filter=Q(received_at__gte=recent_from)),
-            baseline=Count("pk", filter=Q(received_at__lt=recent_from)),
+            recent=referral_count(since=recent_from, until=now),
+            baseline=referral_count(since=baseline_from, until=recent_from),
         )
         .order_by()
     )
@@ -268,12 +269,12 @@ def sources_needing_attention(
         flags = flags.exclude(severity=FlagSeverity.DUE_SOON)
     referrals_last_year = (
         Referral.objects.filter(
+            received(since=now - datetime.timedelta(days=365)),
             organization_id=OuterRef("organization_id"),
             physician_id=OuterRef("pk"),
-            received_at__gte=now - datetime.timedelta(days=365),
         )
         .values("physician_id")
-        .annotate(count=Count("pk"))
+        .annotate(count=referral_count())
         .values("count")
     )
     primary_practice = Affiliation.objects.filter(physician_id=OuterRef("pk"), is_primary=True).values(

@@ -51,6 +51,7 @@ from .models import (
     normalize_icd10,
 )
 from .plans import default_ends_on
+from .services import referrals_attribute
 
 # Referrals received over the last 18 months, per organization slug.
 VOLUME = {"summit": 1500, "harbor": 600}
@@ -235,7 +236,15 @@ OPENS, CLOSES = 7, 19
 SATURDAY = 5
 MAX_VISITS = 30
 # Set from this organization's own rows, so not looked up again one by one.
-RELATED_FIELDS = ["organization", "clinic", "physician", "payer", "therapist", "created_by"]
+RELATED_FIELDS = [
+    "organization",
+    "clinic",
+    "physician",
+    "referring_practice",
+    "payer",
+    "therapist",
+    "created_by",
+]
 # Steps the therapist records; the front desk records the others.
 CLINICAL_STEPS = (Status.EVALUATED, Status.IN_CARE, Status.DISCHARGED)
 
@@ -607,6 +616,8 @@ def _save(organization: Organization, directory: _Directory, plans: list[_Plan])
         # this organization; the database's check constraints hold the rest.
         referral.full_clean(exclude=RELATED_FIELDS, validate_constraints=False)
         referrals.append(referral)
+    # Attributed as referral_create attributes them: to the practice each physician is at now.
+    referrals_attribute(organization=organization, referrals=referrals)
     Referral.objects.bulk_create(referrals, batch_size=500)
 
     changes = []
