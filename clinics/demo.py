@@ -122,7 +122,9 @@ def _seed_payers_and_services(organization: Organization) -> None:
 def seed(stdout=None) -> None:
     organizations = {}
     for slug, (name, clinics, timezone) in ORGANIZATIONS.items():
-        organization, _ = Organization.objects.update_or_create(slug=slug, defaults={"name": name})
+        organization, _ = Organization.objects.update_or_create(
+            slug=slug, defaults={"name": name, "timezone": timezone}
+        )
         organizations[slug] = organization
         for clinic_name, street, city, state, postal_code, phone in clinics:
             Clinic.objects.update_or_create(

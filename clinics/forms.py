@@ -22,6 +22,13 @@ US_TIMEZONES = [
 ]
 
 
+def _timezone_choices(current: str) -> list[tuple[str, str]]:
+    """The US zones, and the one saved if it is another (set in the admin, say), so saving keeps it."""
+    if current and current not in dict(US_TIMEZONES):
+        return [*US_TIMEZONES, (current, current)]
+    return US_TIMEZONES
+
+
 def _helper(submit_label: str) -> FormHelper:
     helper = FormHelper()
     helper.add_input(Submit("submit", submit_label))
@@ -50,6 +57,8 @@ class ClinicForm(forms.ModelForm):
     def __init__(self, *args, organization: Organization, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["payers"].queryset = Payer.objects.for_organization(organization).filter(is_active=True)
+        if self.instance.pk is None:
+            self.initial.setdefault("timezone", organization.timezone)
         self.helper = _helper("Save clinic")
 
 
@@ -74,13 +83,23 @@ class StaffCreateForm(forms.Form):
 
 
 class MembershipForm(forms.ModelForm):
+    timezone = forms.ChoiceField(
+        label="Time zone",
+        required=False,
+        help_text="Their today: follow-ups due, their calendar, the times they see.",
+    )
+
     class Meta:
         model = Membership
-        fields = ("role", "home_clinic")
+        fields = ("role", "home_clinic", "timezone")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["home_clinic"].queryset = Clinic.objects.for_organization(self.instance.organization)
+        self.fields["timezone"].choices = [
+            ("", "Their home clinic's, else the organization's"),
+            *_timezone_choices(self.instance.timezone),
+        ]
         self.helper = _helper("Save")
 
 
@@ -114,13 +133,24 @@ class ServiceOfferingForm(forms.ModelForm):
 
 
 class OrganizationSettingsForm(forms.ModelForm):
+    # Not required: a settings post without it (a script, an older form) keeps the zone set.
+    timezone = forms.ChoiceField(
+        label="Time zone",
+        required=False,
+        help_text=Organization._meta.get_field("timezone").help_text,
+    )
+
     class Meta:
         model = Organization
         fields = ORGANIZATION_SETTINGS
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["timezone"].choices = _timezone_choices(self.instance.timezone)
         self.fields["contact_sla_business_days"].validators.append(MinValueValidator(1))
         self.fields["poc_signature_days"].validators.append(MinValueValidator(1))
         self.fields["poc_certification_days"].validators.append(MinValueValidator(1))
         self.helper = _helper("Save settings")
+
+    def clean_timezone(self) -> str:
+        return self.cleaned_data["timezone"] or self.instance.timezone

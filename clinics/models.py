@@ -23,6 +23,13 @@ class Organization(models.Model):
 
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=50, unique=True)
+    timezone = models.CharField(
+        "time zone",
+        max_length=64,
+        default=settings.TIME_ZONE,
+        validators=[validate_timezone],
+        help_text="Decides the organization's day: when flags count a day, deadlines and weekly reports.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     contact_sla_business_days = models.PositiveSmallIntegerField(
         "contact new referrals within (business days)",
@@ -140,6 +147,13 @@ class Membership(TenantModel):
         blank=True,
         related_name="+",
         help_text="The location this person usually works at; forms default to it.",
+    )
+    timezone = models.CharField(
+        "time zone",
+        max_length=64,
+        blank=True,
+        validators=[validate_timezone],
+        help_text="Leave blank to use their home clinic's, or else the organization's.",
     )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -95,7 +95,7 @@ def _ensure_another_active_admin(membership: Membership) -> None:
 
 @transaction.atomic
 def membership_update(
-    *, membership: Membership, acting_user: User, role: str, home_clinic: Clinic | None
+    *, membership: Membership, acting_user: User, role: str, home_clinic: Clinic | None, timezone: str = ""
 ) -> Membership:
     membership = Membership.objects.select_for_update().get(pk=membership.pk)
     if membership.role == Role.ADMIN and role != Role.ADMIN and membership.is_active:
@@ -104,8 +104,9 @@ def membership_update(
         _ensure_another_active_admin(membership)
     membership.role = role
     membership.home_clinic = home_clinic
+    membership.timezone = timezone
     membership.full_clean()
-    membership.save(update_fields=["role", "home_clinic"])
+    membership.save(update_fields=["role", "home_clinic", "timezone"])
     membership_changed(membership)
     return membership
 
@@ -175,6 +176,7 @@ def service_offering_save(
 
 ORGANIZATION_SETTINGS = (
     "name",
+    "timezone",
     "contact_sla_business_days",
     "poc_signature_days",
     "poc_certification_days",

@@ -24,6 +24,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
+from .clock import person_zone
 from .models import Membership, Organization, Role
 
 SESSION_ORGANIZATION_KEY = "rapport_organization_id"
@@ -50,9 +51,8 @@ class OrganizationMiddleware:
                 request.memberships = memberships
                 request.membership = membership
                 request.organization = membership.organization
-                # Dates and times show in the person's own clinic's time zone.
-                if membership.home_clinic:
-                    timezone.activate(membership.home_clinic.timezone)
+                # Dates and times show in the person's zone (clinics/clock.py).
+                timezone.activate(person_zone(membership))
             elif not request.user.is_superuser:
                 logout(request)
                 messages.warning(

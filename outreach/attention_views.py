@@ -1,5 +1,3 @@
-import datetime
-
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -12,6 +10,7 @@ from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from accounts.models import User
+from clinics.clock import local_day_bounds, organization_today, organization_zone, person_today
 from clinics.tenancy import staff_view
 from physicians.models import Physician
 
@@ -52,11 +51,12 @@ def _done_today(touch: Touch, user: User) -> str:
 
 def _describe(sources: list[Physician], request: HttpRequest) -> None:
     """Adds each row's last contact and, when someone reached the source today, which touch (one query)."""
-    today = datetime.datetime.combine(
-        timezone.localdate(), datetime.time.min, tzinfo=timezone.get_current_timezone()
+    # The organization's today, as the flags on the same rows count it.
+    today_starts, _ = local_day_bounds(
+        organization_today(request.organization), organization_zone(request.organization)
     )
     reached = latest_contacts_since(
-        organization=request.organization, physician_ids=[source.pk for source in sources], since=today
+        organization=request.organization, physician_ids=[source.pk for source in sources], since=today_starts
     )
     for source in sources:
         source.last_contact_at = last_contact_at(source)
@@ -128,7 +128,12 @@ def attention_log(request: HttpRequest) -> HttpResponse:
     """
     return_query = _filters_of(QueryDict(request.POST.get("return_query", "")))
     back = _list_url(return_query)
-    form = TouchForm(request.POST, organization=request.organization, user=request.user)
+    form = TouchForm(
+        request.POST,
+        organization=request.organization,
+        user=request.user,
+        today=person_today(request.membership),
+    )
     physician = form.cleaned_data.get("physician") if form.is_valid() else None
     if physician is None:
         messages.error(request, "Nothing was logged: choose a kind of touch for a source on the list.")

@@ -19,6 +19,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
+from clinics.clock import local_date, organization_zone
 from clinics.models import Organization, Role
 from physicians.models import Gatekeeper, Physician, Stage
 
@@ -168,11 +169,12 @@ def _follow_ups(rng: random.Random, organization: Organization, touches: list[To
         (touch for touch in touches if touch.made_by_id and now - touch.occurred_at < timedelta(days=21)),
         key=lambda touch: touch.occurred_at,
     )
+    zone = organization_zone(organization)
     follow_ups = []
     for touch in recent:
         if rng.random() >= FOLLOW_UP_SHARE:
             continue
-        due_on = timezone.localdate(touch.occurred_at) + timedelta(days=rng.choice([2, 4, 7, 7, 10, 14, 21]))
+        due_on = local_date(touch.occurred_at, zone) + timedelta(days=rng.choice([2, 4, 7, 7, 10, 14, 21]))
         follow_ups.append(
             FollowUp(
                 organization=organization,

@@ -24,14 +24,16 @@ from dataclasses import dataclass
 from itertools import batched
 
 from django.db import transaction
-from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from clinics.clock import local_date, organization_today, organization_zone
 from clinics.models import Organization
 from physicians.models import Affiliation, Physician, Stage
 from physicians.services import register_physician_changed, register_physician_merging
 from referrals.models import Referral
+from referrals.selectors import received, referral_count
 
 from .cadence import BASELINE_DAYS, RECENT_DAYS, ReferralTrend, contact_severity
 from .models import NOT_CONTACT_KINDS, Flag, FlagKind, FlagSeverity, Touch
@@ -94,12 +96,6 @@ def physicians_reached(*, touch: Touch) -> list[int]:
     return sorted(reached)
 
 
-def _local_date(moment: datetime.datetime) -> datetime.date:
-    # One calendar for the whole organization, so a source's severity does not
-    # depend on who happened to trigger the evaluation.
-    return timezone.localdate(moment, timezone.get_default_timezone())
-
-
 def _contact_flags(
     *, organization: Organization, now: datetime.datetime, physician_ids: Iterable[int] | None
 ) -> dict[tuple[int, str], tuple[str, dict]]:
@@ -110,7 +106,10 @@ def _contact_flags(
     )
     if physician_ids is not None:
         sources = sources.filter(pk__in=physician_ids)
-    today = _local_date(now)
+    # The organization's calendar (clinics/clock.py), so a source's severity
+    # does not depend on who, or which server, triggered the evaluation.
+    zone = organization_zone(organization)
+    today = local_date(now, zone)
     wanted = {}
     # Tuples, not model instances: this loop sees every source of the organization.
     rows = sources.order_by().values_list(
@@ -119,7 +118,7 @@ def _contact_flags(
     for pk, tier, own_cadence, created_at, direct, via_practice in rows:
         cadence_days = own_cadence or organization.cadence_days_for_tier(tier)
         last_contact = _latest(direct, via_practice)
-        since = _local_date(last_contact or created_at)
+        since = local_date(last_contact or created_at, zone)
         severity = contact_severity(days_since_contact=(today - since).days, cadence_days=cadence_days)
         if severity:
             # Dates, not a day count, so the row changes only when the severity
@@ -139,19 +138,19 @@ def _declining_flags(
     recent_from = now - datetime.timedelta(days=RECENT_DAYS)
     baseline_from = recent_from - datetime.timedelta(days=BASELINE_DAYS)
     referrals = Referral.objects.filter(
+        received(since=baseline_from, until=now),
         organization=organization,
         physician__isnull=False,
         physician__is_active=True,
-        received_at__gte=baseline_from,
-        received_at__lt=now,
     )
     if physician_ids is not None:
         referrals = referrals.filter(physician_id__in=physician_ids)
+    # Counted as the physician's page counts them (referrals.selectors' funnel).
     counts = (
         referrals.values("physician_id")
         .annotate(
-            recent=Count("pk", filter=Q(received_at__gte=recent_from)),
-            baseline=Count("pk", filter=Q(received_at__lt=recent_from)),
+            recent=referral_count(since=recent_from, until=now),
+            baseline=referral_count(since=baseline_from, until=recent_from),
         )
         .order_by()
     )
@@ -270,12 +269,12 @@ def sources_needing_attention(
         flags = flags.exclude(severity=FlagSeverity.DUE_SOON)
     referrals_last_year = (
         Referral.objects.filter(
+            received(since=now - datetime.timedelta(days=365)),
             organization_id=OuterRef("organization_id"),
             physician_id=OuterRef("pk"),
-            received_at__gte=now - datetime.timedelta(days=365),
         )
         .values("physician_id")
-        .annotate(count=Count("pk"))
+        .annotate(count=referral_count())
         .values("count")
     )
     primary_practice = Affiliation.objects.filter(physician_id=OuterRef("pk"), is_primary=True).values(
@@ -289,7 +288,12 @@ def sources_needing_attention(
             primary_practice_name=Subquery(primary_practice),
         )
         .select_related("owner")
-        .prefetch_related(Prefetch("flags", queryset=flags.order_by("kind"), to_attr="open_flags"))
+        .prefetch_related(
+            # The organization comes with each flag for its reason's "days ago" (Flag.reason).
+            Prefetch(
+                "flags", queryset=flags.select_related("organization").order_by("kind"), to_attr="open_flags"
+            )
+        )
         .order_by("tier", "-referrals_last_year", "last_name", "first_name", "pk")
     )
     if owner_id is not None:
@@ -303,9 +307,9 @@ DECLINE_STAYS = "A referral decline clears only when their referrals come back, 
 
 def physician_open_flags(*, organization: Organization, physician_id: int) -> list[Flag]:
     return list(
-        Flag.objects.filter(
-            organization=organization, physician_id=physician_id, closed_at__isnull=True
-        ).order_by("kind")
+        Flag.objects.filter(organization=organization, physician_id=physician_id, closed_at__isnull=True)
+        .select_related("organization")
+        .order_by("kind")
     )
 
 
@@ -336,25 +340,28 @@ class ContactStatus:
     own_cadence: bool
     held_to_cadence: bool
     last_contact_at: datetime.datetime | None
+    # In the organization's calendar, as the flags' "N days ago" beside it.
+    days_since_contact: int | None
     open_flags: list[Flag]
     past_flags: list[Flag]
-
-    @property
-    def days_since_contact(self) -> int | None:
-        if self.last_contact_at is None:
-            return None
-        return (timezone.localdate() - timezone.localdate(self.last_contact_at)).days
 
 
 def physician_contact_status(*, organization: Organization, physician_id: int) -> ContactStatus:
     """A physician's cadence, last contact, open and latest closed flags, for their page (three queries)."""
     physician = physicians_with_last_contact(organization=organization).get(pk=physician_id)
-    flags = Flag.objects.filter(organization=organization, physician_id=physician_id)
+    flags = Flag.objects.filter(organization=organization, physician_id=physician_id).select_related(
+        "organization"
+    )
+    last_contact = last_contact_at(physician)
+    zone = organization_zone(organization)
     return ContactStatus(
         cadence_days=physician.contact_every_days or organization.cadence_days_for_tier(physician.tier),
         own_cadence=physician.contact_every_days is not None,
         held_to_cadence=physician.is_active and physician.stage != Stage.PROSPECT,
-        last_contact_at=last_contact_at(physician),
+        last_contact_at=last_contact,
+        days_since_contact=(
+            (organization_today(organization) - local_date(last_contact, zone)).days if last_contact else None
+        ),
         open_flags=list(flags.filter(closed_at__isnull=True)),
         past_flags=list(
             flags.filter(closed_at__isnull=False).order_by("-closed_at", "-pk")[:PAST_FLAGS_SHOWN]

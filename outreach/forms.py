@@ -147,10 +147,12 @@ class TouchForm(forms.Form):
     follow_up_note = forms.CharField(label="Next step", max_length=300, required=False)
     next = forms.CharField(required=False, widget=forms.HiddenInput)
 
-    def __init__(self, *args, organization: Organization, user: User, **kwargs):
+    def __init__(self, *args, organization: Organization, user: User, today: datetime.date, **kwargs):
+        """`today`: the signed-in person's (clinics/clock.py), from which a follow-up is planned."""
         super().__init__(*args, **kwargs)
         self.organization = organization
         self.user = user
+        self.today = today
         self.fields["physician"].queryset = Physician.objects.for_organization(organization)
         self.fields["practice"].queryset = (
             Practice.objects.for_organization(organization).filter(is_active=True).order_by("name")
@@ -164,9 +166,8 @@ class TouchForm(forms.Form):
         self.fields["made_by"].queryset = _makers(organization)
         self.fields["physician"].error_messages["invalid_choice"] = "Choose a physician from your directory."
         # The browser's date pickers show the limits clean_* enforces.
-        today = timezone.localdate()
         self.fields["follow_up_on"].widget.attrs.update(
-            min=today.isoformat(), max=follow_up_latest(today=today).isoformat()
+            min=self.today.isoformat(), max=follow_up_latest(today=self.today).isoformat()
         )
         self.fields["occurred_at"].widget.attrs["min"] = f"{EARLIEST_TOUCH_DATE.isoformat()}T00:00"
         _style(self)
@@ -200,7 +201,7 @@ class TouchForm(forms.Form):
 
     def clean_follow_up_on(self) -> datetime.date | None:
         follow_up_on = self.cleaned_data.get("follow_up_on")
-        today = timezone.localdate()
+        today = self.today
         if follow_up_on and follow_up_on < today:
             raise ValidationError("Choose today or a later date.")
         if follow_up_on and follow_up_on > follow_up_latest(today=today):

@@ -5,8 +5,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.template.defaultfilters import pluralize
-from django.utils import timezone
 
+from clinics.clock import organization_today
 from clinics.models import TenantModel
 from physicians.models import Affiliation, Gatekeeper, Physician, Practice
 
@@ -230,7 +230,7 @@ class Flag(TenantModel):
 
     @property
     def reason(self) -> str:
-        """The flag's evidence in a sentence, as of today."""
+        """The flag's evidence in a sentence, as of the organization's today (select its organization)."""
         evidence = self.evidence
         if self.kind == FlagKind.REFERRALS_DECLINING:
             recent = evidence["recent"]
@@ -238,7 +238,7 @@ class Flag(TenantModel):
                 f"{recent} referral{pluralize(recent)} in the last 60 days; about {evidence['expected']:g} "
                 f"expected from their {evidence['baseline']} in the year before"
             )
-        days = (timezone.localdate() - datetime.date.fromisoformat(evidence["since"])).days
+        days = (organization_today(self.organization) - datetime.date.fromisoformat(evidence["since"])).days
         cadence = f"contact every {evidence['cadence_days']} days"
         if not evidence["ever"]:
             return f"No contact logged in the {days} days since they were added; {cadence}"

@@ -8,6 +8,7 @@ from django.db.models.functions import TruncWeek
 from django.utils import timezone
 
 from accounts.models import User
+from clinics.clock import local_date, local_day_bounds, organization_zone, recent_weeks
 from clinics.models import Membership, Organization
 from physicians.models import Affiliation, Gatekeeper
 
@@ -210,22 +211,22 @@ def _table(weeks: list[datetime.date], counts: Counter, columns: list) -> tuple[
 
 
 def touch_activity_by_week(*, organization: Organization, weeks: int, now: datetime.datetime) -> Activity:
-    """Touches per week for the last `weeks` weeks (Monday to Sunday in the active time zone).
+    """Touches per week for the last `weeks` weeks, Monday to Sunday in the organization's zone.
+
+    The organization's, not the viewer's (clinics/clock.py): everyone sees the
+    same counts, as the digests and analytics built on them will.
 
     1. One grouped query counts touches per (week, kind, person); the database
-       truncates to the week in the active time zone.
+       truncates to the week in the organization's zone.
     2. The two tables are sums of those counts, so they always agree.
     Service announcements are left out: a broadcast to eighty sources is not
     eighty conversations.
     """
-    zone = timezone.get_current_timezone()
-    today = timezone.localdate(now, zone)
-    current_week = today - datetime.timedelta(days=today.weekday())
-    week_starts = [current_week - datetime.timedelta(weeks=n) for n in range(weeks)]
-    start = datetime.datetime.combine(week_starts[-1], datetime.time.min, tzinfo=zone)
-    end = datetime.datetime.combine(
-        current_week + datetime.timedelta(weeks=1), datetime.time.min, tzinfo=zone
-    )
+    zone = organization_zone(organization)
+    week_starts = recent_weeks(local_date(now, zone), weeks)
+    current_week = week_starts[0]
+    start, _ = local_day_bounds(week_starts[-1], zone)
+    _, end = local_day_bounds(current_week + datetime.timedelta(days=6), zone)
     grouped = (
         Touch.objects.for_organization(organization)
         .filter(occurred_at__gte=start, occurred_at__lt=end)

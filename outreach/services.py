@@ -7,6 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
+from clinics.clock import organization_today, person_today
 from clinics.models import Membership, Organization, Role
 from clinics.services import register_membership_changed
 from physicians.models import Gatekeeper, Physician, Practice
@@ -31,6 +32,18 @@ def follow_up_latest(*, today: datetime.date) -> datetime.date:
 
 def follow_up_too_far_message(*, today: datetime.date) -> str:
     return f"Choose a date within two years, by {follow_up_latest(today=today):%b %-d, %Y}."
+
+
+def _owner_today(*, organization: Organization, owner_id: int | None) -> datetime.date:
+    """A follow-up is its owner's, so its "today" is counted in their zone (clinics/clock.py)."""
+    membership = (
+        Membership.objects.select_related("organization", "home_clinic")
+        .filter(organization=organization, user_id=owner_id)
+        .first()
+        if owner_id is not None
+        else None
+    )
+    return person_today(membership) if membership else organization_today(organization)
 
 
 def touch_too_early(occurred_at: datetime.datetime) -> bool:
@@ -65,9 +78,10 @@ def touch_log(
     """
     if touch_too_early(occurred_at):
         raise ValidationError({"occurred_at": TOUCH_TOO_EARLY_MESSAGE})
-    today = timezone.localdate()
-    if follow_up_on is not None and follow_up_on > follow_up_latest(today=today):
-        raise ValidationError({"follow_up_on": follow_up_too_far_message(today=today)})
+    if follow_up_on is not None:
+        today = _owner_today(organization=organization, owner_id=made_by.pk if made_by else None)
+        if follow_up_on > follow_up_latest(today=today):
+            raise ValidationError({"follow_up_on": follow_up_too_far_message(today=today)})
     if gatekeeper is not None and practice is None:
         practice = gatekeeper.practice
     touch = Touch(
@@ -193,7 +207,7 @@ def followup_snooze(*, follow_up: FollowUp, user: User, until: datetime.date) ->
         raise PermissionDenied("Only the owner of this follow-up or an admin can snooze it.")
     if follow_up.completed_at is not None:
         raise ValidationError("This follow-up is already done.")
-    today = timezone.localdate()
+    today = _owner_today(organization=follow_up.organization, owner_id=follow_up.owner_id)
     if until < today:
         raise ValidationError("Choose today or a later date to snooze to.")
     if until > follow_up_latest(today=today):

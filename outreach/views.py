@@ -13,6 +13,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 from icalendar import Calendar, Event
 
+from clinics.clock import person_today
 from clinics.models import Role
 from clinics.tenancy import get_for_organization_or_404, staff_view
 from physicians.models import Gatekeeper, Physician, Practice
@@ -151,6 +152,7 @@ def touch_create(request: HttpRequest) -> HttpResponse:
         initial=None if request.method == "POST" else _touch_initial(request),
         organization=request.organization,
         user=request.user,
+        today=person_today(request.membership),
     )
     if request.method == "POST" and form.is_valid():
         try:
@@ -180,7 +182,7 @@ def touch_create(request: HttpRequest) -> HttpResponse:
 
 @staff_view(roles=OUTREACH)
 def followup_list(request: HttpRequest) -> HttpResponse:
-    today = timezone.localdate()
+    today = person_today(request.membership)
     groups = selectors.followups_for(organization=request.organization, user=request.user, today=today)
     return render(
         request,
@@ -226,7 +228,7 @@ def followup_complete(request: HttpRequest, followup_id: int) -> HttpResponse:
 @staff_view(roles=OUTREACH)
 def followup_snooze(request: HttpRequest, followup_id: int) -> HttpResponse:
     follow_up = _followup(request, followup_id)
-    form = SnoozeForm(request.POST, due_on=follow_up.due_on, today=timezone.localdate())
+    form = SnoozeForm(request.POST, due_on=follow_up.due_on, today=person_today(request.membership))
     if not form.is_valid():
         messages.error(request, " ".join(form.non_field_errors()) or "Choose how long to snooze, or a date.")
         return _back_to_followups(request)
@@ -319,9 +321,7 @@ def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
     membership = selectors.calendar_membership_for_token(token=token)
     if membership is None:
         raise Http404("No such calendar.")
-    zone = membership.home_clinic.timezone if membership.home_clinic else None
-    with timezone.override(zone or timezone.get_default_timezone()):
-        today = timezone.localdate()
+    today = person_today(membership)
     follow_ups = selectors.calendar_followups(
         organization=membership.organization,
         user=membership.user,

@@ -18,8 +18,8 @@ from .models import Physician, Practice
 class Panel:
     template: str
     context: dict
-    # Physician page: "header" panels appear under the name, "main" ones in the timeline column.
-    # Practice page: panels appear below the gatekeepers.
+    # Physician and practice pages: "header" panels appear under the name;
+    # "main" ones in the timeline column (a practice's: below the gatekeepers).
     placement: str = "main"
 
 

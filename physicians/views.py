@@ -3,9 +3,9 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from clinics.clock import person_today
 from clinics.models import Role
 from clinics.tenancy import ALL_ROLES, get_for_organization_or_404, staff_view
 
@@ -91,7 +91,7 @@ def physician_search(request: HttpRequest) -> HttpResponse:
 def physician_export(request: HttpRequest) -> StreamingHttpResponse:
     form = PhysicianFilterForm(request.GET or None, organization=request.organization)
     rows = selectors.physician_export_rows(organization=request.organization, filters=form.filters())
-    filename = f"rapport-physicians-{timezone.localdate():%Y-%m-%d}.csv"
+    filename = f"rapport-physicians-{person_today(request.membership):%Y-%m-%d}.csv"
     return StreamingHttpResponse(
         csv_lines(EXPORT_HEADER, rows),
         content_type="text/csv; charset=utf-8",

@@ -34,6 +34,7 @@ from django.db.models import F, OuterRef, Subquery
 from django.utils import timezone
 
 from accounts.models import User
+from clinics.clock import clinic_zone, local_date, organization_today
 from clinics.models import Clinic, Membership, Organization, Payer, PayerCategory, Role, ServiceOffering
 from physicians.models import Physician, Stage, StageChange, Tier
 
@@ -50,6 +51,7 @@ from .models import (
     normalize_icd10,
 )
 from .plans import default_ends_on
+from .services import referrals_attribute
 
 # Referrals received over the last 18 months, per organization slug.
 VOLUME = {"summit": 1500, "harbor": 600}
@@ -234,7 +236,15 @@ OPENS, CLOSES = 7, 19
 SATURDAY = 5
 MAX_VISITS = 30
 # Set from this organization's own rows, so not looked up again one by one.
-RELATED_FIELDS = ["organization", "clinic", "physician", "payer", "therapist", "created_by"]
+RELATED_FIELDS = [
+    "organization",
+    "clinic",
+    "physician",
+    "referring_practice",
+    "payer",
+    "therapist",
+    "created_by",
+]
 # Steps the therapist records; the front desk records the others.
 CLINICAL_STEPS = (Status.EVALUATED, Status.IN_CARE, Status.DISCHARGED)
 
@@ -606,6 +616,8 @@ def _save(organization: Organization, directory: _Directory, plans: list[_Plan])
         # this organization; the database's check constraints hold the rest.
         referral.full_clean(exclude=RELATED_FIELDS, validate_constraints=False)
         referrals.append(referral)
+    # Attributed as referral_create attributes them: to the practice each physician is at now.
+    referrals_attribute(organization=organization, referrals=referrals)
     Referral.objects.bulk_create(referrals, batch_size=500)
 
     changes = []
@@ -644,14 +656,14 @@ def _plans_of_care(
     organization: Organization, referrals: list[Referral], plans: list[_Plan]
 ) -> list[PlanOfCare]:
     """A plan of care from each evaluation, most signed within weeks, some still waiting or overdue."""
-    today = timezone.localdate()
+    today = organization_today(organization)
     result = []
     for referral, plan in zip(referrals, plans, strict=True):
         evaluated = next((when for status, when, _ in plan.steps if status == Status.EVALUATED), None)
         if evaluated is None or referral.physician is None:
             continue
         rng = random.Random(f"plan-{referral.received_at.isoformat()}")  # noqa: S311 (demo data, not secrets)
-        starts_on = timezone.localdate(evaluated)
+        starts_on = local_date(evaluated, clinic_zone(referral.clinic))
         sent_on = starts_on + timedelta(days=rng.randint(0, 3))
         signed_on = sent_on + timedelta(days=rng.randint(3, 26)) if rng.random() < 0.85 else None
         result.append(

@@ -6,6 +6,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from accounts.models import User
+from clinics.clock import current_today
 from clinics.models import Clinic, Organization, Payer, Role
 from physicians.identifiers import validate_npi
 from physicians.models import Physician
@@ -116,7 +117,7 @@ class BirthDateField(forms.DateField):
 
     def validate(self, value: date) -> None:
         super().validate(value)
-        if value and value > date.today():
+        if value and value > current_today():
             raise ValidationError("The date of birth is in the future.")
 
 

@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 
 from clinics.models import Clinic, Payer, TenantModel
-from physicians.models import Physician
+from physicians.models import Physician, Practice
 
 from .attachments import DocumentType, document_path, document_type
 
@@ -112,6 +112,24 @@ class Referral(TenantModel):
     source_name = models.CharField(
         "source name", max_length=200, blank=True, help_text="Who referred, when not a physician."
     )
+    # Attribution, taken from the physician at intake (services.referral_create):
+    # counts by practice or specialty stay where they were when the physician
+    # later moves to another practice, changes specialty or is merged.
+    referring_practice = models.ForeignKey(
+        Practice,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="referrals",
+        verbose_name="referring practice",
+        help_text="The physician's primary practice when the referral was received.",
+    )
+    referring_taxonomy_code = models.CharField(
+        "referring specialty",
+        max_length=10,
+        blank=True,
+        help_text="The physician's NUCC specialty code when the referral was received.",
+    )
     patient_first_name = models.CharField("patient first name", max_length=100)
     patient_last_name = models.CharField("patient last name", max_length=100)
     patient_birth_date = models.DateField("date of birth")
@@ -146,6 +164,9 @@ class Referral(TenantModel):
             models.Index(fields=["organization", "status", "received_at"], name="referrals_org_status_recv"),
             models.Index(fields=["organization", "physician", "received_at"], name="referrals_org_phys_recv"),
             models.Index(
+                fields=["organization", "referring_practice", "received_at"], name="referrals_org_prac_recv"
+            ),
+            models.Index(
                 fields=["organization", "patient_last_name", "patient_birth_date"],
                 name="referrals_org_patient",
             ),
@@ -177,7 +198,7 @@ class Referral(TenantModel):
         return self.source_name or self.get_source_type_display()
 
     def clean(self) -> None:
-        for related in ("clinic", "physician", "payer"):
+        for related in ("clinic", "physician", "referring_practice", "payer"):
             obj = getattr(self, related, None)
             if obj is not None and obj.organization_id != self.organization_id:
                 raise ValidationError({related: "Choose one of your organization's records."})

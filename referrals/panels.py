@@ -1,9 +1,9 @@
 from django.http import HttpRequest
 
-from physicians.models import Physician
-from physicians.panels import Panel, register_physician_panel
+from physicians.models import Physician, Practice
+from physicians.panels import Panel, register_physician_panel, register_practice_panel
 
-from .selectors import physician_recent_referrals, physician_referral_stats
+from .selectors import physician_recent_referrals, physician_referral_stats, practice_referral_stats
 
 RECENT_REFERRALS_SHOWN = 10
 
@@ -11,7 +11,14 @@ RECENT_REFERRALS_SHOWN = 10
 @register_physician_panel
 def referral_summary(request: HttpRequest, physician: Physician) -> Panel:
     stats = physician_referral_stats(organization=request.organization, physician_id=physician.pk)
-    return Panel("referrals/_physician_summary.html", {"stats": stats}, placement="header")
+    return Panel("referrals/_referral_summary.html", {"stats": stats}, placement="header")
+
+
+@register_practice_panel
+def practice_referral_summary(request: HttpRequest, practice: Practice) -> Panel:
+    """Referrals attributed to the practice when they arrived, whoever of its physicians is there now."""
+    stats = practice_referral_stats(organization=request.organization, practice_id=practice.pk)
+    return Panel("referrals/_referral_summary.html", {"stats": stats, "attributed": True}, placement="header")
 
 
 @register_physician_panel

@@ -1,13 +1,14 @@
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from django.db.models import Count, Min, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, Min, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from accounts.models import User
 from clinics.models import Organization
-from physicians.models import Affiliation, Gatekeeper, Practice
+from physicians.models import Affiliation, Gatekeeper, Physician, Practice
 
 from .models import (
     OPEN_STATUSES,
@@ -118,8 +119,50 @@ def referral_milestones(*, referral: Referral) -> dict[str, timedelta | None]:
     }
 
 
+# The funnel, defined once. Every count of referrals by source (a physician's
+# and a practice's panels, outreach's flags and attention list, analytics)
+# builds on `received` and `evaluated_ever`, so the figures agree wherever
+# they are shown.
+EVALUATED_OR_LATER = (Status.EVALUATED, Status.IN_CARE, Status.DISCHARGED)
+
+
+def received(since: datetime | None = None, until: datetime | None = None) -> Q:
+    """Referrals received in [since, until): every referral a source sent counts, lost ones included."""
+    window = Q()
+    if since is not None:
+        window &= Q(received_at__gte=since)
+    if until is not None:
+        window &= Q(received_at__lt=until)
+    return window
+
+
+def evaluated_ever() -> Q:
+    """Referrals that reached evaluation, even if the patient was lost afterwards.
+
+    The status says so from evaluation on; a referral lost after its
+    evaluation has it in its history.
+    """
+    evaluation = StatusChange.objects.filter(
+        organization_id=OuterRef("organization_id"), referral_id=OuterRef("pk"), to_status=Status.EVALUATED
+    )
+    return Q(status__in=EVALUATED_OR_LATER) | Q(Exists(evaluation))
+
+
+def referral_count(since: datetime | None = None, until: datetime | None = None) -> Count:
+    """An aggregate: referrals received in the window (see `received`)."""
+    window = received(since, until)
+    return Count("pk", filter=window) if window else Count("pk")
+
+
+def evaluated_count(since: datetime | None = None, until: datetime | None = None) -> Count:
+    """An aggregate: referrals received in the window that were ever evaluated."""
+    return Count("pk", filter=received(since, until) & evaluated_ever())
+
+
 @dataclass(frozen=True)
-class PhysicianReferralStats:
+class ReferralStats:
+    """A source's referrals: the last 90 days against the 90 before, and conversion overall."""
+
     last_90_days: int
     previous_90_days: int
     received: int
@@ -127,38 +170,62 @@ class PhysicianReferralStats:
 
     @property
     def conversion(self) -> float | None:
+        """Referred → evaluated: evaluated ever ÷ received."""
         return self.evaluated / self.received if self.received else None
 
 
-EVALUATED_OR_LATER = (Status.EVALUATED, Status.IN_CARE, Status.DISCHARGED)
-
-
-def physician_referral_stats(*, organization: Organization, physician_id: int) -> PhysicianReferralStats:
-    """Referrals in the last 90 days against the 90 before, and conversion (referred → evaluated) overall.
-
-    A referral counts as evaluated if it ever reached evaluation, even if it
-    was lost afterwards; one query.
-    """
+def _referral_stats(referrals: QuerySet[Referral]) -> ReferralStats:
     now = timezone.now()
-    evaluated_ever = StatusChange.objects.filter(
-        organization=organization, referral__physician_id=physician_id, to_status=Status.EVALUATED
-    ).values("referral_id")
-    totals = (
-        Referral.objects.for_organization(organization)
-        .filter(physician_id=physician_id)
-        .aggregate(
-            last_90_days=Count("pk", filter=Q(received_at__gte=now - timedelta(days=90))),
-            previous_90_days=Count(
-                "pk",
-                filter=Q(
-                    received_at__gte=now - timedelta(days=180), received_at__lt=now - timedelta(days=90)
-                ),
-            ),
-            received=Count("pk"),
-            evaluated=Count("pk", filter=Q(status__in=EVALUATED_OR_LATER) | Q(pk__in=evaluated_ever)),
+    quarter_ago, half_year_ago = now - timedelta(days=90), now - timedelta(days=180)
+    return ReferralStats(
+        **referrals.aggregate(
+            last_90_days=referral_count(since=quarter_ago),
+            previous_90_days=referral_count(since=half_year_ago, until=quarter_ago),
+            received=referral_count(),
+            evaluated=evaluated_count(),
         )
     )
-    return PhysicianReferralStats(**totals)
+
+
+def physician_referral_stats(*, organization: Organization, physician_id: int) -> ReferralStats:
+    """The physician's referrals (see ReferralStats), wherever they worked when they sent them; one query."""
+    return _referral_stats(Referral.objects.for_organization(organization).filter(physician_id=physician_id))
+
+
+def practice_referral_stats(*, organization: Organization, practice_id: int) -> ReferralStats:
+    """The referrals attributed to a practice at intake (see ReferralStats); one query.
+
+    Attributed by `referring_practice`, the physician's primary practice when
+    each referral arrived: a physician who moves on leaves their referrals
+    counted where they were sent from.
+    """
+    return _referral_stats(
+        Referral.objects.for_organization(organization).filter(referring_practice_id=practice_id)
+    )
+
+
+@dataclass(frozen=True)
+class Attribution:
+    practice_id: int | None
+    taxonomy_code: str
+
+
+def referral_attributions(
+    *, organization: Organization, physician_ids: Iterable[int]
+) -> dict[int, Attribution]:
+    """Each physician's primary practice and specialty now: what a referral from them is attributed to.
+
+    One query for any number of physicians (intake asks for one, demo data for all).
+    """
+    primary = Affiliation.objects.filter(physician_id=OuterRef("pk"), is_primary=True).values("practice_id")[
+        :1
+    ]
+    rows = (
+        Physician.objects.filter(organization=organization, pk__in=list(physician_ids))
+        .annotate(primary_practice_id=Subquery(primary))
+        .values_list("pk", "primary_practice_id", "taxonomy_code")
+    )
+    return {pk: Attribution(practice_id=practice_id, taxonomy_code=code) for pk, practice_id, code in rows}
 
 
 def status_counts(*, organization: Organization) -> dict[str, int]:

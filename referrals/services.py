@@ -1,4 +1,5 @@
 import uuid
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import PurePath
 
@@ -69,6 +70,26 @@ def _assign(referral: Referral, fields: dict, allowed: tuple[str, ...]) -> None:
     referral.patient_last_name = referral.patient_last_name.strip()
 
 
+def referrals_attribute(*, organization: Organization, referrals: Sequence[Referral]) -> None:
+    """Records where each referral comes from as things stand: its physician's primary practice and specialty.
+
+    Taken at intake, so "referrals by practice" does not move when the
+    physician later changes practice or specialty, or is merged into another
+    record. One query for any number of referrals; intake and the demo's bulk
+    path both call it. Sets the fields; the caller saves.
+    """
+    physician_ids = {referral.physician_id for referral in referrals if referral.physician_id}
+    attributions = (
+        selectors.referral_attributions(organization=organization, physician_ids=physician_ids)
+        if physician_ids
+        else {}
+    )
+    for referral in referrals:
+        attribution = attributions.get(referral.physician_id)
+        referral.referring_practice_id = attribution.practice_id if attribution else None
+        referral.referring_taxonomy_code = attribution.taxonomy_code if attribution else ""
+
+
 @transaction.atomic
 def referral_create(
     *, organization: Organization, user: User, pending_document: PendingDocument | None = None, **fields
@@ -76,6 +97,7 @@ def referral_create(
     """Saves a new referral with its first history row and, if the form kept one, its document."""
     referral = Referral(organization=organization, created_by=user)
     _assign(referral, fields, REFERRAL_FIELDS)
+    referrals_attribute(organization=organization, referrals=[referral])
     referral.full_clean()
     referral.save()
     StatusChange.objects.create(
@@ -104,7 +126,7 @@ def referral_update(
     before = (
         Referral.objects.select_for_update()
         .filter(pk=referral.pk, version=version)
-        .values(*PATIENT_FIELDS)
+        .values(*PATIENT_FIELDS, "physician_id")
         .first()
     )
     if before is None:
@@ -112,9 +134,14 @@ def referral_update(
             "Someone else changed this referral while you were editing it. "
             "Your changes are below, not saved: check the current version, then save again."
         )
+    changed = {*fields, "diagnosis_codes"} & set(allowed)
+    # Naming another physician corrects the intake, and with it the attribution.
+    if referral.physician_id != before["physician_id"]:
+        referrals_attribute(organization=referral.organization, referrals=[referral])
+        changed |= {"referring_practice", "referring_taxonomy_code"}
     now = timezone.now()
     Referral.objects.filter(pk=referral.pk).update(
-        **{name: getattr(referral, name) for name in {*fields, "diagnosis_codes"} & set(allowed)},
+        **{name: getattr(referral, name) for name in changed},
         version=F("version") + 1,
         updated_at=now,
     )

@@ -1,4 +1,4 @@
-"""Contact deadlines counted in business days, in the clinic's own time zone.
+"""Contact deadlines counted in business days, in the clinic's own time zone (the rule: clinics/clock.py).
 
 A referral that arrives on a business day starts its clock at once; one that
 arrives on a weekend starts it at the beginning of the next business day.

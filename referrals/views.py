@@ -1,3 +1,5 @@
+from zoneinfo import ZoneInfo
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -7,6 +9,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from clinics.clock import organization_today, person_zone
 from clinics.models import Role
 from clinics.tenancy import ALL_ROLES, get_for_organization_or_404, staff_view
 from config.uploads import refused_upload, upload_limit
@@ -29,15 +32,15 @@ CARE_ROLES = {Role.THERAPIST, Role.ADMIN}
 PAGE_SIZE = 50
 
 
-def _clinic_timezone(request: HttpRequest) -> str:
-    clinic = request.membership.home_clinic
-    return clinic.timezone if clinic else timezone.get_current_timezone_name()
+def _clinic_timezone(request: HttpRequest) -> ZoneInfo:
+    """The person's zone, their home clinic's unless they chose their own (clinics/clock.py)."""
+    return person_zone(request.membership)
 
 
 @upload_limit("REFERRAL_DOCUMENT_MAX_MB")
 @staff_view(roles=ALL_ROLES)
 def intake(request: HttpRequest) -> HttpResponse:
-    # Times typed at the desk are in the desk's clinic's time zone.
+    # Times typed at the desk are in the person's zone, like every time they see.
     with timezone.override(_clinic_timezone(request)):
         initial = {
             "received_at": timezone.localtime().replace(second=0, microsecond=0),
@@ -212,7 +215,9 @@ def referral_detail(request: HttpRequest, referral_id: int) -> HttpResponse:
             "loss_reasons": LossReason.choices,
             "common_diagnoses": COMMON_DIAGNOSES,
             "plans": selectors.referral_plans(
-                organization=request.organization, referral=referral, today=timezone.localdate()
+                organization=request.organization,
+                referral=referral,
+                today=organization_today(request.organization),
             ),
             "plan_form": PlanOfCareForm(
                 initial={"certifier": referral.physician_id}, organization=request.organization
@@ -275,7 +280,9 @@ def plan_save(request: HttpRequest, referral_id: int, plan_id: int | None = None
 
 @staff_view(roles=ALL_ROLES)
 def plans_awaiting_signature(request: HttpRequest) -> HttpResponse:
-    groups = selectors.plans_awaiting_signature(organization=request.organization, today=timezone.localdate())
+    groups = selectors.plans_awaiting_signature(
+        organization=request.organization, today=organization_today(request.organization)
+    )
     return render(
         request,
         "referrals/plans_awaiting.html",

@@ -79,14 +79,18 @@ def test_touches_are_counted_per_week_by_kind_and_by_person(client, login, summi
     assert "(so far)" in page
 
 
-def test_weeks_follow_the_active_time_zone(summit, people):
+def test_weeks_follow_the_organizations_time_zone_whoever_looks(summit, people):
+    """Everyone sees the same counts: the organization's weeks, not the viewer's (clinics/clock.py)."""
+    summit.timezone = "America/New_York"
+    summit.save()
     TouchFactory(organization=summit, occurred_at=at(2026, 3, 8, 23, 30))  # Monday 1:30 am in New York
 
-    with timezone.override(zoneinfo.ZoneInfo("America/New_York")):
+    with timezone.override(DENVER):  # a viewer in Denver, where it is still Sunday
         report = touch_activity_by_week(organization=summit, weeks=2, now=NOW)
 
     assert report.weeks == [THIS_WEEK, LAST_WEEK]
     assert report.by_kind.rows[0].total == 1
+    assert report.by_kind.rows[1].total == 0
 
 
 def test_an_empty_organization_gets_empty_tables(client, login, people):

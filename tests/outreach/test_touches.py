@@ -380,7 +380,8 @@ def test_practice_page_runs_constant_queries(liaison_client, summit, django_asse
     with django_assert_max_num_queries(len(one_touch)):
         response = liaison_client.get(url)
 
-    assert len(response.context["panels"][0].context["touches"]) == 10
+    touch_panel = next(panel for panel in response.context["panels"] if "touches" in panel.context)
+    assert len(touch_panel.context["touches"]) == 10
 
 
 def test_made_by_offers_each_outreach_colleague_once_and_only_while_active_here(

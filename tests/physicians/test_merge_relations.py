@@ -82,6 +82,10 @@ ROWS = {
         ("outreach.Touch", "practice"): lambda practice, number: TouchFactory(
             organization=practice.organization, physician=None, practice=practice
         ),
+        # The attribution taken at intake: merged practices keep their referrals counted.
+        ("referrals.Referral", "referring_practice"): lambda practice, number: ReferralFactory(
+            organization=practice.organization, referring_practice=practice
+        ),
         # The tables of Practice.populations and Practice.payers, which no model declares.
         ("physicians.Practice_populations", "practice"): lambda practice, number: (
             Practice.populations.through.objects.create(practice=practice, population=population(number))

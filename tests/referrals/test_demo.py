@@ -31,7 +31,7 @@ from referrals.models import (
     StatusChange,
     normalize_icd10,
 )
-from referrals.selectors import queue
+from referrals.selectors import queue, referral_attributions
 
 NEVER_EVALUATED = (Status.RECEIVED, Status.CONTACTED, Status.SCHEDULED)
 # What a diagnosis says about the body region, independent of the demo's own tables;
@@ -308,3 +308,30 @@ def test_patients_are_synthetic_and_stay_in_the_referral_table(demo):
     output = StringIO()
     call_command("seed_demo", stdout=output)
     assert not leaks(output.getvalue())
+
+
+def test_demo_referrals_are_attributed_as_intake_attributes_them(demo):
+    """The demo's bulk path records each physician's primary practice and specialty, as intake does."""
+    referrals = Referral.objects.filter(organization__in=demo.values(), physician__isnull=False)
+    attributions = {
+        organization.pk: referral_attributions(
+            organization=organization,
+            physician_ids=referrals.filter(organization=organization).values_list("physician_id", flat=True),
+        )
+        for organization in demo.values()
+    }
+
+    for referral in referrals.only(
+        "organization_id", "physician_id", "referring_practice_id", "referring_taxonomy_code"
+    ):
+        expected = attributions[referral.organization_id][referral.physician_id]
+        assert (referral.referring_practice_id, referral.referring_taxonomy_code) == (
+            expected.practice_id,
+            expected.taxonomy_code,
+        )
+    assert referrals.filter(referring_practice__isnull=False).exists()
+    assert (
+        not Referral.objects.filter(organization__in=demo.values(), physician__isnull=True)
+        .exclude(referring_practice=None, referring_taxonomy_code="")
+        .exists()
+    )
