@@ -1,9 +1,8 @@
-from crispy_forms.helper import FormHelper
-from crispy_forms.layout import Submit
 from django import forms
 from django.contrib.auth.password_validation import password_validators_help_text_html
 from django.core.validators import MinValueValidator
 
+from .form_pages import StyledForm
 from .models import Clinic, Membership, Organization, Payer, Population, Role, ServiceOffering
 from .services import CLINIC_FIELDS, ORGANIZATION_SETTINGS
 
@@ -22,13 +21,9 @@ US_TIMEZONES = [
 ]
 
 
-def _helper(submit_label: str) -> FormHelper:
-    helper = FormHelper()
-    helper.add_input(Submit("submit", submit_label))
-    return helper
+class ClinicForm(StyledForm, forms.ModelForm):
+    submit_label = "Save clinic"
 
-
-class ClinicForm(forms.ModelForm):
     timezone = forms.ChoiceField(
         label="Time zone",
         choices=US_TIMEZONES,
@@ -50,10 +45,11 @@ class ClinicForm(forms.ModelForm):
     def __init__(self, *args, organization: Organization, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["payers"].queryset = Payer.objects.for_organization(organization).filter(is_active=True)
-        self.helper = _helper("Save clinic")
 
 
-class StaffCreateForm(forms.Form):
+class StaffCreateForm(StyledForm, forms.Form):
+    submit_label = "Add staff member"
+
     first_name = forms.CharField(max_length=150)
     last_name = forms.CharField(max_length=150)
     email = forms.EmailField(required=False, help_text="Used for password resets and digests.")
@@ -70,10 +66,9 @@ class StaffCreateForm(forms.Form):
     def __init__(self, *args, organization: Organization, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["home_clinic"].queryset = Clinic.objects.for_organization(organization)
-        self.helper = _helper("Add staff member")
 
 
-class MembershipForm(forms.ModelForm):
+class MembershipForm(StyledForm, forms.ModelForm):
     class Meta:
         model = Membership
         fields = ("role", "home_clinic")
@@ -81,20 +76,19 @@ class MembershipForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["home_clinic"].queryset = Clinic.objects.for_organization(self.instance.organization)
-        self.helper = _helper("Save")
 
 
-class PayerForm(forms.ModelForm):
+class PayerForm(StyledForm, forms.ModelForm):
+    submit_label = "Save payer"
+
     class Meta:
         model = Payer
         fields = ("name", "category", "is_active")
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.helper = _helper("Save payer")
 
+class ServiceOfferingForm(StyledForm, forms.ModelForm):
+    submit_label = "Save service"
 
-class ServiceOfferingForm(forms.ModelForm):
     populations = forms.ModelMultipleChoiceField(
         queryset=Population.objects.all(),
         required=False,
@@ -110,10 +104,11 @@ class ServiceOfferingForm(forms.ModelForm):
     def __init__(self, *args, organization: Organization, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["clinic"].queryset = Clinic.objects.for_organization(organization)
-        self.helper = _helper("Save service")
 
 
-class OrganizationSettingsForm(forms.ModelForm):
+class OrganizationSettingsForm(StyledForm, forms.ModelForm):
+    submit_label = "Save settings"
+
     class Meta:
         model = Organization
         fields = ORGANIZATION_SETTINGS
@@ -123,4 +118,3 @@ class OrganizationSettingsForm(forms.ModelForm):
         self.fields["contact_sla_business_days"].validators.append(MinValueValidator(1))
         self.fields["poc_signature_days"].validators.append(MinValueValidator(1))
         self.fields["poc_certification_days"].validators.append(MinValueValidator(1))
-        self.helper = _helper("Save settings")

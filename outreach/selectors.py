@@ -9,15 +9,13 @@ from django.utils import timezone
 
 from accounts.models import User
 from clinics.models import Membership, Organization
-from physicians.models import Affiliation, Gatekeeper, Physician, search_key
+from physicians.models import Affiliation, Gatekeeper
 
 from .models import NOT_CONTACT_KINDS, CalendarFeed, FollowUp, Touch, TouchKind
 from .roles import OUTREACH
 
 RECENTLY_COMPLETED_DAYS = 14
 RECENTLY_COMPLETED_SHOWN = 20
-# A typed name that leaves more candidates than this to compare is too vague to resolve.
-NAMED_CANDIDATES_MAX = 200
 
 
 @dataclass(frozen=True)
@@ -97,57 +95,6 @@ def latest_contacts_since(
     for touch in touches:
         latest.setdefault(touch.physician_id, touch)
     return latest
-
-
-def _name_key(*parts: str) -> str:
-    # A comma sets off a credential ("Ada Quill, MD") or a surname ("Quill, Ada"): not part of the name.
-    return search_key(*(part.replace(",", " ") for part in parts))
-
-
-def _names_of(physician: Physician) -> set[str]:
-    first, middle, last, credential = (
-        physician.first_name,
-        physician.middle_name,
-        physician.last_name,
-        physician.credential,
-    )
-    return {
-        _name_key(first, last),
-        _name_key(first, middle, last),
-        _name_key(first, last, credential),
-        _name_key(first, middle, last, credential),
-        _name_key(last, first),
-    }
-
-
-def physician_answers_to(physician: Physician, query: str) -> bool:
-    """Whether `query` is the physician's NPI or full name, as the typeahead labels them or "Last, First"."""
-    query = query.strip()
-    return bool(query) and (query == physician.npi or _name_key(query) in _names_of(physician))
-
-
-def physicians_named(*, organization: Organization, query: str) -> list[Physician]:
-    """The organization's physicians whose NPI or full name is `query`, for a name typed without JavaScript.
-
-    1. Candidates: physicians whose search text contains every word of the
-       query (at least two letters long; an initial narrows nothing).
-    2. Matches: the candidates whose name or NPI is exactly the query.
-    A query vague enough to leave more than NAMED_CANDIDATES_MAX candidates
-    matches nobody: the caller then asks for the full name or the NPI.
-    """
-    query = query.strip()
-    physicians = Physician.objects.for_organization(organization)
-    if query.isdigit():
-        return list(physicians.filter(npi=query))
-    words = [word for word in _name_key(query).split() if len(word) >= 2]
-    if not words:
-        return []
-    for word in words:
-        physicians = physicians.filter(search_text__contains=word)
-    candidates = list(physicians.order_by("last_name", "first_name", "pk")[: NAMED_CANDIDATES_MAX + 1])
-    if len(candidates) > NAMED_CANDIDATES_MAX:
-        return []
-    return [physician for physician in candidates if physician_answers_to(physician, query)]
 
 
 @dataclass(frozen=True)
