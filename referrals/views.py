@@ -1,7 +1,6 @@
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -179,24 +178,27 @@ def bulk_transition(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, "Tick the referrals to move and choose where to move them.")
         return redirect(request.POST.get("next") or "referrals:list")
-    moved, refused = 0, []
-    for referral in form.cleaned_data["referrals"]:
-        try:
-            with transaction.atomic():
-                services.referral_transition(
-                    referral=referral,
-                    user=request.user,
-                    to_status=form.cleaned_data["to_status"],
-                    loss_reason=form.cleaned_data["loss_reason"],
-                )
-        except ValidationError as error:
-            refused.append(f"#{referral.pk}: {' '.join(error.messages)}")
-        else:
-            moved += 1
-    if moved:
-        messages.success(request, f"Moved {moved} referral{'s' if moved != 1 else ''}.")
-    for reason in refused:
-        messages.error(request, reason)
+    to_status = Status(form.cleaned_data["to_status"])
+    try:
+        moved = services.referral_transition_many(
+            organization=request.organization,
+            user=request.user,
+            referral_ids=[referral.pk for referral in form.cleaned_data["referrals"]],
+            to_status=to_status,
+            loss_reason=form.cleaned_data["loss_reason"],
+        )
+    except services.ReferralsNotMoved as refusal:
+        messages.error(
+            request,
+            f"Nothing was moved: {len(refusal.messages)} of the referrals you ticked cannot become "
+            f"{to_status.label.lower()}. Untick them, or move them another way, then try again.",
+        )
+        for reason in refusal.messages:
+            messages.error(request, reason)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, f"Moved {len(moved)} referral{'s' if len(moved) != 1 else ''}.")
     return redirect(request.POST.get("next") or "referrals:list")
 
 
