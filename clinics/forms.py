@@ -1,9 +1,8 @@
-from crispy_forms.helper import FormHelper
-from crispy_forms.layout import Submit
 from django import forms
 from django.contrib.auth.password_validation import password_validators_help_text_html
 from django.core.validators import MinValueValidator
 
+from .form_pages import StyledForm
 from .models import Clinic, Membership, Organization, Payer, Population, Role, ServiceOffering
 from .services import CLINIC_FIELDS, ORGANIZATION_SETTINGS
 
@@ -29,13 +28,9 @@ def _timezone_choices(current: str) -> list[tuple[str, str]]:
     return US_TIMEZONES
 
 
-def _helper(submit_label: str) -> FormHelper:
-    helper = FormHelper()
-    helper.add_input(Submit("submit", submit_label))
-    return helper
+class ClinicForm(StyledForm, forms.ModelForm):
+    submit_label = "Save clinic"
 
-
-class ClinicForm(forms.ModelForm):
     timezone = forms.ChoiceField(
         label="Time zone",
         choices=US_TIMEZONES,
@@ -59,10 +54,11 @@ class ClinicForm(forms.ModelForm):
         self.fields["payers"].queryset = Payer.objects.for_organization(organization).filter(is_active=True)
         if self.instance.pk is None:
             self.initial.setdefault("timezone", organization.timezone)
-        self.helper = _helper("Save clinic")
 
 
-class StaffCreateForm(forms.Form):
+class StaffCreateForm(StyledForm, forms.Form):
+    submit_label = "Add staff member"
+
     first_name = forms.CharField(max_length=150)
     last_name = forms.CharField(max_length=150)
     email = forms.EmailField(required=False, help_text="Used for password resets and digests.")
@@ -79,10 +75,11 @@ class StaffCreateForm(forms.Form):
     def __init__(self, *args, organization: Organization, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["home_clinic"].queryset = Clinic.objects.for_organization(organization)
-        self.helper = _helper("Add staff member")
 
 
-class MembershipForm(forms.ModelForm):
+class MembershipForm(StyledForm, forms.ModelForm):
+    submit_label = "Save"
+
     timezone = forms.ChoiceField(
         label="Time zone",
         required=False,
@@ -100,20 +97,19 @@ class MembershipForm(forms.ModelForm):
             ("", "Their home clinic's, else the organization's"),
             *_timezone_choices(self.instance.timezone),
         ]
-        self.helper = _helper("Save")
 
 
-class PayerForm(forms.ModelForm):
+class PayerForm(StyledForm, forms.ModelForm):
+    submit_label = "Save payer"
+
     class Meta:
         model = Payer
         fields = ("name", "category", "is_active")
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.helper = _helper("Save payer")
 
+class ServiceOfferingForm(StyledForm, forms.ModelForm):
+    submit_label = "Save service"
 
-class ServiceOfferingForm(forms.ModelForm):
     populations = forms.ModelMultipleChoiceField(
         queryset=Population.objects.all(),
         required=False,
@@ -129,10 +125,11 @@ class ServiceOfferingForm(forms.ModelForm):
     def __init__(self, *args, organization: Organization, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["clinic"].queryset = Clinic.objects.for_organization(organization)
-        self.helper = _helper("Save service")
 
 
-class OrganizationSettingsForm(forms.ModelForm):
+class OrganizationSettingsForm(StyledForm, forms.ModelForm):
+    submit_label = "Save settings"
+
     # Not required: a settings post without it (a script, an older form) keeps the zone set.
     timezone = forms.ChoiceField(
         label="Time zone",
@@ -150,7 +147,6 @@ class OrganizationSettingsForm(forms.ModelForm):
         self.fields["contact_sla_business_days"].validators.append(MinValueValidator(1))
         self.fields["poc_signature_days"].validators.append(MinValueValidator(1))
         self.fields["poc_certification_days"].validators.append(MinValueValidator(1))
-        self.helper = _helper("Save settings")
 
     def clean_timezone(self) -> str:
         return self.cleaned_data["timezone"] or self.instance.timezone

@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from . import selectors, services
@@ -62,7 +63,8 @@ def _clinic_form_page(request: HttpRequest, clinic: Clinic | None) -> HttpRespon
         else:
             messages.success(request, f"Saved {saved.name}.")
             return redirect("clinics:list")
-    return render(request, "clinics/clinic_form.html", {"form": form, "clinic": clinic})
+    context = {"form": form, "clinic": clinic, "cancel_url": reverse("clinics:list")}
+    return render(request, "clinics/clinic_form.html", context)
 
 
 @staff_view(roles=ADMIN_ONLY)
@@ -93,7 +95,8 @@ def staff_create(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, f"Added {membership.user} as {membership.get_role_display()}.")
             return redirect("clinics:staff_list")
-    return render(request, "clinics/staff_form.html", {"form": form})
+    context = {"form": form, "cancel_url": reverse("clinics:staff_list")}
+    return render(request, "clinics/staff_form.html", context)
 
 
 @staff_view(roles=ADMIN_ONLY)
@@ -110,7 +113,11 @@ def staff_edit(request: HttpRequest, membership_id: int) -> HttpResponse:
         else:
             messages.success(request, f"Saved {membership.user}.")
             return redirect("clinics:staff_list")
-    return render(request, "clinics/staff_edit.html", {"form": form, "membership": membership})
+    return render(
+        request,
+        "clinics/staff_edit.html",
+        {"form": form, "membership": membership, "cancel_url": reverse("clinics:staff_list")},
+    )
 
 
 @require_POST

@@ -5,9 +5,10 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from clinics.form_pages import StyledForm
 from clinics.models import Organization
+from physicians.forms import PHYSICIAN_QUERY_MAX_LENGTH, resolve_typed_physician
 from physicians.models import Affiliation, Gatekeeper, Physician, Practice
-from physicians.selectors import physician_answers_to, physicians_named
 
 from .models import TouchKind, TouchOutcome
 from .roles import OUTREACH
@@ -27,7 +28,6 @@ FORM_KINDS = [(value, label) for value, label in TouchKind.choices if value != T
 # Clocks disagree by a little; a touch logged "now" on a slow laptop is not in the future.
 CLOCK_SLACK = datetime.timedelta(minutes=5)
 SNOOZE_DAYS = [(1, "1 day"), (3, "3 days"), (7, "1 week")]
-PHYSICIAN_QUERY_MAX_LENGTH = 200
 
 
 def _makers(organization: Organization):
@@ -48,62 +48,15 @@ def _members(organization: Organization):
     )
 
 
-def _resolve_typed_physician(form: forms.Form, organization: Organization) -> None:
-    """Without JavaScript, the physician is whatever was typed into the typeahead's text box.
-
-    The typeahead posts the chosen physician's id in `physician` and their name
-    in `q`; without JavaScript only `q` changes. So when `q` was sent and does
-    not name the physician in `physician`, the text wins: empty means no
-    physician, anything else must name exactly one physician of the
-    organization (full name or NPI). A request without `q` (a link, the
-    attention page's quick form) keeps `physician` as sent.
-    """
-    if "q" not in form.data or "physician" in form.errors or "q" in form.errors:
-        return
-    chosen = form.cleaned_data.get("physician")
-    query = form.cleaned_data.get("q", "").strip()
-    if chosen is not None and physician_answers_to(chosen, query):
-        return
-    if not query:
-        form.cleaned_data["physician"] = None
-        return
-    matches = physicians_named(organization=organization, query=query)
-    if len(matches) == 1:
-        form.cleaned_data["physician"] = matches[0]
-    elif matches:
-        form.add_error(
-            "physician", f"{len(matches)} physicians are called “{query}”: type the NPI of the one you mean."
-        )
-    else:
-        form.add_error(
-            "physician",
-            f"No physician in your directory is called “{query}”: type their full name or their NPI.",
-        )
-
-
-def _style(form: forms.Form, *, small: bool = False) -> None:
-    select, control = (
-        ("form-select form-select-sm", "form-control form-control-sm")
-        if small
-        else (
-            "form-select",
-            "form-control",
-        )
-    )
-    for field in form.fields.values():
-        widget = field.widget
-        if isinstance(widget, forms.HiddenInput | forms.CheckboxInput | forms.RadioSelect):
-            continue
-        widget.attrs.setdefault("class", select if isinstance(widget, forms.Select) else control)
-
-
 class GatekeeperChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj: Gatekeeper) -> str:
         return f"{obj} — {obj.practice.name}"
 
 
-class TouchForm(forms.Form):
+class TouchForm(StyledForm, forms.Form):
     """Logs a touch; only a party and the kind are needed, the rest has sensible defaults."""
+
+    submit_label = "Save touch"
 
     physician = forms.ModelChoiceField(
         queryset=Physician.objects.none(), required=False, widget=forms.HiddenInput
@@ -170,7 +123,6 @@ class TouchForm(forms.Form):
             min=self.today.isoformat(), max=follow_up_latest(today=self.today).isoformat()
         )
         self.fields["occurred_at"].widget.attrs["min"] = f"{EARLIEST_TOUCH_DATE.isoformat()}T00:00"
-        _style(self)
 
     def offer_practices_of(self, physician: Physician) -> None:
         """Lists the physician's own practices first: any other practice is refused with them."""
@@ -210,7 +162,7 @@ class TouchForm(forms.Form):
 
     def clean(self) -> dict:
         cleaned = super().clean()
-        _resolve_typed_physician(self, self.organization)
+        resolve_typed_physician(self, self.organization)
         parties = ("physician", "practice", "gatekeeper")
         if not any(cleaned.get(name) or name in self.errors for name in parties):
             self.add_error("physician", "Choose a physician, a practice or a gatekeeper.")
@@ -222,7 +174,8 @@ class TouchForm(forms.Form):
         return {name: self.cleaned_data[name] for name in self.fields if name not in ("next", "q")}
 
 
-class TouchFilterForm(forms.Form):
+class TouchFilterForm(StyledForm, forms.Form):
+    compact = True
     kind = forms.ChoiceField(choices=[("", "Any kind"), *TouchKind.choices], required=False)
     made_by = forms.ModelChoiceField(queryset=User.objects.none(), required=False, empty_label="Anyone")
     physician = forms.ModelChoiceField(
@@ -241,11 +194,10 @@ class TouchFilterForm(forms.Form):
         self.fields["physician"].queryset = Physician.objects.for_organization(organization)
         self.fields["physician"].error_messages["invalid_choice"] = "Choose a physician from your directory."
         self.fields["practice"].queryset = Practice.objects.for_organization(organization).order_by("name")
-        _style(self, small=True)
 
     def clean(self) -> dict:
         cleaned = super().clean()
-        _resolve_typed_physician(self, self.organization)
+        resolve_typed_physician(self, self.organization)
         return cleaned
 
     def filters(self) -> TouchFilters | None:

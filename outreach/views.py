@@ -1,7 +1,3 @@
-import datetime
-from urllib.parse import urlsplit
-
-from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
@@ -11,7 +7,6 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
-from icalendar import Calendar, Event
 
 from clinics.clock import person_today
 from clinics.models import Role
@@ -19,6 +14,7 @@ from clinics.tenancy import get_for_organization_or_404, staff_view
 from physicians.models import Gatekeeper, Physician, Practice
 
 from . import selectors, services
+from .calendar import follow_ups_due_from, follow_ups_ical
 from .flags import physician_open_flags, touch_flag_changes
 from .forms import SNOOZE_DAYS, SnoozeForm, TouchFilterForm, TouchForm
 from .models import FollowUp, Touch
@@ -26,8 +22,6 @@ from .roles import OUTREACH, RUNS_OUTREACH
 
 PAGE_SIZE = 25
 RUNS_OUTREACH_WEEKS = 12
-# Calendar apps show overdue follow-ups for a month; older ones live on the follow-ups page.
-CALENDAR_PAST_DAYS = 30
 
 
 def _safe_next(request: HttpRequest, candidate: str | None) -> str | None:
@@ -271,76 +265,28 @@ def calendar_settings(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _follow_up_summary(follow_up: FollowUp) -> str:
-    """The event's title: whom to follow up with, and the first name of the gatekeeper spoken to.
-
-    A gatekeeper touch always has its practice (touch_log fills it in), so the
-    title names the physician or the practice, as the README promises.
-    """
-    touch = follow_up.touch
-    whom = touch.physician or touch.practice
-    if whom is None:
-        return f"Follow up: {touch.gatekeeper}"
-    via = f" (via {touch.gatekeeper.first_name})" if touch.gatekeeper else ""
-    return f"Follow up: {whom}{via}"
-
-
-def _calendar_event(follow_up: FollowUp, *, stamp: datetime.datetime, url: str) -> Event | None:
-    """The follow-up as an all-day event, or None for a due date the calendar cannot hold.
-
-    Only a row from before follow-up dates were limited can be that far out
-    (9999-12-31 has no next day); the rest of the feed must still load.
-    """
-    try:
-        end = follow_up.due_on + datetime.timedelta(days=1)
-    except OverflowError:
-        return None
-    return Event.new(
-        uid=f"followup-{follow_up.pk}@{_calendar_domain()}",
-        stamp=stamp,
-        start=follow_up.due_on,
-        end=end,
-        summary=_follow_up_summary(follow_up),
-        url=url,
-        transparency="TRANSPARENT",
-    )
-
-
-def _calendar_domain() -> str:
-    """This installation's host, so event ids of a test and a live Rapport never collide in one calendar."""
-    return urlsplit(settings.SITE_URL).hostname or "rapport"
-
-
 def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
     """A person's open follow-ups as iCalendar, for the calendar app they subscribed with.
 
-    Public, because calendar apps cannot sign in: the secret address is the
-    credential. Only names of sources go out, never notes, which are free text
-    and could hold patient details.
+    Public, because calendar apps cannot sign in: the secret address is the credential.
     """
     membership = selectors.calendar_membership_for_token(token=token)
     if membership is None:
         raise Http404("No such calendar.")
-    today = person_today(membership)
+    now = timezone.now()
     follow_ups = selectors.calendar_followups(
         organization=membership.organization,
         user=membership.user,
-        due_from=today - datetime.timedelta(days=CALENDAR_PAST_DAYS),
+        due_from=follow_ups_due_from(membership=membership, now=now),
     )
-    page_url = request.build_absolute_uri(reverse("outreach:followups"))
-    stamp = timezone.now()
-    events = [_calendar_event(follow_up, stamp=stamp, url=page_url) for follow_up in follow_ups]
-    calendar = Calendar.new(
-        name=f"Rapport follow-ups · {membership.organization.name}",
-        prodid="-//Rapport//Follow-ups//EN",
-        uid=f"followups-{membership.pk}@{_calendar_domain()}",
-        refresh_interval=datetime.timedelta(hours=1),
-        subcomponents=[event for event in events if event is not None],
+    document = follow_ups_ical(
+        membership=membership,
+        follow_ups=follow_ups,
+        page_url=request.build_absolute_uri(reverse("outreach:followups")),
+        now=now,
     )
-    # Outlook ignores REFRESH-INTERVAL and reads its own property.
-    calendar.add("X-PUBLISHED-TTL", "PT1H")
     return HttpResponse(
-        calendar.to_ical(),
+        document,
         content_type="text/calendar; charset=utf-8",
         headers={
             "Cache-Control": "private, no-store",

@@ -1,12 +1,12 @@
-from crispy_forms.helper import FormHelper
-from crispy_forms.layout import Column, Field, Fieldset, Layout, Row, Submit
+from crispy_forms.layout import Column, Field, Fieldset, Layout, Row
 from django import forms
 from django.contrib.auth import get_user_model
 
+from clinics.form_pages import ConfirmsDuplicates, StyledForm
 from clinics.models import Clinic, Organization, Payer, Population, Role
 
 from .models import Gatekeeper, Physician, Practice, Stage, Tier
-from .selectors import PHYSICIAN_SORTS, PhysicianFilters
+from .selectors import PHYSICIAN_SORTS, PhysicianFilters, physician_answers_to, physicians_named
 from .services import GATEKEEPER_FIELDS, PHYSICIAN_FIELDS, PRACTICE_FIELDS
 from .taxonomy import SPECIALTY_CHOICES
 
@@ -19,7 +19,43 @@ def staff_choices(organization: Organization, roles=(Role.LIAISON, Role.ADMIN)):
     ).order_by("first_name", "last_name")
 
 
-class PhysicianForm(forms.ModelForm):
+PHYSICIAN_QUERY_MAX_LENGTH = 200
+
+
+def resolve_typed_physician(form: forms.Form, organization: Organization) -> None:
+    """Without JavaScript, the physician is whatever was typed into the typeahead's text box.
+
+    The typeahead posts the chosen physician's id in `physician` and their name
+    in `q`; without JavaScript only `q` changes. So when `q` was sent and does
+    not name the physician in `physician`, the text wins: empty means no
+    physician, anything else must name exactly one physician of the
+    organization (full name or NPI). A request without `q` (a link, the
+    attention page's quick form) keeps `physician` as sent.
+    """
+    if "q" not in form.data or "physician" in form.errors or "q" in form.errors:
+        return
+    chosen = form.cleaned_data.get("physician")
+    query = form.cleaned_data.get("q", "").strip()
+    if chosen is not None and physician_answers_to(chosen, query):
+        return
+    if not query:
+        form.cleaned_data["physician"] = None
+        return
+    matches = physicians_named(organization=organization, query=query)
+    if len(matches) == 1:
+        form.cleaned_data["physician"] = matches[0]
+    elif matches:
+        form.add_error(
+            "physician", f"{len(matches)} physicians are called “{query}”: type the NPI of the one you mean."
+        )
+    else:
+        form.add_error(
+            "physician",
+            f"No physician in your directory is called “{query}”: type their full name or their NPI.",
+        )
+
+
+class PhysicianForm(ConfirmsDuplicates, forms.ModelForm):
     taxonomy_code = forms.ChoiceField(
         label="Specialty", choices=[("", "—"), *SPECIALTY_CHOICES], required=False
     )
@@ -29,9 +65,8 @@ class PhysicianForm(forms.ModelForm):
     other_practices = forms.ModelMultipleChoiceField(
         queryset=Practice.objects.none(), required=False, widget=forms.SelectMultiple(attrs={"size": 5})
     )
-    confirm_duplicate = forms.BooleanField(
-        required=False, label="This is a different person; save anyway", widget=forms.HiddenInput
-    )
+    confirm_duplicate_label = "This is a different person; save anyway"
+    submit_label = "Save physician"
 
     class Meta:
         model = Physician
@@ -53,7 +88,6 @@ class PhysicianForm(forms.ModelForm):
             primary = next((a.practice_id for a in affiliations if a.is_primary), None)
             self.initial["primary_practice"] = primary
             self.initial["other_practices"] = [a.practice_id for a in affiliations if not a.is_primary]
-        self.helper = FormHelper()
         self.helper.layout = Layout(
             Fieldset(
                 "Who",
@@ -77,13 +111,7 @@ class PhysicianForm(forms.ModelForm):
                 "what_matters",
             ),
             Fieldset("Relationship", Row(Column("tier"), Column("contact_every_days"), Column("owner"))),
-            "confirm_duplicate",
-            Submit("submit", "Save physician"),
         )
-
-    def require_duplicate_confirmation(self, message: str) -> None:
-        self.fields["confirm_duplicate"].widget = forms.CheckboxInput()
-        self.add_error(None, message)
 
     def service_arguments(self) -> dict:
         data = {name: self.cleaned_data[name] for name in PHYSICIAN_FIELDS}
@@ -94,14 +122,13 @@ class PhysicianForm(forms.ModelForm):
         return data
 
 
-class StageForm(forms.Form):
-    stage = forms.ChoiceField(
-        choices=Stage.choices, widget=forms.Select(attrs={"class": "form-select form-select-sm"})
-    )
+class StageForm(StyledForm, forms.Form):
+    compact = True
+    stage = forms.ChoiceField(choices=Stage.choices)
     note = forms.CharField(max_length=300, required=False, help_text="Why, in a few words (optional).")
 
 
-class PracticeForm(forms.ModelForm):
+class PracticeForm(StyledForm, forms.ModelForm):
     populations = forms.ModelMultipleChoiceField(
         queryset=Population.objects.all(),
         required=False,
@@ -115,6 +142,8 @@ class PracticeForm(forms.ModelForm):
         help_text="Payers the practice accepts.",
     )
 
+    submit_label = "Save practice"
+
     class Meta:
         model = Practice
         fields = (*PRACTICE_FIELDS, "populations", "payers")
@@ -123,7 +152,6 @@ class PracticeForm(forms.ModelForm):
     def __init__(self, *args, organization: Organization, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["payers"].queryset = Payer.objects.for_organization(organization).filter(is_active=True)
-        self.helper = FormHelper()
         self.helper.layout = Layout(
             "name",
             Row(Column("address_line1"), Column("address_line2")),
@@ -135,11 +163,12 @@ class PracticeForm(forms.ModelForm):
             Row(Column("phone"), Column("fax"), Column("website")),
             Row(Column(Field("populations")), Column(Field("payers"))),
             "notes",
-            Submit("submit", "Save practice"),
         )
 
 
-class GatekeeperForm(forms.ModelForm):
+class GatekeeperForm(StyledForm, forms.ModelForm):
+    submit_label = "Save gatekeeper"
+
     class Meta:
         model = Gatekeeper
         fields = GATEKEEPER_FIELDS
@@ -147,18 +176,18 @@ class GatekeeperForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.helper = FormHelper()
         self.helper.layout = Layout(
             Row(Column("first_name"), Column("last_name"), Column("role")),
             Row(Column("phone"), Column("extension", css_class="col-md-2"), Column("email")),
             "preferred_contact",
             "notes",
             "is_active",
-            Submit("submit", "Save gatekeeper"),
         )
 
 
-class MergeForm(forms.Form):
+class MergeForm(StyledForm, forms.Form):
+    submit_label = "Merge and delete the duplicate"
+
     duplicate = forms.ModelChoiceField(
         queryset=Physician.objects.none(),
         widget=forms.HiddenInput,
@@ -177,7 +206,9 @@ class MergeForm(forms.Form):
 ACTIVE_CHOICES = [("yes", "Active"), ("no", "Inactive"), ("all", "All")]
 
 
-class PhysicianFilterForm(forms.Form):
+class PhysicianFilterForm(StyledForm, forms.Form):
+    compact = True
+
     q = forms.CharField(
         label="Search",
         required=False,
@@ -208,11 +239,6 @@ class PhysicianFilterForm(forms.Form):
         self.fields["owner"].queryset = staff_choices(organization)
         self.fields["payer"].queryset = Payer.objects.for_organization(organization).filter(is_active=True)
         self.fields["clinic"].queryset = Clinic.objects.for_organization(organization).filter(is_active=True)
-        for field in self.fields.values():
-            is_select = isinstance(field.widget, forms.Select)
-            field.widget.attrs["class"] = (
-                "form-select form-select-sm" if is_select else "form-control form-control-sm"
-            )
 
     def filters(self) -> PhysicianFilters:
         data = self.cleaned_data if self.is_valid() else {}
@@ -231,7 +257,9 @@ class PhysicianFilterForm(forms.Form):
         )
 
 
-class NppesUploadForm(forms.Form):
+class NppesUploadForm(StyledForm, forms.Form):
+    submit_label = "Upload and import"
+
     file = forms.FileField(
         label="NPPES file (CSV)",
         help_text="The “npidata_pfile” CSV from the NPPES Data Dissemination download, or an extract of it.",
@@ -247,11 +275,6 @@ class NppesUploadForm(forms.Form):
         help_text="NUCC codes or their beginnings, e.g. 207X for all orthopaedic surgery. "
         "Empty: the usual referring specialties.",
     )
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.helper = FormHelper()
-        self.helper.add_input(Submit("submit", "Upload and import"))
 
     @staticmethod
     def _codes(value: str) -> list[str]:

@@ -3,6 +3,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from clinics.clock import person_today
@@ -142,13 +143,13 @@ def _physician_form_page(request: HttpRequest, physician: Physician | None) -> H
             practices=arguments["practices"],
             exclude_pk=physician.pk if physician else None,
         )
-        if duplicates and not form.cleaned_data["confirm_duplicate"]:
-            names = "; ".join(f"{d.display_name}" for d in duplicates)
-            form.require_duplicate_confirmation(
-                f"The directory already has someone with this name at this practice: {names}. "
-                "Check it is not the same person."
-            )
-        else:
+        warning = (
+            "The directory already has someone with this name at this practice: "
+            f"{'; '.join(d.display_name for d in duplicates)}. Check it is not the same person."
+            if duplicates
+            else ""
+        )
+        if not form.needs_duplicate_confirmation(warning):
             try:
                 saved = services.physician_save(
                     organization=request.organization, user=request.user, physician=physician, **arguments
@@ -158,7 +159,14 @@ def _physician_form_page(request: HttpRequest, physician: Physician | None) -> H
             else:
                 messages.success(request, f"Saved {saved.display_name}.")
                 return redirect("physicians:detail", physician_id=saved.pk)
-    return render(request, "physicians/physician_form.html", {"form": form, "physician": physician})
+    cancel_url = (
+        reverse("physicians:detail", args=[physician.pk]) if physician else reverse("physicians:list")
+    )
+    return render(
+        request,
+        "physicians/physician_form.html",
+        {"form": form, "physician": physician, "cancel_url": cancel_url},
+    )
 
 
 @staff_view(roles=EDITORS)
@@ -208,7 +216,11 @@ def physician_merge(request: HttpRequest, physician_id: int) -> HttpResponse:
         else:
             messages.success(request, f"Merged {duplicate.display_name} into {keep.display_name}.")
             return redirect("physicians:detail", physician_id=keep.pk)
-    return render(request, "physicians/physician_merge.html", {"form": form, "physician": keep})
+    return render(
+        request,
+        "physicians/physician_merge.html",
+        {"form": form, "physician": keep, "cancel_url": reverse("physicians:detail", args=[keep.pk])},
+    )
 
 
 @staff_view(roles=ALL_ROLES)
@@ -253,7 +265,16 @@ def _practice_form_page(request: HttpRequest, practice: Practice | None) -> Http
         else:
             messages.success(request, f"Saved {saved.name}.")
             return redirect("physicians:practice_detail", practice_id=saved.pk)
-    return render(request, "physicians/practice_form.html", {"form": form, "practice": practice})
+    cancel_url = (
+        reverse("physicians:practice_detail", args=[practice.pk])
+        if practice
+        else reverse("physicians:practice_list")
+    )
+    return render(
+        request,
+        "physicians/practice_form.html",
+        {"form": form, "practice": practice, "cancel_url": cancel_url},
+    )
 
 
 @staff_view(roles=EDITORS)
@@ -285,7 +306,12 @@ def _gatekeeper_form_page(request: HttpRequest, practice: Practice, gatekeeper: 
     return render(
         request,
         "physicians/gatekeeper_form.html",
-        {"form": form, "practice": practice, "gatekeeper": gatekeeper},
+        {
+            "form": form,
+            "practice": practice,
+            "gatekeeper": gatekeeper,
+            "cancel_url": reverse("physicians:practice_detail", args=[practice.pk]),
+        },
     )
 
 

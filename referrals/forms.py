@@ -1,13 +1,14 @@
 import re
 from datetime import date
 
-from crispy_forms.helper import FormHelper
 from django import forms
 from django.core.exceptions import ValidationError
 
 from accounts.models import User
 from clinics.clock import current_today
+from clinics.form_pages import ConfirmsDuplicates, StyledForm
 from clinics.models import Clinic, Organization, Payer, Role
+from physicians.forms import PHYSICIAN_QUERY_MAX_LENGTH, resolve_typed_physician
 from physicians.identifiers import validate_npi
 from physicians.models import Physician
 
@@ -71,16 +72,6 @@ COMMON_DIAGNOSES = [
 ]
 
 
-def _style(form: forms.Form) -> None:
-    for field in form.fields.values():
-        widget = field.widget
-        if isinstance(widget, forms.CheckboxInput | forms.HiddenInput | forms.FileInput):
-            continue
-        widget.attrs.setdefault(
-            "class", "form-select" if isinstance(widget, forms.Select) else "form-control"
-        )
-
-
 class DiagnosisCodesField(forms.CharField):
     def to_python(self, value) -> list[str]:
         text = super().to_python(value)
@@ -135,9 +126,15 @@ class DocumentField(forms.FileField):
             sniff(value)
 
 
-class ReferralForm(forms.ModelForm):
+class ReferralForm(ConfirmsDuplicates, forms.ModelForm):
     physician = forms.ModelChoiceField(
         queryset=Physician.objects.none(), required=False, widget=forms.HiddenInput
+    )
+    # The typeahead's text box: the physician's name or NPI when typed without JavaScript.
+    q = forms.CharField(label="Referring physician", required=False, max_length=PHYSICIAN_QUERY_MAX_LENGTH)
+    # Without JavaScript, "Find" lists the physicians matching `q`; the one picked from that list wins.
+    physician_pick = forms.ModelChoiceField(
+        queryset=Physician.objects.none(), required=False, widget=forms.RadioSelect
     )
     diagnosis_codes = DiagnosisCodesField(
         label="Diagnoses (ICD-10-CM)",
@@ -163,9 +160,8 @@ class ReferralForm(forms.ModelForm):
     new_physician_npi = forms.CharField(
         label="NPI (optional)", required=False, max_length=10, validators=[validate_npi]
     )
-    confirm_duplicate = forms.BooleanField(
-        required=False, label="This is a new referral for the same patient; save it", widget=forms.HiddenInput
-    )
+    confirm_duplicate_label = "This is a new referral for the same patient; save it"
+    submit_label = "Save referral"
 
     class Meta:
         model = Referral
@@ -176,7 +172,9 @@ class ReferralForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.organization = organization
         self.kept = None
-        self.fields["physician"].queryset = Physician.objects.for_organization(organization)
+        for name in ("physician", "physician_pick"):
+            self.fields[name].queryset = Physician.objects.for_organization(organization)
+            self.fields[name].error_messages["invalid_choice"] = "Choose a physician from your directory."
         self.fields["clinic"].queryset = Clinic.objects.for_organization(organization).filter(is_active=True)
         self.fields["clinic"].empty_label = None
         self.fields["payer"].queryset = Payer.objects.for_organization(organization).filter(is_active=True)
@@ -185,9 +183,6 @@ class ReferralForm(forms.ModelForm):
             memberships__is_active=True,
             memberships__role=Role.THERAPIST,
         ).order_by("first_name")
-        _style(self)
-        self.helper = FormHelper()
-        self.helper.form_tag = False
 
     def keep_document(self, *, user: User, refused: str | None = None) -> None:
         """Keeps the document chosen with this submit, or the one kept before, for the next round trip.
@@ -213,7 +208,13 @@ class ReferralForm(forms.ModelForm):
         cleaned = super().clean()
         source = cleaned.get("source_type")
         new_name = cleaned.get("new_physician_last_name")
-        if source == SourceType.PHYSICIAN and not cleaned.get("physician") and not new_name:
+        if source == SourceType.PHYSICIAN:
+            if cleaned.get("physician_pick"):
+                cleaned["physician"] = cleaned["physician_pick"]
+            elif not new_name:
+                resolve_typed_physician(self, self.organization)
+        found = cleaned.get("physician") or "physician" in self.errors
+        if source == SourceType.PHYSICIAN and not found and not new_name:
             self.add_error("physician", "Find the referring physician, or add them below.")
         if source != SourceType.PHYSICIAN:
             cleaned["physician"] = None
@@ -237,15 +238,11 @@ class ReferralForm(forms.ModelForm):
             "npi": self.cleaned_data["new_physician_npi"],
         }
 
-    def require_duplicate_confirmation(self, message: str) -> None:
-        self.fields["confirm_duplicate"].widget = forms.CheckboxInput(attrs={"class": "form-check-input"})
-        self.add_error(None, message)
-
     def referral_fields(self) -> dict:
         return {name: self.cleaned_data[name] for name in REFERRAL_FIELDS}
 
 
-class ReferralEditForm(forms.ModelForm):
+class ReferralEditForm(StyledForm, forms.ModelForm):
     """Edits an existing referral, the patient's details included; `version` is the copy the user loaded."""
 
     version = forms.IntegerField(widget=forms.HiddenInput)
@@ -286,9 +283,6 @@ class ReferralEditForm(forms.ModelForm):
         )
         if not self.is_bound:
             self.initial["version"] = self.instance.version
-        _style(self)
-        self.helper = FormHelper()
-        self.helper.form_tag = False
 
     def editable_fields(self) -> dict:
         return {name: self.cleaned_data[name] for name in self.fields if name != "version"}
@@ -300,12 +294,8 @@ class ReferralEditForm(forms.ModelForm):
         return [field for field in self.visible_fields() if field.name not in PATIENT_FIELDS]
 
 
-class ReferralDocumentForm(forms.Form):
+class ReferralDocumentForm(StyledForm, forms.Form):
     document = DocumentField(label="Add a document", help_text="A page faxed later: PDF or image.")
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["document"].widget.attrs["class"] = "form-control"
 
 
 class TransitionForm(forms.Form):
@@ -324,7 +314,7 @@ class BulkTransitionForm(forms.Form):
         self.fields["referrals"].queryset = Referral.objects.for_organization(organization)
 
 
-class PlanOfCareForm(forms.ModelForm):
+class PlanOfCareForm(StyledForm, forms.ModelForm):
     certifier = forms.ModelChoiceField(queryset=Physician.objects.none(), widget=forms.HiddenInput)
 
     class Meta:
@@ -338,10 +328,11 @@ class PlanOfCareForm(forms.ModelForm):
         self.fields["certifier"].error_messages["required"] = "Choose the physician who certifies the plan."
         self.fields["ends_on"].required = False
         self.fields["ends_on"].help_text = "Empty: the longest certification your organization allows."
-        _style(self)
 
 
-class ReferralFilterForm(forms.Form):
+class ReferralFilterForm(StyledForm, forms.Form):
+    compact = True
+
     status = forms.ChoiceField(choices=[("", "Any status"), *Status.choices], required=False)
     clinic = forms.ModelChoiceField(queryset=Clinic.objects.none(), required=False, empty_label="Any clinic")
     source = forms.ChoiceField(choices=[("", "Any source"), *SourceType.choices], required=False)
@@ -363,12 +354,6 @@ class ReferralFilterForm(forms.Form):
             memberships__organization=organization, memberships__role=Role.THERAPIST
         ).order_by("first_name")
         self.fields["payer"].queryset = Payer.objects.for_organization(organization)
-        for field in self.fields.values():
-            if not isinstance(field.widget, forms.HiddenInput):
-                is_select = isinstance(field.widget, forms.Select)
-                field.widget.attrs["class"] = (
-                    "form-select form-select-sm" if is_select else "form-control form-control-sm"
-                )
 
     def filters(self) -> dict:
         return {

@@ -1,5 +1,5 @@
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from pathlib import PurePath
 
@@ -160,24 +160,23 @@ def referral_update(
     return referral
 
 
-@transaction.atomic
-def referral_transition(
-    *, referral: Referral, user: User, to_status: str, version: int | None = None, loss_reason: str = ""
-) -> Referral:
-    """Moves a referral along the pipeline and records who moved it, when, from where."""
-    current = Referral.objects.select_for_update().get(pk=referral.pk)
-    if version is not None and current.version != version:
-        raise StaleReferral("Someone else changed this referral a moment ago; reload it and try again.")
+def _transition_refusal(*, current: Referral, to_status: str, loss_reason: str) -> str | None:
+    """Why `current` cannot move to `to_status` (the pipeline's rules), or None when it can."""
     if to_status not in TRANSITIONS[current.status]:
         allowed = ", ".join(Status(s).label.lower() for s in sorted(TRANSITIONS[current.status])) or "nothing"
-        raise ValidationError(
+        return (
             f"A {current.get_status_display().lower()} referral cannot become "
             f"{Status(to_status).label.lower()}; it can become: {allowed}."
         )
     if to_status == Status.LOST and loss_reason not in LossReason.values:
-        raise ValidationError("Say why the referral was lost.")
-    now = timezone.now()
-    StatusChange.objects.create(
+        return "Say why the referral was lost."
+    return None
+
+
+def _status_change(
+    *, current: Referral, user: User, to_status: str, loss_reason: str, now: datetime
+) -> StatusChange:
+    return StatusChange(
         organization_id=current.organization_id,
         referral=current,
         from_status=current.status,
@@ -186,10 +185,80 @@ def referral_transition(
         changed_by=user,
         changed_at=now,
     )
+
+
+@transaction.atomic
+def referral_transition(
+    *, referral: Referral, user: User, to_status: str, version: int | None = None, loss_reason: str = ""
+) -> Referral:
+    """Moves a referral along the pipeline and records who moved it, when, from where."""
+    current = Referral.objects.select_for_update().get(pk=referral.pk)
+    if version is not None and current.version != version:
+        raise StaleReferral("Someone else changed this referral a moment ago; reload it and try again.")
+    refusal = _transition_refusal(current=current, to_status=to_status, loss_reason=loss_reason)
+    if refusal:
+        raise ValidationError(refusal)
+    _status_change(
+        current=current, user=user, to_status=to_status, loss_reason=loss_reason, now=timezone.now()
+    ).save()
     current.status = to_status
     current.loss_reason = loss_reason if to_status == Status.LOST else ""
     current.version += 1
     current.save(update_fields=["status", "loss_reason", "version", "updated_at"])
+    return current
+
+
+class ReferralsNotMoved(ValidationError):
+    """A bulk move refused as a whole; `messages` says, per referral, why it cannot move."""
+
+
+@transaction.atomic
+def referral_transition_many(
+    *,
+    organization: Organization,
+    user: User,
+    referral_ids: Collection[int],
+    to_status: str,
+    loss_reason: str = "",
+) -> list[Referral]:
+    """Moves several referrals to `to_status` at once, all or none, in a fixed number of queries.
+
+    1. Locks the organization's referrals with these ids, in id order (so two
+       bulk moves never wait on each other in a circle).
+    2. Checks each one by the rules `referral_transition` applies; an id that is
+       not one of the organization's referrals is refused too.
+    3. Any refusal raises ReferralsNotMoved naming every refused referral, and
+       nothing moves: a half-done bulk move leaves the desk unsure which moved.
+    4. Otherwise writes one history row each (one bulk insert) and moves them
+       all with one UPDATE, their versions bumped as a single move would.
+    """
+    if to_status not in Status.values:
+        raise ValidationError("Choose where to move the referrals.")
+    wanted = set(referral_ids)
+    current = list(
+        Referral.objects.select_for_update().filter(organization=organization, pk__in=wanted).order_by("pk")
+    )
+    refusals = [f"#{pk}: No such referral." for pk in sorted(wanted - {r.pk for r in current})]
+    for referral in current:
+        refusal = _transition_refusal(current=referral, to_status=to_status, loss_reason=loss_reason)
+        if refusal:
+            refusals.append(f"#{referral.pk}: {refusal}")
+    if refusals:
+        raise ReferralsNotMoved(refusals)
+    now = timezone.now()
+    StatusChange.objects.bulk_create(
+        [
+            _status_change(current=referral, user=user, to_status=to_status, loss_reason=loss_reason, now=now)
+            for referral in current
+        ]
+    )
+    kept_reason = loss_reason if to_status == Status.LOST else ""
+    Referral.objects.filter(pk__in=[referral.pk for referral in current]).update(
+        status=to_status, loss_reason=kept_reason, version=F("version") + 1, updated_at=now
+    )
+    for referral in current:
+        referral.status, referral.loss_reason, referral.updated_at = to_status, kept_reason, now
+        referral.version += 1
     return current
 
 

@@ -3,7 +3,6 @@ from zoneinfo import ZoneInfo
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -13,6 +12,7 @@ from clinics.clock import organization_today, person_zone
 from clinics.models import Role
 from clinics.tenancy import ALL_ROLES, get_for_organization_or_404, staff_view
 from config.uploads import refused_upload, upload_limit
+from physicians import selectors as physician_selectors
 
 from . import selectors, services
 from .attachments import document_type, download_name
@@ -42,34 +42,66 @@ def _clinic_timezone(request: HttpRequest) -> ZoneInfo:
 def intake(request: HttpRequest) -> HttpResponse:
     # Times typed at the desk are in the person's zone, like every time they see.
     with timezone.override(_clinic_timezone(request)):
-        initial = {
-            "received_at": timezone.localtime().replace(second=0, microsecond=0),
-            "clinic": request.membership.home_clinic,
-        }
-        form = ReferralForm(
-            request.POST or None,
-            request.FILES or None,
-            initial=initial,
-            instance=Referral(organization=request.organization),
-            organization=request.organization,
-        )
+        form = _intake_form(request, request.POST or None, request.FILES or None)
+        context = {}
         if request.method == "POST":
             # Whatever the form comes back for, the document attached to it comes back too.
             form.keep_document(user=request.user, refused=refused_upload(request, "document"))
-            if form.is_valid():
+            if FIND_PHYSICIAN in request.POST:
+                form, context = _find_physician(request, form)
+            elif form.is_valid():
                 response = _save_intake(request, form)
                 if response:
                     return response
-    chosen = getattr(form, "cleaned_data", {}).get("physician")
-    return render(
-        request,
-        "referrals/intake.html",
-        {
-            "form": form,
-            "common_diagnoses": COMMON_DIAGNOSES,
-            "physician_label": chosen.display_name if chosen else "",
+        return render(request, "referrals/intake.html", {**_intake_context(form), **context})
+
+
+# The no-JavaScript search button: lists matching physicians instead of saving.
+FIND_PHYSICIAN = "find_physician"
+
+
+def _intake_form(request: HttpRequest, *args, **kwargs) -> ReferralForm:
+    return ReferralForm(
+        *args,
+        initial={
+            "received_at": timezone.localtime().replace(second=0, microsecond=0),
+            "clinic": request.membership.home_clinic,
+            **kwargs.pop("initial", {}),
         },
+        instance=Referral(organization=request.organization),
+        organization=request.organization,
+        **kwargs,
     )
+
+
+def _intake_context(form: ReferralForm) -> dict:
+    chosen = getattr(form, "cleaned_data", {}).get("physician") if form.is_bound else None
+    return {
+        "form": form,
+        "common_diagnoses": COMMON_DIAGNOSES,
+        "physician_label": chosen.display_name if chosen else (form["q"].value() or ""),
+    }
+
+
+def _find_physician(request: HttpRequest, form: ReferralForm) -> tuple[ReferralForm, dict]:
+    """The intake form as typed, unsaved and without errors, with the physicians matching its search box.
+
+    For a desk without JavaScript: the typeahead cannot list matches, so this
+    round trip does. The document stays attached (kept server-side), and the
+    form is shown as typed, not checked: it is not finished yet.
+    """
+    query = request.POST.get("q", "").strip()
+    typed = _intake_form(
+        request, initial={name: value for name, value in request.POST.items() if name in form.fields}
+    )
+    typed.kept = form.kept
+    matches = physician_selectors.physician_search(organization=request.organization, query=query)
+    return typed, {
+        "physician_searched": True,
+        "physician_query": query,
+        "physician_matches": matches,
+        "document_errors": form.errors.get("document"),
+    }
 
 
 def _save_intake(request: HttpRequest, form: ReferralForm) -> HttpResponse | None:
@@ -82,12 +114,14 @@ def _save_intake(request: HttpRequest, form: ReferralForm) -> HttpResponse | Non
         received_at=fields["received_at"],
     )
     latest = duplicates.first()
-    if latest and not form.cleaned_data["confirm_duplicate"]:
-        form.require_duplicate_confirmation(
-            f"This patient was referred on {timezone.localtime(latest.received_at):%b %-d} "
-            f"(referral #{latest.pk}, {latest.get_status_display().lower()}). "
-            "Check it is not the same referral."
-        )
+    warning = (
+        f"This patient was referred on {timezone.localtime(latest.received_at):%b %-d} "
+        f"(referral #{latest.pk}, {latest.get_status_display().lower()}). "
+        "Check it is not the same referral."
+        if latest
+        else ""
+    )
+    if form.needs_duplicate_confirmation(warning):
         return None
     try:
         referral = services.referral_intake(
@@ -147,24 +181,27 @@ def bulk_transition(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, "Tick the referrals to move and choose where to move them.")
         return redirect(request.POST.get("next") or "referrals:list")
-    moved, refused = 0, []
-    for referral in form.cleaned_data["referrals"]:
-        try:
-            with transaction.atomic():
-                services.referral_transition(
-                    referral=referral,
-                    user=request.user,
-                    to_status=form.cleaned_data["to_status"],
-                    loss_reason=form.cleaned_data["loss_reason"],
-                )
-        except ValidationError as error:
-            refused.append(f"#{referral.pk}: {' '.join(error.messages)}")
-        else:
-            moved += 1
-    if moved:
-        messages.success(request, f"Moved {moved} referral{'s' if moved != 1 else ''}.")
-    for reason in refused:
-        messages.error(request, reason)
+    to_status = Status(form.cleaned_data["to_status"])
+    try:
+        moved = services.referral_transition_many(
+            organization=request.organization,
+            user=request.user,
+            referral_ids=[referral.pk for referral in form.cleaned_data["referrals"]],
+            to_status=to_status,
+            loss_reason=form.cleaned_data["loss_reason"],
+        )
+    except services.ReferralsNotMoved as refusal:
+        messages.error(
+            request,
+            f"Nothing was moved: {len(refusal.messages)} of the referrals you ticked cannot become "
+            f"{to_status.label.lower()}. Untick them, or move them another way, then try again.",
+        )
+        for reason in refusal.messages:
+            messages.error(request, reason)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, f"Moved {len(moved)} referral{'s' if len(moved) != 1 else ''}.")
     return redirect(request.POST.get("next") or "referrals:list")
 
 

@@ -93,7 +93,11 @@ def test_the_same_name_at_the_same_practice_asks_for_confirmation(liaison_client
     data = physician_form(existing.practice, npi="")
 
     warned = liaison_client.post(reverse("physicians:create"), data)
-    assert "already has someone with this name at this practice" in warned.content.decode()
+    page = warned.content.decode()
+    assert "already has someone with this name at this practice" in page
+    # The same warning box as intake's, with the one box to tick.
+    assert '<div class="alert alert-warning" role="alert">' in page
+    assert page.count('name="confirm_duplicate"') == 1
     assert Physician.objects.count() == 1
 
     confirmed = liaison_client.post(reverse("physicians:create"), {**data, "confirm_duplicate": "on"})

@@ -121,22 +121,6 @@ def test_transition_button_moves_the_referral_and_refuses_illegal_moves(desk, su
     assert "cannot become discharged" in response.content.decode()
 
 
-def test_bulk_transition_moves_what_it_can_and_explains_the_rest(desk, summit):
-    received = ReferralFactory(organization=summit)
-    discharged = ReferralFactory(organization=summit, status=Status.DISCHARGED)
-
-    response = desk.post(
-        reverse("referrals:bulk_transition"),
-        {"referrals": [received.pk, discharged.pk], "to_status": "lost", "loss_reason": "unreachable"},
-        follow=True,
-    )
-
-    assert Referral.objects.get(pk=received.pk).status == Status.LOST
-    assert Referral.objects.get(pk=discharged.pk).status == Status.DISCHARGED
-    assert "Moved 1 referral." in response.content.decode()
-    assert f"#{discharged.pk}: A discharged referral cannot become lost" in response.content.decode()
-
-
 @pytest.mark.parametrize("url_name", ["referrals:list", "referrals:queues"])
 def test_referral_pages_run_constant_queries(desk, summit, url_name, django_assert_max_num_queries):
     for _ in range(30):
