@@ -79,9 +79,9 @@ def test_a_due_date_no_calendar_can_hold_is_left_out_and_the_rest_stays():
     ("home_clinic", "today"),
     [
         # 03:00 UTC on March 1 is still February 28 in Honolulu.
-        (Clinic(timezone="Pacific/Honolulu"), datetime.date(2026, 2, 28)),
-        (Clinic(timezone="America/New_York"), datetime.date(2026, 2, 28)),
-        (Clinic(timezone="Europe/Berlin"), datetime.date(2026, 3, 1)),
+        (Clinic(pk=1, timezone="Pacific/Honolulu"), datetime.date(2026, 2, 28)),
+        (Clinic(pk=1, timezone="America/New_York"), datetime.date(2026, 2, 28)),
+        (Clinic(pk=1, timezone="Europe/Berlin"), datetime.date(2026, 3, 1)),
     ],
 )
 def test_the_feed_reaches_a_month_back_from_today_where_the_person_works(home_clinic, today):
