@@ -4,24 +4,24 @@ from collections import Counter
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 
-from clinics.models import Role, ServiceOffering
+from clinics.models import ServiceOffering
+from clinics.roles import ADMINS
 from clinics.selectors import service_offering_list
-from clinics.tenancy import get_for_organization_or_404, staff_view
+from clinics.tenancy import OrganizationRequest, get_for_organization_or_404, staff_view
 from outbox.models import EmailStatus
 
 from . import announcements
 from .announcement_forms import AnnouncementForm
 from .models import ServiceAnnouncement
 
-ADMIN_ONLY = {Role.ADMIN}
 PAGE_SIZE = 25
 
 
-@staff_view(roles=ADMIN_ONLY)
-def announcement_list(request: HttpRequest) -> HttpResponse:
+@staff_view(roles=ADMINS)
+def announcement_list(request: OrganizationRequest) -> HttpResponse:
     page = Paginator(announcements.announcement_list(organization=request.organization), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
@@ -31,8 +31,8 @@ def announcement_list(request: HttpRequest) -> HttpResponse:
     return render(request, "outreach/announcement_list.html", context)
 
 
-@staff_view(roles=ADMIN_ONLY)
-def announcement_create(request: HttpRequest, offering_id: int) -> HttpResponse:
+@staff_view(roles=ADMINS)
+def announcement_create(request: OrganizationRequest, offering_id: int) -> HttpResponse:
     """The announcement form: Preview re-counts the audience (in place with htmx), Send sends.
 
     Send after a recent announcement of the same offering to the same people
@@ -99,8 +99,8 @@ def announcement_create(request: HttpRequest, offering_id: int) -> HttpResponse:
     return render(request, "outreach/announcement_form.html", context)
 
 
-@staff_view(roles=ADMIN_ONLY)
-def announcement_detail(request: HttpRequest, announcement_id: int) -> HttpResponse:
+@staff_view(roles=ADMINS)
+def announcement_detail(request: OrganizationRequest, announcement_id: int) -> HttpResponse:
     announcement = get_for_organization_or_404(
         ServiceAnnouncement.objects.select_related("offering__clinic", "created_by").prefetch_related(
             "populations"

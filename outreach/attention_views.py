@@ -4,7 +4,7 @@ from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http import HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from accounts.models import User
-from clinics.tenancy import staff_view
+from clinics.tenancy import OrganizationRequest, staff_view
 from physicians.models import Physician
 
 from .flags import DECLINE_STAYS, last_contact_at, sources_needing_attention
@@ -50,7 +50,7 @@ def _done_today(touch: Touch, user: User) -> str:
     return f"{DONE_TODAY.get(touch.kind, touch.get_kind_display())} today by {who}"
 
 
-def _describe(sources: list[Physician], request: HttpRequest) -> None:
+def _describe(sources: list[Physician], request: OrganizationRequest) -> None:
     """Adds each row's last contact and, when someone reached the source today, which touch (one query)."""
     today = datetime.datetime.combine(
         timezone.localdate(), datetime.time.min, tzinfo=timezone.get_current_timezone()
@@ -90,7 +90,7 @@ def _row_context(return_query: str) -> dict:
 
 
 @staff_view(roles=RUNS_OUTREACH)
-def attention(request: HttpRequest) -> HttpResponse:
+def attention(request: OrganizationRequest) -> HttpResponse:
     form = AttentionFilterForm(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}
     sources = sources_needing_attention(
@@ -119,7 +119,7 @@ def attention(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @staff_view(roles=RUNS_OUTREACH)
-def attention_log(request: HttpRequest) -> HttpResponse:
+def attention_log(request: OrganizationRequest) -> HttpResponse:
     """The one-click touch from a row: logs it now, by the signed-in person, and says what it changed.
 
     With htmx the row is answered in place, with the touch and why the source

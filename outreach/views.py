@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 from icalendar import Calendar, Event
 
 from clinics.models import Role
-from clinics.tenancy import get_for_organization_or_404, staff_view
+from clinics.tenancy import OrganizationRequest, get_for_organization_or_404, staff_view
 from physicians.models import Gatekeeper, Physician, Practice
 
 from . import selectors, services
@@ -29,7 +29,7 @@ RUNS_OUTREACH_WEEKS = 12
 CALENDAR_PAST_DAYS = 30
 
 
-def _safe_next(request: HttpRequest, candidate: str | None) -> str | None:
+def _safe_next(request: OrganizationRequest, candidate: str | None) -> str | None:
     if candidate and url_has_allowed_host_and_scheme(
         candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
@@ -37,7 +37,7 @@ def _safe_next(request: HttpRequest, candidate: str | None) -> str | None:
     return None
 
 
-def _scoped(model, request: HttpRequest, raw_id: str | None):
+def _scoped(model, request: OrganizationRequest, raw_id: str | None):
     """The organization's object with id `raw_id`, or None for a missing, malformed or foreign id."""
     if not raw_id or not (raw_id.isascii() and raw_id.isdigit()):
         return None
@@ -45,7 +45,7 @@ def _scoped(model, request: HttpRequest, raw_id: str | None):
 
 
 @staff_view(roles=OUTREACH)
-def touch_list(request: HttpRequest) -> HttpResponse:
+def touch_list(request: OrganizationRequest) -> HttpResponse:
     form = TouchFilterForm(request.GET or None, organization=request.organization)
     filters = form.filters()
     # Invalid filters (a foreign or mistyped physician) show their error and no touches, never all of them.
@@ -76,7 +76,7 @@ def touch_list(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @staff_view(roles=OUTREACH)
-def touch_remove(request: HttpRequest, touch_id: int) -> HttpResponse:
+def touch_remove(request: OrganizationRequest, touch_id: int) -> HttpResponse:
     touch = get_for_organization_or_404(
         Touch.objects.select_related("physician", "practice", "gatekeeper"), request.organization, pk=touch_id
     )
@@ -97,7 +97,7 @@ def _physician_label(form: TouchForm | TouchFilterForm, physician: Physician | N
     return form["q"].value() or ""
 
 
-def _touch_initial(request: HttpRequest) -> dict:
+def _touch_initial(request: OrganizationRequest) -> dict:
     """Who the touch is with, from the link that opened the form (e.g. a physician's page)."""
     initial = {
         "occurred_at": timezone.localtime().replace(second=0, microsecond=0),
@@ -116,7 +116,7 @@ def _touch_initial(request: HttpRequest) -> dict:
     return initial
 
 
-def _after_touch(request: HttpRequest, touch: Touch, next_url: str) -> str:
+def _after_touch(request: OrganizationRequest, touch: Touch, next_url: str) -> str:
     if safe := _safe_next(request, next_url):
         return safe
     if touch.physician_id:
@@ -124,7 +124,7 @@ def _after_touch(request: HttpRequest, touch: Touch, next_url: str) -> str:
     return reverse("physicians:practice_detail", args=[touch.practice_id])
 
 
-def touch_log_from_form(request: HttpRequest, form: TouchForm) -> tuple[Touch, str]:
+def touch_log_from_form(request: OrganizationRequest, form: TouchForm) -> tuple[Touch, str]:
     """Logs the valid form's touch as the signed-in user; returns it with what to tell them.
 
     The words say what the touch changed on Attention: a liaison who sees a
@@ -145,7 +145,7 @@ def touch_log_from_form(request: HttpRequest, form: TouchForm) -> tuple[Touch, s
 
 
 @staff_view(roles=OUTREACH)
-def touch_create(request: HttpRequest) -> HttpResponse:
+def touch_create(request: OrganizationRequest) -> HttpResponse:
     form = TouchForm(
         request.POST or None,
         initial=None if request.method == "POST" else _touch_initial(request),
@@ -179,7 +179,7 @@ def touch_create(request: HttpRequest) -> HttpResponse:
 
 
 @staff_view(roles=OUTREACH)
-def followup_list(request: HttpRequest) -> HttpResponse:
+def followup_list(request: OrganizationRequest) -> HttpResponse:
     today = timezone.localdate()
     groups = selectors.followups_for(organization=request.organization, user=request.user, today=today)
     return render(
@@ -197,7 +197,7 @@ def followup_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _followup(request: HttpRequest, followup_id: int) -> FollowUp:
+def _followup(request: OrganizationRequest, followup_id: int) -> FollowUp:
     return get_for_organization_or_404(
         FollowUp.objects.select_related("touch__physician", "touch__practice", "touch__gatekeeper"),
         request.organization,
@@ -205,13 +205,13 @@ def _followup(request: HttpRequest, followup_id: int) -> FollowUp:
     )
 
 
-def _back_to_followups(request: HttpRequest) -> HttpResponse:
+def _back_to_followups(request: OrganizationRequest) -> HttpResponse:
     return redirect(_safe_next(request, request.POST.get("next")) or "outreach:followups")
 
 
 @require_POST
 @staff_view(roles=OUTREACH)
-def followup_complete(request: HttpRequest, followup_id: int) -> HttpResponse:
+def followup_complete(request: OrganizationRequest, followup_id: int) -> HttpResponse:
     follow_up = _followup(request, followup_id)
     try:
         services.followup_complete(follow_up=follow_up, user=request.user)
@@ -224,7 +224,7 @@ def followup_complete(request: HttpRequest, followup_id: int) -> HttpResponse:
 
 @require_POST
 @staff_view(roles=OUTREACH)
-def followup_snooze(request: HttpRequest, followup_id: int) -> HttpResponse:
+def followup_snooze(request: OrganizationRequest, followup_id: int) -> HttpResponse:
     follow_up = _followup(request, followup_id)
     form = SnoozeForm(request.POST, due_on=follow_up.due_on, today=timezone.localdate())
     if not form.is_valid():
@@ -245,7 +245,7 @@ def followup_snooze(request: HttpRequest, followup_id: int) -> HttpResponse:
 
 
 @staff_view(roles=OUTREACH)
-def calendar_settings(request: HttpRequest) -> HttpResponse:
+def calendar_settings(request: OrganizationRequest) -> HttpResponse:
     new_url = None
     if request.method == "POST":
         action = request.POST.get("action")
@@ -350,7 +350,7 @@ def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
 
 
 @staff_view(roles=RUNS_OUTREACH)
-def activity(request: HttpRequest) -> HttpResponse:
+def activity(request: OrganizationRequest) -> HttpResponse:
     report = selectors.touch_activity_by_week(
         organization=request.organization, weeks=RUNS_OUTREACH_WEEKS, now=timezone.now()
     )

@@ -9,11 +9,19 @@ from accounts.models import User
 from clinics.models import Clinic, Organization, Payer, Role
 from physicians.identifiers import validate_npi
 from physicians.models import Physician
+from physicians.services import PhysicianFields
 
 from . import services
 from .attachments import sniff
 from .models import PATIENT_FIELDS, LossReason, PlanOfCare, Referral, SourceType, Status, normalize_icd10
-from .services import CARE_FIELDS, PLAN_FIELDS, REFERRAL_FIELDS
+from .services import (
+    CARE_FIELDS,
+    PLAN_FIELDS,
+    REFERRAL_FIELDS,
+    ReferralCare,
+    ReferralDetails,
+    ReferralIntake,
+)
 
 # Common PT diagnoses offered as suggestions; any valid ICD-10-CM code is accepted.
 COMMON_DIAGNOSES = [
@@ -227,21 +235,21 @@ class ReferralForm(forms.ModelForm):
             return
         super()._post_clean()
 
-    def new_physician(self) -> dict | None:
+    def new_physician(self) -> PhysicianFields | None:
         if self.cleaned_data.get("physician") or not self.cleaned_data.get("new_physician_last_name"):
             return None
-        return {
-            "first_name": self.cleaned_data["new_physician_first_name"],
-            "last_name": self.cleaned_data["new_physician_last_name"],
-            "npi": self.cleaned_data["new_physician_npi"],
-        }
+        return PhysicianFields(
+            first_name=self.cleaned_data["new_physician_first_name"],
+            last_name=self.cleaned_data["new_physician_last_name"],
+            npi=self.cleaned_data["new_physician_npi"],
+        )
 
     def require_duplicate_confirmation(self, message: str) -> None:
         self.fields["confirm_duplicate"].widget = forms.CheckboxInput(attrs={"class": "form-check-input"})
         self.add_error(None, message)
 
-    def referral_fields(self) -> dict:
-        return {name: self.cleaned_data[name] for name in REFERRAL_FIELDS}
+    def referral_fields(self) -> ReferralIntake:
+        return ReferralIntake.from_cleaned_data(self.cleaned_data)
 
 
 class ReferralEditForm(forms.ModelForm):
@@ -289,8 +297,14 @@ class ReferralEditForm(forms.ModelForm):
         self.helper = FormHelper()
         self.helper.form_tag = False
 
-    def editable_fields(self) -> dict:
-        return {name: self.cleaned_data[name] for name in self.fields if name != "version"}
+    def details(self) -> ReferralDetails:
+        return ReferralDetails.from_cleaned_data(self.cleaned_data)
+
+    def care(self) -> ReferralCare | None:
+        """Visits and amounts, when this form offers them (to the care roles)."""
+        if not set(CARE_FIELDS) <= set(self.fields):
+            return None
+        return ReferralCare.from_cleaned_data(self.cleaned_data)
 
     def patient_fields(self) -> list[forms.BoundField]:
         return [self[name] for name in PATIENT_FIELDS]

@@ -1,5 +1,4 @@
-from django.http import HttpRequest
-
+from clinics.tenancy import OrganizationRequest
 from physicians.models import Physician
 from physicians.panels import Panel, register_physician_panel
 
@@ -9,13 +8,13 @@ RECENT_REFERRALS_SHOWN = 10
 
 
 @register_physician_panel
-def referral_summary(request: HttpRequest, physician: Physician) -> Panel:
+def referral_summary(request: OrganizationRequest, physician: Physician) -> Panel:
     stats = physician_referral_stats(organization=request.organization, physician_id=physician.pk)
     return Panel("referrals/_physician_summary.html", {"stats": stats}, placement="header")
 
 
 @register_physician_panel
-def referral_timeline(request: HttpRequest, physician: Physician) -> Panel:
+def referral_timeline(request: OrganizationRequest, physician: Physician) -> Panel:
     referrals = physician_recent_referrals(
         organization=request.organization, physician_id=physician.pk, limit=RECENT_REFERRALS_SHOWN
     )

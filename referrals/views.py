@@ -2,13 +2,13 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from clinics.models import Role
-from clinics.tenancy import ALL_ROLES, get_for_organization_or_404, staff_view
+from clinics.roles import ALL_ROLES
+from clinics.tenancy import OrganizationRequest, get_for_organization_or_404, staff_view
 from config.uploads import refused_upload, upload_limit
 
 from . import selectors, services
@@ -24,19 +24,19 @@ from .forms import (
     TransitionForm,
 )
 from .models import TRANSITIONS, LossReason, PlanOfCare, Referral, ReferralDocument, Status
+from .roles import CARE
 
-CARE_ROLES = {Role.THERAPIST, Role.ADMIN}
 PAGE_SIZE = 50
 
 
-def _clinic_timezone(request: HttpRequest) -> str:
+def _clinic_timezone(request: OrganizationRequest) -> str:
     clinic = request.membership.home_clinic
     return clinic.timezone if clinic else timezone.get_current_timezone_name()
 
 
 @upload_limit("REFERRAL_DOCUMENT_MAX_MB")
 @staff_view(roles=ALL_ROLES)
-def intake(request: HttpRequest) -> HttpResponse:
+def intake(request: OrganizationRequest) -> HttpResponse:
     # Times typed at the desk are in the desk's clinic's time zone.
     with timezone.override(_clinic_timezone(request)):
         initial = {
@@ -69,14 +69,14 @@ def intake(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _save_intake(request: HttpRequest, form: ReferralForm) -> HttpResponse | None:
+def _save_intake(request: OrganizationRequest, form: ReferralForm) -> HttpResponse | None:
     fields = form.referral_fields()
     duplicates = selectors.referral_possible_duplicates(
         organization=request.organization,
-        first_name=fields["patient_first_name"],
-        last_name=fields["patient_last_name"],
-        birth_date=fields["patient_birth_date"],
-        received_at=fields["received_at"],
+        first_name=fields.patient_first_name,
+        last_name=fields.patient_last_name,
+        birth_date=fields.patient_birth_date,
+        received_at=fields.received_at,
     )
     latest = duplicates.first()
     if latest and not form.cleaned_data["confirm_duplicate"]:
@@ -90,9 +90,9 @@ def _save_intake(request: HttpRequest, form: ReferralForm) -> HttpResponse | Non
         referral = services.referral_intake(
             organization=request.organization,
             user=request.user,
+            fields=fields,
             new_physician=form.new_physician(),
             pending_document=form.kept,
-            **fields,
         )
     except ValidationError as error:
         form.add_error(None, error)
@@ -102,7 +102,7 @@ def _save_intake(request: HttpRequest, form: ReferralForm) -> HttpResponse | Non
 
 
 @staff_view(roles=ALL_ROLES)
-def queues(request: HttpRequest) -> HttpResponse:
+def queues(request: OrganizationRequest) -> HttpResponse:
     context = {
         name: selectors.queue(organization=request.organization, name=name) for name in selectors.QUEUES
     }
@@ -111,7 +111,7 @@ def queues(request: HttpRequest) -> HttpResponse:
 
 
 @staff_view(roles=ALL_ROLES)
-def referral_list(request: HttpRequest) -> HttpResponse:
+def referral_list(request: OrganizationRequest) -> HttpResponse:
     form = ReferralFilterForm(request.GET or None, organization=request.organization)
     filters = form.filters()
     referrals = selectors.referral_list(organization=request.organization, filters=filters)
@@ -139,7 +139,7 @@ def referral_list(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @staff_view(roles=ALL_ROLES)
-def bulk_transition(request: HttpRequest) -> HttpResponse:
+def bulk_transition(request: OrganizationRequest) -> HttpResponse:
     form = BulkTransitionForm(request.POST, organization=request.organization)
     if not form.is_valid():
         messages.error(request, "Tick the referrals to move and choose where to move them.")
@@ -166,13 +166,13 @@ def bulk_transition(request: HttpRequest) -> HttpResponse:
 
 
 @staff_view(roles=ALL_ROLES)
-def referral_detail(request: HttpRequest, referral_id: int) -> HttpResponse:
+def referral_detail(request: OrganizationRequest, referral_id: int) -> HttpResponse:
     referral = get_for_organization_or_404(
         Referral.objects.select_related("clinic", "physician", "payer", "therapist", "created_by"),
         request.organization,
         pk=referral_id,
     )
-    may_edit_care = request.membership.role in CARE_ROLES
+    may_edit_care = request.membership.role in CARE
     form = ReferralEditForm(
         request.POST or None,
         instance=referral,
@@ -180,14 +180,13 @@ def referral_detail(request: HttpRequest, referral_id: int) -> HttpResponse:
         may_edit_care=may_edit_care,
     )
     if request.method == "POST" and form.is_valid():
-        allowed = tuple(name for name in form.fields if name != "version")
         try:
             services.referral_update(
                 referral=referral,
-                user=request.user,
+                acting=request.membership,
                 version=form.cleaned_data["version"],
-                allowed=allowed,
-                **form.editable_fields(),
+                details=form.details(),
+                care=form.care(),
             )
         except services.StaleReferral as error:
             form.add_error(None, error)
@@ -223,7 +222,7 @@ def referral_detail(request: HttpRequest, referral_id: int) -> HttpResponse:
 
 @require_POST
 @staff_view(roles=ALL_ROLES)
-def transition(request: HttpRequest, referral_id: int) -> HttpResponse:
+def transition(request: OrganizationRequest, referral_id: int) -> HttpResponse:
     referral = get_for_organization_or_404(Referral, request.organization, pk=referral_id)
     form = TransitionForm(request.POST)
     if form.is_valid():
@@ -246,7 +245,7 @@ def transition(request: HttpRequest, referral_id: int) -> HttpResponse:
 
 @require_POST
 @staff_view(roles=ALL_ROLES)
-def plan_save(request: HttpRequest, referral_id: int, plan_id: int | None = None) -> HttpResponse:
+def plan_save(request: OrganizationRequest, referral_id: int, plan_id: int | None = None) -> HttpResponse:
     """Adds a plan of care to a referral, or records that one was sent or signed."""
     referral = get_for_organization_or_404(Referral, request.organization, pk=referral_id)
     plan = (
@@ -262,7 +261,10 @@ def plan_save(request: HttpRequest, referral_id: int, plan_id: int | None = None
     if form.is_valid():
         try:
             services.plan_of_care_save(
-                organization=request.organization, referral=referral, plan=plan, **form.cleaned_data
+                organization=request.organization,
+                referral=referral,
+                plan=plan,
+                fields=services.PlanOfCareFields.from_cleaned_data(form.cleaned_data),
             )
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
@@ -274,7 +276,7 @@ def plan_save(request: HttpRequest, referral_id: int, plan_id: int | None = None
 
 
 @staff_view(roles=ALL_ROLES)
-def plans_awaiting_signature(request: HttpRequest) -> HttpResponse:
+def plans_awaiting_signature(request: OrganizationRequest) -> HttpResponse:
     groups = selectors.plans_awaiting_signature(organization=request.organization, today=timezone.localdate())
     return render(
         request,
@@ -286,7 +288,7 @@ def plans_awaiting_signature(request: HttpRequest) -> HttpResponse:
 @require_POST
 @upload_limit("REFERRAL_DOCUMENT_MAX_MB")
 @staff_view(roles=ALL_ROLES)
-def document_add(request: HttpRequest, referral_id: int) -> HttpResponse:
+def document_add(request: OrganizationRequest, referral_id: int) -> HttpResponse:
     """Adds a document to a referral after intake: a second page faxed later."""
     referral = get_for_organization_or_404(Referral, request.organization, pk=referral_id)
     form = ReferralDocumentForm(request.POST, request.FILES)
@@ -304,7 +306,7 @@ def document_add(request: HttpRequest, referral_id: int) -> HttpResponse:
 
 
 @staff_view(roles=ALL_ROLES)
-def document(request: HttpRequest, referral_id: int, document_id: int) -> FileResponse:
+def document(request: OrganizationRequest, referral_id: int, document_id: int) -> FileResponse:
     stored = get_for_organization_or_404(
         ReferralDocument, request.organization, pk=document_id, referral_id=referral_id
     )
@@ -326,7 +328,7 @@ def document(request: HttpRequest, referral_id: int, document_id: int) -> FileRe
 
 
 @staff_view(roles=ALL_ROLES)
-def referral_board(request: HttpRequest) -> HttpResponse:
+def referral_board(request: OrganizationRequest) -> HttpResponse:
     return render(
         request, "referrals/board.html", {"columns": selectors.board(organization=request.organization)}
     )
