@@ -13,7 +13,6 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 from icalendar import Calendar, Event
 
-from clinics.models import Role
 from clinics.tenancy import OrganizationRequest, get_for_organization_or_404, staff_view
 from physicians.models import Gatekeeper, Physician, Practice
 
@@ -55,9 +54,8 @@ def touch_list(request: OrganizationRequest) -> HttpResponse:
         else selectors.touch_list(organization=request.organization, filters=filters)
     )
     page = Paginator(touches, PAGE_SIZE).get_page(request.GET.get("page"))
-    is_admin = request.membership.role == Role.ADMIN
     for touch in page.object_list:
-        touch.removable = services.touch_removable_by(touch, user=request.user, is_admin=is_admin)
+        touch.removable = services.touch_removable_by(touch, acting=request.membership)
     query = request.GET.copy()
     query.pop("page", None)
     physician = form.cleaned_data.get("physician") if form.is_bound else None
@@ -82,7 +80,7 @@ def touch_remove(request: OrganizationRequest, touch_id: int) -> HttpResponse:
     )
     with_whom = touch.with_whom
     try:
-        services.touch_remove(touch=touch, user=request.user)
+        services.touch_remove(touch=touch, acting=request.membership)
     except (PermissionDenied, ValidationError) as refusal:
         messages.error(request, " ".join(getattr(refusal, "messages", [str(refusal)])))
     else:
@@ -214,7 +212,7 @@ def _back_to_followups(request: OrganizationRequest) -> HttpResponse:
 def followup_complete(request: OrganizationRequest, followup_id: int) -> HttpResponse:
     follow_up = _followup(request, followup_id)
     try:
-        services.followup_complete(follow_up=follow_up, user=request.user)
+        services.followup_complete(follow_up=follow_up, acting=request.membership)
     except PermissionDenied as refusal:
         messages.error(request, str(refusal))
     else:
@@ -232,7 +230,7 @@ def followup_snooze(request: OrganizationRequest, followup_id: int) -> HttpRespo
         return _back_to_followups(request)
     until = form.cleaned_data["until"]
     try:
-        services.followup_snooze(follow_up=follow_up, user=request.user, until=until)
+        services.followup_snooze(follow_up=follow_up, acting=request.membership, until=until)
     except PermissionDenied as refusal:
         messages.error(request, str(refusal))
     except ValidationError as error:
