@@ -26,6 +26,8 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django_htmx.middleware import HtmxDetails
 
+from accounts.models import User
+
 from .models import Membership, Organization
 from .roles import ALL_ROLES
 
@@ -48,6 +50,7 @@ class OrganizationRequest(MemberRequest):
     and `request.membership` are checked like any other attribute.
     """
 
+    user: User
     organization: Organization
     membership: Membership
 

@@ -25,7 +25,7 @@ from .tenancy import OrganizationRequest, get_for_organization_or_404, organizat
 @staff_view(roles=ALL_ROLES)
 def home(request: OrganizationRequest) -> HttpResponse:
     organization = request.organization
-    context = {"clinics": selectors.clinic_list(organization=organization)}
+    context: dict[str, object] = {"clinics": selectors.clinic_list(organization=organization)}
     if request.membership.role in ADMINS:
         context["memberships"] = selectors.membership_list(organization=organization)
     return render(request, "clinics/home.html", context)

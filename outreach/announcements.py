@@ -79,12 +79,14 @@ def _matching_physicians(
     if population_ids:
         # EXISTS rather than a join: a practice treating two of the chosen
         # populations must not list its physicians twice.
-        matches |= Exists(
-            Affiliation.objects.filter(
-                organization=organization,
-                physician=OuterRef("pk"),
-                is_primary=True,
-                practice__populations__in=population_ids,
+        matches |= Q(
+            Exists(
+                Affiliation.objects.filter(
+                    organization=organization,
+                    physician=OuterRef("pk"),
+                    is_primary=True,
+                    practice__populations__in=population_ids,
+                )
             )
         )
     return physicians.filter(matches)
@@ -99,7 +101,7 @@ def announcement_audience(
             organization=organization, taxonomy_codes=taxonomy_codes, population_ids=population_ids
         )
         .exclude(email="")
-        .exclude(email_lower__in=email_suppressed_addresses(organization=organization))
+        .exclude(email_lower__in=email_suppressed_addresses(organization=organization))  # type: ignore[misc]
         .order_by("last_name", "first_name", "pk")
     )
 
@@ -230,7 +232,10 @@ def announcement_recent_repeats(
     )
     grouped: dict[int, tuple[ServiceAnnouncement, list[Physician]]] = {}
     for touch in reached:
-        grouped.setdefault(touch.announcement_id, (touch.announcement, []))[1].append(touch.physician)
+        # Filtered on the announcement and its physicians: both are set.
+        assert touch.announcement is not None
+        assert touch.physician is not None
+        grouped.setdefault(touch.announcement.pk, (touch.announcement, []))[1].append(touch.physician)
     return [
         EarlierAnnouncement(
             announcement=announcement,
@@ -262,6 +267,7 @@ def announcement_recipients(
             announcement_id=announcement.pk, physician_id=touch.physician_id
         )
         for touch in touches
+        if touch.physician_id is not None  # an announcement's touches are each with a physician
     }
     emails = {
         email.idempotency_key: email
@@ -275,7 +281,7 @@ def announcement_recipients(
 def announcement_defaults(*, offering: ServiceOffering) -> dict:
     """The form's starting point: a subject and message from the offering, its populations as audience."""
     subject = f"New at {offering.clinic.name}: {offering.name}"
-    max_length = ServiceAnnouncement._meta.get_field("subject").max_length
+    max_length = ServiceAnnouncement._meta.get_field("subject").max_length or len(subject)
     return {
         "subject": subject if len(subject) <= max_length else subject[: max_length - 1] + "…",
         "message": offering.description or f"{offering.clinic.name} now offers {offering.name}.",

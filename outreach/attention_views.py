@@ -26,7 +26,7 @@ PAGE_SIZE = 30
 # The kinds a liaison logs in one click from the list; the full form has the rest.
 QUICK_TOUCH_KINDS = [TouchKind.CALL, TouchKind.OFFICE_VISIT, TouchKind.EMAIL, TouchKind.LUNCH]
 # "Called today by you": what a row says once someone has reached the source today.
-DONE_TODAY = {
+DONE_TODAY: dict[str, str] = {
     TouchKind.CALL: "Called",
     TouchKind.OFFICE_VISIT: "Visited",
     TouchKind.EMAIL: "Emailed",
@@ -59,9 +59,10 @@ def _describe(sources: list[Physician], request: OrganizationRequest) -> None:
         organization=request.organization, physician_ids=[source.pk for source in sources], since=today
     )
     for source in sources:
-        source.last_contact_at = last_contact_at(source)
+        # Attributes the attention template reads, not model fields.
+        source.last_contact_at = last_contact_at(source)  # type: ignore[attr-defined]
         touch = reached.get(source.pk)
-        source.done_today = _done_today(touch, request.user) if touch else ""
+        source.done_today = _done_today(touch, request.user) if touch else ""  # type: ignore[attr-defined]
 
 
 def _filters_of(data: QueryDict) -> str:

@@ -1,10 +1,10 @@
 import datetime
 
 from django import forms
-from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from accounts.models import User
 from clinics.models import Organization
 from physicians.models import Affiliation, Gatekeeper, Physician, Practice
 
@@ -18,8 +18,6 @@ from .services import (
     follow_up_too_far_message,
     touch_too_early,
 )
-
-User = get_user_model()
 
 # Announcements log their own touches, one per recipient; the form is for conversations.
 FORM_KINDS = [(value, label) for value, label in TouchKind.choices if value != TouchKind.SERVICE_ANNOUNCEMENT]
@@ -207,7 +205,8 @@ class TouchForm(forms.Form):
         return follow_up_on
 
     def clean(self) -> dict:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         _resolve_typed_physician(self, self.organization)
         parties = ("physician", "practice", "gatekeeper")
         if not any(cleaned.get(name) or name in self.errors for name in parties):
@@ -242,7 +241,8 @@ class TouchFilterForm(forms.Form):
         _style(self, small=True)
 
     def clean(self) -> dict:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         _resolve_typed_physician(self, self.organization)
         return cleaned
 
@@ -274,7 +274,8 @@ class SnoozeForm(forms.Form):
 
     def clean(self) -> dict:
         """`days` counts from the later of today and the due date; a chosen date is taken as it is."""
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         if self.errors:
             return cleaned
         latest = follow_up_latest(today=self.today)

@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
-from icalendar import Calendar, Event
+from icalendar import TRANSP, Calendar, Event
 
 from clinics.tenancy import OrganizationRequest, get_for_organization_or_404, staff_view
 from physicians.models import Gatekeeper, Physician, Practice
@@ -55,7 +55,7 @@ def touch_list(request: OrganizationRequest) -> HttpResponse:
     )
     page = Paginator(touches, PAGE_SIZE).get_page(request.GET.get("page"))
     for touch in page.object_list:
-        touch.removable = services.touch_removable_by(touch, acting=request.membership)
+        touch.removable = services.touch_removable_by(touch, acting=request.membership)  # type: ignore[attr-defined]
     query = request.GET.copy()
     query.pop("page", None)
     physician = form.cleaned_data.get("physician") if form.is_bound else None
@@ -226,7 +226,8 @@ def followup_snooze(request: OrganizationRequest, followup_id: int) -> HttpRespo
     follow_up = _followup(request, followup_id)
     form = SnoozeForm(request.POST, due_on=follow_up.due_on, today=timezone.localdate())
     if not form.is_valid():
-        messages.error(request, " ".join(form.non_field_errors()) or "Choose how long to snooze, or a date.")
+        errors = " ".join(str(error) for error in form.non_field_errors())
+        messages.error(request, errors or "Choose how long to snooze, or a date.")
         return _back_to_followups(request)
     until = form.cleaned_data["until"]
     try:
@@ -298,7 +299,7 @@ def _calendar_event(follow_up: FollowUp, *, stamp: datetime.datetime, url: str) 
         end=end,
         summary=_follow_up_summary(follow_up),
         url=url,
-        transparency="TRANSPARENT",
+        transparency=TRANSP.TRANSPARENT,
     )
 
 

@@ -4,7 +4,7 @@ from functools import partial
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, Model, OuterRef
+from django.db.models import Exists, ForeignObjectRel, Model, OuterRef
 from django.utils import timezone
 
 from accounts.models import User
@@ -217,7 +217,7 @@ def related_rows_move(*, keep: Model, duplicate: Model) -> None:
        `physician_merge` and its hooks do.
     """
     for relation in type(keep)._meta.get_fields(include_hidden=True):
-        if not relation.auto_created or relation.concrete or relation.many_to_many:
+        if not isinstance(relation, ForeignObjectRel) or relation.many_to_many:
             continue  # not a relation to this model, or a many-to-many: its table's foreign key is listed too
         field = relation.field
         if not field.concrete:
@@ -235,7 +235,9 @@ def related_rows_move(*, keep: Model, duplicate: Model) -> None:
 def _unique_keys(model: type[Model]) -> list[tuple[str, ...]]:
     """The field names of each unique key that holds for every row of `model` (no condition)."""
     meta = model._meta
-    keys = [(field.name,) for field in meta.concrete_fields if field.unique and not field.primary_key]
+    keys: list[tuple[str, ...]] = [
+        (field.name,) for field in meta.concrete_fields if field.unique and not field.primary_key
+    ]
     keys += [tuple(names) for names in meta.unique_together]
     keys += [tuple(constraint.fields) for constraint in meta.total_unique_constraints]
     return keys

@@ -13,7 +13,16 @@ from physicians.services import PhysicianFields
 
 from . import services
 from .attachments import sniff
-from .models import PATIENT_FIELDS, LossReason, PlanOfCare, Referral, SourceType, Status, normalize_icd10
+from .models import (
+    PATIENT_FIELDS,
+    LossReason,
+    PendingDocument,
+    PlanOfCare,
+    Referral,
+    SourceType,
+    Status,
+    normalize_icd10,
+)
 from .services import (
     CARE_FIELDS,
     PLAN_FIELDS,
@@ -78,7 +87,7 @@ COMMON_DIAGNOSES = [
 ]
 
 
-def _style(form: forms.Form) -> None:
+def _style(form: forms.BaseForm) -> None:
     for field in form.fields.values():
         widget = field.widget
         if isinstance(widget, forms.CheckboxInput | forms.HiddenInput | forms.FileInput):
@@ -89,8 +98,9 @@ def _style(form: forms.Form) -> None:
 
 
 class DiagnosisCodesField(forms.CharField):
-    def to_python(self, value) -> list[str]:
-        text = super().to_python(value)
+    # A CharField in the form, a list of codes in cleaned_data.
+    def to_python(self, value: str | None) -> list[str]:  # type: ignore[override]
+        text = super().to_python(value) or ""
         return [code for code in re.split(r"[,;\s]+", text) if code]
 
     def validate(self, value: list[str]) -> None:
@@ -182,7 +192,7 @@ class ReferralForm(forms.ModelForm):
     def __init__(self, *args, organization: Organization, **kwargs):
         super().__init__(*args, **kwargs)
         self.organization = organization
-        self.kept = None
+        self.kept: PendingDocument | None = None
         self.fields["physician"].queryset = Physician.objects.for_organization(organization)
         self.fields["clinic"].queryset = Clinic.objects.for_organization(organization).filter(is_active=True)
         self.fields["clinic"].empty_label = None
@@ -217,7 +227,8 @@ class ReferralForm(forms.ModelForm):
             self.add_error("document", error)
 
     def clean(self):
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         source = cleaned.get("source_type")
         new_name = cleaned.get("new_physician_last_name")
         if source == SourceType.PHYSICIAN and not cleaned.get("physician") and not new_name:
@@ -233,7 +244,7 @@ class ReferralForm(forms.ModelForm):
         # model's own check runs in the service.
         if self.cleaned_data.get("new_physician_last_name") and not self.cleaned_data.get("physician"):
             return
-        super()._post_clean()
+        super()._post_clean()  # type: ignore[misc]  # ModelForm's, missing from the stubs
 
     def new_physician(self) -> PhysicianFields | None:
         if self.cleaned_data.get("physician") or not self.cleaned_data.get("new_physician_last_name"):

@@ -269,11 +269,12 @@ PENDING_DOCUMENT_GONE = (
 def _delete_file_on_commit(file: FieldFile) -> None:
     """Deletes a stored file once the row that named it is gone for good; a rollback keeps both."""
     name, storage = file.name, file.storage
-    transaction.on_commit(lambda: storage.delete(name))
+    if name:
+        transaction.on_commit(lambda: storage.delete(name))
 
 
 @transaction.atomic
-def referral_document_add(*, referral: Referral, user: User, upload: File) -> ReferralDocument:
+def referral_document_add(*, referral: Referral, user: User, upload: "File[bytes]") -> ReferralDocument:
     """Adds a document to a referral (a page faxed later), checked by its content like the one at intake."""
     kind = sniff(upload)
     document = ReferralDocument(
@@ -291,7 +292,9 @@ def referral_document_add(*, referral: Referral, user: User, upload: File) -> Re
 
 
 @transaction.atomic
-def _pending_document_keep(*, organization: Organization, user: User, upload: File) -> PendingDocument:
+def _pending_document_keep(
+    *, organization: Organization, user: User, upload: "File[bytes]"
+) -> PendingDocument:
     """Keeps a document attached to an intake form that comes back unsaved, for the next submit."""
     kind = sniff(upload)
     pending = PendingDocument(
@@ -316,7 +319,7 @@ def pending_document_resolve(
     *,
     organization: Organization,
     user: User,
-    upload: File | None,
+    upload: "File[bytes] | None",
     key: uuid.UUID | None,
     remove: bool,
 ) -> PendingDocument | None:

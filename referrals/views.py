@@ -103,7 +103,7 @@ def _save_intake(request: OrganizationRequest, form: ReferralForm) -> HttpRespon
 
 @staff_view(roles=ALL_ROLES)
 def queues(request: OrganizationRequest) -> HttpResponse:
-    context = {
+    context: dict[str, object] = {
         name: selectors.queue(organization=request.organization, name=name) for name in selectors.QUEUES
     }
     context["sla_days"] = request.organization.contact_sla_business_days
@@ -271,7 +271,7 @@ def plan_save(request: OrganizationRequest, referral_id: int, plan_id: int | Non
         else:
             messages.success(request, "Plan of care saved.")
     else:
-        messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
+        messages.error(request, " ".join(str(e) for errors in form.errors.values() for e in errors))
     return redirect("referrals:detail", referral_id=referral.pk)
 
 
@@ -301,7 +301,7 @@ def document_add(request: OrganizationRequest, referral_id: int) -> HttpResponse
         )
         messages.success(request, "Document added.")
     else:
-        messages.error(request, " ".join(form.errors["document"]))
+        messages.error(request, " ".join(str(e) for e in form.errors["document"]))
     return redirect("referrals:detail", referral_id=referral.pk)
 
 
