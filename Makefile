@@ -37,6 +37,7 @@ test: $(VENV)/.synced
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python manage.py makemigrations --check --dry-run --settings=config.settings.test
+	$(BIN)/mypy
 	$(BIN)/pytest
 
 lint format: $(VENV)/.synced

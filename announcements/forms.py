@@ -81,7 +81,8 @@ class AnnouncementForm(forms.Form):
         )
 
     def clean(self):
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         if not cleaned.get("taxonomy_codes") and not cleaned.get("populations"):
             raise forms.ValidationError(NO_AUDIENCE)
         return cleaned

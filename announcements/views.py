@@ -3,24 +3,24 @@ import uuid
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 
-from clinics.models import Role, ServiceOffering
+from clinics.models import ServiceOffering
+from clinics.roles import ADMINS
 from clinics.selectors import service_offering_list
-from clinics.tenancy import get_for_organization_or_404, staff_view
+from clinics.tenancy import OrganizationRequest, get_for_organization_or_404, staff_view
 from outbox.selectors import email_delivery_counts
 
 from . import selectors, services
 from .forms import AnnouncementForm
 from .models import ServiceAnnouncement
 
-ADMIN_ONLY = {Role.ADMIN}
 PAGE_SIZE = 25
 
 
-@staff_view(roles=ADMIN_ONLY)
-def announcement_list(request: HttpRequest) -> HttpResponse:
+@staff_view(roles=ADMINS)
+def announcement_list(request: OrganizationRequest) -> HttpResponse:
     page = Paginator(selectors.announcement_list(organization=request.organization), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
@@ -30,8 +30,8 @@ def announcement_list(request: HttpRequest) -> HttpResponse:
     return render(request, "announcements/announcement_list.html", context)
 
 
-@staff_view(roles=ADMIN_ONLY)
-def announcement_create(request: HttpRequest, offering_id: int) -> HttpResponse:
+@staff_view(roles=ADMINS)
+def announcement_create(request: OrganizationRequest, offering_id: int) -> HttpResponse:
     """The announcement form: Preview re-counts the audience (in place with htmx), Send sends.
 
     Send after a recent announcement of the same offering to the same people
@@ -98,8 +98,8 @@ def announcement_create(request: HttpRequest, offering_id: int) -> HttpResponse:
     return render(request, "announcements/announcement_form.html", context)
 
 
-@staff_view(roles=ADMIN_ONLY)
-def announcement_detail(request: HttpRequest, announcement_id: int) -> HttpResponse:
+@staff_view(roles=ADMINS)
+def announcement_detail(request: OrganizationRequest, announcement_id: int) -> HttpResponse:
     announcement = get_for_organization_or_404(
         ServiceAnnouncement.objects.select_related("offering__clinic", "created_by").prefetch_related(
             "populations"

@@ -1,4 +1,5 @@
 import zoneinfo
+from typing import Any, Self
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -68,8 +69,8 @@ class Organization(models.Model):
         )
 
 
-class TenantQuerySet(models.QuerySet):
-    def for_organization(self, organization: Organization) -> "TenantQuerySet":
+class TenantQuerySet[ModelT: models.Model](models.QuerySet[ModelT]):
+    def for_organization(self, organization: Organization) -> Self:
         return self.filter(organization=organization)
 
 
@@ -119,7 +120,7 @@ class Clinic(TenantModel, PostalAddress):
         help_text="Used for business days and due times at this location.",
     )
     is_active = models.BooleanField("open", default=True)
-    payers = models.ManyToManyField(
+    payers: "models.ManyToManyField[Payer, Any]" = models.ManyToManyField(
         "Payer", related_name="clinics", blank=True, help_text="Payers this clinic is in network with."
     )
 
@@ -171,7 +172,7 @@ class Membership(TenantModel):
         return f"{self.user} ({self.get_role_display()}, {self.organization})"
 
     def clean(self) -> None:
-        if self.home_clinic_id and self.home_clinic.organization_id != self.organization_id:
+        if self.home_clinic is not None and self.home_clinic.organization_id != self.organization_id:
             raise ValidationError({"home_clinic": "Choose a clinic of this organization."})
 
 

@@ -1,4 +1,5 @@
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from functools import partial
 
 from django.contrib.auth import get_user_model
@@ -9,35 +10,43 @@ from django.utils import timezone
 
 from accounts.models import User
 
-from .models import Clinic, Membership, Organization, Payer, Role, ServiceOffering
+from .inputs import ModelFields
+from .models import Clinic, Membership, Organization, Payer, Population, Role, ServiceOffering
 
-CLINIC_FIELDS = (
-    "name",
-    "address_line1",
-    "address_line2",
-    "city",
-    "state",
-    "postal_code",
-    "phone",
-    "timezone",
-    "is_active",
-)
+
+@dataclass(frozen=True, kw_only=True)
+class ClinicFields(ModelFields):
+    name: str
+    address_line1: str = ""
+    address_line2: str = ""
+    city: str = ""
+    state: str = ""
+    postal_code: str = ""
+    phone: str = ""
+    timezone: str
+    is_active: bool = True
+
+
+CLINIC_FIELDS = ClinicFields.names()
 
 
 @transaction.atomic
-def clinic_save(*, organization: Organization, clinic: Clinic | None = None, payers=None, **fields) -> Clinic:
+def clinic_save(
+    *,
+    organization: Organization,
+    clinic: Clinic | None = None,
+    fields: ClinicFields,
+    payers: Iterable[Payer] | None = None,
+) -> Clinic:
     """Creates a clinic, or updates `clinic`, after full validation."""
-    unknown = set(fields) - set(CLINIC_FIELDS)
-    if unknown:
-        raise TypeError(f"Unknown clinic fields: {sorted(unknown)}")
     clinic = clinic or Clinic(organization=organization)
     if clinic.organization_id != organization.pk:
         raise ValidationError("That clinic belongs to another organization.")
-    for name, value in fields.items():
-        setattr(clinic, name, value)
+    fields.assign_to(clinic)
     clinic.full_clean()
     clinic.save()
     if payers is not None:
+        payers = list(payers)
         if any(payer.organization_id != organization.pk for payer in payers):
             raise ValidationError("That payer belongs to another organization.")
         clinic.payers.set(payers)
@@ -142,48 +151,62 @@ def membership_reactivate(*, membership: Membership) -> Membership:
     return membership
 
 
-def payer_save(*, organization: Organization, payer: Payer | None = None, **fields) -> Payer:
+@dataclass(frozen=True, kw_only=True)
+class PayerFields(ModelFields):
+    name: str
+    category: str
+    is_active: bool = True
+
+
+def payer_save(*, organization: Organization, payer: Payer | None = None, fields: PayerFields) -> Payer:
     payer = payer or Payer(organization=organization)
     if payer.organization_id != organization.pk:
         raise ValidationError("That payer belongs to another organization.")
-    for name in ("name", "category", "is_active"):
-        if name in fields:
-            setattr(payer, name, fields.pop(name))
-    if fields:
-        raise TypeError(f"Unknown payer fields: {sorted(fields)}")
+    fields.assign_to(payer)
     payer.full_clean()
     payer.save()
     return payer
 
 
+@dataclass(frozen=True, kw_only=True)
+class ServiceOfferingFields(ModelFields):
+    clinic: Clinic
+    name: str
+    description: str = ""
+    is_active: bool = True
+
+
 @transaction.atomic
 def service_offering_save(
-    *, organization: Organization, offering: ServiceOffering | None = None, populations=(), **fields
+    *,
+    organization: Organization,
+    offering: ServiceOffering | None = None,
+    fields: ServiceOfferingFields,
+    populations: Iterable[Population] = (),
 ) -> ServiceOffering:
     offering = offering or ServiceOffering(organization=organization)
     if offering.organization_id != organization.pk:
         raise ValidationError("That service belongs to another organization.")
-    for name in ("clinic", "name", "description", "is_active"):
-        if name in fields:
-            setattr(offering, name, fields.pop(name))
-    if fields:
-        raise TypeError(f"Unknown service fields: {sorted(fields)}")
+    fields.assign_to(offering)
     offering.full_clean()
     offering.save()
     offering.populations.set(populations)
     return offering
 
 
-ORGANIZATION_SETTINGS = (
-    "name",
-    "timezone",
-    "contact_sla_business_days",
-    "poc_signature_days",
-    "poc_certification_days",
-    "cadence_tier_a_days",
-    "cadence_tier_b_days",
-    "cadence_tier_c_days",
-)
+@dataclass(frozen=True, kw_only=True)
+class OrganizationSettings(ModelFields):
+    name: str
+    timezone: str
+    contact_sla_business_days: int
+    poc_signature_days: int
+    poc_certification_days: int
+    cadence_tier_a_days: int
+    cadence_tier_b_days: int
+    cadence_tier_c_days: int
+
+
+ORGANIZATION_SETTINGS = OrganizationSettings.names()
 
 
 # Later apps whose results depend on these settings (outreach's flags, from
@@ -191,7 +214,9 @@ ORGANIZATION_SETTINGS = (
 _settings_hooks: list[Callable[[Organization], None]] = []
 
 
-def register_organization_settings_changed(hook: Callable[[Organization], None]) -> Callable:
+def register_organization_settings_changed(
+    hook: Callable[[Organization], None],
+) -> Callable[[Organization], None]:
     """Calls `hook(organization)` after the commit of a settings change; a failing hook fails no save."""
     if hook not in _settings_hooks:
         _settings_hooks.append(hook)
@@ -199,14 +224,12 @@ def register_organization_settings_changed(hook: Callable[[Organization], None])
 
 
 @transaction.atomic
-def organization_update_settings(*, organization: Organization, **fields) -> Organization:
-    unknown = set(fields) - set(ORGANIZATION_SETTINGS)
-    if unknown:
-        raise TypeError(f"Unknown organization settings: {sorted(unknown)}")
-    for name, value in fields.items():
-        setattr(organization, name, value)
+def organization_update_settings(
+    *, organization: Organization, settings: OrganizationSettings
+) -> Organization:
+    settings.assign_to(organization)
     organization.full_clean()
-    organization.save(update_fields=list(fields))
+    organization.save(update_fields=settings.names())
     for hook in _settings_hooks:
         transaction.on_commit(partial(hook, organization), robust=True)
     return organization

@@ -14,28 +14,61 @@
 
 from collections.abc import Callable, Iterable
 from functools import wraps
+from typing import Any, Protocol, cast
 
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.db import models
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from django_htmx.middleware import HtmxDetails
+
+from accounts.models import User
 
 from .clock import person_zone
-from .models import Membership, Organization, Role
+from .models import Membership, Organization
+from .roles import ALL_ROLES
 
 SESSION_ORGANIZATION_KEY = "rapport_organization_id"
-ALL_ROLES = frozenset(Role.values)
+
+
+class MemberRequest(HttpRequest):
+    """A request as `OrganizationMiddleware` leaves it: a member's, or anyone's (then None and [])."""
+
+    organization: Organization | None
+    membership: Membership | None
+    memberships: list[Membership]
+    htmx: HtmxDetails
+
+
+class OrganizationRequest(MemberRequest):
+    """A request that `@staff_view` let through: its organization and membership are known.
+
+    Views and the panels they render take this type, so `request.organization`
+    and `request.membership` are checked like any other attribute.
+    """
+
+    user: User
+    organization: Organization
+    membership: Membership
+
+
+class StaffView(Protocol):
+    """A view wrapped by `@staff_view`; the test suite reads the roles it declared."""
+
+    allowed_roles: frozenset[str]
+
+    def __call__(self, request: HttpRequest, /, *args: Any, **kwargs: Any) -> HttpResponseBase: ...
 
 
 class OrganizationMiddleware:
-    def __init__(self, get_response):
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
+    def __call__(self, request: MemberRequest) -> HttpResponse:
         request.organization = None
         request.membership = None
         request.memberships = []
@@ -64,16 +97,19 @@ class OrganizationMiddleware:
             timezone.deactivate()
 
 
-def staff_view(*, roles: Iterable[str]) -> Callable:
-    """Restricts a view to signed-in members of the request's organization with one of `roles`."""
+def staff_view(*, roles: Iterable[str]) -> Callable[[Callable[..., HttpResponseBase]], StaffView]:
+    """Restricts a view to signed-in members of the request's organization with one of `roles`.
+
+    The view receives the request as an `OrganizationRequest`.
+    """
     allowed = frozenset(roles)
     unknown = allowed - ALL_ROLES
     if unknown:
         raise ValueError(f"Unknown roles: {sorted(unknown)}")
 
-    def decorator(view: Callable) -> Callable:
+    def decorator(view: Callable[..., HttpResponseBase]) -> StaffView:
         @wraps(view)
-        def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        def wrapper(request: MemberRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             if not request.user.is_authenticated:
                 return redirect_to_login(request.get_full_path())
             if request.membership is None:
@@ -82,14 +118,15 @@ def staff_view(*, roles: Iterable[str]) -> Callable:
                 raise PermissionDenied("Your role does not give access to this page.")
             return view(request, *args, **kwargs)
 
-        wrapper.allowed_roles = allowed
-        return wrapper
+        staff = cast(StaffView, wrapper)
+        staff.allowed_roles = allowed
+        return staff
 
     return decorator
 
 
 def get_for_organization_or_404[ModelT: models.Model](
-    queryset: type[ModelT] | models.QuerySet[ModelT], organization: Organization, **lookup
+    queryset: type[ModelT] | models.QuerySet[ModelT], organization: Organization, **lookup: Any
 ) -> ModelT:
     """Fetches one object of `organization`; any other organization's object is a 404."""
     if isinstance(queryset, type):

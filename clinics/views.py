@@ -1,10 +1,10 @@
 from collections.abc import Callable
-from functools import partial
 from typing import Any
 
+from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
@@ -18,36 +18,35 @@ from .forms import (
     ServiceOfferingForm,
     StaffCreateForm,
 )
-from .models import Clinic, Membership, Payer, Role, ServiceOffering
-from .tenancy import ALL_ROLES, get_for_organization_or_404, organization_switch, staff_view
-
-ADMIN_ONLY = {Role.ADMIN}
+from .models import Clinic, Membership, Payer, ServiceOffering
+from .roles import ADMINS, ALL_ROLES
+from .tenancy import OrganizationRequest, get_for_organization_or_404, organization_switch, staff_view
 
 
 @staff_view(roles=ALL_ROLES)
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: OrganizationRequest) -> HttpResponse:
     organization = request.organization
-    context = {"clinics": selectors.clinic_list(organization=organization)}
-    if request.membership.role == Role.ADMIN:
+    context: dict[str, object] = {"clinics": selectors.clinic_list(organization=organization)}
+    if request.membership.role in ADMINS:
         context["memberships"] = selectors.membership_list(organization=organization)
     return render(request, "clinics/home.html", context)
 
 
 @require_POST
 @staff_view(roles=ALL_ROLES)
-def switch_organization(request: HttpRequest, organization_id: int) -> HttpResponse:
+def switch_organization(request: OrganizationRequest, organization_id: int) -> HttpResponse:
     membership = organization_switch(request, organization_id)
     messages.success(request, f"You are now working in {membership.organization}.")
     return redirect("home")
 
 
 @staff_view(roles=ALL_ROLES)
-def clinic_list(request: HttpRequest) -> HttpResponse:
+def clinic_list(request: OrganizationRequest) -> HttpResponse:
     clinics = selectors.clinic_list(organization=request.organization)
     return render(request, "clinics/clinic_list.html", {"clinics": clinics})
 
 
-def _clinic_form_page(request: HttpRequest, clinic: Clinic | None) -> HttpResponse:
+def _clinic_form_page(request: OrganizationRequest, clinic: Clinic | None) -> HttpResponse:
     form = ClinicForm(
         request.POST or None,
         instance=clinic or Clinic(organization=request.organization),
@@ -56,7 +55,10 @@ def _clinic_form_page(request: HttpRequest, clinic: Clinic | None) -> HttpRespon
     if request.method == "POST" and form.is_valid():
         try:
             saved = services.clinic_save(
-                organization=request.organization, clinic=clinic, **form.cleaned_data
+                organization=request.organization,
+                clinic=clinic,
+                fields=services.ClinicFields.from_cleaned_data(form.cleaned_data),
+                payers=form.cleaned_data["payers"],
             )
         except ValidationError as error:
             form.add_error(None, error)
@@ -67,25 +69,25 @@ def _clinic_form_page(request: HttpRequest, clinic: Clinic | None) -> HttpRespon
     return render(request, "clinics/clinic_form.html", context)
 
 
-@staff_view(roles=ADMIN_ONLY)
-def clinic_create(request: HttpRequest) -> HttpResponse:
+@staff_view(roles=ADMINS)
+def clinic_create(request: OrganizationRequest) -> HttpResponse:
     return _clinic_form_page(request, clinic=None)
 
 
-@staff_view(roles=ADMIN_ONLY)
-def clinic_edit(request: HttpRequest, clinic_id: int) -> HttpResponse:
+@staff_view(roles=ADMINS)
+def clinic_edit(request: OrganizationRequest, clinic_id: int) -> HttpResponse:
     clinic = get_for_organization_or_404(Clinic, request.organization, pk=clinic_id)
     return _clinic_form_page(request, clinic=clinic)
 
 
-@staff_view(roles=ADMIN_ONLY)
-def staff_list(request: HttpRequest) -> HttpResponse:
+@staff_view(roles=ADMINS)
+def staff_list(request: OrganizationRequest) -> HttpResponse:
     memberships = selectors.membership_list(organization=request.organization)
     return render(request, "clinics/staff_list.html", {"memberships": memberships})
 
 
-@staff_view(roles=ADMIN_ONLY)
-def staff_create(request: HttpRequest) -> HttpResponse:
+@staff_view(roles=ADMINS)
+def staff_create(request: OrganizationRequest) -> HttpResponse:
     form = StaffCreateForm(request.POST or None, organization=request.organization)
     if request.method == "POST" and form.is_valid():
         try:
@@ -99,8 +101,8 @@ def staff_create(request: HttpRequest) -> HttpResponse:
     return render(request, "clinics/staff_form.html", context)
 
 
-@staff_view(roles=ADMIN_ONLY)
-def staff_edit(request: HttpRequest, membership_id: int) -> HttpResponse:
+@staff_view(roles=ADMINS)
+def staff_edit(request: OrganizationRequest, membership_id: int) -> HttpResponse:
     membership = get_for_organization_or_404(
         Membership.objects.select_related("user"), request.organization, pk=membership_id
     )
@@ -121,8 +123,8 @@ def staff_edit(request: HttpRequest, membership_id: int) -> HttpResponse:
 
 
 @require_POST
-@staff_view(roles=ADMIN_ONLY)
-def staff_deactivate(request: HttpRequest, membership_id: int) -> HttpResponse:
+@staff_view(roles=ADMINS)
+def staff_deactivate(request: OrganizationRequest, membership_id: int) -> HttpResponse:
     membership = get_for_organization_or_404(
         Membership.objects.select_related("user"), request.organization, pk=membership_id
     )
@@ -136,8 +138,8 @@ def staff_deactivate(request: HttpRequest, membership_id: int) -> HttpResponse:
 
 
 @require_POST
-@staff_view(roles=ADMIN_ONLY)
-def staff_reactivate(request: HttpRequest, membership_id: int) -> HttpResponse:
+@staff_view(roles=ADMINS)
+def staff_reactivate(request: OrganizationRequest, membership_id: int) -> HttpResponse:
     membership = get_for_organization_or_404(
         Membership.objects.select_related("user"), request.organization, pk=membership_id
     )
@@ -146,27 +148,27 @@ def staff_reactivate(request: HttpRequest, membership_id: int) -> HttpResponse:
     return redirect("clinics:staff_list")
 
 
-@staff_view(roles=ADMIN_ONLY)
-def payer_list(request: HttpRequest) -> HttpResponse:
+@staff_view(roles=ADMINS)
+def payer_list(request: OrganizationRequest) -> HttpResponse:
     payers = selectors.payer_list(organization=request.organization)
     return render(request, "clinics/payer_list.html", {"payers": payers})
 
 
 def _organization_list_form_page(
-    request: HttpRequest,
-    form,
-    save,
+    request: OrganizationRequest,
+    form: forms.ModelForm,
+    save: Callable[[dict[str, Any]], Any],
     *,
     title: str,
     list_url: str,
     list_label: str,
-    saved_redirect: Callable[[HttpRequest, Any], HttpResponse] | None = None,
-):
-    """Shows `form`; when valid, saves it through `save(**cleaned_data)` and returns to the list,
+    saved_redirect: Callable[[OrganizationRequest, Any], HttpResponse] | None = None,
+) -> HttpResponse:
+    """Shows `form`; when valid, saves it through `save(cleaned_data)` and returns to the list,
     or to wherever `saved_redirect(request, saved)` sends the user next."""
     if request.method == "POST" and form.is_valid():
         try:
-            saved = save(organization=request.organization, **form.cleaned_data)
+            saved = save(form.cleaned_data)
         except ValidationError as error:
             form.add_error(None, error)
         else:
@@ -178,35 +180,39 @@ def _organization_list_form_page(
     return render(request, "clinics/simple_form.html", context)
 
 
-def _payer_form_page(request: HttpRequest, payer: Payer | None) -> HttpResponse:
+def _payer_form_page(request: OrganizationRequest, payer: Payer | None) -> HttpResponse:
     return _organization_list_form_page(
         request,
         PayerForm(request.POST or None, instance=payer or Payer(organization=request.organization)),
-        partial(services.payer_save, payer=payer),
+        lambda data: services.payer_save(
+            organization=request.organization,
+            payer=payer,
+            fields=services.PayerFields.from_cleaned_data(data),
+        ),
         title=payer.name if payer else "Add a payer",
         list_url="clinics:payer_list",
         list_label="Payers",
     )
 
 
-@staff_view(roles=ADMIN_ONLY)
-def payer_create(request: HttpRequest) -> HttpResponse:
+@staff_view(roles=ADMINS)
+def payer_create(request: OrganizationRequest) -> HttpResponse:
     return _payer_form_page(request, payer=None)
 
 
-@staff_view(roles=ADMIN_ONLY)
-def payer_edit(request: HttpRequest, payer_id: int) -> HttpResponse:
+@staff_view(roles=ADMINS)
+def payer_edit(request: OrganizationRequest, payer_id: int) -> HttpResponse:
     payer = get_for_organization_or_404(Payer, request.organization, pk=payer_id)
     return _payer_form_page(request, payer=payer)
 
 
 @staff_view(roles=ALL_ROLES)
-def service_list(request: HttpRequest) -> HttpResponse:
+def service_list(request: OrganizationRequest) -> HttpResponse:
     offerings = selectors.service_offering_list(organization=request.organization)
     return render(request, "clinics/service_list.html", {"offerings": offerings})
 
 
-def _service_saved(request: HttpRequest, offering: ServiceOffering) -> HttpResponse:
+def _service_saved(request: OrganizationRequest, offering: ServiceOffering) -> HttpResponse:
     """A service worth offering is worth telling sources about: the announce page follows (with a Skip)."""
     if not offering.is_active:
         messages.success(request, f"Saved {offering.name}.")
@@ -216,7 +222,7 @@ def _service_saved(request: HttpRequest, offering: ServiceOffering) -> HttpRespo
     return redirect("announcements:create", offering_id=offering.pk)
 
 
-def _service_form_page(request: HttpRequest, offering: ServiceOffering | None) -> HttpResponse:
+def _service_form_page(request: OrganizationRequest, offering: ServiceOffering | None) -> HttpResponse:
     return _organization_list_form_page(
         request,
         ServiceOfferingForm(
@@ -224,7 +230,12 @@ def _service_form_page(request: HttpRequest, offering: ServiceOffering | None) -
             instance=offering or ServiceOffering(organization=request.organization),
             organization=request.organization,
         ),
-        partial(services.service_offering_save, offering=offering),
+        lambda data: services.service_offering_save(
+            organization=request.organization,
+            offering=offering,
+            fields=services.ServiceOfferingFields.from_cleaned_data(data),
+            populations=data["populations"],
+        ),
         title=offering.name if offering else "Add a service",
         list_url="clinics:service_list",
         list_label="Services",
@@ -232,23 +243,26 @@ def _service_form_page(request: HttpRequest, offering: ServiceOffering | None) -
     )
 
 
-@staff_view(roles=ADMIN_ONLY)
-def service_create(request: HttpRequest) -> HttpResponse:
+@staff_view(roles=ADMINS)
+def service_create(request: OrganizationRequest) -> HttpResponse:
     return _service_form_page(request, offering=None)
 
 
-@staff_view(roles=ADMIN_ONLY)
-def service_edit(request: HttpRequest, offering_id: int) -> HttpResponse:
+@staff_view(roles=ADMINS)
+def service_edit(request: OrganizationRequest, offering_id: int) -> HttpResponse:
     offering = get_for_organization_or_404(ServiceOffering, request.organization, pk=offering_id)
     return _service_form_page(request, offering=offering)
 
 
-@staff_view(roles=ADMIN_ONLY)
-def organization_settings(request: HttpRequest) -> HttpResponse:
+@staff_view(roles=ADMINS)
+def organization_settings(request: OrganizationRequest) -> HttpResponse:
     form = OrganizationSettingsForm(request.POST or None, instance=request.organization)
     if request.method == "POST" and form.is_valid():
         try:
-            services.organization_update_settings(organization=request.organization, **form.cleaned_data)
+            services.organization_update_settings(
+                organization=request.organization,
+                settings=services.OrganizationSettings.from_cleaned_data(form.cleaned_data),
+            )
         except ValidationError as error:
             form.add_error(None, error)
         else:

@@ -15,6 +15,7 @@
 """
 
 from collections.abc import Callable
+from typing import Any, cast
 
 from django.conf import settings
 from django.core.files.uploadhandler import FileUploadHandler, SkipFile
@@ -24,17 +25,25 @@ from django.shortcuts import render
 MB = 1024 * 1024
 
 
-def upload_limit(setting: str) -> Callable:
+class UploadRequest(HttpRequest):
+    """A request as `UploadLimitMiddleware` and `UploadLimitHandler` leave it."""
+
+    upload_max_bytes: int
+    # The fields whose file was skipped, with the limit it passed.
+    refused_uploads: dict[str, int]
+
+
+def upload_limit[ViewT: Callable[..., Any]](setting: str) -> Callable[[ViewT], ViewT]:
     """Lets a view take files up to the number of MB in `setting`, read at each request."""
 
-    def decorator(view: Callable) -> Callable:
-        view.upload_limit_setting = setting
+    def decorator(view: ViewT) -> ViewT:
+        view.upload_limit_setting = setting  # type: ignore[attr-defined]  # read back by _file_limit
         return view
 
     return decorator
 
 
-def _file_limit(view: Callable) -> int:
+def _file_limit(view: Callable[..., Any]) -> int:
     setting = getattr(view, "upload_limit_setting", None)
     return getattr(settings, setting) * MB if setting else 0
 
@@ -44,13 +53,15 @@ def _megabytes(size: int) -> str:
 
 
 class UploadLimitMiddleware:
-    def __init__(self, get_response):
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         return self.get_response(request)
 
-    def process_view(self, request: HttpRequest, view: Callable, args, kwargs) -> HttpResponse | None:
+    def process_view(
+        self, request: UploadRequest, view: Callable[..., Any], args: Any, kwargs: Any
+    ) -> HttpResponse | None:
         request.upload_max_bytes = _file_limit(view)
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
@@ -73,7 +84,7 @@ class UploadLimitHandler(FileUploadHandler):
         if start + len(raw_data) > self.limit:
             refused = getattr(self.request, "refused_uploads", {})
             refused[self.field_name] = self.limit
-            self.request.refused_uploads = refused
+            cast(UploadRequest, self.request).refused_uploads = refused
             raise SkipFile
         return raw_data
 

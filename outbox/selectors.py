@@ -33,7 +33,7 @@ def email_kinds(*, organization: Organization) -> list[str]:
     )
 
 
-def email_suppressed_addresses(*, organization: Organization) -> QuerySet[str]:
+def email_suppressed_addresses(*, organization: Organization) -> QuerySet[EmailSuppression, str]:
     """Lower-cased addresses that unsubscribed: leave them out of an audience (`email__lower__in=`)."""
     return EmailSuppression.objects.for_organization(organization).values_list("address", flat=True)
 

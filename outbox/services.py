@@ -32,13 +32,16 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from email import policy as mail_policy
+from email.message import EmailMessage
+from email.policy import Policy
 from email.utils import formataddr, parseaddr
-from typing import Any
+from typing import Any, cast
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives, mailers
+from django.core.mail.backends.base import BaseEmailBackend
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.db.models.functions import Lower
@@ -171,7 +174,12 @@ class _EmailTemplates:
 
     @classmethod
     def load(cls, name: str) -> "_EmailTemplates":
-        return cls(*(get_template(f"{name}_{part}") for part in ("subject.txt", "body.txt", "body.html")))
+        # Templates of the Django engine (the only one configured), which `_render_text` relies on.
+        subject, text, html = (
+            cast(Template, get_template(f"{name}_{part}"))
+            for part in ("subject.txt", "body.txt", "body.html")
+        )
+        return cls(subject, text, html)
 
 
 def _email_build(
@@ -245,7 +253,7 @@ def _same_organization(email: OutboundEmail, organization: Organization) -> Outb
     return email
 
 
-def _render_text(template: Template, context: dict) -> str:
+def _render_text(template: Template, context: Mapping[str, Any]) -> str:
     """Renders a plain-text template without HTML escaping: “O'Brien”, not “O&#x27;Brien”."""
     return template.template.render(Context(context, autoescape=False))
 
@@ -311,9 +319,11 @@ def _suppressed() -> Q:
     an unsubscribe apply it to rows already queued; `email_enqueue_many` applies
     it to the rows it queues, from one read of the organization's addresses.
     """
-    return ~Q(unsubscribe_token="") & Exists(
-        EmailSuppression.objects.filter(
-            organization_id=OuterRef("organization_id"), address=Lower(OuterRef("to_address"))
+    return ~Q(unsubscribe_token="") & Q(
+        Exists(
+            EmailSuppression.objects.filter(
+                organization_id=OuterRef("organization_id"), address=Lower(OuterRef("to_address"))
+            )
         )
     )
 
@@ -374,8 +384,8 @@ class OutboxMessage(EmailMultiAlternatives):
     RFC 5322 allows lines of up to 998 characters.
     """
 
-    def message(self, *, policy=mail_policy.default):
-        return super().message(policy=policy.clone(max_line_length=998))
+    def message(self, *, policy: Policy | None = mail_policy.default) -> EmailMessage:
+        return super().message(policy=(policy or mail_policy.default).clone(max_line_length=998))
 
 
 def _sender(email: OutboundEmail) -> str:
@@ -446,7 +456,7 @@ def _is_permanent(error: Exception) -> bool:
     return isinstance(error, ValueError)
 
 
-def _close_quietly(mailer) -> None:
+def _close_quietly(mailer: BaseEmailBackend) -> None:
     try:
         mailer.close()
     except (OSError, smtplib.SMTPException):

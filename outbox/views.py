@@ -6,19 +6,18 @@ from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
-from clinics.models import Role
-from clinics.tenancy import get_for_organization_or_404, staff_view
+from clinics.roles import ADMINS
+from clinics.tenancy import OrganizationRequest, get_for_organization_or_404, staff_view
 
 from . import selectors, services
 from .forms import EmailLogFilterForm
 from .models import EmailStatus, OutboundEmail
 
-ADMIN_ONLY = {Role.ADMIN}
 PAGE_SIZE = 50
 
 
-@staff_view(roles=ADMIN_ONLY)
-def email_log(request: HttpRequest) -> HttpResponse:
+@staff_view(roles=ADMINS)
+def email_log(request: OrganizationRequest) -> HttpResponse:
     organization = request.organization
     form = EmailLogFilterForm(request.GET or None, kinds=selectors.email_kinds(organization=organization))
     filters = form.cleaned_data if form.is_valid() else {}
@@ -31,8 +30,8 @@ def email_log(request: HttpRequest) -> HttpResponse:
     return render(request, "outbox/email_log.html", {"form": form, "page": page, "query": query.urlencode()})
 
 
-@staff_view(roles=ADMIN_ONLY)
-def email_detail(request: HttpRequest, email_id: int) -> HttpResponse:
+@staff_view(roles=ADMINS)
+def email_detail(request: OrganizationRequest, email_id: int) -> HttpResponse:
     email = get_for_organization_or_404(OutboundEmail, request.organization, pk=email_id)
     headers = [("To", email.to_address), ("Subject", email.subject), ("Message-ID", email.message_id)]
     headers += sorted(email.headers.items())
@@ -44,8 +43,8 @@ def email_detail(request: HttpRequest, email_id: int) -> HttpResponse:
 
 
 @require_POST
-@staff_view(roles=ADMIN_ONLY)
-def email_retry(request: HttpRequest, email_id: int) -> HttpResponse:
+@staff_view(roles=ADMINS)
+def email_retry(request: OrganizationRequest, email_id: int) -> HttpResponse:
     email = get_for_organization_or_404(OutboundEmail, request.organization, pk=email_id)
     try:
         email = services.email_retry(email=email)

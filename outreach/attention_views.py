@@ -2,7 +2,7 @@ from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http import HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -11,7 +11,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from accounts.models import User
 from clinics.clock import local_day_bounds, organization_today, organization_zone, person_today
-from clinics.tenancy import staff_view
+from clinics.tenancy import OrganizationRequest, staff_view
 from physicians.models import Physician
 
 from .flags import DECLINE_STAYS, last_contact_at, sources_needing_attention
@@ -25,7 +25,7 @@ PAGE_SIZE = 30
 # The kinds a liaison logs in one click from the list; the full form has the rest.
 QUICK_TOUCH_KINDS = [TouchKind.CALL, TouchKind.OFFICE_VISIT, TouchKind.EMAIL, TouchKind.LUNCH]
 # "Called today by you": what a row says once someone has reached the source today.
-DONE_TODAY = {
+DONE_TODAY: dict[str, str] = {
     TouchKind.CALL: "Called",
     TouchKind.OFFICE_VISIT: "Visited",
     TouchKind.EMAIL: "Emailed",
@@ -49,7 +49,7 @@ def _done_today(touch: Touch, user: User) -> str:
     return f"{DONE_TODAY.get(touch.kind, touch.get_kind_display())} today by {who}"
 
 
-def _describe(sources: list[Physician], request: HttpRequest) -> None:
+def _describe(sources: list[Physician], request: OrganizationRequest) -> None:
     """Adds each row's last contact and, when someone reached the source today, which touch (one query)."""
     # The organization's today, as the flags on the same rows count it.
     today_starts, _ = local_day_bounds(
@@ -59,9 +59,10 @@ def _describe(sources: list[Physician], request: HttpRequest) -> None:
         organization=request.organization, physician_ids=[source.pk for source in sources], since=today_starts
     )
     for source in sources:
-        source.last_contact_at = last_contact_at(source)
+        # Attributes the attention template reads, not model fields.
+        source.last_contact_at = last_contact_at(source)  # type: ignore[attr-defined]
         touch = reached.get(source.pk)
-        source.done_today = _done_today(touch, request.user) if touch else ""
+        source.done_today = _done_today(touch, request.user) if touch else ""  # type: ignore[attr-defined]
 
 
 def _filters_of(data: QueryDict) -> str:
@@ -90,7 +91,7 @@ def _row_context(return_query: str) -> dict:
 
 
 @staff_view(roles=RUNS_OUTREACH)
-def attention(request: HttpRequest) -> HttpResponse:
+def attention(request: OrganizationRequest) -> HttpResponse:
     form = AttentionFilterForm(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}
     sources = sources_needing_attention(
@@ -119,7 +120,7 @@ def attention(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @staff_view(roles=RUNS_OUTREACH)
-def attention_log(request: HttpRequest) -> HttpResponse:
+def attention_log(request: OrganizationRequest) -> HttpResponse:
     """The one-click touch from a row: logs it now, by the signed-in person, and says what it changed.
 
     With htmx the row is answered in place, with the touch and why the source

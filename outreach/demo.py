@@ -172,7 +172,8 @@ def _follow_ups(rng: random.Random, organization: Organization, touches: list[To
     zone = organization_zone(organization)
     follow_ups = []
     for touch in recent:
-        if rng.random() >= FOLLOW_UP_SHARE:
+        # Every demo touch has its maker; the first test only narrows the type and draws nothing.
+        if touch.made_by_id is None or rng.random() >= FOLLOW_UP_SHARE:
             continue
         due_on = local_date(touch.occurred_at, zone) + timedelta(days=rng.choice([2, 4, 7, 7, 10, 14, 21]))
         follow_ups.append(

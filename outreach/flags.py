@@ -22,6 +22,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from itertools import batched
+from typing import Any
 
 from django.db import transaction
 from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
@@ -81,7 +82,8 @@ def _latest(*moments: datetime.datetime | None) -> datetime.datetime | None:
 
 def last_contact_at(physician: Physician) -> datetime.datetime | None:
     """The later of a physician's two annotated contacts (see physicians_with_last_contact)."""
-    return _latest(physician.last_direct_contact_at, physician.last_practice_contact_at)
+    # Annotations of physicians_with_last_contact, unknown to the model's type.
+    return _latest(physician.last_direct_contact_at, physician.last_practice_contact_at)  # type: ignore[attr-defined]
 
 
 def physicians_reached(*, touch: Touch) -> list[int]:
@@ -110,9 +112,9 @@ def _contact_flags(
     # does not depend on who, or which server, triggered the evaluation.
     zone = organization_zone(organization)
     today = local_date(now, zone)
-    wanted = {}
+    wanted: dict[tuple[int, str], tuple[str, dict[str, Any]]] = {}
     # Tuples, not model instances: this loop sees every source of the organization.
-    rows = sources.order_by().values_list(
+    rows = sources.order_by().values_list(  # type: ignore[misc]  # annotated names, unknown to the plugin
         "pk", "tier", "contact_every_days", "created_at", "last_direct_contact_at", "last_practice_contact_at"
     )
     for pk, tier, own_cadence, created_at, direct, via_practice in rows:
@@ -154,7 +156,7 @@ def _declining_flags(
         )
         .order_by()
     )
-    wanted = {}
+    wanted: dict[tuple[int, str], tuple[str, dict[str, Any]]] = {}
     for row in counts:
         trend = ReferralTrend(recent=row["recent"], baseline=row["baseline"])
         if trend.is_declining(already_flagged=row["physician_id"] in already_flagged):

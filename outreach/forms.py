@@ -1,10 +1,10 @@
 import datetime
 
 from django import forms
-from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from accounts.models import User
 from clinics.form_pages import StyledForm
 from clinics.models import Organization
 from physicians.forms import PHYSICIAN_QUERY_MAX_LENGTH, resolve_typed_physician
@@ -20,8 +20,6 @@ from .services import (
     follow_up_too_far_message,
     touch_too_early,
 )
-
-User = get_user_model()
 
 # Announcements log their own touches, one per recipient; the form is for conversations.
 FORM_KINDS = [(value, label) for value, label in TouchKind.choices if value != TouchKind.SERVICE_ANNOUNCEMENT]
@@ -161,7 +159,8 @@ class TouchForm(StyledForm, forms.Form):
         return follow_up_on
 
     def clean(self) -> dict:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         resolve_typed_physician(self, self.organization)
         parties = ("physician", "practice", "gatekeeper")
         if not any(cleaned.get(name) or name in self.errors for name in parties):
@@ -196,7 +195,8 @@ class TouchFilterForm(StyledForm, forms.Form):
         self.fields["practice"].queryset = Practice.objects.for_organization(organization).order_by("name")
 
     def clean(self) -> dict:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         resolve_typed_physician(self, self.organization)
         return cleaned
 
@@ -228,7 +228,8 @@ class SnoozeForm(forms.Form):
 
     def clean(self) -> dict:
         """`days` counts from the later of today and the due date; a chosen date is taken as it is."""
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         if self.errors:
             return cleaned
         latest = follow_up_latest(today=self.today)

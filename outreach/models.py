@@ -107,14 +107,23 @@ class Touch(TenantModel):
                 errors[field] = f"Choose a {field} of this organization."
         if errors:
             raise ValidationError(errors)
-        if self.gatekeeper_id and self.practice_id and self.gatekeeper.practice_id != self.practice_id:
+        if (
+            self.gatekeeper is not None
+            and self.practice_id
+            and self.gatekeeper.practice_id != self.practice_id
+        ):
             raise ValidationError({"gatekeeper": "This gatekeeper works at another practice."})
         # A touch's practice renews contact for every physician whose primary
         # practice it is (outreach.flags), so it must be a place the physician works.
-        works_there = Affiliation.objects.filter(
-            organization_id=self.organization_id, physician_id=self.physician_id, practice_id=self.practice_id
-        )
-        if self.physician_id and self.practice_id and not works_there.exists():
+        if (
+            self.physician_id
+            and self.practice_id
+            and not Affiliation.objects.filter(
+                organization_id=self.organization_id,
+                physician_id=self.physician_id,
+                practice_id=self.practice_id,
+            ).exists()
+        ):
             if self.gatekeeper_id:
                 raise ValidationError(
                     {

@@ -1,5 +1,4 @@
-from django.http import HttpRequest
-
+from clinics.tenancy import OrganizationRequest
 from physicians.models import Physician, Practice
 from physicians.panels import Panel, register_physician_panel, register_practice_panel
 
@@ -11,7 +10,7 @@ RECENT_TOUCHES_SHOWN = 10
 
 
 @register_physician_panel
-def physician_contact_cadence(request: HttpRequest, physician: Physician) -> Panel | None:
+def physician_contact_cadence(request: OrganizationRequest, physician: Physician) -> Panel | None:
     if request.membership.role not in OUTREACH:
         return None
     status = physician_contact_status(organization=request.organization, physician_id=physician.pk)
@@ -21,7 +20,7 @@ def physician_contact_cadence(request: HttpRequest, physician: Physician) -> Pan
 
 
 @register_physician_panel
-def physician_touch_timeline(request: HttpRequest, physician: Physician) -> Panel | None:
+def physician_touch_timeline(request: OrganizationRequest, physician: Physician) -> Panel | None:
     if request.membership.role not in OUTREACH:
         return None
     touches = physician_touches(
@@ -31,7 +30,7 @@ def physician_touch_timeline(request: HttpRequest, physician: Physician) -> Pane
 
 
 @register_practice_panel
-def practice_touch_timeline(request: HttpRequest, practice: Practice) -> Panel | None:
+def practice_touch_timeline(request: OrganizationRequest, practice: Practice) -> Panel | None:
     if request.membership.role not in OUTREACH:
         return None
     touches = practice_touches(

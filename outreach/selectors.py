@@ -1,7 +1,9 @@
 import datetime
 import hashlib
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import TruncWeek
@@ -94,7 +96,8 @@ def latest_contacts_since(
     )
     latest: dict[int, Touch] = {}
     for touch in touches:
-        latest.setdefault(touch.physician_id, touch)
+        if touch.physician_id is not None:  # filtered on physician_id__in: always set
+            latest.setdefault(touch.physician_id, touch)
     return latest
 
 
@@ -194,14 +197,16 @@ class Activity:
     by_person: ActivityTable
 
 
-def _person_label(row: dict) -> str:
+def _person_label(row: Mapping[str, Any]) -> str:
     if row["made_by_id"] is None:
         return "Not recorded"
     name = " ".join(p for p in (row["made_by__first_name"], row["made_by__last_name"]) if p)
     return name or row["made_by__username"]
 
 
-def _table(weeks: list[datetime.date], counts: Counter, columns: list) -> tuple[list[ActivityRow], list[int]]:
+def _table[ColumnT](
+    weeks: list[datetime.date], counts: Counter[tuple[datetime.date, ColumnT]], columns: list[ColumnT]
+) -> tuple[list[ActivityRow], list[int]]:
     rows = []
     for week in weeks:
         cells = [counts[week, column] for column in columns]
@@ -238,7 +243,9 @@ def touch_activity_by_week(*, organization: Organization, weeks: int, now: datet
         .annotate(touches=Count("pk"))
         .order_by()
     )
-    by_kind, by_person, labels = Counter(), Counter(), {}
+    by_kind: Counter[tuple[datetime.date, str]] = Counter()
+    by_person: Counter[tuple[datetime.date, int | None]] = Counter()
+    labels: dict[int | None, str] = {}
     for row in grouped:
         week = row["week"]
         week = timezone.localtime(week, zone).date() if isinstance(week, datetime.datetime) else week

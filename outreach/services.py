@@ -8,7 +8,8 @@ from django.utils import timezone
 
 from accounts.models import User
 from clinics.clock import organization_today, person_today
-from clinics.models import Membership, Organization, Role
+from clinics.models import Membership, Organization
+from clinics.roles import ADMINS, ALL_ROLES, acts_as
 from clinics.services import register_membership_changed
 from physicians.models import Gatekeeper, Physician, Practice
 
@@ -149,19 +150,17 @@ def touch_log_broadcast(
     )
 
 
-def _is_admin(user: User, organization_id: int) -> bool:
-    return Membership.objects.filter(
-        organization_id=organization_id, user=user, is_active=True, role=Role.ADMIN
-    ).exists()
-
-
-def _may_act_on(follow_up: FollowUp, user: User) -> bool:
+def _may_act_on(follow_up: FollowUp, acting: Membership) -> bool:
     """A follow-up is its owner's to settle; an admin may settle anyone's (e.g. for someone away)."""
-    return follow_up.owner_id == user.pk or _is_admin(user, follow_up.organization_id)
+    if acts_as(acting, ADMINS, organization_id=follow_up.organization_id):
+        return True
+    return acts_as(acting, ALL_ROLES, organization_id=follow_up.organization_id) and (
+        follow_up.owner_id == acting.user_id
+    )
 
 
-def touch_removable_by(touch: Touch, *, user: User, is_admin: bool) -> bool:
-    """Whether `user` may remove `touch`: its maker, whoever logged it, or an admin; never an announcement's.
+def touch_removable_by(touch: Touch, *, acting: Membership) -> bool:
+    """Whether `acting` may remove `touch`: its maker, whoever logged it or an admin; never an announcement's.
 
     Touches are the history that last contact is derived from, so removing one
     is for the people who know it was a mistake. An announcement's touches
@@ -169,11 +168,15 @@ def touch_removable_by(touch: Touch, *, user: User, is_admin: bool) -> bool:
     """
     if touch.kind == TouchKind.SERVICE_ANNOUNCEMENT:
         return False
-    return is_admin or user.pk in (touch.made_by_id, touch.logged_by_id)
+    if acts_as(acting, ADMINS, organization_id=touch.organization_id):
+        return True
+    return acts_as(acting, ALL_ROLES, organization_id=touch.organization_id) and (
+        acting.user_id in (touch.made_by_id, touch.logged_by_id)
+    )
 
 
 @transaction.atomic
-def touch_remove(*, touch: Touch, user: User) -> None:
+def touch_remove(*, touch: Touch, acting: Membership) -> None:
     """Removes a touch logged by mistake (wrong physician, logged twice), with its follow-up.
 
     Who may is `touch_removable_by`. The flags of the physicians it reached
@@ -181,7 +184,7 @@ def touch_remove(*, touch: Touch, user: User) -> None:
     """
     if touch.kind == TouchKind.SERVICE_ANNOUNCEMENT:
         raise ValidationError("A service announcement's touches record emails that were sent; they stay.")
-    if not touch_removable_by(touch, user=user, is_admin=_is_admin(user, touch.organization_id)):
+    if not touch_removable_by(touch, acting=acting):
         raise PermissionDenied("Only the person who made or logged this touch, or an admin, can remove it.")
     organization, reached = touch.organization, physicians_reached(touch=touch)
     touch.delete()
@@ -191,9 +194,9 @@ def touch_remove(*, touch: Touch, user: User) -> None:
     )
 
 
-def followup_complete(*, follow_up: FollowUp, user: User) -> FollowUp:
+def followup_complete(*, follow_up: FollowUp, acting: Membership) -> FollowUp:
     """Marks a follow-up done; completing it again changes nothing."""
-    if not _may_act_on(follow_up, user):
+    if not _may_act_on(follow_up, acting):
         raise PermissionDenied("Only the owner of this follow-up or an admin can complete it.")
     if follow_up.completed_at is None:
         follow_up.completed_at = timezone.now()
@@ -201,9 +204,9 @@ def followup_complete(*, follow_up: FollowUp, user: User) -> FollowUp:
     return follow_up
 
 
-def followup_snooze(*, follow_up: FollowUp, user: User, until: datetime.date) -> FollowUp:
+def followup_snooze(*, follow_up: FollowUp, acting: Membership, until: datetime.date) -> FollowUp:
     """Moves a follow-up to a later day, remembering the day it was first due."""
-    if not _may_act_on(follow_up, user):
+    if not _may_act_on(follow_up, acting):
         raise PermissionDenied("Only the owner of this follow-up or an admin can snooze it.")
     if follow_up.completed_at is not None:
         raise ValidationError("This follow-up is already done.")

@@ -9,8 +9,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from clinics.clock import person_today
-from clinics.models import Role
-from clinics.tenancy import get_for_organization_or_404, staff_view
+from clinics.tenancy import OrganizationRequest, get_for_organization_or_404, staff_view
 from physicians.models import Gatekeeper, Physician, Practice
 
 from . import selectors, services
@@ -24,7 +23,7 @@ PAGE_SIZE = 25
 RUNS_OUTREACH_WEEKS = 12
 
 
-def _safe_next(request: HttpRequest, candidate: str | None) -> str | None:
+def _safe_next(request: OrganizationRequest, candidate: str | None) -> str | None:
     if candidate and url_has_allowed_host_and_scheme(
         candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
@@ -32,7 +31,7 @@ def _safe_next(request: HttpRequest, candidate: str | None) -> str | None:
     return None
 
 
-def _scoped(model, request: HttpRequest, raw_id: str | None):
+def _scoped(model, request: OrganizationRequest, raw_id: str | None):
     """The organization's object with id `raw_id`, or None for a missing, malformed or foreign id."""
     if not raw_id or not (raw_id.isascii() and raw_id.isdigit()):
         return None
@@ -40,7 +39,7 @@ def _scoped(model, request: HttpRequest, raw_id: str | None):
 
 
 @staff_view(roles=OUTREACH)
-def touch_list(request: HttpRequest) -> HttpResponse:
+def touch_list(request: OrganizationRequest) -> HttpResponse:
     form = TouchFilterForm(request.GET or None, organization=request.organization)
     filters = form.filters()
     # Invalid filters (a foreign or mistyped physician) show their error and no touches, never all of them.
@@ -50,9 +49,8 @@ def touch_list(request: HttpRequest) -> HttpResponse:
         else selectors.touch_list(organization=request.organization, filters=filters)
     )
     page = Paginator(touches, PAGE_SIZE).get_page(request.GET.get("page"))
-    is_admin = request.membership.role == Role.ADMIN
     for touch in page.object_list:
-        touch.removable = services.touch_removable_by(touch, user=request.user, is_admin=is_admin)
+        touch.removable = services.touch_removable_by(touch, acting=request.membership)  # type: ignore[attr-defined]
     query = request.GET.copy()
     query.pop("page", None)
     physician = form.cleaned_data.get("physician") if form.is_bound else None
@@ -71,13 +69,13 @@ def touch_list(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @staff_view(roles=OUTREACH)
-def touch_remove(request: HttpRequest, touch_id: int) -> HttpResponse:
+def touch_remove(request: OrganizationRequest, touch_id: int) -> HttpResponse:
     touch = get_for_organization_or_404(
         Touch.objects.select_related("physician", "practice", "gatekeeper"), request.organization, pk=touch_id
     )
     with_whom = touch.with_whom
     try:
-        services.touch_remove(touch=touch, user=request.user)
+        services.touch_remove(touch=touch, acting=request.membership)
     except (PermissionDenied, ValidationError) as refusal:
         messages.error(request, " ".join(getattr(refusal, "messages", [str(refusal)])))
     else:
@@ -92,7 +90,7 @@ def _physician_label(form: TouchForm | TouchFilterForm, physician: Physician | N
     return form["q"].value() or ""
 
 
-def _touch_initial(request: HttpRequest) -> dict:
+def _touch_initial(request: OrganizationRequest) -> dict:
     """Who the touch is with, from the link that opened the form (e.g. a physician's page)."""
     initial = {
         "occurred_at": timezone.localtime().replace(second=0, microsecond=0),
@@ -111,7 +109,7 @@ def _touch_initial(request: HttpRequest) -> dict:
     return initial
 
 
-def _after_touch(request: HttpRequest, touch: Touch, next_url: str) -> str:
+def _after_touch(request: OrganizationRequest, touch: Touch, next_url: str) -> str:
     if safe := _safe_next(request, next_url):
         return safe
     if touch.physician_id:
@@ -119,7 +117,7 @@ def _after_touch(request: HttpRequest, touch: Touch, next_url: str) -> str:
     return reverse("physicians:practice_detail", args=[touch.practice_id])
 
 
-def touch_log_from_form(request: HttpRequest, form: TouchForm) -> tuple[Touch, str]:
+def touch_log_from_form(request: OrganizationRequest, form: TouchForm) -> tuple[Touch, str]:
     """Logs the valid form's touch as the signed-in user; returns it with what to tell them.
 
     The words say what the touch changed on Attention: a liaison who sees a
@@ -140,7 +138,7 @@ def touch_log_from_form(request: HttpRequest, form: TouchForm) -> tuple[Touch, s
 
 
 @staff_view(roles=OUTREACH)
-def touch_create(request: HttpRequest) -> HttpResponse:
+def touch_create(request: OrganizationRequest) -> HttpResponse:
     form = TouchForm(
         request.POST or None,
         initial=None if request.method == "POST" else _touch_initial(request),
@@ -175,7 +173,7 @@ def touch_create(request: HttpRequest) -> HttpResponse:
 
 
 @staff_view(roles=OUTREACH)
-def followup_list(request: HttpRequest) -> HttpResponse:
+def followup_list(request: OrganizationRequest) -> HttpResponse:
     today = person_today(request.membership)
     groups = selectors.followups_for(organization=request.organization, user=request.user, today=today)
     return render(
@@ -193,7 +191,7 @@ def followup_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _followup(request: HttpRequest, followup_id: int) -> FollowUp:
+def _followup(request: OrganizationRequest, followup_id: int) -> FollowUp:
     return get_for_organization_or_404(
         FollowUp.objects.select_related("touch__physician", "touch__practice", "touch__gatekeeper"),
         request.organization,
@@ -201,16 +199,16 @@ def _followup(request: HttpRequest, followup_id: int) -> FollowUp:
     )
 
 
-def _back_to_followups(request: HttpRequest) -> HttpResponse:
+def _back_to_followups(request: OrganizationRequest) -> HttpResponse:
     return redirect(_safe_next(request, request.POST.get("next")) or "outreach:followups")
 
 
 @require_POST
 @staff_view(roles=OUTREACH)
-def followup_complete(request: HttpRequest, followup_id: int) -> HttpResponse:
+def followup_complete(request: OrganizationRequest, followup_id: int) -> HttpResponse:
     follow_up = _followup(request, followup_id)
     try:
-        services.followup_complete(follow_up=follow_up, user=request.user)
+        services.followup_complete(follow_up=follow_up, acting=request.membership)
     except PermissionDenied as refusal:
         messages.error(request, str(refusal))
     else:
@@ -220,15 +218,16 @@ def followup_complete(request: HttpRequest, followup_id: int) -> HttpResponse:
 
 @require_POST
 @staff_view(roles=OUTREACH)
-def followup_snooze(request: HttpRequest, followup_id: int) -> HttpResponse:
+def followup_snooze(request: OrganizationRequest, followup_id: int) -> HttpResponse:
     follow_up = _followup(request, followup_id)
     form = SnoozeForm(request.POST, due_on=follow_up.due_on, today=person_today(request.membership))
     if not form.is_valid():
-        messages.error(request, " ".join(form.non_field_errors()) or "Choose how long to snooze, or a date.")
+        errors = " ".join(str(error) for error in form.non_field_errors())
+        messages.error(request, errors or "Choose how long to snooze, or a date.")
         return _back_to_followups(request)
     until = form.cleaned_data["until"]
     try:
-        services.followup_snooze(follow_up=follow_up, user=request.user, until=until)
+        services.followup_snooze(follow_up=follow_up, acting=request.membership, until=until)
     except PermissionDenied as refusal:
         messages.error(request, str(refusal))
     except ValidationError as error:
@@ -241,7 +240,7 @@ def followup_snooze(request: HttpRequest, followup_id: int) -> HttpResponse:
 
 
 @staff_view(roles=OUTREACH)
-def calendar_settings(request: HttpRequest) -> HttpResponse:
+def calendar_settings(request: OrganizationRequest) -> HttpResponse:
     new_url = None
     if request.method == "POST":
         action = request.POST.get("action")
@@ -296,7 +295,7 @@ def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
 
 
 @staff_view(roles=RUNS_OUTREACH)
-def activity(request: HttpRequest) -> HttpResponse:
+def activity(request: OrganizationRequest) -> HttpResponse:
     report = selectors.touch_activity_by_week(
         organization=request.organization, weeks=RUNS_OUTREACH_WEEKS, now=timezone.now()
     )

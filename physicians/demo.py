@@ -7,6 +7,7 @@ nothing.
 
 import random
 from datetime import timedelta
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -282,7 +283,7 @@ def seed_organization(organization: Organization) -> None:
         practice, taxonomies = practices[index % len(practices)]
         taxonomy = rng.choice(taxonomies)
         stage = rng.choice(STAGES)
-        fields = {
+        fields: dict[str, Any] = {
             "first_name": rng.choice(FIRST_NAMES),
             "last_name": rng.choice(LAST_NAMES),
             "credential": _credential(rng, taxonomy),

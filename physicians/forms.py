@@ -3,17 +3,18 @@ from django import forms
 from django.contrib.auth import get_user_model
 
 from clinics.form_pages import ConfirmsDuplicates, StyledForm
-from clinics.models import Clinic, Organization, Payer, Population, Role
+from clinics.models import Clinic, Organization, Payer, Population
 
 from .models import Gatekeeper, Physician, Practice, Stage, Tier
+from .roles import DIRECTORY_EDITORS
 from .selectors import PHYSICIAN_SORTS, PhysicianFilters, physician_answers_to, physicians_named
-from .services import GATEKEEPER_FIELDS, PHYSICIAN_FIELDS, PRACTICE_FIELDS
+from .services import GATEKEEPER_FIELDS, PHYSICIAN_FIELDS, PRACTICE_FIELDS, PhysicianFields
 from .taxonomy import SPECIALTY_CHOICES
 
 User = get_user_model()
 
 
-def staff_choices(organization: Organization, roles=(Role.LIAISON, Role.ADMIN)):
+def staff_choices(organization: Organization, roles: frozenset[str] = DIRECTORY_EDITORS):
     return User.objects.filter(
         memberships__organization=organization, memberships__is_active=True, memberships__role__in=roles
     ).order_by("first_name", "last_name")
@@ -113,13 +114,14 @@ class PhysicianForm(ConfirmsDuplicates, forms.ModelForm):
             Fieldset("Relationship", Row(Column("tier"), Column("contact_every_days"), Column("owner"))),
         )
 
-    def service_arguments(self) -> dict:
-        data = {name: self.cleaned_data[name] for name in PHYSICIAN_FIELDS}
+    def physician_fields(self) -> PhysicianFields:
+        return PhysicianFields.from_cleaned_data(self.cleaned_data)
+
+    def practices(self) -> list[Practice]:
+        """Where they work, the primary practice first."""
         primary = self.cleaned_data["primary_practice"]
         others = list(self.cleaned_data["other_practices"])
-        data["practices"] = ([primary] if primary else []) + [p for p in others if p != primary]
-        data["primary_practice"] = primary
-        return data
+        return ([primary] if primary else []) + [p for p in others if p != primary]
 
 
 class StageForm(StyledForm, forms.Form):

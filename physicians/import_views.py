@@ -1,23 +1,21 @@
 """Pages for importing the public NPI registry (NPPES) file."""
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 
-from clinics.models import Role
-from clinics.tenancy import get_for_organization_or_404, staff_view
+from clinics.roles import ADMINS
+from clinics.tenancy import OrganizationRequest, get_for_organization_or_404, staff_view
 from config.uploads import upload_limit
 
 from .forms import NppesUploadForm
 from .models import NppesImport
 from .nppes import nppes_import_enqueue
 
-ADMIN_ONLY = {Role.ADMIN}
-
 
 @upload_limit("NPPES_UPLOAD_MAX_MB")
-@staff_view(roles=ADMIN_ONLY)
-def import_list(request: HttpRequest) -> HttpResponse:
+@staff_view(roles=ADMINS)
+def import_list(request: OrganizationRequest) -> HttpResponse:
     form = NppesUploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         job = nppes_import_enqueue(
@@ -33,8 +31,8 @@ def import_list(request: HttpRequest) -> HttpResponse:
     return render(request, "physicians/import_list.html", {"form": form, "imports": imports})
 
 
-@staff_view(roles=ADMIN_ONLY)
-def import_detail(request: HttpRequest, import_id: int) -> HttpResponse:
+@staff_view(roles=ADMINS)
+def import_detail(request: OrganizationRequest, import_id: int) -> HttpResponse:
     job = get_for_organization_or_404(NppesImport, request.organization, pk=import_id)
     template = "physicians/_import_progress.html" if request.htmx else "physicians/import_detail.html"
     return render(request, template, {"job": job})

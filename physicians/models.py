@@ -1,4 +1,5 @@
 import unicodedata
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -86,7 +87,7 @@ class Practice(TenantModel, PostalAddress):
     def __str__(self) -> str:
         return self.name
 
-    def save(self, *args, **kwargs):
+    def save(self, *args: Any, **kwargs: Any) -> None:
         self.location_key = location_key(self.address_line1, self.address_line2, self.postal_code)
         self.search_text = search_key(self.name, self.city)
         super().save(*args, **kwargs)
@@ -175,7 +176,7 @@ class Physician(TenantModel):
     def specialty(self) -> str:
         return taxonomy_label(self.taxonomy_code)
 
-    def save(self, *args, **kwargs):
+    def save(self, *args: Any, **kwargs: Any) -> None:
         self.search_text = search_key(self.first_name, self.middle_name, self.last_name, self.credential)
         super().save(*args, **kwargs)
 

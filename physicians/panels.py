@@ -9,7 +9,7 @@ returns None to show nothing, e.g. to a role the section is not for.
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.http import HttpRequest
+from clinics.tenancy import OrganizationRequest
 
 from .models import Physician, Practice
 
@@ -23,7 +23,7 @@ class Panel:
     placement: str = "main"
 
 
-PanelBuilder = Callable[[HttpRequest, Physician], Panel | None]
+PanelBuilder = Callable[[OrganizationRequest, Physician], Panel | None]
 _builders: list[PanelBuilder] = []
 
 
@@ -33,11 +33,11 @@ def register_physician_panel(builder: PanelBuilder) -> PanelBuilder:
     return builder
 
 
-def physician_panels(request: HttpRequest, physician: Physician) -> list[Panel]:
+def physician_panels(request: OrganizationRequest, physician: Physician) -> list[Panel]:
     return [panel for builder in _builders if (panel := builder(request, physician)) is not None]
 
 
-PracticePanelBuilder = Callable[[HttpRequest, Practice], Panel | None]
+PracticePanelBuilder = Callable[[OrganizationRequest, Practice], Panel | None]
 _practice_builders: list[PracticePanelBuilder] = []
 
 
@@ -47,5 +47,5 @@ def register_practice_panel(builder: PracticePanelBuilder) -> PracticePanelBuild
     return builder
 
 
-def practice_panels(request: HttpRequest, practice: Practice) -> list[Panel]:
+def practice_panels(request: OrganizationRequest, practice: Practice) -> list[Panel]:
     return [panel for builder in _practice_builders if (panel := builder(request, practice)) is not None]

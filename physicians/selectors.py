@@ -1,4 +1,4 @@
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from django.db.models import Prefetch, Q, QuerySet, prefetch_related_objects
@@ -58,7 +58,7 @@ def _with_practices(queryset: QuerySet[Physician]) -> QuerySet[Physician]:
 
 
 def physician_list(*, organization: Organization, filters: PhysicianFilters) -> QuerySet[Physician]:
-    queryset = Physician.objects.for_organization(organization).select_related("owner")
+    queryset: QuerySet[Physician] = Physician.objects.for_organization(organization).select_related("owner")
     if filters.query:
         queryset = _matching(queryset, organization, filters.query)
     if filters.stage:
@@ -191,14 +191,20 @@ def physicians_named(*, organization: Organization, query: str) -> list[Physicia
 
 
 def physician_detail(*, organization: Organization, physician_id: int) -> Physician:
-    queryset = Physician.objects.select_related("owner").prefetch_related(
-        Prefetch(
-            "affiliations",
-            queryset=Affiliation.objects.select_related("practice")
-            .prefetch_related("practice__payers", "practice__populations")
-            .order_by("-is_primary", "practice__name"),
-        ),
-        Prefetch("stage_changes", queryset=StageChange.objects.select_related("changed_by")),
+    # One Prefetch per call: each is typed by its own queryset.
+    queryset = (
+        Physician.objects.select_related("owner")
+        .prefetch_related(
+            Prefetch(
+                "affiliations",
+                queryset=Affiliation.objects.select_related("practice")
+                .prefetch_related("practice__payers", "practice__populations")
+                .order_by("-is_primary", "practice__name"),
+            )
+        )
+        .prefetch_related(
+            Prefetch("stage_changes", queryset=StageChange.objects.select_related("changed_by"))
+        )
     )
     return get_for_organization_or_404(queryset, organization, pk=physician_id)
 
@@ -223,7 +229,9 @@ def physician_fit(*, physician: Physician, profile: ClinicProfile) -> tuple[int,
     return scored["fit_score"], explanation
 
 
-def prospects(*, organization: Organization, profile: ClinicProfile, filters: PhysicianFilters) -> QuerySet:
+def prospects(
+    *, organization: Organization, profile: ClinicProfile, filters: PhysicianFilters
+) -> QuerySet[Physician]:
     """Physicians who do not refer yet, best fit first."""
     queryset = (
         physician_list(organization=organization, filters=filters)
@@ -235,16 +243,21 @@ def prospects(*, organization: Organization, profile: ClinicProfile, filters: Ph
     )
 
 
-def explain_rows(rows: list, profile: ClinicProfile) -> None:
+def explain_rows(rows: Iterable[Physician], profile: ClinicProfile) -> None:
     """Sets `fit_explanation` on fit-annotated physicians whose practices' populations are prefetched."""
     for physician in rows:
         populations = {p for a in physician.affiliations.all() for p in a.practice.populations.all()}
-        physician.fit_explanation = fit_explanation(
-            profile, shared_payers=physician.fit_shared_payers, populations=sorted(populations, key=str)
+        # Attributes of the annotated rows (`with_fit`), not model fields.
+        physician.fit_explanation = fit_explanation(  # type: ignore[attr-defined]
+            profile,
+            shared_payers=physician.fit_shared_payers,  # type: ignore[attr-defined]
+            populations=sorted(populations, key=str),
         )
 
 
-def practice_list(*, organization: Organization, query: str = "", active: bool | None = True) -> QuerySet:
+def practice_list(
+    *, organization: Organization, query: str = "", active: bool | None = True
+) -> QuerySet[Practice]:
     queryset = Practice.objects.for_organization(organization)
     if query:
         queryset = queryset.filter(search_text__contains=search_key(query))
@@ -254,11 +267,13 @@ def practice_list(*, organization: Organization, query: str = "", active: bool |
 
 
 def practice_detail(*, organization: Organization, practice_id: int) -> Practice:
-    queryset = Practice.objects.prefetch_related(
-        "payers",
-        "populations",
-        Prefetch("affiliations", queryset=Affiliation.objects.select_related("physician")),
-        Prefetch("gatekeepers", queryset=Gatekeeper.objects.order_by("-is_active", "last_name")),
+    # One Prefetch per call: each is typed by its own queryset.
+    queryset = (
+        Practice.objects.prefetch_related("payers", "populations")
+        .prefetch_related(Prefetch("affiliations", queryset=Affiliation.objects.select_related("physician")))
+        .prefetch_related(
+            Prefetch("gatekeepers", queryset=Gatekeeper.objects.order_by("-is_active", "last_name"))
+        )
     )
     return get_for_organization_or_404(queryset, organization, pk=practice_id)
 
@@ -284,7 +299,7 @@ def clinic_for_fit(
     return default if default and default.is_active else clinics.order_by("name").first()
 
 
-def physician_export_rows(*, organization: Organization, filters: PhysicianFilters) -> Iterator[list]:
+def physician_export_rows(*, organization: Organization, filters: PhysicianFilters) -> Iterator[list[str]]:
     queryset = physician_list(organization=organization, filters=filters)
     for physician in queryset.iterator(chunk_size=2000):
         primary = next(iter(physician.affiliations.all()), None)

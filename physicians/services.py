@@ -1,67 +1,84 @@
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from functools import partial
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, Model, OuterRef
+from django.db.models import Exists, ForeignObjectRel, Model, OuterRef
 from django.utils import timezone
 
 from accounts.models import User
-from clinics.models import Organization
+from clinics.inputs import ModelFields
+from clinics.models import Organization, Payer, Population, TenantModel
 
-from .models import Affiliation, Gatekeeper, Physician, Practice, Stage, StageChange
-
-PHYSICIAN_FIELDS = (
-    "npi",
-    "prefix",
-    "first_name",
-    "middle_name",
-    "last_name",
-    "credential",
-    "taxonomy_code",
-    "phone",
-    "email",
-    "update_channel",
-    "update_rhythm",
-    "what_matters",
-    "tier",
-    "contact_every_days",
-    "owner",
-)
-PRACTICE_FIELDS = (
-    "name",
-    "address_line1",
-    "address_line2",
-    "city",
-    "state",
-    "postal_code",
-    "phone",
-    "fax",
-    "website",
-    "notes",
-)
-GATEKEEPER_FIELDS = (
-    "first_name",
-    "last_name",
-    "role",
-    "phone",
-    "extension",
-    "email",
-    "preferred_contact",
-    "notes",
-    "is_active",
+from .models import (
+    Affiliation,
+    ContactMethod,
+    Gatekeeper,
+    Physician,
+    Practice,
+    Stage,
+    StageChange,
+    Tier,
+    UpdateChannel,
+    UpdateRhythm,
 )
 
 
-def _assign(instance: Model, allowed: tuple[str, ...], fields: dict) -> None:
-    unknown = set(fields) - set(allowed)
-    if unknown:
-        raise TypeError(f"Unknown fields for {type(instance).__name__}: {sorted(unknown)}")
-    for name, value in fields.items():
-        setattr(instance, name, value)
+@dataclass(frozen=True, kw_only=True)
+class PhysicianFields(ModelFields):
+    """What the directory records about a physician; the defaults are a new record's."""
+
+    npi: str = ""
+    prefix: str = ""
+    first_name: str
+    middle_name: str = ""
+    last_name: str
+    credential: str = ""
+    taxonomy_code: str = ""
+    phone: str = ""
+    email: str = ""
+    update_channel: str = UpdateChannel.FAX
+    update_rhythm: str = UpdateRhythm.AFTER_EVALUATION
+    what_matters: str = ""
+    tier: str = Tier.C
+    contact_every_days: int | None = None
+    owner: User | None = None
 
 
-def _check_same_organization(organization: Organization, *objects) -> None:
+@dataclass(frozen=True, kw_only=True)
+class PracticeFields(ModelFields):
+    name: str
+    address_line1: str = ""
+    address_line2: str = ""
+    city: str = ""
+    state: str = ""
+    postal_code: str = ""
+    phone: str = ""
+    fax: str = ""
+    website: str = ""
+    notes: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class GatekeeperFields(ModelFields):
+    first_name: str
+    last_name: str = ""
+    role: str
+    phone: str = ""
+    extension: str = ""
+    email: str = ""
+    preferred_contact: str = ContactMethod.PHONE
+    notes: str = ""
+    is_active: bool = True
+
+
+PHYSICIAN_FIELDS = PhysicianFields.names()
+PRACTICE_FIELDS = PracticeFields.names()
+GATEKEEPER_FIELDS = GatekeeperFields.names()
+
+
+def _check_same_organization(organization: Organization, *objects: TenantModel | None) -> None:
     for obj in objects:
         if obj is not None and obj.organization_id != organization.pk:
             raise ValidationError("That record belongs to another organization.")
@@ -108,17 +125,17 @@ def _physician_changed(physician: Physician) -> None:
 def physician_save(
     *,
     organization: Organization,
-    user: User,
+    user: User | None,
     physician: Physician | None = None,
+    fields: PhysicianFields,
     practices: list[Practice] | None = None,
     primary_practice: Practice | None = None,
-    **fields,
 ) -> Physician:
     """Creates or updates a physician; with `practices`, also sets where they work."""
     creating = physician is None
     physician = physician or Physician(organization=organization)
     _check_same_organization(organization, physician, primary_practice, *(practices or []))
-    _assign(physician, PHYSICIAN_FIELDS, fields)
+    fields.assign_to(physician)
     _save_validated(physician)
     if creating:
         StageChange.objects.create(
@@ -200,7 +217,7 @@ def related_rows_move(*, keep: Model, duplicate: Model) -> None:
        `physician_merge` and its hooks do.
     """
     for relation in type(keep)._meta.get_fields(include_hidden=True):
-        if not relation.auto_created or relation.concrete or relation.many_to_many:
+        if not isinstance(relation, ForeignObjectRel) or relation.many_to_many:
             continue  # not a relation to this model, or a many-to-many: its table's foreign key is listed too
         field = relation.field
         if not field.concrete:
@@ -218,7 +235,9 @@ def related_rows_move(*, keep: Model, duplicate: Model) -> None:
 def _unique_keys(model: type[Model]) -> list[tuple[str, ...]]:
     """The field names of each unique key that holds for every row of `model` (no condition)."""
     meta = model._meta
-    keys = [(field.name,) for field in meta.concrete_fields if field.unique and not field.primary_key]
+    keys: list[tuple[str, ...]] = [
+        (field.name,) for field in meta.concrete_fields if field.unique and not field.primary_key
+    ]
     keys += [tuple(names) for names in meta.unique_together]
     keys += [tuple(constraint.fields) for constraint in meta.total_unique_constraints]
     return keys
@@ -268,13 +287,14 @@ def practice_save(
     *,
     organization: Organization,
     practice: Practice | None = None,
-    populations=None,
-    payers=None,
-    **fields,
+    fields: PracticeFields,
+    populations: Iterable[Population] | None = None,
+    payers: Iterable[Payer] | None = None,
 ) -> Practice:
     practice = practice or Practice(organization=organization)
+    payers = list(payers) if payers is not None else None
     _check_same_organization(organization, practice, *(payers or []))
-    _assign(practice, PRACTICE_FIELDS, fields)
+    fields.assign_to(practice)
     _save_validated(practice)
     if populations is not None:
         practice.populations.set(populations)
@@ -290,10 +310,14 @@ def practice_set_active(*, practice: Practice, active: bool) -> Practice:
 
 
 def gatekeeper_save(
-    *, organization: Organization, practice: Practice, gatekeeper: Gatekeeper | None = None, **fields
+    *,
+    organization: Organization,
+    practice: Practice,
+    gatekeeper: Gatekeeper | None = None,
+    fields: GatekeeperFields,
 ) -> Gatekeeper:
     gatekeeper = gatekeeper or Gatekeeper(organization=organization, practice=practice)
     _check_same_organization(organization, practice, gatekeeper)
-    _assign(gatekeeper, GATEKEEPER_FIELDS, fields)
+    fields.assign_to(gatekeeper)
     _save_validated(gatekeeper)
     return gatekeeper

@@ -1,14 +1,14 @@
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from clinics.clock import person_today
-from clinics.models import Role
-from clinics.tenancy import ALL_ROLES, get_for_organization_or_404, staff_view
+from clinics.roles import ADMINS, ALL_ROLES
+from clinics.tenancy import OrganizationRequest, get_for_organization_or_404, staff_view
 
 from . import selectors, services
 from .exports import csv_lines
@@ -16,9 +16,8 @@ from .fit import clinic_profile
 from .forms import GatekeeperForm, MergeForm, PhysicianFilterForm, PhysicianForm, PracticeForm, StageForm
 from .models import Gatekeeper, Physician, Practice
 from .panels import physician_panels, practice_panels
+from .roles import DIRECTORY_EDITORS
 
-EDITORS = {Role.LIAISON, Role.ADMIN}
-ADMIN_ONLY = {Role.ADMIN}
 PAGE_SIZE = 25
 EXPORT_HEADER = [
     "NPI",
@@ -38,14 +37,14 @@ EXPORT_HEADER = [
 ]
 
 
-def _page(request: HttpRequest, queryset):
+def _page(request: OrganizationRequest, queryset):
     page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     return page, query.urlencode()
 
 
-def _fit_profile(request: HttpRequest):
+def _fit_profile(request: OrganizationRequest):
     clinic_id = request.GET.get("clinic", "")
     clinic = selectors.clinic_for_fit(
         organization=request.organization,
@@ -56,15 +55,15 @@ def _fit_profile(request: HttpRequest):
 
 
 @staff_view(roles=ALL_ROLES)
-def physician_list(request: HttpRequest) -> HttpResponse:
+def physician_list(request: OrganizationRequest) -> HttpResponse:
     form = PhysicianFilterForm(request.GET or None, organization=request.organization)
     physicians = selectors.physician_list(organization=request.organization, filters=form.filters())
     page, query = _page(request, physicians)
     return render(request, "physicians/physician_list.html", {"form": form, "page": page, "query": query})
 
 
-@staff_view(roles=EDITORS)
-def prospects(request: HttpRequest) -> HttpResponse:
+@staff_view(roles=DIRECTORY_EDITORS)
+def prospects(request: OrganizationRequest) -> HttpResponse:
     form = PhysicianFilterForm(request.GET or None, organization=request.organization)
     profile = _fit_profile(request)
     page, query = (None, "")
@@ -82,14 +81,14 @@ def prospects(request: HttpRequest) -> HttpResponse:
 
 
 @staff_view(roles=ALL_ROLES)
-def physician_search(request: HttpRequest) -> HttpResponse:
+def physician_search(request: OrganizationRequest) -> HttpResponse:
     query = request.GET.get("q", "")
     results = selectors.physician_search(organization=request.organization, query=query)
     return render(request, "physicians/_typeahead_results.html", {"results": results, "query": query})
 
 
-@staff_view(roles=EDITORS)
-def physician_export(request: HttpRequest) -> StreamingHttpResponse:
+@staff_view(roles=DIRECTORY_EDITORS)
+def physician_export(request: OrganizationRequest) -> StreamingHttpResponse:
     form = PhysicianFilterForm(request.GET or None, organization=request.organization)
     rows = selectors.physician_export_rows(organization=request.organization, filters=form.filters())
     filename = f"rapport-physicians-{person_today(request.membership):%Y-%m-%d}.csv"
@@ -101,7 +100,7 @@ def physician_export(request: HttpRequest) -> StreamingHttpResponse:
 
 
 @staff_view(roles=ALL_ROLES)
-def physician_detail(request: HttpRequest, physician_id: int) -> HttpResponse:
+def physician_detail(request: OrganizationRequest, physician_id: int) -> HttpResponse:
     physician = selectors.physician_detail(organization=request.organization, physician_id=physician_id)
     affiliations = list(physician.affiliations.all())
     profile = _fit_profile(request)
@@ -127,20 +126,20 @@ def physician_detail(request: HttpRequest, physician_id: int) -> HttpResponse:
     )
 
 
-def _physician_form_page(request: HttpRequest, physician: Physician | None) -> HttpResponse:
+def _physician_form_page(request: OrganizationRequest, physician: Physician | None) -> HttpResponse:
     form = PhysicianForm(
         request.POST or None,
         instance=physician or Physician(organization=request.organization),
         organization=request.organization,
     )
     if request.method == "POST" and form.is_valid():
-        arguments = form.service_arguments()
+        fields, practices = form.physician_fields(), form.practices()
         duplicates = selectors.physician_possible_duplicates(
             organization=request.organization,
             npi="",
-            first_name=arguments["first_name"],
-            last_name=arguments["last_name"],
-            practices=arguments["practices"],
+            first_name=fields.first_name,
+            last_name=fields.last_name,
+            practices=practices,
             exclude_pk=physician.pk if physician else None,
         )
         warning = (
@@ -152,7 +151,12 @@ def _physician_form_page(request: HttpRequest, physician: Physician | None) -> H
         if not form.needs_duplicate_confirmation(warning):
             try:
                 saved = services.physician_save(
-                    organization=request.organization, user=request.user, physician=physician, **arguments
+                    organization=request.organization,
+                    user=request.user,
+                    physician=physician,
+                    fields=fields,
+                    practices=practices,
+                    primary_practice=form.cleaned_data["primary_practice"],
                 )
             except ValidationError as error:
                 form.add_error(None, error)
@@ -169,20 +173,20 @@ def _physician_form_page(request: HttpRequest, physician: Physician | None) -> H
     )
 
 
-@staff_view(roles=EDITORS)
-def physician_create(request: HttpRequest) -> HttpResponse:
+@staff_view(roles=DIRECTORY_EDITORS)
+def physician_create(request: OrganizationRequest) -> HttpResponse:
     return _physician_form_page(request, physician=None)
 
 
-@staff_view(roles=EDITORS)
-def physician_edit(request: HttpRequest, physician_id: int) -> HttpResponse:
+@staff_view(roles=DIRECTORY_EDITORS)
+def physician_edit(request: OrganizationRequest, physician_id: int) -> HttpResponse:
     physician = get_for_organization_or_404(Physician, request.organization, pk=physician_id)
     return _physician_form_page(request, physician=physician)
 
 
 @require_POST
-@staff_view(roles=EDITORS)
-def physician_stage(request: HttpRequest, physician_id: int) -> HttpResponse:
+@staff_view(roles=DIRECTORY_EDITORS)
+def physician_stage(request: OrganizationRequest, physician_id: int) -> HttpResponse:
     physician = get_for_organization_or_404(Physician, request.organization, pk=physician_id)
     form = StageForm(request.POST)
     if form.is_valid():
@@ -194,8 +198,8 @@ def physician_stage(request: HttpRequest, physician_id: int) -> HttpResponse:
 
 
 @require_POST
-@staff_view(roles=EDITORS)
-def physician_toggle_active(request: HttpRequest, physician_id: int) -> HttpResponse:
+@staff_view(roles=DIRECTORY_EDITORS)
+def physician_toggle_active(request: OrganizationRequest, physician_id: int) -> HttpResponse:
     physician = get_for_organization_or_404(Physician, request.organization, pk=physician_id)
     services.physician_set_active(physician=physician, active=not physician.is_active)
     state = "reactivated" if physician.is_active else "deactivated"
@@ -203,8 +207,8 @@ def physician_toggle_active(request: HttpRequest, physician_id: int) -> HttpResp
     return redirect("physicians:detail", physician_id=physician.pk)
 
 
-@staff_view(roles=ADMIN_ONLY)
-def physician_merge(request: HttpRequest, physician_id: int) -> HttpResponse:
+@staff_view(roles=ADMINS)
+def physician_merge(request: OrganizationRequest, physician_id: int) -> HttpResponse:
     keep = get_for_organization_or_404(Physician, request.organization, pk=physician_id)
     form = MergeForm(request.POST or None, keep=keep)
     if request.method == "POST" and form.is_valid():
@@ -224,7 +228,7 @@ def physician_merge(request: HttpRequest, physician_id: int) -> HttpResponse:
 
 
 @staff_view(roles=ALL_ROLES)
-def practice_list(request: HttpRequest) -> HttpResponse:
+def practice_list(request: OrganizationRequest) -> HttpResponse:
     query = request.GET.get("q", "")
     practices = selectors.practice_list(organization=request.organization, query=query)
     page, querystring = _page(request, practices)
@@ -232,7 +236,7 @@ def practice_list(request: HttpRequest) -> HttpResponse:
 
 
 @staff_view(roles=ALL_ROLES)
-def practice_detail(request: HttpRequest, practice_id: int) -> HttpResponse:
+def practice_detail(request: OrganizationRequest, practice_id: int) -> HttpResponse:
     practice = selectors.practice_detail(organization=request.organization, practice_id=practice_id)
     profile = _fit_profile(request)
     fit = selectors.practice_fit(practice=practice, profile=profile) if profile else None
@@ -249,7 +253,7 @@ def practice_detail(request: HttpRequest, practice_id: int) -> HttpResponse:
     )
 
 
-def _practice_form_page(request: HttpRequest, practice: Practice | None) -> HttpResponse:
+def _practice_form_page(request: OrganizationRequest, practice: Practice | None) -> HttpResponse:
     form = PracticeForm(
         request.POST or None,
         instance=practice or Practice(organization=request.organization),
@@ -258,7 +262,11 @@ def _practice_form_page(request: HttpRequest, practice: Practice | None) -> Http
     if request.method == "POST" and form.is_valid():
         try:
             saved = services.practice_save(
-                organization=request.organization, practice=practice, **form.cleaned_data
+                organization=request.organization,
+                practice=practice,
+                fields=services.PracticeFields.from_cleaned_data(form.cleaned_data),
+                populations=form.cleaned_data["populations"],
+                payers=form.cleaned_data["payers"],
             )
         except ValidationError as error:
             form.add_error(None, error)
@@ -277,18 +285,18 @@ def _practice_form_page(request: HttpRequest, practice: Practice | None) -> Http
     )
 
 
-@staff_view(roles=EDITORS)
-def practice_create(request: HttpRequest) -> HttpResponse:
+@staff_view(roles=DIRECTORY_EDITORS)
+def practice_create(request: OrganizationRequest) -> HttpResponse:
     return _practice_form_page(request, practice=None)
 
 
-@staff_view(roles=EDITORS)
-def practice_edit(request: HttpRequest, practice_id: int) -> HttpResponse:
+@staff_view(roles=DIRECTORY_EDITORS)
+def practice_edit(request: OrganizationRequest, practice_id: int) -> HttpResponse:
     practice = get_for_organization_or_404(Practice, request.organization, pk=practice_id)
     return _practice_form_page(request, practice=practice)
 
 
-def _gatekeeper_form_page(request: HttpRequest, practice: Practice, gatekeeper: Gatekeeper | None):
+def _gatekeeper_form_page(request: OrganizationRequest, practice: Practice, gatekeeper: Gatekeeper | None):
     form = GatekeeperForm(request.POST or None, instance=gatekeeper)
     if request.method == "POST" and form.is_valid():
         try:
@@ -296,7 +304,7 @@ def _gatekeeper_form_page(request: HttpRequest, practice: Practice, gatekeeper: 
                 organization=request.organization,
                 practice=practice,
                 gatekeeper=gatekeeper,
-                **form.cleaned_data,
+                fields=services.GatekeeperFields.from_cleaned_data(form.cleaned_data),
             )
         except ValidationError as error:
             form.add_error(None, error)
@@ -315,14 +323,14 @@ def _gatekeeper_form_page(request: HttpRequest, practice: Practice, gatekeeper: 
     )
 
 
-@staff_view(roles=EDITORS)
-def gatekeeper_create(request: HttpRequest, practice_id: int) -> HttpResponse:
+@staff_view(roles=DIRECTORY_EDITORS)
+def gatekeeper_create(request: OrganizationRequest, practice_id: int) -> HttpResponse:
     practice = get_for_organization_or_404(Practice, request.organization, pk=practice_id)
     return _gatekeeper_form_page(request, practice, gatekeeper=None)
 
 
-@staff_view(roles=EDITORS)
-def gatekeeper_edit(request: HttpRequest, gatekeeper_id: int) -> HttpResponse:
+@staff_view(roles=DIRECTORY_EDITORS)
+def gatekeeper_edit(request: OrganizationRequest, gatekeeper_id: int) -> HttpResponse:
     gatekeeper = get_for_organization_or_404(
         Gatekeeper.objects.select_related("practice"), request.organization, pk=gatekeeper_id
     )
@@ -330,8 +338,8 @@ def gatekeeper_edit(request: HttpRequest, gatekeeper_id: int) -> HttpResponse:
 
 
 @require_POST
-@staff_view(roles=EDITORS)
-def practice_toggle_active(request: HttpRequest, practice_id: int) -> HttpResponse:
+@staff_view(roles=DIRECTORY_EDITORS)
+def practice_toggle_active(request: OrganizationRequest, practice_id: int) -> HttpResponse:
     practice = get_for_organization_or_404(Practice, request.organization, pk=practice_id)
     services.practice_set_active(practice=practice, active=not practice.is_active)
     messages.success(request, f"{practice.name} is {'reactivated' if practice.is_active else 'deactivated'}.")

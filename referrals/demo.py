@@ -192,8 +192,8 @@ OUT_OF_NETWORK_LOSS = 30
 
 # How much a physician sends, by relationship stage (and tier when maintaining).
 # Prospects have never referred; dormant ones used to, until they went cold.
-STAGE_WEIGHT = {Stage.BUILDING_TRUST: 2.5, Stage.FIRST_IMPRESSION: 0.3, Stage.DORMANT: 4}
-TIER_WEIGHT = {Tier.A: 10, Tier.B: 5, Tier.C: 3}
+STAGE_WEIGHT: dict[str, float] = {Stage.BUILDING_TRUST: 2.5, Stage.FIRST_IMPRESSION: 0.3, Stage.DORMANT: 4}
+TIER_WEIGHT: dict[str, int] = {Tier.A: 10, Tier.B: 5, Tier.C: 3}
 # The few core physicians a practice depends on: each one's share of physician referrals.
 CORE_SHARES = (0.12, 0.09, 0.07)
 # Regular sources who have started to slip: far fewer referrals over the last months.
@@ -545,7 +545,7 @@ def _timeline(
     2. The evaluation is booked on that call or within days, and happens 3–10 days after receipt.
     3. Visits follow about twice a week until discharge; some patients drop out early.
     """
-    losses = dict(LOSSES)
+    losses: dict[tuple[str, str], float] = dict(LOSSES.items())
     if not in_network:
         losses[(Status.CONTACTED, LossReason.INSURANCE)] = OUT_OF_NETWORK_LOSS
     losses[("", "")] = max(0, 100 - sum(losses.values()))
@@ -565,7 +565,7 @@ def _timeline(
     if lost_from == Status.RECEIVED:
         return [(Status.LOST, _business(received_at + timedelta(days=give_up_days), zone), reason)], []
     contacted_at = _business(received_at + timedelta(hours=contact_hours), zone)
-    steps = []
+    steps: list[tuple[str, datetime, str]] = []
     if booked_on_first_call and lost_from != Status.CONTACTED:
         scheduled_at = contacted_at
     else:

@@ -11,11 +11,28 @@ from clinics.models import Clinic, Organization, Payer, Role
 from physicians.forms import PHYSICIAN_QUERY_MAX_LENGTH, resolve_typed_physician
 from physicians.identifiers import validate_npi
 from physicians.models import Physician
+from physicians.services import PhysicianFields
 
 from . import services
 from .attachments import sniff
-from .models import PATIENT_FIELDS, LossReason, PlanOfCare, Referral, SourceType, Status, normalize_icd10
-from .services import CARE_FIELDS, PLAN_FIELDS, REFERRAL_FIELDS
+from .models import (
+    PATIENT_FIELDS,
+    LossReason,
+    PendingDocument,
+    PlanOfCare,
+    Referral,
+    SourceType,
+    Status,
+    normalize_icd10,
+)
+from .services import (
+    CARE_FIELDS,
+    PLAN_FIELDS,
+    REFERRAL_FIELDS,
+    ReferralCare,
+    ReferralDetails,
+    ReferralIntake,
+)
 
 # Common PT diagnoses offered as suggestions; any valid ICD-10-CM code is accepted.
 COMMON_DIAGNOSES = [
@@ -73,8 +90,9 @@ COMMON_DIAGNOSES = [
 
 
 class DiagnosisCodesField(forms.CharField):
-    def to_python(self, value) -> list[str]:
-        text = super().to_python(value)
+    # A CharField in the form, a list of codes in cleaned_data.
+    def to_python(self, value: str | None) -> list[str]:  # type: ignore[override]
+        text = super().to_python(value) or ""
         return [code for code in re.split(r"[,;\s]+", text) if code]
 
     def validate(self, value: list[str]) -> None:
@@ -171,7 +189,7 @@ class ReferralForm(ConfirmsDuplicates, forms.ModelForm):
     def __init__(self, *args, organization: Organization, **kwargs):
         super().__init__(*args, **kwargs)
         self.organization = organization
-        self.kept = None
+        self.kept: PendingDocument | None = None
         for name in ("physician", "physician_pick"):
             self.fields[name].queryset = Physician.objects.for_organization(organization)
             self.fields[name].error_messages["invalid_choice"] = "Choose a physician from your directory."
@@ -205,7 +223,8 @@ class ReferralForm(ConfirmsDuplicates, forms.ModelForm):
             self.add_error("document", error)
 
     def clean(self):
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         source = cleaned.get("source_type")
         new_name = cleaned.get("new_physician_last_name")
         if source == SourceType.PHYSICIAN:
@@ -227,19 +246,19 @@ class ReferralForm(ConfirmsDuplicates, forms.ModelForm):
         # model's own check runs in the service.
         if self.cleaned_data.get("new_physician_last_name") and not self.cleaned_data.get("physician"):
             return
-        super()._post_clean()
+        super()._post_clean()  # type: ignore[misc]  # ModelForm's, missing from the stubs
 
-    def new_physician(self) -> dict | None:
+    def new_physician(self) -> PhysicianFields | None:
         if self.cleaned_data.get("physician") or not self.cleaned_data.get("new_physician_last_name"):
             return None
-        return {
-            "first_name": self.cleaned_data["new_physician_first_name"],
-            "last_name": self.cleaned_data["new_physician_last_name"],
-            "npi": self.cleaned_data["new_physician_npi"],
-        }
+        return PhysicianFields(
+            first_name=self.cleaned_data["new_physician_first_name"],
+            last_name=self.cleaned_data["new_physician_last_name"],
+            npi=self.cleaned_data["new_physician_npi"],
+        )
 
-    def referral_fields(self) -> dict:
-        return {name: self.cleaned_data[name] for name in REFERRAL_FIELDS}
+    def referral_fields(self) -> ReferralIntake:
+        return ReferralIntake.from_cleaned_data(self.cleaned_data)
 
 
 class ReferralEditForm(StyledForm, forms.ModelForm):
@@ -284,8 +303,14 @@ class ReferralEditForm(StyledForm, forms.ModelForm):
         if not self.is_bound:
             self.initial["version"] = self.instance.version
 
-    def editable_fields(self) -> dict:
-        return {name: self.cleaned_data[name] for name in self.fields if name != "version"}
+    def details(self) -> ReferralDetails:
+        return ReferralDetails.from_cleaned_data(self.cleaned_data)
+
+    def care(self) -> ReferralCare | None:
+        """Visits and amounts, when this form offers them (to the care roles)."""
+        if not set(CARE_FIELDS) <= set(self.fields):
+            return None
+        return ReferralCare.from_cleaned_data(self.cleaned_data)
 
     def patient_fields(self) -> list[forms.BoundField]:
         return [self[name] for name in PATIENT_FIELDS]

@@ -193,7 +193,7 @@ class Referral(TenantModel):
 
     @property
     def source_label(self) -> str:
-        if self.source_type == SourceType.PHYSICIAN and self.physician_id:
+        if self.source_type == SourceType.PHYSICIAN and self.physician is not None:
             return self.physician.display_name
         return self.source_name or self.get_source_type_display()
 
@@ -258,7 +258,8 @@ class PatientCorrection(TenantModel):
 
     @property
     def field_labels(self) -> list[str]:
-        return [str(Referral._meta.get_field(name).verbose_name) for name in self.fields]
+        labels = {field.name: str(field.verbose_name) for field in Referral._meta.concrete_fields}
+        return [labels[name] for name in self.fields]
 
 
 class ReferralDocument(TenantModel):

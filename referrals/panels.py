@@ -1,5 +1,4 @@
-from django.http import HttpRequest
-
+from clinics.tenancy import OrganizationRequest
 from physicians.models import Physician, Practice
 from physicians.panels import Panel, register_physician_panel, register_practice_panel
 
@@ -9,20 +8,20 @@ RECENT_REFERRALS_SHOWN = 10
 
 
 @register_physician_panel
-def referral_summary(request: HttpRequest, physician: Physician) -> Panel:
+def referral_summary(request: OrganizationRequest, physician: Physician) -> Panel:
     stats = physician_referral_stats(organization=request.organization, physician_id=physician.pk)
     return Panel("referrals/_referral_summary.html", {"stats": stats}, placement="header")
 
 
 @register_practice_panel
-def practice_referral_summary(request: HttpRequest, practice: Practice) -> Panel:
+def practice_referral_summary(request: OrganizationRequest, practice: Practice) -> Panel:
     """Referrals attributed to the practice when they arrived, whoever of its physicians is there now."""
     stats = practice_referral_stats(organization=request.organization, practice_id=practice.pk)
     return Panel("referrals/_referral_summary.html", {"stats": stats, "attributed": True}, placement="header")
 
 
 @register_physician_panel
-def referral_timeline(request: HttpRequest, physician: Physician) -> Panel:
+def referral_timeline(request: OrganizationRequest, physician: Physician) -> Panel:
     referrals = physician_recent_referrals(
         organization=request.organization, physician_id=physician.pk, limit=RECENT_REFERRALS_SHOWN
     )

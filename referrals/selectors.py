@@ -1,7 +1,8 @@
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from django.db.models import Count, Exists, Min, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.utils import timezone
@@ -269,22 +270,26 @@ def plans_awaiting_signature(*, organization: Organization, today: date) -> list
         PlanOfCare.objects.for_organization(organization)
         .filter(signed_on__isnull=True, referral__status__in=OPEN_STATUSES)
         .select_related("certifier", "referral")
+        # One Prefetch per call: each is typed by its own queryset.
         .prefetch_related(
             Prefetch(
                 "certifier__affiliations",
                 queryset=Affiliation.objects.filter(is_primary=True).select_related("practice"),
                 to_attr="primary_affiliations",
-            ),
+            )
+        )
+        .prefetch_related(
             Prefetch(
                 "certifier__affiliations__practice__gatekeepers",
                 queryset=Gatekeeper.objects.filter(is_active=True),
-            ),
+            )
         )
         .order_by("starts_on", "pk")
     )
     groups: dict[int | None, PracticeGroup] = {}
     for plan in plans:
-        primary = plan.certifier.primary_affiliations[0] if plan.certifier.primary_affiliations else None
+        primaries: list[Affiliation] = plan.certifier.primary_affiliations  # type: ignore[attr-defined]  # to_attr
+        primary = primaries[0] if primaries else None
         practice = primary.practice if primary else None
         key = practice.pk if practice else None
         if key not in groups:
@@ -313,7 +318,7 @@ def referral_plans(*, organization: Organization, referral: Referral, today: dat
     ]
 
 
-def referral_list(*, organization: Organization, filters: dict) -> QuerySet[Referral]:
+def referral_list(*, organization: Organization, filters: Mapping[str, Any]) -> QuerySet[Referral]:
     """Referrals matching the list page's filters, newest first."""
     lookups = {
         "status": "status",

@@ -1,10 +1,13 @@
+import dataclasses
 import uuid
 from collections.abc import Collection, Sequence
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
 from pathlib import PurePath
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files import File
 from django.db import transaction
 from django.db.models import F
@@ -12,59 +15,82 @@ from django.db.models.fields.files import FieldFile
 from django.utils import timezone
 
 from accounts.models import User
-from clinics.models import Organization
-from physicians.services import physician_save
+from clinics.inputs import ModelFields
+from clinics.models import Clinic, Membership, Organization, Payer
+from clinics.roles import ALL_ROLES, acts_as
+from physicians.models import Physician
+from physicians.services import PhysicianFields, physician_save
 
 from . import selectors
 from .attachments import sniff
 from .models import (
     PATIENT_FIELDS,
     TRANSITIONS,
+    Channel,
     LossReason,
     PatientCorrection,
     PendingDocument,
     PlanOfCare,
+    Priority,
     Referral,
     ReferralDocument,
+    SourceType,
     Status,
     StatusChange,
     normalize_icd10,
 )
 from .plans import default_ends_on
+from .roles import CARE
 
-REFERRAL_FIELDS = (
-    "clinic",
-    "source_type",
-    "physician",
-    "source_name",
-    "patient_first_name",
-    "patient_last_name",
-    "patient_birth_date",
-    "patient_phone",
-    "patient_email",
-    "received_at",
-    "channel",
-    "diagnosis_codes",
-    "body_region",
-    "payer",
-    "priority",
-    "notes",
-    "therapist",
-)
-# Outcome and money: what front desk does not edit.
-CARE_FIELDS = ("visits_attended", "billed_amount", "collected_amount")
+
+@dataclass(frozen=True, kw_only=True)
+class ReferralDetails(ModelFields):
+    """What anyone on staff may correct after intake: the patient and the referral's particulars."""
+
+    patient_first_name: str
+    patient_last_name: str
+    patient_birth_date: date
+    patient_phone: str
+    patient_email: str = ""
+    clinic: Clinic
+    diagnosis_codes: list[str] = dataclasses.field(default_factory=list)
+    body_region: str = ""
+    payer: Payer | None = None
+    priority: str = Priority.ROUTINE
+    therapist: User | None = None
+    notes: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReferralIntake(ReferralDetails):
+    """A new referral: its details, and who sent it, when and how."""
+
+    source_type: str = SourceType.PHYSICIAN
+    physician: Physician | None = None
+    source_name: str = ""
+    received_at: datetime
+    channel: str = Channel.FAX
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReferralCare(ModelFields):
+    """Outcome and money: what only the `CARE` roles record."""
+
+    visits_attended: int
+    billed_amount: Decimal
+    collected_amount: Decimal
+
+
+REFERRAL_FIELDS = ReferralIntake.names()
+CARE_FIELDS = ReferralCare.names()
 
 
 class StaleReferral(ValidationError):
     """Someone else saved the referral after this copy was loaded."""
 
 
-def _assign(referral: Referral, fields: dict, allowed: tuple[str, ...]) -> None:
-    unknown = set(fields) - set(allowed)
-    if unknown:
-        raise TypeError(f"Unknown referral fields: {sorted(unknown)}")
-    for name, value in fields.items():
-        setattr(referral, name, value)
+def _assign(referral: Referral, fields: ModelFields) -> None:
+    fields.assign_to(referral)
     referral.diagnosis_codes = [normalize_icd10(code) for code in referral.diagnosis_codes]
     referral.patient_first_name = referral.patient_first_name.strip()
     referral.patient_last_name = referral.patient_last_name.strip()
@@ -92,11 +118,15 @@ def referrals_attribute(*, organization: Organization, referrals: Sequence[Refer
 
 @transaction.atomic
 def referral_create(
-    *, organization: Organization, user: User, pending_document: PendingDocument | None = None, **fields
+    *,
+    organization: Organization,
+    user: User,
+    fields: ReferralIntake,
+    pending_document: PendingDocument | None = None,
 ) -> Referral:
     """Saves a new referral with its first history row and, if the form kept one, its document."""
     referral = Referral(organization=organization, created_by=user)
-    _assign(referral, fields, REFERRAL_FIELDS)
+    _assign(referral, fields)
     referrals_attribute(organization=organization, referrals=[referral])
     referral.full_clean()
     referral.save()
@@ -114,14 +144,27 @@ def referral_create(
 
 @transaction.atomic
 def referral_update(
-    *, referral: Referral, user: User, version: int, allowed: tuple[str, ...], **fields
+    *,
+    referral: Referral,
+    acting: Membership,
+    version: int,
+    details: ReferralDetails,
+    care: ReferralCare | None = None,
 ) -> Referral:
     """Saves edits made on the copy loaded at `version`; refuses them if someone saved since.
 
-    A change to the patient's details is recorded as a PatientCorrection
-    (which fields, who, when), compared with the copy the edit was made on.
+    `care` (visits, amounts) is left as it is when None, and refused from a
+    role outside `CARE`. A change to the patient's details is recorded as a
+    PatientCorrection (which fields, who, when), compared with the copy the
+    edit was made on.
     """
-    _assign(referral, fields, allowed)
+    if not acts_as(acting, ALL_ROLES, organization_id=referral.organization_id):
+        raise PermissionDenied("Only the staff of the referral's organization can edit it.")
+    if care is not None and acting.role not in CARE:
+        raise PermissionDenied("Only therapists and admins record visits and amounts billed and collected.")
+    _assign(referral, details)
+    if care is not None:
+        care.assign_to(referral)
     referral.full_clean()
     before = (
         Referral.objects.select_for_update()
@@ -134,26 +177,24 @@ def referral_update(
             "Someone else changed this referral while you were editing it. "
             "Your changes are below, not saved: check the current version, then save again."
         )
-    changed = {*fields, "diagnosis_codes"} & set(allowed)
+    edited = {*details.names(), *(care.names() if care is not None else ())}
     # Naming another physician corrects the intake, and with it the attribution.
     if referral.physician_id != before["physician_id"]:
         referrals_attribute(organization=referral.organization, referrals=[referral])
-        changed |= {"referring_practice", "referring_taxonomy_code"}
+        edited |= {"referring_practice", "referring_taxonomy_code"}
     now = timezone.now()
     Referral.objects.filter(pk=referral.pk).update(
-        **{name: getattr(referral, name) for name in changed},
+        **{name: getattr(referral, name) for name in edited},
         version=F("version") + 1,
         updated_at=now,
     )
-    corrected = [
-        name for name in PATIENT_FIELDS if name in fields and getattr(referral, name) != before[name]
-    ]
+    corrected = [name for name in PATIENT_FIELDS if getattr(referral, name) != before[name]]
     if corrected:
         PatientCorrection.objects.create(
             organization_id=referral.organization_id,
             referral=referral,
             fields=corrected,
-            corrected_by=user,
+            corrected_by=acting.user,
             corrected_at=now,
         )
     referral.version = version + 1
@@ -264,30 +305,48 @@ def referral_transition_many(
 
 @transaction.atomic
 def referral_intake(
-    *, organization: Organization, user: User, new_physician: dict | None = None, **fields
+    *,
+    organization: Organization,
+    user: User,
+    fields: ReferralIntake,
+    new_physician: PhysicianFields | None = None,
+    pending_document: PendingDocument | None = None,
 ) -> Referral:
     """Logs a referral at the front desk, adding its physician to the directory first when new."""
-    if new_physician:
-        fields["physician"] = physician_save(organization=organization, user=user, **new_physician)
-    return referral_create(organization=organization, user=user, **fields)
+    if new_physician is not None:
+        physician = physician_save(organization=organization, user=user, fields=new_physician)
+        fields = dataclasses.replace(fields, physician=physician)
+    return referral_create(
+        organization=organization, user=user, fields=fields, pending_document=pending_document
+    )
 
 
-PLAN_FIELDS = ("certifier", "starts_on", "ends_on", "sent_on", "signed_on")
+@dataclass(frozen=True, kw_only=True)
+class PlanOfCareFields(ModelFields):
+    certifier: Physician
+    starts_on: date
+    # None: the longest certification the organization allows.
+    ends_on: date | None = None
+    sent_on: date | None = None
+    signed_on: date | None = None
+
+
+PLAN_FIELDS = PlanOfCareFields.names()
 
 
 @transaction.atomic
 def plan_of_care_save(
-    *, organization: Organization, referral: Referral, plan: PlanOfCare | None = None, **fields
+    *,
+    organization: Organization,
+    referral: Referral,
+    plan: PlanOfCare | None = None,
+    fields: PlanOfCareFields,
 ) -> PlanOfCare:
     """Records a plan of care, its sending or signature; the end defaults to the longest certification."""
-    unknown = set(fields) - set(PLAN_FIELDS)
-    if unknown:
-        raise TypeError(f"Unknown plan-of-care fields: {sorted(unknown)}")
     plan = plan or PlanOfCare(organization=organization, referral=referral)
     if plan.referral_id != referral.pk or referral.organization_id != organization.pk:
         raise ValidationError("That plan of care belongs to another referral.")
-    for name, value in fields.items():
-        setattr(plan, name, value)
+    fields.assign_to(plan)
     if plan.starts_on and not plan.ends_on:
         plan.ends_on = default_ends_on(organization, plan.starts_on)
     plan.full_clean()
@@ -305,11 +364,12 @@ PENDING_DOCUMENT_GONE = (
 def _delete_file_on_commit(file: FieldFile) -> None:
     """Deletes a stored file once the row that named it is gone for good; a rollback keeps both."""
     name, storage = file.name, file.storage
-    transaction.on_commit(lambda: storage.delete(name))
+    if name:
+        transaction.on_commit(lambda: storage.delete(name))
 
 
 @transaction.atomic
-def referral_document_add(*, referral: Referral, user: User, upload: File) -> ReferralDocument:
+def referral_document_add(*, referral: Referral, user: User, upload: "File[bytes]") -> ReferralDocument:
     """Adds a document to a referral (a page faxed later), checked by its content like the one at intake."""
     kind = sniff(upload)
     document = ReferralDocument(
@@ -327,7 +387,9 @@ def referral_document_add(*, referral: Referral, user: User, upload: File) -> Re
 
 
 @transaction.atomic
-def _pending_document_keep(*, organization: Organization, user: User, upload: File) -> PendingDocument:
+def _pending_document_keep(
+    *, organization: Organization, user: User, upload: "File[bytes]"
+) -> PendingDocument:
     """Keeps a document attached to an intake form that comes back unsaved, for the next submit."""
     kind = sniff(upload)
     pending = PendingDocument(
@@ -352,7 +414,7 @@ def pending_document_resolve(
     *,
     organization: Organization,
     user: User,
-    upload: File | None,
+    upload: "File[bytes] | None",
     key: uuid.UUID | None,
     remove: bool,
 ) -> PendingDocument | None:

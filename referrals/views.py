@@ -3,14 +3,14 @@ from zoneinfo import ZoneInfo
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from clinics.clock import organization_today, person_zone
-from clinics.models import Role
-from clinics.tenancy import ALL_ROLES, get_for_organization_or_404, staff_view
+from clinics.roles import ALL_ROLES
+from clinics.tenancy import OrganizationRequest, get_for_organization_or_404, staff_view
 from config.uploads import refused_upload, upload_limit
 from physicians import selectors as physician_selectors
 
@@ -27,19 +27,19 @@ from .forms import (
     TransitionForm,
 )
 from .models import TRANSITIONS, LossReason, PlanOfCare, Referral, ReferralDocument, Status
+from .roles import CARE
 
-CARE_ROLES = {Role.THERAPIST, Role.ADMIN}
 PAGE_SIZE = 50
 
 
-def _clinic_timezone(request: HttpRequest) -> ZoneInfo:
+def _clinic_timezone(request: OrganizationRequest) -> ZoneInfo:
     """The person's zone, their home clinic's unless they chose their own (clinics/clock.py)."""
     return person_zone(request.membership)
 
 
 @upload_limit("REFERRAL_DOCUMENT_MAX_MB")
 @staff_view(roles=ALL_ROLES)
-def intake(request: HttpRequest) -> HttpResponse:
+def intake(request: OrganizationRequest) -> HttpResponse:
     # Times typed at the desk are in the person's zone, like every time they see.
     with timezone.override(_clinic_timezone(request)):
         form = _intake_form(request, request.POST or None, request.FILES or None)
@@ -60,7 +60,7 @@ def intake(request: HttpRequest) -> HttpResponse:
 FIND_PHYSICIAN = "find_physician"
 
 
-def _intake_form(request: HttpRequest, *args, **kwargs) -> ReferralForm:
+def _intake_form(request: OrganizationRequest, *args, **kwargs) -> ReferralForm:
     return ReferralForm(
         *args,
         initial={
@@ -83,7 +83,7 @@ def _intake_context(form: ReferralForm) -> dict:
     }
 
 
-def _find_physician(request: HttpRequest, form: ReferralForm) -> tuple[ReferralForm, dict]:
+def _find_physician(request: OrganizationRequest, form: ReferralForm) -> tuple[ReferralForm, dict]:
     """The intake form as typed, unsaved and without errors, with the physicians matching its search box.
 
     For a desk without JavaScript: the typeahead cannot list matches, so this
@@ -104,14 +104,14 @@ def _find_physician(request: HttpRequest, form: ReferralForm) -> tuple[ReferralF
     }
 
 
-def _save_intake(request: HttpRequest, form: ReferralForm) -> HttpResponse | None:
+def _save_intake(request: OrganizationRequest, form: ReferralForm) -> HttpResponse | None:
     fields = form.referral_fields()
     duplicates = selectors.referral_possible_duplicates(
         organization=request.organization,
-        first_name=fields["patient_first_name"],
-        last_name=fields["patient_last_name"],
-        birth_date=fields["patient_birth_date"],
-        received_at=fields["received_at"],
+        first_name=fields.patient_first_name,
+        last_name=fields.patient_last_name,
+        birth_date=fields.patient_birth_date,
+        received_at=fields.received_at,
     )
     latest = duplicates.first()
     warning = (
@@ -127,9 +127,9 @@ def _save_intake(request: HttpRequest, form: ReferralForm) -> HttpResponse | Non
         referral = services.referral_intake(
             organization=request.organization,
             user=request.user,
+            fields=fields,
             new_physician=form.new_physician(),
             pending_document=form.kept,
-            **fields,
         )
     except ValidationError as error:
         form.add_error(None, error)
@@ -139,8 +139,8 @@ def _save_intake(request: HttpRequest, form: ReferralForm) -> HttpResponse | Non
 
 
 @staff_view(roles=ALL_ROLES)
-def queues(request: HttpRequest) -> HttpResponse:
-    context = {
+def queues(request: OrganizationRequest) -> HttpResponse:
+    context: dict[str, object] = {
         name: selectors.queue(organization=request.organization, name=name) for name in selectors.QUEUES
     }
     context["sla_days"] = request.organization.contact_sla_business_days
@@ -148,7 +148,7 @@ def queues(request: HttpRequest) -> HttpResponse:
 
 
 @staff_view(roles=ALL_ROLES)
-def referral_list(request: HttpRequest) -> HttpResponse:
+def referral_list(request: OrganizationRequest) -> HttpResponse:
     form = ReferralFilterForm(request.GET or None, organization=request.organization)
     filters = form.filters()
     referrals = selectors.referral_list(organization=request.organization, filters=filters)
@@ -176,7 +176,7 @@ def referral_list(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @staff_view(roles=ALL_ROLES)
-def bulk_transition(request: HttpRequest) -> HttpResponse:
+def bulk_transition(request: OrganizationRequest) -> HttpResponse:
     form = BulkTransitionForm(request.POST, organization=request.organization)
     if not form.is_valid():
         messages.error(request, "Tick the referrals to move and choose where to move them.")
@@ -206,13 +206,13 @@ def bulk_transition(request: HttpRequest) -> HttpResponse:
 
 
 @staff_view(roles=ALL_ROLES)
-def referral_detail(request: HttpRequest, referral_id: int) -> HttpResponse:
+def referral_detail(request: OrganizationRequest, referral_id: int) -> HttpResponse:
     referral = get_for_organization_or_404(
         Referral.objects.select_related("clinic", "physician", "payer", "therapist", "created_by"),
         request.organization,
         pk=referral_id,
     )
-    may_edit_care = request.membership.role in CARE_ROLES
+    may_edit_care = request.membership.role in CARE
     form = ReferralEditForm(
         request.POST or None,
         instance=referral,
@@ -220,14 +220,13 @@ def referral_detail(request: HttpRequest, referral_id: int) -> HttpResponse:
         may_edit_care=may_edit_care,
     )
     if request.method == "POST" and form.is_valid():
-        allowed = tuple(name for name in form.fields if name != "version")
         try:
             services.referral_update(
                 referral=referral,
-                user=request.user,
+                acting=request.membership,
                 version=form.cleaned_data["version"],
-                allowed=allowed,
-                **form.editable_fields(),
+                details=form.details(),
+                care=form.care(),
             )
         except services.StaleReferral as error:
             form.add_error(None, error)
@@ -265,7 +264,7 @@ def referral_detail(request: HttpRequest, referral_id: int) -> HttpResponse:
 
 @require_POST
 @staff_view(roles=ALL_ROLES)
-def transition(request: HttpRequest, referral_id: int) -> HttpResponse:
+def transition(request: OrganizationRequest, referral_id: int) -> HttpResponse:
     referral = get_for_organization_or_404(Referral, request.organization, pk=referral_id)
     form = TransitionForm(request.POST)
     if form.is_valid():
@@ -288,7 +287,7 @@ def transition(request: HttpRequest, referral_id: int) -> HttpResponse:
 
 @require_POST
 @staff_view(roles=ALL_ROLES)
-def plan_save(request: HttpRequest, referral_id: int, plan_id: int | None = None) -> HttpResponse:
+def plan_save(request: OrganizationRequest, referral_id: int, plan_id: int | None = None) -> HttpResponse:
     """Adds a plan of care to a referral, or records that one was sent or signed."""
     referral = get_for_organization_or_404(Referral, request.organization, pk=referral_id)
     plan = (
@@ -304,19 +303,22 @@ def plan_save(request: HttpRequest, referral_id: int, plan_id: int | None = None
     if form.is_valid():
         try:
             services.plan_of_care_save(
-                organization=request.organization, referral=referral, plan=plan, **form.cleaned_data
+                organization=request.organization,
+                referral=referral,
+                plan=plan,
+                fields=services.PlanOfCareFields.from_cleaned_data(form.cleaned_data),
             )
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
         else:
             messages.success(request, "Plan of care saved.")
     else:
-        messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
+        messages.error(request, " ".join(str(e) for errors in form.errors.values() for e in errors))
     return redirect("referrals:detail", referral_id=referral.pk)
 
 
 @staff_view(roles=ALL_ROLES)
-def plans_awaiting_signature(request: HttpRequest) -> HttpResponse:
+def plans_awaiting_signature(request: OrganizationRequest) -> HttpResponse:
     groups = selectors.plans_awaiting_signature(
         organization=request.organization, today=organization_today(request.organization)
     )
@@ -330,7 +332,7 @@ def plans_awaiting_signature(request: HttpRequest) -> HttpResponse:
 @require_POST
 @upload_limit("REFERRAL_DOCUMENT_MAX_MB")
 @staff_view(roles=ALL_ROLES)
-def document_add(request: HttpRequest, referral_id: int) -> HttpResponse:
+def document_add(request: OrganizationRequest, referral_id: int) -> HttpResponse:
     """Adds a document to a referral after intake: a second page faxed later."""
     referral = get_for_organization_or_404(Referral, request.organization, pk=referral_id)
     form = ReferralDocumentForm(request.POST, request.FILES)
@@ -343,12 +345,12 @@ def document_add(request: HttpRequest, referral_id: int) -> HttpResponse:
         )
         messages.success(request, "Document added.")
     else:
-        messages.error(request, " ".join(form.errors["document"]))
+        messages.error(request, " ".join(str(e) for e in form.errors["document"]))
     return redirect("referrals:detail", referral_id=referral.pk)
 
 
 @staff_view(roles=ALL_ROLES)
-def document(request: HttpRequest, referral_id: int, document_id: int) -> FileResponse:
+def document(request: OrganizationRequest, referral_id: int, document_id: int) -> FileResponse:
     stored = get_for_organization_or_404(
         ReferralDocument, request.organization, pk=document_id, referral_id=referral_id
     )
@@ -370,7 +372,7 @@ def document(request: HttpRequest, referral_id: int, document_id: int) -> FileRe
 
 
 @staff_view(roles=ALL_ROLES)
-def referral_board(request: HttpRequest) -> HttpResponse:
+def referral_board(request: OrganizationRequest) -> HttpResponse:
     return render(
         request, "referrals/board.html", {"columns": selectors.board(organization=request.organization)}
     )

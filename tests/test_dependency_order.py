@@ -22,7 +22,7 @@ def imported_apps(app: str) -> dict[str, set[str]]:
     for path in sorted((Path(settings.BASE_DIR) / app).rglob("*.py")):
         if "migrations" in path.parts:
             continue
-        names = set()
+        names: set[str] = set()
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Import):
                 names.update(alias.name for alias in node.names)

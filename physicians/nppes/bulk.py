@@ -14,10 +14,10 @@ import io
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from itertools import batched
-from typing import IO
+from typing import IO, Any
 
 from django.db import connection, transaction
-from django.db.models import Model
+from django.db.models import Field, Model
 from django.utils import timezone
 
 from clinics.models import Organization
@@ -45,6 +45,17 @@ PRACTICE_COLUMNS = (
 )
 
 
+def _concrete_field(model: type[Model], name: str) -> "Field[Any, Any]":
+    field = model._meta.get_field(name)
+    assert isinstance(field, Field), f"{model.__name__}.{name} is a relation, not a column"
+    return field
+
+
+def _column(field: "Field[Any, Any]") -> str:
+    assert field.column is not None, f"{field} has no column"
+    return field.column
+
+
 def _batches(rows: IO[str]) -> Iterator[list[_Kept]]:
     rows.seek(0)
     for batch in batched(csv.reader(rows), BATCH_SIZE, strict=False):
@@ -69,7 +80,7 @@ def _insert(
     """
     if not rows:
         return
-    given = [model._meta.get_field(name) for name in columns]
+    given = [_concrete_field(model, name) for name in columns]
     rest = [field for field in model._meta.concrete_fields if not field.primary_key and field not in given]
     now = timezone.now()
 
@@ -83,7 +94,7 @@ def _insert(
     fixed = tuple(field.get_db_prep_save(constant(field), connection) for field in rest)
     quote = connection.ops.quote_name
     table = quote(model._meta.db_table)
-    targets = ", ".join(quote(field.column) for field in [*given, *rest])
+    targets = ", ".join(quote(_column(field)) for field in [*given, *rest])
     with connection.cursor() as cursor:
         copy = getattr(cursor, "copy_expert", None) if connection.vendor == "postgresql" else None
         if copy:
@@ -121,7 +132,7 @@ def _by_key(
     quote = connection.ops.quote_name
 
     def column(name: str) -> str:
-        return quote(model._meta.get_field(name).column)
+        return quote(_column(_concrete_field(model, name)))
 
     targets = ", ".join(column(name) for name in (key, *columns))
     placeholders = ", ".join(["%s"] * len(values))
@@ -149,11 +160,12 @@ def _update(
         return
     quote = connection.ops.quote_name
     table = quote(model._meta.db_table)
-    key = quote(model._meta.pk.column)
-    changing = [quote(model._meta.get_field(name).column) for name in columns]
-    fixed = [model._meta.get_field(name) for name in constants]
+    key = quote(_column(model._meta.pk))
+    changing = [quote(_column(_concrete_field(model, name))) for name in columns]
+    fixed = [_concrete_field(model, name) for name in constants]
     assignments = ", ".join(
-        [f"{column} = v.{column}" for column in changing] + [f"{quote(field.column)} = %s" for field in fixed]
+        [f"{column} = v.{column}" for column in changing]
+        + [f"{quote(_column(field))} = %s" for field in fixed]
     )
     fixed_values = [field.get_db_prep_save(constants[field.name], connection) for field in fixed]
     row_placeholders = f"({', '.join(['%s'] * (1 + len(changing)))})"
@@ -172,11 +184,11 @@ def _practice_ids(
     organization: Organization, batch: list[_Kept], result: NppesImportResult
 ) -> dict[str, int]:
     """The practice id of every location in the batch, creating the practices not seen before."""
-    locations = {}
+    locations: dict[str, _Kept] = {}
     for row in batch:
         if row.location_key:
             locations.setdefault(row.location_key, row)
-    ids = dict(_by_key(Practice, organization, "location_key", locations))
+    ids: dict[str, int] = dict(_by_key(Practice, organization, "location_key", locations))
     missing = [key for key in locations if key not in ids]
     new = []
     for key in missing:
@@ -240,12 +252,12 @@ def _apply_batch(
 
     linked, has_primary = set(), set()
     if stored:
-        for physician_id, practice_id, is_primary in Affiliation.objects.filter(
+        for linked_physician_id, linked_practice_id, is_primary in Affiliation.objects.filter(
             organization=organization, physician_id__in=[pk for pk, _ in stored.values()]
         ).values_list("physician_id", "practice_id", "is_primary"):
-            linked.add((physician_id, practice_id))
+            linked.add((linked_physician_id, linked_practice_id))
             if is_primary:
-                has_primary.add(physician_id)
+                has_primary.add(linked_physician_id)
     affiliations = []
     for row in batch:
         practice_id = practice_ids.get(row.location_key)

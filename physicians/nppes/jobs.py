@@ -11,7 +11,6 @@ import logging
 import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import BinaryIO
 
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
@@ -22,7 +21,7 @@ from clinics.models import Organization
 
 from ..models import ImportStatus, NppesImport
 from .bulk import _apply
-from .reading import NppesFileError, NppesImportResult, _read, nppes_filters_clean
+from .reading import ByteStream, NppesFileError, NppesImportResult, _read, nppes_filters_clean
 
 logger = logging.getLogger(__name__)
 
@@ -30,7 +29,7 @@ logger = logging.getLogger(__name__)
 def nppes_file_import(
     *,
     organization: Organization,
-    file: BinaryIO,
+    file: ByteStream,
     states: Iterable[str] = (),
     taxonomies: Iterable[str] = (),
     on_progress: Callable[[int, int], None] | None = None,

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from operator import getitem, itemgetter
-from typing import IO, BinaryIO, NamedTuple
+from typing import IO, NamedTuple, Protocol
 
 from django.core.exceptions import ValidationError
 
@@ -126,7 +126,7 @@ def _max_length(model, name: str) -> int:
 
 # NPPES's own limits are mostly below these; cutting to them keeps an odd row
 # from failing the whole import on PostgreSQL, which enforces lengths.
-_KEPT_SLICES = _Kept(
+_KEPT_SLICES = (
     *(slice(_max_length(Physician, name)) for name in ("npi", *NPPES_PHYSICIAN_FIELDS, "search_text")),
     slice(_max_length(Practice, "location_key")),
     *(slice(_max_length(Practice, name)) for name in ("address_line1", "address_line2", "city", "state")),
@@ -224,17 +224,23 @@ def _location_key(line1: str, line2: str, postal_code: str) -> str:
 # ---- Phase 1: read ----------------------------------------------------------
 
 
+class ByteStream(Protocol):
+    """What the import reads a file through: an open file, an upload, a stored file."""
+
+    def readinto(self, buffer: bytearray | memoryview, /) -> int | None: ...
+
+
 class _CountingReader(io.RawIOBase):
     """Passes bytes through from `stream`, counting them for progress reports."""
 
-    def __init__(self, stream: BinaryIO) -> None:
+    def __init__(self, stream: ByteStream) -> None:
         self._stream = stream
         self.bytes_read = 0
 
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer) -> int:
+    def readinto(self, buffer: bytearray | memoryview) -> int | None:  # type: ignore[override]
         count = self._stream.readinto(buffer)
         self.bytes_read += count or 0
         return count
@@ -287,7 +293,7 @@ class _Layout(NamedTuple):
 
 
 def _read(
-    stream: BinaryIO,
+    stream: ByteStream,
     *,
     states: list[str],
     taxonomies: list[str],

@@ -273,7 +273,9 @@ def parse_click(command, tokens: list[str], *, stop_at_subcommand: bool) -> tupl
     """Option values by parameter name and the positional arguments, checked against `command`."""
     options = {opt: param for param in command.params for opt in param.opts + param.secondary_opts}
     arguments = [param for param in command.params if param.param_type_name == "argument"]
-    values, positionals, i = {}, [], 0
+    values: dict[str, object] = {}
+    positionals: list[str] = []
+    i = 0
     while i < len(tokens):
         token = tokens[i]
         if not token.startswith("-"):

@@ -20,8 +20,8 @@ THIS_WEEK = datetime.date(2026, 3, 9)
 LAST_WEEK = datetime.date(2026, 3, 2)
 
 
-def at(*args) -> datetime.datetime:
-    return datetime.datetime(*args, tzinfo=DENVER)
+def at(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime.datetime:
+    return datetime.datetime(year, month, day, hour, minute, tzinfo=DENVER)
 
 
 @pytest.fixture

@@ -1,5 +1,6 @@
 """Cadence and the two flags, under time travel: they open, escalate, close and keep their history."""
 
+import dataclasses
 import datetime
 import math
 from io import StringIO
@@ -20,7 +21,7 @@ from outreach.models import Flag, FlagKind, FlagSeverity, TouchKind
 from outreach.services import touch_log
 from outreach.tasks import flag_organization_sources
 from physicians.models import Stage, Tier
-from physicians.services import physician_merge, physician_save, physician_set_active
+from physicians.services import PhysicianFields, physician_merge, physician_save, physician_set_active
 
 from ..factories import (
     AffiliationFactory,
@@ -414,7 +415,12 @@ def test_deactivating_or_retiering_a_physician_reevaluates_their_flags(
     assert open_flags(summit) == {}
 
     with django_capture_on_commit_callbacks(execute=True):
-        physician_save(organization=summit, user=None, physician=physician, tier=Tier.A)
+        physician_save(
+            organization=summit,
+            user=None,
+            physician=physician,
+            fields=dataclasses.replace(PhysicianFields.of(physician), tier=Tier.A),
+        )
     assert open_flags(summit) == {(physician.pk, FlagKind.CONTACT_LAPSED): FlagSeverity.OVERDUE}
 
     with django_capture_on_commit_callbacks(execute=True):

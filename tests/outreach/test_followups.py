@@ -182,23 +182,23 @@ def test_snooze_to_the_past_or_nowhere_is_refused(liaison_client, liaison, data)
 
 def test_services_check_the_user_the_date_and_the_state(liaison, summit, member_factory):
     follow_up = follow_up_for(liaison)
-    colleague = member_factory(summit, Role.THERAPIST).user
+    colleague = member_factory(summit, Role.THERAPIST)
 
     with pytest.raises(PermissionDenied):
-        followup_complete(follow_up=follow_up, user=colleague)
+        followup_complete(follow_up=follow_up, acting=colleague)
     with pytest.raises(PermissionDenied):
-        followup_snooze(follow_up=follow_up, user=colleague, until=follow_up.due_on)
+        followup_snooze(follow_up=follow_up, acting=colleague, until=follow_up.due_on)
     with pytest.raises(ValidationError, match="today or a later date"):
         followup_snooze(
-            follow_up=follow_up, user=liaison.user, until=timezone.localdate() - datetime.timedelta(days=1)
+            follow_up=follow_up, acting=liaison, until=timezone.localdate() - datetime.timedelta(days=1)
         )
 
-    followup_complete(follow_up=follow_up, user=liaison.user)
+    followup_complete(follow_up=follow_up, acting=liaison)
     completed_at = follow_up.completed_at
-    followup_complete(follow_up=follow_up, user=liaison.user)
+    followup_complete(follow_up=follow_up, acting=liaison)
     assert FollowUp.objects.get().completed_at == completed_at
     with pytest.raises(ValidationError, match="already done"):
-        followup_snooze(follow_up=follow_up, user=liaison.user, until=timezone.localdate())
+        followup_snooze(follow_up=follow_up, acting=liaison, until=timezone.localdate())
 
 
 def test_a_safe_next_is_followed_after_completing(liaison_client, liaison):
@@ -277,4 +277,17 @@ def test_the_snooze_service_refuses_more_than_two_years_ahead(liaison):
     follow_up = follow_up_for(liaison)
 
     with pytest.raises(ValidationError, match="within two years"):
-        followup_snooze(follow_up=follow_up, user=liaison.user, until=datetime.date(9999, 12, 31))
+        followup_snooze(follow_up=follow_up, acting=liaison, until=datetime.date(9999, 12, 31))
+
+
+def test_only_an_admin_of_the_same_organization_settles_someone_elses_follow_up(
+    liaison, summit, harbor, member_factory
+):
+    follow_up = follow_up_for(liaison)
+
+    with pytest.raises(PermissionDenied):
+        followup_complete(follow_up=follow_up, acting=member_factory(harbor, Role.ADMIN))
+    assert FollowUp.objects.get().completed_at is None
+
+    followup_complete(follow_up=follow_up, acting=member_factory(summit, Role.ADMIN))
+    assert FollowUp.objects.get().completed_at is not None

@@ -12,7 +12,7 @@ physician_merge uses is model-agnostic, and is proved on them too.
 import datetime
 
 import pytest
-from django.db.models import Model
+from django.db.models import ForeignObjectRel, Model
 from django.urls import reverse
 from django.utils import timezone
 
@@ -104,7 +104,7 @@ def relations_to(model: type[Model]) -> set[tuple[str, str]]:
     return {
         (field.related_model._meta.label, field.field.name)
         for field in model._meta.get_fields(include_hidden=True)
-        if field.is_relation and field.auto_created and not field.concrete
+        if isinstance(field, ForeignObjectRel)
     }
 
 

@@ -13,7 +13,12 @@ from django.utils import timezone
 from clinics.models import Role
 from referrals.attachments import SIGNATURES, document_path, sniff
 from referrals.models import PatientCorrection, PendingDocument, Referral, ReferralDocument
-from referrals.services import pending_document_resolve, pending_documents_sweep, referral_create
+from referrals.services import (
+    ReferralIntake,
+    pending_document_resolve,
+    pending_documents_sweep,
+    referral_create,
+)
 from referrals.tasks import sweep_pending_documents
 
 from ..factories import ClinicFactory, PhysicianFactory, ReferralDocumentFactory, ReferralFactory
@@ -187,19 +192,19 @@ def test_a_kept_document_is_claimed_once(desk, summit):
     pending = pending_document_resolve(
         organization=summit, user=desk.user, upload=pdf_upload(), key=None, remove=False
     )
-    fields = {
-        "clinic": desk.clinic,
-        "physician": PhysicianFactory(organization=summit),
-        "patient_first_name": "Pat",
-        "patient_last_name": "Example",
-        "patient_birth_date": date(1970, 5, 1),
-        "patient_phone": "303-555-0100",
-        "received_at": timezone.now(),
-    }
-    referral_create(organization=summit, user=desk.user, pending_document=pending, **fields)
+    fields = ReferralIntake(
+        clinic=desk.clinic,
+        physician=PhysicianFactory(organization=summit),
+        patient_first_name="Pat",
+        patient_last_name="Example",
+        patient_birth_date=date(1970, 5, 1),
+        patient_phone="303-555-0100",
+        received_at=timezone.now(),
+    )
+    referral_create(organization=summit, user=desk.user, fields=fields, pending_document=pending)
 
     with pytest.raises(ValidationError, match="no longer kept"):
-        referral_create(organization=summit, user=desk.user, pending_document=pending, **fields)
+        referral_create(organization=summit, user=desk.user, fields=fields, pending_document=pending)
 
     assert Referral.objects.count() == 1
     assert ReferralDocument.objects.count() == 1

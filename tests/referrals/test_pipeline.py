@@ -1,18 +1,29 @@
+import dataclasses
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 import time_machine
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
 from referrals.models import Referral, Status, StatusChange, normalize_icd10
+from referrals.roles import CARE
 from referrals.selectors import (
     physician_referral_stats,
     queue,
     referral_milestones,
     referral_possible_duplicates,
 )
-from referrals.services import StaleReferral, referral_create, referral_transition, referral_update
+from referrals.services import (
+    ReferralCare,
+    ReferralDetails,
+    ReferralIntake,
+    StaleReferral,
+    referral_create,
+    referral_transition,
+    referral_update,
+)
 from referrals.sla import business_days_waiting, contact_due_at
 
 from ..factories import ClinicFactory, PhysicianFactory
@@ -36,7 +47,9 @@ def make_referral(summit, summit_admin):
             "received_at": timezone.now(),
             "diagnosis_codes": ["m5450"],
         }
-        return referral_create(organization=summit, user=summit_admin.user, **{**fields, **overrides})
+        return referral_create(
+            organization=summit, user=summit_admin.user, fields=ReferralIntake(**{**fields, **overrides})
+        )
 
     return make
 
@@ -103,30 +116,67 @@ def test_a_stale_edit_is_refused_not_lost(make_referral, summit_admin):
     referral = make_referral()
     first = Referral.objects.get(pk=referral.pk)
     second = Referral.objects.get(pk=referral.pk)
-    user = summit_admin.user
 
     referral_update(
-        referral=first, user=user, version=first.version, allowed=("notes",), notes="Called twice"
+        referral=first,
+        acting=summit_admin,
+        version=first.version,
+        details=dataclasses.replace(ReferralDetails.of(first), notes="Called twice"),
     )
     with pytest.raises(StaleReferral):
         referral_update(
-            referral=second, user=user, version=second.version, allowed=("notes",), notes="Prefers mornings"
+            referral=second,
+            acting=summit_admin,
+            version=second.version,
+            details=dataclasses.replace(ReferralDetails.of(second), notes="Prefers mornings"),
         )
 
     assert Referral.objects.get(pk=referral.pk).notes == "Called twice"
 
 
-def test_an_edit_cannot_touch_fields_the_caller_may_not_change(make_referral, summit_admin):
+def test_front_desk_cannot_record_visits_or_amounts(make_referral, summit_front_desk):
     referral = make_referral()
 
-    with pytest.raises(TypeError):
+    with pytest.raises(PermissionDenied, match="Only therapists and admins"):
         referral_update(
             referral=referral,
-            user=summit_admin.user,
+            acting=summit_front_desk,
             version=referral.version,
-            allowed=("notes",),
-            billed_amount=500,
+            details=ReferralDetails.of(referral),
+            care=ReferralCare(visits_attended=3, billed_amount=Decimal(500), collected_amount=Decimal(0)),
         )
+
+    assert Referral.objects.get(pk=referral.pk).billed_amount == 0
+
+
+@pytest.mark.parametrize("role", sorted(CARE))
+def test_care_roles_record_visits_and_amounts(make_referral, member_factory, summit, role):
+    referral = make_referral()
+    care = ReferralCare(visits_attended=3, billed_amount=Decimal(500), collected_amount=Decimal(320))
+
+    referral_update(
+        referral=referral,
+        acting=member_factory(summit, role),
+        version=referral.version,
+        details=ReferralDetails.of(referral),
+        care=care,
+    )
+
+    assert ReferralCare.of(Referral.objects.get(pk=referral.pk)) == care
+
+
+def test_another_organizations_staff_cannot_edit(make_referral, harbor_admin):
+    referral = make_referral()
+
+    with pytest.raises(PermissionDenied):
+        referral_update(
+            referral=referral,
+            acting=harbor_admin,
+            version=referral.version,
+            details=dataclasses.replace(ReferralDetails.of(referral), notes="Not ours"),
+        )
+
+    assert Referral.objects.get(pk=referral.pk).notes == ""
 
 
 def test_duplicate_patient_within_30_days_is_found(make_referral, summit):
@@ -237,12 +287,14 @@ def test_a_referral_cannot_point_at_another_organizations_records(summit, harbor
         referral_create(
             organization=summit,
             user=summit_admin.user,
-            clinic=ClinicFactory(organization=harbor),
-            physician=PhysicianFactory(organization=summit),
-            patient_first_name="Pat",
-            patient_last_name="Example",
-            patient_birth_date=date(1970, 5, 1),
-            patient_phone="303-555-0100",
-            received_at=timezone.now(),
+            fields=ReferralIntake(
+                clinic=ClinicFactory(organization=harbor),
+                physician=PhysicianFactory(organization=summit),
+                patient_first_name="Pat",
+                patient_last_name="Example",
+                patient_birth_date=date(1970, 5, 1),
+                patient_phone="303-555-0100",
+                received_at=timezone.now(),
+            ),
         )
     assert not Referral.objects.exists()

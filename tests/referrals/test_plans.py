@@ -8,7 +8,7 @@ from clinics.models import Role
 from referrals.models import PlanOfCare, Status
 from referrals.plans import PlanStatus, plan_state
 from referrals.selectors import plans_awaiting_signature
-from referrals.services import plan_of_care_save
+from referrals.services import PlanOfCareFields, plan_of_care_save
 
 from ..factories import (
     AffiliationFactory,
@@ -70,7 +70,9 @@ def test_the_end_of_the_certification_defaults_to_the_organization_maximum(summi
     referral = ReferralFactory(organization=summit)
 
     plan = plan_of_care_save(
-        organization=summit, referral=referral, certifier=referral.physician, starts_on=date(2026, 11, 2)
+        organization=summit,
+        referral=referral,
+        fields=PlanOfCareFields(certifier=referral.physician, starts_on=date(2026, 11, 2)),
     )
 
     assert plan.ends_on == date(2027, 1, 30)  # 90 days including the first
@@ -82,18 +84,20 @@ def test_plan_cannot_end_before_it_starts_or_be_signed_before_sent(summit):
         plan_of_care_save(
             organization=summit,
             referral=referral,
-            certifier=referral.physician,
-            starts_on=date(2026, 11, 2),
-            ends_on=date(2026, 11, 1),
+            fields=PlanOfCareFields(
+                certifier=referral.physician, starts_on=date(2026, 11, 2), ends_on=date(2026, 11, 1)
+            ),
         )
     with pytest.raises(Exception, match="signed before it was sent"):
         plan_of_care_save(
             organization=summit,
             referral=referral,
-            certifier=referral.physician,
-            starts_on=date(2026, 11, 2),
-            sent_on=date(2026, 11, 5),
-            signed_on=date(2026, 11, 4),
+            fields=PlanOfCareFields(
+                certifier=referral.physician,
+                starts_on=date(2026, 11, 2),
+                sent_on=date(2026, 11, 5),
+                signed_on=date(2026, 11, 4),
+            ),
         )
     assert not PlanOfCare.objects.exists()
 
