@@ -39,12 +39,14 @@ def _matching_physicians(
     if population_ids:
         # EXISTS rather than a join: a practice treating two of the chosen
         # populations must not list its physicians twice.
-        matches |= Exists(
-            Affiliation.objects.filter(
-                organization=organization,
-                physician=OuterRef("pk"),
-                is_primary=True,
-                practice__populations__in=population_ids,
+        matches |= Q(
+            Exists(
+                Affiliation.objects.filter(
+                    organization=organization,
+                    physician=OuterRef("pk"),
+                    is_primary=True,
+                    practice__populations__in=population_ids,
+                )
             )
         )
     return physicians.filter(matches)
@@ -59,7 +61,7 @@ def announcement_audience(
             organization=organization, taxonomy_codes=taxonomy_codes, population_ids=population_ids
         )
         .exclude(email="")
-        .exclude(email_lower__in=email_suppressed_addresses(organization=organization))
+        .exclude(email_lower__in=email_suppressed_addresses(organization=organization))  # type: ignore[misc]
         .order_by("last_name", "first_name", "pk")
     )
 
@@ -178,6 +180,8 @@ def announcement_recent_repeats(
     )
     grouped: dict[int, tuple[ServiceAnnouncement, list[Physician]]] = {}
     for link in reached:
+        # touch_log_broadcast logs each announcement touch with its physician.
+        assert link.touch.physician is not None
         grouped.setdefault(link.announcement_id, (link.announcement, []))[1].append(link.touch.physician)
     return [
         EarlierAnnouncement(
@@ -206,18 +210,23 @@ def announcement_recipients(
         .select_related("touch__physician")
         .order_by("touch__physician__last_name", "touch__physician__first_name", "touch_id")
     )
-    keys = {link.touch_id: announcement.email_key(physician_id=link.touch.physician_id) for link in links}
+    keys = {
+        link.touch_id: announcement.email_key(physician_id=link.touch.physician_id)
+        for link in links
+        if link.touch.physician_id is not None  # touch_log_broadcast sets it on every one
+    }
     deliveries = email_delivery_by_key(organization=organization, keys=keys.values())
     return [
         AnnouncementRecipient(touch=link.touch, delivery=deliveries.get(keys[link.touch_id]))
         for link in links
+        if link.touch_id in keys
     ]
 
 
-def announcement_defaults(*, offering: ServiceOffering) -> dict:
+def announcement_defaults(*, offering: ServiceOffering) -> dict[str, object]:
     """The form's starting point: a subject and message from the offering, its populations as audience."""
     subject = f"New at {offering.clinic.name}: {offering.name}"
-    max_length = ServiceAnnouncement._meta.get_field("subject").max_length
+    max_length = ServiceAnnouncement._meta.get_field("subject").max_length or len(subject)
     return {
         "subject": subject if len(subject) <= max_length else subject[: max_length - 1] + "…",
         "message": offering.description or f"{offering.clinic.name} now offers {offering.name}.",

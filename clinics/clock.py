@@ -44,7 +44,7 @@ def person_zone(membership: Membership) -> ZoneInfo:
     """
     if membership.timezone:
         return ZoneInfo(membership.timezone)
-    if membership.home_clinic_id is not None:
+    if membership.home_clinic_id is not None and membership.home_clinic is not None:
         return clinic_zone(membership.home_clinic)
     return organization_zone(membership.organization)
 

@@ -29,7 +29,7 @@ def _widget_classes(widget: forms.Widget, *, compact: bool) -> list[str]:
     return ["form-control", "form-control-sm"] if compact else ["form-control"]
 
 
-class StyledForm:
+class StyledForm(forms.BaseForm):
     """Bootstrap classes on every widget and a fields-only crispy helper; mix in before the Form class."""
 
     compact = False

@@ -84,7 +84,7 @@ def email_delivery_by_key(*, organization: Organization, keys: Iterable[str]) ->
 class DeliveryCount(NamedTuple):
     label: str
     status: str
-    count: int
+    total: int
 
 
 def email_delivery_counts(deliveries: Iterable[EmailDelivery]) -> list[DeliveryCount]:

@@ -8,7 +8,7 @@ import datetime
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from icalendar import Calendar, Event
+from icalendar import TRANSP, Calendar, Event
 
 from clinics.clock import person_today
 from clinics.models import Membership
@@ -77,7 +77,7 @@ def _event(follow_up: FollowUp, *, stamp: datetime.datetime, url: str) -> Event 
         end=end,
         summary=follow_up_summary(follow_up),
         url=url,
-        transparency="TRANSPARENT",
+        transparency=TRANSP.TRANSPARENT,
     )
 
 

@@ -23,7 +23,7 @@ def staff_choices(organization: Organization, roles: frozenset[str] = DIRECTORY_
 PHYSICIAN_QUERY_MAX_LENGTH = 200
 
 
-def resolve_typed_physician(form: forms.Form, organization: Organization) -> None:
+def resolve_typed_physician(form: forms.BaseForm, organization: Organization) -> None:
     """Without JavaScript, the physician is whatever was typed into the typeahead's text box.
 
     The typeahead posts the chosen physician's id in `physician` and their name

@@ -111,7 +111,7 @@ def referrals_attribute(*, organization: Organization, referrals: Sequence[Refer
         else {}
     )
     for referral in referrals:
-        attribution = attributions.get(referral.physician_id)
+        attribution = attributions.get(referral.physician_id) if referral.physician_id else None
         referral.referring_practice_id = attribution.practice_id if attribution else None
         referral.referring_taxonomy_code = attribution.taxonomy_code if attribution else ""
 
@@ -169,7 +169,7 @@ def referral_update(
     before = (
         Referral.objects.select_for_update()
         .filter(pk=referral.pk, version=version)
-        .values(*PATIENT_FIELDS, "physician_id")
+        .values(*PATIENT_FIELDS)
         .first()
     )
     if before is None:
@@ -177,12 +177,8 @@ def referral_update(
             "Someone else changed this referral while you were editing it. "
             "Your changes are below, not saved: check the current version, then save again."
         )
-    edited = {*details.names(), *(care.names() if care is not None else ())}
-    # Naming another physician corrects the intake, and with it the attribution.
-    if referral.physician_id != before["physician_id"]:
-        referrals_attribute(organization=referral.organization, referrals=[referral])
-        edited |= {"referring_practice", "referring_taxonomy_code"}
     now = timezone.now()
+    edited = details.names() + (care.names() if care is not None else ())
     Referral.objects.filter(pk=referral.pk).update(
         **{name: getattr(referral, name) for name in edited},
         version=F("version") + 1,

@@ -43,7 +43,7 @@ def intake(request: OrganizationRequest) -> HttpResponse:
     # Times typed at the desk are in the person's zone, like every time they see.
     with timezone.override(_clinic_timezone(request)):
         form = _intake_form(request, request.POST or None, request.FILES or None)
-        context = {}
+        context: dict[str, object] = {}
         if request.method == "POST":
             # Whatever the form comes back for, the document attached to it comes back too.
             form.keep_document(user=request.user, refused=refused_upload(request, "document"))

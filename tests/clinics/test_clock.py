@@ -108,10 +108,10 @@ def test_snoozing_to_the_owners_today_is_allowed_and_to_yesterday_is_not(pacific
     liaison = member_factory(pacific, Role.LIAISON)
     follow_up = FollowUpFactory(organization=pacific, owner=liaison.user, due_on=datetime.date(2026, 3, 10))
 
-    followup_snooze(follow_up=follow_up, user=liaison.user, until=LA_TODAY)  # the server's yesterday
+    followup_snooze(follow_up=follow_up, acting=liaison, until=LA_TODAY)  # the server's yesterday
 
     with pytest.raises(ValidationError, match="today or a later date"):
-        followup_snooze(follow_up=follow_up, user=liaison.user, until=LA_TODAY - datetime.timedelta(days=1))
+        followup_snooze(follow_up=follow_up, acting=liaison, until=LA_TODAY - datetime.timedelta(days=1))
 
 
 @time_machine.travel(LATE_IN_LA, tick=False)

@@ -16,7 +16,7 @@ from outreach.flags import sources_needing_attention
 from physicians.services import affiliations_set, physician_merge
 from referrals import selectors
 from referrals.models import Referral, SourceType, Status, StatusChange
-from referrals.services import referral_create, referral_transition, referral_update
+from referrals.services import ReferralIntake, referral_create, referral_transition
 
 from ..factories import (
     AffiliationFactory,
@@ -34,15 +34,17 @@ def intake(organization, user, clinic, physician, **fields):
     return referral_create(
         organization=organization,
         user=user,
-        clinic=clinic,
-        source_type=SourceType.PHYSICIAN,
-        physician=physician,
-        patient_first_name="Pat",
-        patient_last_name="Example",
-        patient_birth_date=datetime.date(1970, 5, 1),
-        patient_phone="303-555-0100",
-        received_at=fields.pop("received_at", timezone.now()),
-        **fields,
+        fields=ReferralIntake(
+            clinic=clinic,
+            source_type=SourceType.PHYSICIAN,
+            physician=physician,
+            patient_first_name="Pat",
+            patient_last_name="Example",
+            patient_birth_date=datetime.date(1970, 5, 1),
+            patient_phone="303-555-0100",
+            received_at=fields.pop("received_at", timezone.now()),
+            **fields,
+        ),
     )
 
 
@@ -95,33 +97,19 @@ def test_a_merge_moves_the_referral_to_the_physician_kept_but_not_its_practice(s
     assert referral.referring_practice == first_practice
 
 
-def test_correcting_the_physician_after_intake_corrects_the_attribution(summit, setting):
-    referral = intake(summit, setting["user"], setting["clinic"], PhysicianFactory(organization=summit))
-    assert referral.referring_practice is None  # a physician with no practice on record
-
-    referral_update(
-        referral=referral,
-        user=setting["user"],
-        version=referral.version,
-        allowed=("physician",),
-        physician=setting["physician"],
-    )
-
-    referral.refresh_from_db()
-    assert referral.referring_practice == setting["first_practice"]
-
-
 def test_a_referral_not_from_a_physician_is_attributed_to_no_practice(summit, setting):
     referral = referral_create(
         organization=summit,
         user=setting["user"],
-        clinic=setting["clinic"],
-        source_type=SourceType.DIRECT_ACCESS,
-        patient_first_name="Pat",
-        patient_last_name="Example",
-        patient_birth_date=datetime.date(1970, 5, 1),
-        patient_phone="303-555-0100",
-        received_at=timezone.now(),
+        fields=ReferralIntake(
+            clinic=setting["clinic"],
+            source_type=SourceType.DIRECT_ACCESS,
+            patient_first_name="Pat",
+            patient_last_name="Example",
+            patient_birth_date=datetime.date(1970, 5, 1),
+            patient_phone="303-555-0100",
+            received_at=timezone.now(),
+        ),
     )
 
     assert (referral.referring_practice, referral.referring_taxonomy_code) == (None, "")
