@@ -43,14 +43,16 @@ def intake(request: HttpRequest) -> HttpResponse:
             "received_at": timezone.localtime().replace(second=0, microsecond=0),
             "clinic": request.membership.home_clinic,
         }
+        # Bound on every POST, even an empty one: keep_document reads what was cleaned.
+        posted = request.method == "POST"
         form = ReferralForm(
-            request.POST or None,
-            request.FILES or None,
+            request.POST if posted else None,
+            request.FILES if posted else None,
             initial=initial,
             instance=Referral(organization=request.organization),
             organization=request.organization,
         )
-        if request.method == "POST":
+        if posted:
             # Whatever the form comes back for, the document attached to it comes back too.
             form.keep_document(user=request.user, refused=refused_upload(request, "document"))
             if form.is_valid():
