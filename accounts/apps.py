@@ -7,4 +7,6 @@ class AccountsConfig(AppConfig):
     name = "accounts"
 
     def ready(self) -> None:
+        import config.ids  # noqa: F401  (registers the overflow-safe `__in` lookup for every integer field)
+
         from . import signals  # noqa: F401  (connects the login receiver)

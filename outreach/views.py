@@ -15,6 +15,7 @@ from icalendar import Calendar, Event
 
 from clinics.models import Role
 from clinics.tenancy import get_for_organization_or_404, staff_view
+from config.ids import id_from_input
 from physicians.models import Gatekeeper, Physician, Practice
 
 from . import selectors, services
@@ -39,9 +40,10 @@ def _safe_next(request: HttpRequest, candidate: str | None) -> str | None:
 
 def _scoped(model, request: HttpRequest, raw_id: str | None):
     """The organization's object with id `raw_id`, or None for a missing, malformed or foreign id."""
-    if not raw_id or not (raw_id.isascii() and raw_id.isdigit()):
+    pk = id_from_input(raw_id)
+    if pk is None:
         return None
-    return model.objects.for_organization(request.organization).filter(pk=int(raw_id)).first()
+    return model.objects.for_organization(request.organization).filter(pk=pk).first()
 
 
 @staff_view(roles=OUTREACH)
