@@ -9,10 +9,10 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 from icalendar import Calendar, Event
 
+from clinics.links import next_url, safe_next, site_url
 from clinics.models import Role
 from clinics.tenancy import get_for_organization_or_404, staff_view
 from config.ids import id_from_input
@@ -28,14 +28,6 @@ PAGE_SIZE = 25
 RUNS_OUTREACH_WEEKS = 12
 # Calendar apps show overdue follow-ups for a month; older ones live on the follow-ups page.
 CALENDAR_PAST_DAYS = 30
-
-
-def _safe_next(request: HttpRequest, candidate: str | None) -> str | None:
-    if candidate and url_has_allowed_host_and_scheme(
-        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return candidate
-    return None
 
 
 def _scoped(model, request: HttpRequest, raw_id: str | None):
@@ -89,7 +81,7 @@ def touch_remove(request: HttpRequest, touch_id: int) -> HttpResponse:
         messages.error(request, " ".join(getattr(refusal, "messages", [str(refusal)])))
     else:
         messages.success(request, f"Removed the {touch.get_kind_display().lower()} with {with_whom}.")
-    return redirect(_safe_next(request, request.POST.get("next")) or "outreach:touch_list")
+    return redirect(next_url(request, default="outreach:touch_list"))
 
 
 def _physician_label(form: TouchForm | TouchFilterForm, physician: Physician | None) -> str:
@@ -118,8 +110,8 @@ def _touch_initial(request: HttpRequest) -> dict:
     return initial
 
 
-def _after_touch(request: HttpRequest, touch: Touch, next_url: str) -> str:
-    if safe := _safe_next(request, next_url):
+def _after_touch(request: HttpRequest, touch: Touch, wanted: str) -> str:
+    if safe := safe_next(request, wanted):
         return safe
     if touch.physician_id:
         return reverse("physicians:detail", args=[touch.physician_id])
@@ -175,7 +167,7 @@ def touch_create(request: HttpRequest) -> HttpResponse:
             "form": form,
             "physician": physician,
             "physician_label": _physician_label(form, physician),
-            "cancel_url": _safe_next(request, form["next"].value()) or reverse("outreach:touch_list"),
+            "cancel_url": safe_next(request, form["next"].value()) or reverse("outreach:touch_list"),
         },
     )
 
@@ -208,7 +200,7 @@ def _followup(request: HttpRequest, followup_id: int) -> FollowUp:
 
 
 def _back_to_followups(request: HttpRequest) -> HttpResponse:
-    return redirect(_safe_next(request, request.POST.get("next")) or "outreach:followups")
+    return redirect(next_url(request, default="outreach:followups"))
 
 
 @require_POST
@@ -254,7 +246,7 @@ def calendar_settings(request: HttpRequest) -> HttpResponse:
         if action == "reset":
             token = services.calendar_feed_reset(organization=request.organization, user=request.user)
             # The page that answers this POST is the only place the token ever appears.
-            new_url = request.build_absolute_uri(reverse("outreach:calendar_feed", args=[token]))
+            new_url = site_url(reverse("outreach:calendar_feed", args=[token]))
         elif action == "revoke":
             services.calendar_feed_revoke(organization=request.organization, user=request.user)
             messages.success(
@@ -329,7 +321,7 @@ def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
         user=membership.user,
         due_from=today - datetime.timedelta(days=CALENDAR_PAST_DAYS),
     )
-    page_url = request.build_absolute_uri(reverse("outreach:followups"))
+    page_url = site_url(reverse("outreach:followups"))
     stamp = timezone.now()
     events = [_calendar_event(follow_up, stamp=stamp, url=page_url) for follow_up in follow_ups]
     calendar = Calendar.new(

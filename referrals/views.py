@@ -7,6 +7,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from clinics.links import next_url
 from clinics.models import Role
 from clinics.tenancy import ALL_ROLES, get_for_organization_or_404, staff_view
 from config.uploads import refused_upload, upload_limit
@@ -145,7 +146,7 @@ def bulk_transition(request: HttpRequest) -> HttpResponse:
     form = BulkTransitionForm(request.POST, organization=request.organization)
     if not form.is_valid():
         messages.error(request, "Tick the referrals to move and choose where to move them.")
-        return redirect(request.POST.get("next") or "referrals:list")
+        return redirect(next_url(request, default="referrals:list"))
     moved, refused = 0, []
     for referral in form.cleaned_data["referrals"]:
         try:
@@ -164,7 +165,7 @@ def bulk_transition(request: HttpRequest) -> HttpResponse:
         messages.success(request, f"Moved {moved} referral{'s' if moved != 1 else ''}.")
     for reason in refused:
         messages.error(request, reason)
-    return redirect(request.POST.get("next") or "referrals:list")
+    return redirect(next_url(request, default="referrals:list"))
 
 
 @staff_view(roles=ALL_ROLES)
