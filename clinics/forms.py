@@ -4,6 +4,8 @@ from django import forms
 from django.contrib.auth.password_validation import password_validators_help_text_html
 from django.core.validators import MinValueValidator
 
+from config.text import SingleLineField, validate_single_line
+
 from .models import Clinic, Membership, Organization, Payer, Population, Role, ServiceOffering
 from .services import CLINIC_FIELDS, ORGANIZATION_SETTINGS, staff_username
 
@@ -54,13 +56,14 @@ class ClinicForm(forms.ModelForm):
 
 
 class StaffCreateForm(forms.Form):
-    first_name = forms.CharField(max_length=150)
-    last_name = forms.CharField(max_length=150)
+    first_name = SingleLineField(max_length=150)
+    last_name = SingleLineField(max_length=150)
     email = forms.EmailField(required=False, help_text="Used for password resets and digests.")
     username = forms.RegexField(
         regex=r"^[\w.+-]+\Z",
         max_length=100,
         error_messages={"invalid": "Use letters, digits and . + - _ only."},
+        validators=[validate_single_line],
     )
     role = forms.ChoiceField(choices=Role.choices)
     home_clinic = forms.ModelChoiceField(queryset=Clinic.objects.none(), required=False)

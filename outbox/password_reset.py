@@ -35,6 +35,7 @@ from django.utils.http import urlsafe_base64_encode
 
 from clinics.links import site_url
 from clinics.models import Membership
+from config.text import SingleLineField
 
 from .services import email_enqueue
 
@@ -82,7 +83,7 @@ class OutboxPasswordResetForm(PasswordResetForm):
     """
 
     email = None
-    username = forms.CharField(
+    username = SingleLineField(
         max_length=150,
         help_text="The name you sign in with, such as summit.jdoe.",
         widget=forms.TextInput(attrs={"autocomplete": "username", "autofocus": True}),

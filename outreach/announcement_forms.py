@@ -2,6 +2,7 @@ from django import forms
 
 from clinics.models import Organization, Population
 from config.ids import id_from_input
+from config.text import SingleLineField
 
 from .announcements import NO_AUDIENCE, announcement_specialty_choices
 from .models import ServiceAnnouncement
@@ -20,7 +21,7 @@ class IdListField(forms.Field):
 
 
 class AnnouncementForm(forms.Form):
-    subject = forms.CharField(max_length=ServiceAnnouncement._meta.get_field("subject").max_length)
+    subject = SingleLineField(max_length=ServiceAnnouncement._meta.get_field("subject").max_length)
     message = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 6}),
         help_text="What the service is and who it helps. No patient details.",

@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from clinics.models import Organization
+from config.text import SingleLineField
 from physicians.models import Affiliation, Gatekeeper, Physician, Practice
 
 from .models import TouchKind, TouchOutcome
@@ -108,7 +109,7 @@ class TouchForm(forms.Form):
         queryset=Physician.objects.none(), required=False, widget=forms.HiddenInput
     )
     # The typeahead's text box: the physician's name or NPI when typed without JavaScript.
-    q = forms.CharField(label="Physician", required=False, max_length=PHYSICIAN_QUERY_MAX_LENGTH)
+    q = SingleLineField(label="Physician", required=False, max_length=PHYSICIAN_QUERY_MAX_LENGTH)
     practice = forms.ModelChoiceField(
         queryset=Practice.objects.none(),
         required=False,
@@ -143,8 +144,8 @@ class TouchForm(forms.Form):
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         help_text="Optional. The follow-up goes to the person who made the touch.",
     )
-    follow_up_note = forms.CharField(label="Next step", max_length=300, required=False)
-    next = forms.CharField(required=False, widget=forms.HiddenInput)
+    follow_up_note = SingleLineField(label="Next step", max_length=300, required=False)
+    next = SingleLineField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args, organization: Organization, user: User, **kwargs):
         super().__init__(*args, **kwargs)
@@ -227,7 +228,7 @@ class TouchFilterForm(forms.Form):
         queryset=Physician.objects.none(), required=False, widget=forms.HiddenInput
     )
     # The physician typeahead's text box, resolved as on the touch form when JavaScript is off.
-    q = forms.CharField(label="Physician", required=False, max_length=PHYSICIAN_QUERY_MAX_LENGTH)
+    q = SingleLineField(label="Physician", required=False, max_length=PHYSICIAN_QUERY_MAX_LENGTH)
     practice = forms.ModelChoiceField(
         queryset=Practice.objects.none(), required=False, empty_label="Any practice"
     )

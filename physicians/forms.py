@@ -4,6 +4,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 
 from clinics.models import Clinic, Organization, Payer, Population, Role
+from config.text import SingleLineField
 
 from .models import Gatekeeper, Physician, Practice, Stage, Tier
 from .selectors import PHYSICIAN_SORTS, PhysicianFilters
@@ -98,7 +99,7 @@ class StageForm(forms.Form):
     stage = forms.ChoiceField(
         choices=Stage.choices, widget=forms.Select(attrs={"class": "form-select form-select-sm"})
     )
-    note = forms.CharField(max_length=300, required=False, help_text="Why, in a few words (optional).")
+    note = SingleLineField(max_length=300, required=False, help_text="Why, in a few words (optional).")
 
 
 class PracticeForm(forms.ModelForm):
@@ -178,7 +179,7 @@ ACTIVE_CHOICES = [("yes", "Active"), ("no", "Inactive"), ("all", "All")]
 
 
 class PhysicianFilterForm(forms.Form):
-    q = forms.CharField(
+    q = SingleLineField(
         label="Search",
         required=False,
         widget=forms.SearchInput(attrs={"placeholder": "Name, NPI, practice or city"}),
@@ -237,11 +238,11 @@ class NppesUploadForm(forms.Form):
         help_text="The “npidata_pfile” CSV from the NPPES Data Dissemination download, or an extract of it.",
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
     )
-    states = forms.CharField(
+    states = SingleLineField(
         required=False,
         help_text="Two-letter codes separated by spaces or commas, e.g. CO WY. Empty: every state.",
     )
-    taxonomies = forms.CharField(
+    taxonomies = SingleLineField(
         label="Specialties (taxonomy codes)",
         required=False,
         help_text="NUCC codes or their beginnings, e.g. 207X for all orthopaedic surgery. "
