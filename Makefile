@@ -28,8 +28,8 @@ run: $(VENV)/.synced
 	@echo
 	@echo "  Rapport is starting at http://127.0.0.1:8000/  (Ctrl-C stops web, worker and beat)"
 	@echo "  Demo logins, password rapport-demo for each (demo data only):"
-	@echo "    Summit Physical Therapy: frontdesk, therapist, liaison, admin"
-	@echo "    Harbor Rehab:            harbor-admin"
+	@echo "    Summit Physical Therapy: summit.frontdesk, summit.therapist, summit.liaison, summit.admin"
+	@echo "    Harbor Rehab:            harbor.admin"
 	@echo
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start --procfile Procfile
 

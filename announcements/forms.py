@@ -1,29 +1,12 @@
 from django import forms
 
 from clinics.models import Organization, Population
+from config.ids import id_from_input
+from config.text import SingleLineField
 
 from .models import ServiceAnnouncement
 from .selectors import announcement_specialty_choices
 from .services import NO_AUDIENCE
-
-# The range of a 64-bit signed integer, the widest primary key any backend stores.
-ID_MIN, ID_MAX = -(2**63), 2**63 - 1
-
-
-class IdMultipleChoiceField(forms.ModelMultipleChoiceField):
-    """Refuses an id no row can have before it reaches the query: SQLite raises OverflowError on one."""
-
-    def clean(self, value):
-        for pk in value if isinstance(value, list | tuple) else ():
-            try:
-                number = int(str(pk))
-            except ValueError:
-                continue  # not a number at all: the parent's lookup refuses it
-            if not ID_MIN <= number <= ID_MAX:
-                raise forms.ValidationError(
-                    self.error_messages["invalid_pk_value"], code="invalid_pk_value", params={"pk": pk}
-                )
-        return super().clean(value)
 
 
 class IdListField(forms.Field):
@@ -32,14 +15,15 @@ class IdListField(forms.Field):
     widget = forms.MultipleHiddenInput
 
     def to_python(self, value) -> list[int]:
-        raws = [str(raw) for raw in value or []]
-        if not all(raw.isascii() and raw.isdigit() and int(raw) <= ID_MAX for raw in raws):
+        ids = [id_from_input(raw) for raw in value or []]
+        valid = [pk for pk in ids if pk is not None]
+        if len(valid) < len(ids):
             raise forms.ValidationError("This form is incomplete. Reload the page and try again.")
-        return [int(raw) for raw in raws]
+        return valid
 
 
 class AnnouncementForm(forms.Form):
-    subject = forms.CharField(max_length=ServiceAnnouncement._meta.get_field("subject").max_length)
+    subject = SingleLineField(max_length=ServiceAnnouncement._meta.get_field("subject").max_length)
     message = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 6}),
         help_text="What the service is and who it helps. No patient details.",
@@ -50,7 +34,7 @@ class AnnouncementForm(forms.Form):
         widget=forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"}),
         help_text="Physicians with any of these specialties (how many active physicians have each).",
     )
-    populations = IdMultipleChoiceField(
+    populations = forms.ModelMultipleChoiceField(
         label="Patient populations",
         queryset=Population.objects.order_by("name"),
         required=False,

@@ -20,18 +20,22 @@ from .models import (
     Role,
     ServiceOffering,
 )
+from .services import staff_username
 
 DEMO_PASSWORD = "rapport-demo"  # noqa: S105 (published demo credential)
 
 
 @dataclass(frozen=True)
 class DemoUser:
-    username: str
+    name: str
     first_name: str
     last_name: str
     role: str
     organization_slug: str
     home_clinic: str | None = None
+    # The sign-in name before staff usernames carried their organization's
+    # slug: a database seeded then has its demo accounts renamed, not doubled.
+    legacy_username: str = ""
 
 
 ORGANIZATIONS = {
@@ -52,11 +56,11 @@ ORGANIZATIONS = {
 }
 
 USERS = [
-    DemoUser("frontdesk", "Fran", "Delgado", Role.FRONT_DESK, "summit", "Summit PT – Downtown"),
-    DemoUser("therapist", "Theo", "Park", Role.THERAPIST, "summit", "Summit PT – Downtown"),
-    DemoUser("liaison", "Lena", "Okafor", Role.LIAISON, "summit", "Summit PT – Cherry Creek"),
-    DemoUser("admin", "Avery", "Nguyen", Role.ADMIN, "summit", None),
-    DemoUser("harbor-admin", "Hugo", "Marsh", Role.ADMIN, "harbor", None),
+    DemoUser("frontdesk", "Fran", "Delgado", Role.FRONT_DESK, "summit", "Summit PT – Downtown", "frontdesk"),
+    DemoUser("therapist", "Theo", "Park", Role.THERAPIST, "summit", "Summit PT – Downtown", "therapist"),
+    DemoUser("liaison", "Lena", "Okafor", Role.LIAISON, "summit", "Summit PT – Cherry Creek", "liaison"),
+    DemoUser("admin", "Avery", "Nguyen", Role.ADMIN, "summit", None, "admin"),
+    DemoUser("admin", "Hugo", "Marsh", Role.ADMIN, "harbor", None, "harbor-admin"),
 ]
 
 
@@ -142,19 +146,24 @@ def seed(stdout=None) -> None:
 
     user_model = get_user_model()
     for demo in USERS:
+        organization = organizations[demo.organization_slug]
+        username = staff_username(organization=organization, name=demo.name)
+        if not user_model.objects.filter(username=username).exists():
+            user_model.objects.filter(
+                username=demo.legacy_username, memberships__organization=organization
+            ).update(username=username)
         user, _ = user_model.objects.update_or_create(
-            username=demo.username,
+            username=username,
             defaults={
                 "first_name": demo.first_name,
                 "last_name": demo.last_name,
-                "email": f"{demo.username}@example.com",
+                "email": f"{demo.legacy_username}@example.com",
                 "is_active": True,
             },
         )
         if not user.check_password(DEMO_PASSWORD):
             user.set_password(DEMO_PASSWORD)
             user.save(update_fields=["password"])
-        organization = organizations[demo.organization_slug]
         home_clinic = (
             Clinic.objects.get(organization=organization, name=demo.home_clinic) if demo.home_clinic else None
         )

@@ -2,9 +2,11 @@ from django import forms
 from django.contrib.auth.password_validation import password_validators_help_text_html
 from django.core.validators import MinValueValidator
 
+from config.text import SingleLineField, validate_single_line
+
 from .form_pages import StyledForm
 from .models import Clinic, Membership, Organization, Payer, Population, Role, ServiceOffering
-from .services import CLINIC_FIELDS, ORGANIZATION_SETTINGS
+from .services import CLINIC_FIELDS, ORGANIZATION_SETTINGS, staff_username
 
 US_TIMEZONES = [
     ("America/New_York", "Eastern (New York)"),
@@ -59,10 +61,15 @@ class ClinicForm(StyledForm, forms.ModelForm):
 class StaffCreateForm(StyledForm, forms.Form):
     submit_label = "Add staff member"
 
-    first_name = forms.CharField(max_length=150)
-    last_name = forms.CharField(max_length=150)
+    first_name = SingleLineField(max_length=150)
+    last_name = SingleLineField(max_length=150)
     email = forms.EmailField(required=False, help_text="Used for password resets and digests.")
-    username = forms.CharField(max_length=150, help_text="What they type to sign in.")
+    username = forms.RegexField(
+        regex=r"^[\w.+-]+\Z",
+        max_length=100,
+        error_messages={"invalid": "Use letters, digits and . + - _ only."},
+        validators=[validate_single_line],
+    )
     role = forms.ChoiceField(choices=Role.choices)
     home_clinic = forms.ModelChoiceField(queryset=Clinic.objects.none(), required=False)
     password = forms.CharField(
@@ -75,6 +82,8 @@ class StaffCreateForm(StyledForm, forms.Form):
     def __init__(self, *args, organization: Organization, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["home_clinic"].queryset = Clinic.objects.for_organization(organization)
+        prefix = staff_username(organization=organization, name="")
+        self.fields["username"].help_text = f"They sign in with it after “{prefix}”, e.g. {prefix}rquinn."
 
 
 class MembershipForm(StyledForm, forms.ModelForm):

@@ -53,6 +53,17 @@ def clinic_save(
     return clinic
 
 
+def staff_username(*, organization: Organization, name: str) -> str:
+    """The sign-in name of `name` in `organization`: `<organization slug>.<name>`.
+
+    Usernames are unique across the installation. Prefixed with the
+    organization's slug (which has no dot), the name an admin chooses can
+    only collide with a name in their own organization's namespace: "already
+    exists" says nothing about other organizations.
+    """
+    return f"{organization.slug}.{name}"
+
+
 @transaction.atomic
 def staff_create(
     *,
@@ -65,8 +76,18 @@ def staff_create(
     email: str = "",
     home_clinic: Clinic | None = None,
 ) -> Membership:
-    """Creates a staff account and its membership in `organization` together."""
-    user = get_user_model()(username=username, first_name=first_name, last_name=last_name, email=email)
+    """Creates a staff account and its membership in `organization` together.
+
+    `username` is the short name; the account's is `staff_username(...)`. The
+    email address is not checked for uniqueness: refusing one that another
+    organization's staff uses would tell that it exists.
+    """
+    user = get_user_model()(
+        username=staff_username(organization=organization, name=username),
+        first_name=first_name,
+        last_name=last_name,
+        email=email,
+    )
     try:
         validate_password(password, user)
     except ValidationError as error:

@@ -95,7 +95,11 @@ def staff_create(request: OrganizationRequest) -> HttpResponse:
         except ValidationError as error:
             form.add_error(None, error)
         else:
-            messages.success(request, f"Added {membership.user} as {membership.get_role_display()}.")
+            messages.success(
+                request,
+                f"Added {membership.user} as {membership.get_role_display()}; "
+                f"they sign in as {membership.user.username}.",
+            )
             return redirect("clinics:staff_list")
     context = {"form": form, "cancel_url": reverse("clinics:staff_list")}
     return render(request, "clinics/staff_form.html", context)

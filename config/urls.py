@@ -1,12 +1,11 @@
 from django.contrib import admin
-from django.contrib.auth.views import PasswordResetView
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from django.urls import include, path
 from django.views.decorators.cache import never_cache
 
 from clinics import views as clinic_views
-from outbox.password_reset import OutboxPasswordResetForm
+from outbox.password_reset import OutboxPasswordResetView
 
 
 @never_cache
@@ -28,7 +27,7 @@ urlpatterns = [
     # Password reset mails through the outbox, which `accounts` may not import.
     path(
         "accounts/password/reset/",
-        PasswordResetView.as_view(form_class=OutboxPasswordResetForm),
+        OutboxPasswordResetView.as_view(),
         name="password_reset",
     ),
     path("accounts/", include("accounts.urls")),

@@ -51,6 +51,7 @@ from django.template.loader import get_template
 from django.urls import reverse
 from django.utils import timezone
 
+from clinics.links import site_url
 from clinics.models import Organization
 
 from .models import EmailStatus, EmailSuppression, OutboundEmail
@@ -206,9 +207,7 @@ def _email_build(
     context = dict(message.context)
     if unsubscribe:
         email.unsubscribe_token = secrets.token_urlsafe(32)
-        url = settings.SITE_URL.rstrip("/") + reverse(
-            "outbox:unsubscribe", kwargs={"token": email.unsubscribe_token}
-        )
+        url = site_url(reverse("outbox:unsubscribe", kwargs={"token": email.unsubscribe_token}))
         context["unsubscribe_url"] = url
         email.headers = {
             "List-Unsubscribe": f"<{url}>",

@@ -7,6 +7,7 @@ from django.utils import timezone
 from accounts.models import User
 from clinics.form_pages import StyledForm
 from clinics.models import Organization
+from config.text import SingleLineField
 from physicians.forms import PHYSICIAN_QUERY_MAX_LENGTH, resolve_typed_physician
 from physicians.models import Affiliation, Gatekeeper, Physician, Practice
 
@@ -60,7 +61,7 @@ class TouchForm(StyledForm, forms.Form):
         queryset=Physician.objects.none(), required=False, widget=forms.HiddenInput
     )
     # The typeahead's text box: the physician's name or NPI when typed without JavaScript.
-    q = forms.CharField(label="Physician", required=False, max_length=PHYSICIAN_QUERY_MAX_LENGTH)
+    q = SingleLineField(label="Physician", required=False, max_length=PHYSICIAN_QUERY_MAX_LENGTH)
     practice = forms.ModelChoiceField(
         queryset=Practice.objects.none(),
         required=False,
@@ -95,8 +96,8 @@ class TouchForm(StyledForm, forms.Form):
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         help_text="Optional. The follow-up goes to the person who made the touch.",
     )
-    follow_up_note = forms.CharField(label="Next step", max_length=300, required=False)
-    next = forms.CharField(required=False, widget=forms.HiddenInput)
+    follow_up_note = SingleLineField(label="Next step", max_length=300, required=False)
+    next = SingleLineField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args, organization: Organization, user: User, today: datetime.date, **kwargs):
         """`today`: the signed-in person's (clinics/clock.py), from which a follow-up is planned."""
@@ -181,7 +182,7 @@ class TouchFilterForm(StyledForm, forms.Form):
         queryset=Physician.objects.none(), required=False, widget=forms.HiddenInput
     )
     # The physician typeahead's text box, resolved as on the touch form when JavaScript is off.
-    q = forms.CharField(label="Physician", required=False, max_length=PHYSICIAN_QUERY_MAX_LENGTH)
+    q = SingleLineField(label="Physician", required=False, max_length=PHYSICIAN_QUERY_MAX_LENGTH)
     practice = forms.ModelChoiceField(
         queryset=Practice.objects.none(), required=False, empty_label="Any practice"
     )

@@ -5,11 +5,12 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from clinics.clock import person_today
+from clinics.links import next_url, safe_next, site_url
 from clinics.tenancy import OrganizationRequest, get_for_organization_or_404, staff_view
+from config.ids import id_from_input
 from physicians.models import Gatekeeper, Physician, Practice
 
 from . import selectors, services
@@ -23,19 +24,12 @@ PAGE_SIZE = 25
 RUNS_OUTREACH_WEEKS = 12
 
 
-def _safe_next(request: OrganizationRequest, candidate: str | None) -> str | None:
-    if candidate and url_has_allowed_host_and_scheme(
-        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return candidate
-    return None
-
-
 def _scoped(model, request: OrganizationRequest, raw_id: str | None):
     """The organization's object with id `raw_id`, or None for a missing, malformed or foreign id."""
-    if not raw_id or not (raw_id.isascii() and raw_id.isdigit()):
+    pk = id_from_input(raw_id)
+    if pk is None:
         return None
-    return model.objects.for_organization(request.organization).filter(pk=int(raw_id)).first()
+    return model.objects.for_organization(request.organization).filter(pk=pk).first()
 
 
 @staff_view(roles=OUTREACH)
@@ -80,7 +74,7 @@ def touch_remove(request: OrganizationRequest, touch_id: int) -> HttpResponse:
         messages.error(request, " ".join(getattr(refusal, "messages", [str(refusal)])))
     else:
         messages.success(request, f"Removed the {touch.get_kind_display().lower()} with {with_whom}.")
-    return redirect(_safe_next(request, request.POST.get("next")) or "outreach:touch_list")
+    return redirect(next_url(request, default="outreach:touch_list"))
 
 
 def _physician_label(form: TouchForm | TouchFilterForm, physician: Physician | None) -> str:
@@ -109,8 +103,8 @@ def _touch_initial(request: OrganizationRequest) -> dict:
     return initial
 
 
-def _after_touch(request: OrganizationRequest, touch: Touch, next_url: str) -> str:
-    if safe := _safe_next(request, next_url):
+def _after_touch(request: OrganizationRequest, touch: Touch, wanted: str) -> str:
+    if safe := safe_next(request, wanted):
         return safe
     if touch.physician_id:
         return reverse("physicians:detail", args=[touch.physician_id])
@@ -167,7 +161,7 @@ def touch_create(request: OrganizationRequest) -> HttpResponse:
             "form": form,
             "physician": physician,
             "physician_label": _physician_label(form, physician),
-            "cancel_url": _safe_next(request, form["next"].value()) or reverse("outreach:touch_list"),
+            "cancel_url": safe_next(request, form["next"].value()) or reverse("outreach:touch_list"),
         },
     )
 
@@ -200,7 +194,7 @@ def _followup(request: OrganizationRequest, followup_id: int) -> FollowUp:
 
 
 def _back_to_followups(request: OrganizationRequest) -> HttpResponse:
-    return redirect(_safe_next(request, request.POST.get("next")) or "outreach:followups")
+    return redirect(next_url(request, default="outreach:followups"))
 
 
 @require_POST
@@ -247,7 +241,7 @@ def calendar_settings(request: OrganizationRequest) -> HttpResponse:
         if action == "reset":
             token = services.calendar_feed_reset(organization=request.organization, user=request.user)
             # The page that answers this POST is the only place the token ever appears.
-            new_url = request.build_absolute_uri(reverse("outreach:calendar_feed", args=[token]))
+            new_url = site_url(reverse("outreach:calendar_feed", args=[token]))
         elif action == "revoke":
             services.calendar_feed_revoke(organization=request.organization, user=request.user)
             messages.success(
@@ -281,7 +275,7 @@ def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
     document = follow_ups_ical(
         membership=membership,
         follow_ups=follow_ups,
-        page_url=request.build_absolute_uri(reverse("outreach:followups")),
+        page_url=site_url(reverse("outreach:followups")),
         now=now,
     )
     return HttpResponse(

@@ -4,6 +4,7 @@ from django.contrib.auth import get_user_model
 
 from clinics.form_pages import ConfirmsDuplicates, StyledForm
 from clinics.models import Clinic, Organization, Payer, Population
+from config.text import SingleLineField
 
 from .models import Gatekeeper, Physician, Practice, Stage, Tier
 from .roles import DIRECTORY_EDITORS
@@ -127,7 +128,7 @@ class PhysicianForm(ConfirmsDuplicates, forms.ModelForm):
 class StageForm(StyledForm, forms.Form):
     compact = True
     stage = forms.ChoiceField(choices=Stage.choices)
-    note = forms.CharField(max_length=300, required=False, help_text="Why, in a few words (optional).")
+    note = SingleLineField(max_length=300, required=False, help_text="Why, in a few words (optional).")
 
 
 class PracticeForm(StyledForm, forms.ModelForm):
@@ -211,7 +212,7 @@ ACTIVE_CHOICES = [("yes", "Active"), ("no", "Inactive"), ("all", "All")]
 class PhysicianFilterForm(StyledForm, forms.Form):
     compact = True
 
-    q = forms.CharField(
+    q = SingleLineField(
         label="Search",
         required=False,
         widget=forms.SearchInput(attrs={"placeholder": "Name, NPI, practice or city"}),
@@ -267,11 +268,11 @@ class NppesUploadForm(StyledForm, forms.Form):
         help_text="The “npidata_pfile” CSV from the NPPES Data Dissemination download, or an extract of it.",
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
     )
-    states = forms.CharField(
+    states = SingleLineField(
         required=False,
         help_text="Two-letter codes separated by spaces or commas, e.g. CO WY. Empty: every state.",
     )
-    taxonomies = forms.CharField(
+    taxonomies = SingleLineField(
         label="Specialties (taxonomy codes)",
         required=False,
         help_text="NUCC codes or their beginnings, e.g. 207X for all orthopaedic surgery. "

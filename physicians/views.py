@@ -9,6 +9,7 @@ from django.views.decorators.http import require_POST
 from clinics.clock import person_today
 from clinics.roles import ADMINS, ALL_ROLES
 from clinics.tenancy import OrganizationRequest, get_for_organization_or_404, staff_view
+from config.ids import id_from_input
 
 from . import selectors, services
 from .exports import csv_lines
@@ -45,10 +46,9 @@ def _page(request: OrganizationRequest, queryset):
 
 
 def _fit_profile(request: OrganizationRequest):
-    clinic_id = request.GET.get("clinic", "")
     clinic = selectors.clinic_for_fit(
         organization=request.organization,
-        clinic_id=int(clinic_id) if clinic_id.isdigit() else None,
+        clinic_id=id_from_input(request.GET.get("clinic")),
         default=request.membership.home_clinic,
     )
     return clinic_profile(clinic) if clinic else None

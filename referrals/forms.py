@@ -8,6 +8,7 @@ from accounts.models import User
 from clinics.clock import current_today
 from clinics.form_pages import ConfirmsDuplicates, StyledForm
 from clinics.models import Clinic, Organization, Payer, Role
+from config.text import SingleLineField
 from physicians.forms import PHYSICIAN_QUERY_MAX_LENGTH, resolve_typed_physician
 from physicians.identifiers import validate_npi
 from physicians.models import Physician
@@ -173,9 +174,9 @@ class ReferralForm(ConfirmsDuplicates, forms.ModelForm):
     kept_document = forms.UUIDField(required=False, widget=forms.HiddenInput)
     remove_kept_document = forms.BooleanField(required=False)
     # A physician not in the directory yet, added with the referral.
-    new_physician_first_name = forms.CharField(label="First name", required=False, max_length=100)
-    new_physician_last_name = forms.CharField(label="Last name", required=False, max_length=100)
-    new_physician_npi = forms.CharField(
+    new_physician_first_name = SingleLineField(label="First name", required=False, max_length=100)
+    new_physician_last_name = SingleLineField(label="Last name", required=False, max_length=100)
+    new_physician_npi = SingleLineField(
         label="NPI (optional)", required=False, max_length=10, validators=[validate_npi]
     )
     confirm_duplicate_label = "This is a new referral for the same patient; save it"

@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from clinics.clock import organization_today, person_zone
+from clinics.links import next_url
 from clinics.roles import ALL_ROLES
 from clinics.tenancy import OrganizationRequest, get_for_organization_or_404, staff_view
 from config.uploads import refused_upload, upload_limit
@@ -42,9 +43,11 @@ def _clinic_timezone(request: OrganizationRequest) -> ZoneInfo:
 def intake(request: OrganizationRequest) -> HttpResponse:
     # Times typed at the desk are in the person's zone, like every time they see.
     with timezone.override(_clinic_timezone(request)):
-        form = _intake_form(request, request.POST or None, request.FILES or None)
+        # Bound on every POST, even an empty one: keep_document reads what was cleaned.
+        posted = request.method == "POST"
+        form = _intake_form(request, request.POST if posted else None, request.FILES if posted else None)
         context: dict[str, object] = {}
-        if request.method == "POST":
+        if posted:
             # Whatever the form comes back for, the document attached to it comes back too.
             form.keep_document(user=request.user, refused=refused_upload(request, "document"))
             if FIND_PHYSICIAN in request.POST:
@@ -180,7 +183,7 @@ def bulk_transition(request: OrganizationRequest) -> HttpResponse:
     form = BulkTransitionForm(request.POST, organization=request.organization)
     if not form.is_valid():
         messages.error(request, "Tick the referrals to move and choose where to move them.")
-        return redirect(request.POST.get("next") or "referrals:list")
+        return redirect(next_url(request, default="referrals:list"))
     to_status = Status(form.cleaned_data["to_status"])
     try:
         moved = services.referral_transition_many(
@@ -202,7 +205,7 @@ def bulk_transition(request: OrganizationRequest) -> HttpResponse:
         messages.error(request, " ".join(error.messages))
     else:
         messages.success(request, f"Moved {len(moved)} referral{'s' if len(moved) != 1 else ''}.")
-    return redirect(request.POST.get("next") or "referrals:list")
+    return redirect(next_url(request, default="referrals:list"))
 
 
 @staff_view(roles=ALL_ROLES)

@@ -9,6 +9,7 @@ from io import StringIO
 
 import pytest
 import time_machine
+from django.core.cache import cache
 from django.core.management import call_command
 from django.db import transaction
 from django.test import Client
@@ -21,6 +22,12 @@ from .factories import ClinicFactory, MembershipFactory, OrganizationFactory
 REQUIRE_SERVICES = os.environ.get("RAPPORT_REQUIRE_SERVICES") == "1"
 # Fixtures for tests that deliver email through a real worker to an SMTP server.
 pytest_plugins = ["tests.delivery"]
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Counters in the cache (password-reset limits) start at zero in every test."""
+    cache.clear()
 
 
 @pytest.fixture

@@ -26,6 +26,9 @@ if os.environ.get("RAPPORT_TEST_EMAIL_URL"):
             "OPTIONS": {"host": _sink["EMAIL_HOST"], "port": _sink["EMAIL_PORT"], "timeout": 30},
         }
     }
+# Each test starts with empty counters (tests/conftest.py clears them): never
+# the shared Redis, whose clearing would empty the broker's queues too.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 WHITENOISE_USE_FINDERS = True
 MEDIA_ROOT = VAR_DIR / "test-media"
 STATIC_ROOT = None

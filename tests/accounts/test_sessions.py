@@ -87,7 +87,7 @@ def test_wrong_password_says_so_in_the_page(client, summit_front_desk):
 
 def test_password_reset_sends_a_link_that_sets_a_new_password(client, summit_front_desk):
     user = summit_front_desk.user
-    client.post(reverse("password_reset"), {"email": user.email})
+    client.post(reverse("password_reset"), {"username": user.username})
     email_send_pending()  # what the worker does once the request has committed
 
     assert len(mail.outbox) == 1

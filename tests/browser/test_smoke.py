@@ -23,7 +23,7 @@ def sign_in(page, live_server, username):
 
 
 def test_front_desk_signs_in_and_lands_on_the_organization_home(page, live_server, demo):
-    sign_in(page, live_server, "frontdesk")
+    sign_in(page, live_server, "summit.frontdesk")
 
     assert page.url == f"{live_server.url}/"
     assert page.get_by_role("heading", name="Summit Physical Therapy").is_visible()
@@ -33,11 +33,11 @@ def test_front_desk_signs_in_and_lands_on_the_organization_home(page, live_serve
 
 
 def test_admin_sees_staff_and_signs_out_from_the_menu(page, live_server, demo):
-    sign_in(page, live_server, "admin")
+    sign_in(page, live_server, "summit.admin")
     page.get_by_role("button", name="Avery Nguyen").click()
     page.get_by_role("link", name="Staff", exact=True).click()
     page.get_by_role("heading", name="Staff").wait_for()
-    assert page.get_by_role("cell", name="frontdesk").is_visible()
+    assert page.get_by_role("cell", name="summit.frontdesk").is_visible()
 
     page.get_by_role("button", name="Avery Nguyen").click()
     page.get_by_role("button", name="Sign out").click()
@@ -47,7 +47,7 @@ def test_admin_sees_staff_and_signs_out_from_the_menu(page, live_server, demo):
 
 def test_wrong_password_is_explained_in_the_page(page, live_server, demo):
     page.goto(f"{live_server.url}/accounts/login/")
-    page.get_by_label("Username").fill("frontdesk")
+    page.get_by_label("Username").fill("summit.frontdesk")
     page.get_by_label("Password").fill("not-the-password")
     page.get_by_role("button", name="Sign in").click()
 
@@ -60,7 +60,7 @@ def test_typeahead_finds_and_opens_a_physician_with_the_keyboard_alone(page, liv
     physician = (
         Physician.objects.filter(organization__slug="summit").order_by("last_name", "first_name").first()
     )
-    sign_in(page, live_server, "frontdesk")
+    sign_in(page, live_server, "summit.frontdesk")
     page.goto(f"{live_server.url}/directory/")
 
     box = page.get_by_role("combobox", name="Jump to a physician")
@@ -84,7 +84,7 @@ def test_front_desk_logs_a_referral_with_the_keyboard_alone(page, live_server, d
     physician = (
         Physician.objects.filter(organization__slug="summit").order_by("last_name", "first_name").first()
     )
-    sign_in(page, live_server, "frontdesk")
+    sign_in(page, live_server, "summit.frontdesk")
     page.goto(f"{live_server.url}/referrals/new/")
     keyboard = page.keyboard
 
@@ -119,7 +119,7 @@ def test_front_desk_logs_a_referral_with_the_keyboard_alone(page, live_server, d
 
 
 def test_liaison_logs_a_touch_from_attention_in_one_click(page, live_server, demo):
-    sign_in(page, live_server, "liaison")
+    sign_in(page, live_server, "summit.liaison")
     page.get_by_role("link", name="Attention").click()
     page.get_by_role("heading", name="Sources needing attention").wait_for()
     rows = page.locator("li.list-group-item")
@@ -149,7 +149,7 @@ def test_an_attached_fax_survives_the_same_patient_warning(page, live_server, de
 
     settings.MEDIA_ROOT = tmp_path
     fax = {"name": "fax.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.7\n%%EOF\n"}
-    sign_in(page, live_server, "frontdesk")
+    sign_in(page, live_server, "summit.frontdesk")
 
     def submit_new_referral():
         page.goto(f"{live_server.url}/referrals/new/")

@@ -37,8 +37,8 @@ def test_seed_demo_is_deterministic_and_idempotent(db):
     summit_clinics = [name for slug, name, _ in first["clinics"] if slug == "summit"]
     assert len(summit_clinics) == 3
     assert {tz for slug, _, tz in first["clinics"] if slug == "summit"} == {"America/Denver"}
-    assert ("summit", "frontdesk", Role.FRONT_DESK, True) in first["memberships"]
-    assert ("harbor", "harbor-admin", Role.ADMIN, True) in first["memberships"]
+    assert ("summit", "summit.frontdesk", Role.FRONT_DESK, True) in first["memberships"]
+    assert ("harbor", "harbor.admin", Role.ADMIN, True) in first["memberships"]
 
 
 def test_demo_directory_is_realistic(db):
@@ -59,9 +59,27 @@ def test_demo_users_sign_in_with_the_demo_password(client, db):
     call_command("seed_demo")
 
     response = client.post(
-        reverse("login"), {"username": "frontdesk", "password": DEMO_PASSWORD}, follow=True
+        reverse("login"), {"username": "summit.frontdesk", "password": DEMO_PASSWORD}, follow=True
     )
 
     assert response.status_code == 200
     assert response.context["request"].organization.slug == "summit"
     assert b"Summit Physical Therapy" in response.content
+
+
+def test_a_database_seeded_before_namespaced_usernames_has_its_demo_accounts_renamed(db):
+    call_command("seed_demo")
+    User = get_user_model()
+    User.objects.filter(username="summit.frontdesk").update(username="frontdesk")
+    User.objects.filter(username="harbor.admin").update(username="harbor-admin")
+
+    call_command("seed_demo")
+
+    assert User.objects.count() == 5
+    assert set(User.objects.values_list("username", flat=True)) == {
+        "summit.frontdesk",
+        "summit.therapist",
+        "summit.liaison",
+        "summit.admin",
+        "harbor.admin",
+    }

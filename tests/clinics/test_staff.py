@@ -13,7 +13,7 @@ NEW_STAFF = {
     "first_name": "Rosa",
     "last_name": "Quinn",
     "email": "rosa@example.com",
-    "username": "rquinn",
+    "username": "rquinn",  # the short name: they sign in as summit.rquinn
     "role": Role.LIAISON,
     "password": "a-long-and-unusual-passphrase",
 }
@@ -25,14 +25,14 @@ def test_admin_adds_a_staff_member_who_can_sign_in(admin_client, summit, summit_
     )
 
     assert response.status_code == 302
-    membership = Membership.objects.get(user__username="rquinn")
+    membership = Membership.objects.get(user__username="summit.rquinn")
     assert (membership.organization, membership.role, membership.home_clinic) == (
         summit,
         Role.LIAISON,
         summit_clinic,
     )
     admin_client.logout()
-    login = client.post(reverse("login"), {"username": "rquinn", "password": NEW_STAFF["password"]})
+    login = client.post(reverse("login"), {"username": "summit.rquinn", "password": NEW_STAFF["password"]})
     assert login.status_code == 302
 
 
@@ -46,7 +46,7 @@ def test_admin_adds_a_staff_member_who_can_sign_in(admin_client, summit, summit_
     ],
 )
 def test_bad_staff_input_is_explained_and_nothing_is_saved(admin_client, change, field, message):
-    MembershipFactory(user__username="taken")
+    MembershipFactory(user__username="summit.taken")
     users_before = User.objects.count()
 
     response = admin_client.post(reverse("clinics:staff_create"), {**NEW_STAFF, **change})
@@ -56,13 +56,31 @@ def test_bad_staff_input_is_explained_and_nothing_is_saved(admin_client, change,
     assert User.objects.count() == users_before
 
 
+@pytest.mark.parametrize(
+    "elsewhere",
+    [
+        {"user__username": "harbor.rquinn"},  # the same name in another organization
+        {"user__username": "rquinn"},  # a name from before namespaces, or made in /admin/
+        {"user__email": "rosa@example.com"},  # the same address in another organization
+    ],
+)
+def test_adding_staff_says_nothing_about_other_organizations(admin_client, harbor, elsewhere):
+    MembershipFactory(organization=harbor, **elsewhere)
+
+    response = admin_client.post(reverse("clinics:staff_create"), NEW_STAFF, follow=True)
+
+    assert response.status_code == 200
+    assert "they sign in as summit.rquinn" in response.content.decode()
+    assert Membership.objects.filter(user__username="summit.rquinn", organization__slug="summit").exists()
+
+
 def test_home_clinic_of_another_organization_is_refused(admin_client, harbor_clinic):
     response = admin_client.post(
         reverse("clinics:staff_create"), {**NEW_STAFF, "home_clinic": harbor_clinic.pk}
     )
 
     assert "home_clinic" in response.context["form"].errors
-    assert not User.objects.filter(username="rquinn").exists()
+    assert not User.objects.filter(username="summit.rquinn").exists()
 
 
 def test_admin_changes_a_role(admin_client, summit_front_desk):

@@ -24,6 +24,30 @@ def test_secret_path_segments_are_redacted(logged, expected):
     assert redact(logged) == expected
 
 
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/outreach/c%61lendar/s3cr3t.ics",
+        "/outreach/%63%61%6C%65ndar/s3cr3t.ics",
+        "/outreach%2Fcalendar/s3cr3t.ics",
+        "/outreach/c%2561lendar/s3cr3t.ics",
+        "/email/unsubscrib%65/s3cr3t/",
+        "/accounts/r%65set/MQ/s3cr3t/",
+        "/outreach/calendar/s3cr3t.ics%0aGET /forged",
+    ],
+)
+def test_a_percent_encoded_secret_path_is_redacted_after_decoding(path):
+    logged = redact(f"GET {path} HTTP/1.1")
+
+    assert "s3cr3t" not in logged
+    assert "[redacted]" in logged
+    assert "\n" not in logged
+
+
+def test_a_line_without_a_secret_is_kept_as_logged():
+    assert redact("GET /directory/?q=o%27brien HTTP/1.1") == "GET /directory/?q=o%27brien HTTP/1.1"
+
+
 def test_the_logger_redacts_the_request_line_path_and_referrer():
     logger = RedactingLogger(Config())
     environ = {

@@ -57,7 +57,8 @@ def test_creating_an_address_shows_it_once_and_keeps_only_its_digest(client, log
     response = client.post(reverse("outreach:calendar_settings"), {"action": "reset"})
 
     new_url = response.context["new_url"]
-    assert new_url.startswith("http://testserver/outreach/calendar/")
+    # From SITE_URL, never from the Host header the client sent.
+    assert new_url.startswith("https://rapport.example.org/outreach/calendar/")
     assert new_url in response.content.decode()
     token = new_url.rsplit("/", 1)[1].removesuffix(".ics")
     feed = CalendarFeed.objects.get()
@@ -106,7 +107,7 @@ def test_feed_serves_the_users_open_follow_ups_without_signing_in(client, liaiso
     assert event.start == mine.due_on
     assert event.end == mine.due_on + datetime.timedelta(days=1)
     assert "DTSTAMP" in event
-    assert str(event["URL"]) == "http://testserver" + reverse("outreach:followups")
+    assert str(event["URL"]) == "https://rapport.example.org" + reverse("outreach:followups")
     assert (
         str(found[f"followup-{overdue.pk}@rapport.example.org"]["SUMMARY"])
         == "Follow up: Elm Street Orthopedics"

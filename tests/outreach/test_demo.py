@@ -30,7 +30,7 @@ def test_some_sources_are_lapsed_and_some_declining(demo):
 
 
 def test_the_attention_page_lists_them_with_reasons(demo, client, django_user_model):
-    client.force_login(django_user_model.objects.get(username="liaison"))
+    client.force_login(django_user_model.objects.get(username="summit.liaison"))
 
     page = client.get(reverse("outreach:attention")).content.decode()
 

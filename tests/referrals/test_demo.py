@@ -259,7 +259,7 @@ def test_visits_and_money_follow_the_evaluation(demo):
 def test_summit_referrals_are_assigned_to_the_therapist_once_booked(demo):
     summit = Referral.objects.filter(organization=demo["summit"])
     booked = summit.filter(status__in=[Status.SCHEDULED, Status.EVALUATED, Status.IN_CARE, Status.DISCHARGED])
-    assert set(booked.values_list("therapist__username", flat=True)) == {"therapist"}
+    assert set(booked.values_list("therapist__username", flat=True)) == {"summit.therapist"}
     assert not summit.filter(status=Status.RECEIVED, therapist__isnull=False).exists()
     assert not Referral.objects.filter(organization=demo["harbor"], therapist__isnull=False).exists()
 
