@@ -18,6 +18,7 @@ from .forms import (
     StaffCreateForm,
 )
 from .models import Clinic, Membership, Payer, Role, ServiceOffering
+from .service_links import offered_service_links, service_follow_up, services_page_links
 from .tenancy import ALL_ROLES, get_for_organization_or_404, organization_switch, staff_view
 
 ADMIN_ONLY = {Role.ADMIN}
@@ -195,18 +196,22 @@ def payer_edit(request: HttpRequest, payer_id: int) -> HttpResponse:
 
 @staff_view(roles=ALL_ROLES)
 def service_list(request: HttpRequest) -> HttpResponse:
+    role = request.membership.role
     offerings = selectors.service_offering_list(organization=request.organization)
-    return render(request, "clinics/service_list.html", {"offerings": offerings})
+    rows = [(offering, offered_service_links(role=role, offering=offering)) for offering in offerings]
+    context = {"rows": rows, "page_links": services_page_links(role=role)}
+    return render(request, "clinics/service_list.html", context)
 
 
 def _service_saved(request: HttpRequest, offering: ServiceOffering) -> HttpResponse:
-    """A service worth offering is worth telling sources about: the announce page follows (with a Skip)."""
-    if not offering.is_active:
+    """Back to the list, unless another app offers a next step for a service on offer (an announcement)."""
+    follow_up = service_follow_up(role=request.membership.role, offering=offering)
+    if follow_up is None:
         messages.success(request, f"Saved {offering.name}.")
         return redirect("clinics:service_list")
-    messages.success(request, "Saved. Announce it to the physicians it matters to, or skip.")
-    # By URL name, as the navigation does: clinics does not import outreach.
-    return redirect("outreach:announcement_create", offering_id=offering.pk)
+    message, url = follow_up
+    messages.success(request, message)
+    return redirect(url)
 
 
 def _service_form_page(request: HttpRequest, offering: ServiceOffering | None) -> HttpResponse:

@@ -7,4 +7,5 @@ class ReferralsConfig(AppConfig):
     name = "referrals"
 
     def ready(self) -> None:
-        from . import panels  # noqa: F401  (adds the referral sections to physician pages)
+        # Adds the referral sections to physician pages and the pipeline's menu entries.
+        from . import navigation, panels  # noqa: F401
