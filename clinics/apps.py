@@ -7,4 +7,5 @@ class ClinicsConfig(AppConfig):
     name = "clinics"
 
     def ready(self) -> None:
-        from . import navigation  # noqa: F401  (the clinics' own menu entries)
+        # Registers the clinics' own menu entries and settings section.
+        from . import navigation, settings_sections  # noqa: F401

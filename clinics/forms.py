@@ -2,10 +2,9 @@ from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Submit
 from django import forms
 from django.contrib.auth.password_validation import password_validators_help_text_html
-from django.core.validators import MinValueValidator
 
 from .models import Clinic, Membership, Organization, Payer, Population, Role, ServiceOffering
-from .services import CLINIC_FIELDS, ORGANIZATION_SETTINGS
+from .services import CLINIC_FIELDS
 
 US_TIMEZONES = [
     ("America/New_York", "Eastern (New York)"),
@@ -113,14 +112,9 @@ class ServiceOfferingForm(forms.ModelForm):
         self.helper = _helper("Save service")
 
 
-class OrganizationSettingsForm(forms.ModelForm):
+class OrganizationForm(forms.ModelForm):
+    """The organization's own section of the settings page (see settings_sections.py)."""
+
     class Meta:
         model = Organization
-        fields = ORGANIZATION_SETTINGS
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["contact_sla_business_days"].validators.append(MinValueValidator(1))
-        self.fields["poc_signature_days"].validators.append(MinValueValidator(1))
-        self.fields["poc_certification_days"].validators.append(MinValueValidator(1))
-        self.helper = _helper("Save settings")
+        fields = ("name",)

@@ -1,5 +1,6 @@
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
@@ -10,6 +11,9 @@ from django.utils import timezone
 from accounts.models import User
 
 from .models import Clinic, Membership, Organization, Payer, Role, ServiceOffering
+
+if TYPE_CHECKING:
+    from .settings_sections import SettingsSection
 
 CLINIC_FIELDS = (
     "name",
@@ -173,41 +177,39 @@ def service_offering_save(
     return offering
 
 
-ORGANIZATION_SETTINGS = (
-    "name",
-    "contact_sla_business_days",
-    "poc_signature_days",
-    "poc_certification_days",
-    "cadence_tier_a_days",
-    "cadence_tier_b_days",
-    "cadence_tier_c_days",
-)
+def organization_update(*, organization: Organization, name: str) -> Organization:
+    organization.name = name
+    organization.full_clean(exclude=["slug"])  # the slug does not change here
+    organization.save(update_fields=["name"])
+    return organization
 
 
-# Later apps whose results depend on these settings (outreach's flags, from
-# the cadences) register here to hear of a change; clinics imports none of them.
-_settings_hooks: list[Callable[[Organization], None]] = []
+class SettingsSectionRefused(Exception):
+    """A settings section's service refused its values; nothing of the page was saved."""
 
-
-def register_organization_settings_changed(hook: Callable[[Organization], None]) -> Callable:
-    """Calls `hook(organization)` after the commit of a settings change; a failing hook fails no save."""
-    if hook not in _settings_hooks:
-        _settings_hooks.append(hook)
-    return hook
+    def __init__(self, key: str, error: ValidationError) -> None:
+        super().__init__(key, error)
+        self.key = key
+        self.error = error
 
 
 @transaction.atomic
-def organization_update_settings(*, organization: Organization, **fields) -> Organization:
-    unknown = set(fields) - set(ORGANIZATION_SETTINGS)
-    if unknown:
-        raise TypeError(f"Unknown organization settings: {sorted(unknown)}")
-    for name, value in fields.items():
-        setattr(organization, name, value)
-    organization.full_clean()
-    organization.save(update_fields=list(fields))
-    for hook in _settings_hooks:
-        transaction.on_commit(partial(hook, organization), robust=True)
-    return organization
+def organization_settings_save(
+    *, organization: Organization, changes: "Sequence[tuple[SettingsSection, dict[str, Any]]]"
+) -> None:
+    """Saves every section of the settings page in one transaction, then runs each section's after-save hook.
+
+    The hooks run after the commit (a background job, say), so a rolled-back
+    save triggers nothing; a failing hook fails no save.
+    """
+    for section, values in changes:
+        try:
+            section.save(organization=organization, **values)
+        except ValidationError as error:
+            raise SettingsSectionRefused(section.key, error) from error
+    for section, _ in changes:
+        if section.after_save is not None:
+            transaction.on_commit(partial(section.after_save, organization=organization), robust=True)
 
 
 # Later apps grant things through a membership (outreach's calendar address)

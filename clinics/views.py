@@ -12,13 +12,13 @@ from . import selectors, services
 from .forms import (
     ClinicForm,
     MembershipForm,
-    OrganizationSettingsForm,
     PayerForm,
     ServiceOfferingForm,
     StaffCreateForm,
 )
 from .models import Clinic, Membership, Payer, Role, ServiceOffering
 from .service_links import offered_service_links, service_follow_up, services_page_links
+from .settings_sections import settings_forms
 from .tenancy import ALL_ROLES, get_for_organization_or_404, organization_switch, staff_view
 
 ADMIN_ONLY = {Role.ADMIN}
@@ -243,14 +243,20 @@ def service_edit(request: HttpRequest, offering_id: int) -> HttpResponse:
 
 @staff_view(roles=ADMIN_ONLY)
 def organization_settings(request: HttpRequest) -> HttpResponse:
-    form = OrganizationSettingsForm(request.POST or None, instance=request.organization)
-    if request.method == "POST" and form.is_valid():
+    """Every app's settings section on one page, saved together or not at all."""
+    sections = settings_forms(
+        organization=request.organization, role=request.membership.role, data=request.POST or None
+    )
+    if request.method == "POST" and all([form.is_valid() for _, form in sections]):
         try:
-            services.organization_update_settings(organization=request.organization, **form.cleaned_data)
-        except ValidationError as error:
-            form.add_error(None, error)
+            services.organization_settings_save(
+                organization=request.organization,
+                changes=[(section, form.cleaned_data) for section, form in sections],
+            )
+        except services.SettingsSectionRefused as refused:
+            forms_by_key = {section.key: form for section, form in sections}
+            forms_by_key[refused.key].add_error(None, refused.error)
         else:
             messages.success(request, "Settings saved.")
             return redirect("clinics:organization_settings")
-    context = {"form": form, "title": "Organization settings", "back_url": "home", "back_label": "Home"}
-    return render(request, "clinics/simple_form.html", context)
+    return render(request, "clinics/organization_settings.html", {"sections": sections})

@@ -11,13 +11,24 @@ from accounts.models import User
 from clinics.models import Membership, Organization
 from physicians.models import Affiliation, Gatekeeper, Physician, search_key
 
-from .models import NOT_CONTACT_KINDS, CalendarFeed, FollowUp, Touch, TouchKind
+from .models import NOT_CONTACT_KINDS, CalendarFeed, FollowUp, OutreachSettings, Touch, TouchKind
 from .roles import OUTREACH
 
 RECENTLY_COMPLETED_DAYS = 14
 RECENTLY_COMPLETED_SHOWN = 20
 # A typed name that leaves more candidates than this to compare is too vague to resolve.
 NAMED_CANDIDATES_MAX = 200
+
+
+def outreach_settings_get(*, organization: Organization) -> OutreachSettings:
+    """The organization's tier cadences, made with the defaults the first time they are asked for.
+
+    One query once the row exists. get_or_create, with the organization as
+    the primary key, is safe when two requests make the row at once: the
+    second insert fails and it reads the first one's row.
+    """
+    cadences, _ = OutreachSettings.objects.get_or_create(organization=organization)
+    return cadences
 
 
 @dataclass(frozen=True)

@@ -7,5 +7,6 @@ class ReferralsConfig(AppConfig):
     name = "referrals"
 
     def ready(self) -> None:
-        # Adds the referral sections to physician pages and the pipeline's menu entries.
-        from . import navigation, panels  # noqa: F401
+        # Adds the referral sections to physician pages, the pipeline's menu
+        # entries and the referral rules' section of the settings page.
+        from . import navigation, panels, settings_sections  # noqa: F401

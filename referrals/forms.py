@@ -12,7 +12,16 @@ from physicians.models import Physician
 
 from . import services
 from .attachments import sniff
-from .models import PATIENT_FIELDS, LossReason, PlanOfCare, Referral, SourceType, Status, normalize_icd10
+from .models import (
+    PATIENT_FIELDS,
+    LossReason,
+    PlanOfCare,
+    Referral,
+    ReferralSettings,
+    SourceType,
+    Status,
+    normalize_icd10,
+)
 from .services import CARE_FIELDS, PLAN_FIELDS, REFERRAL_FIELDS
 
 # Common PT diagnoses offered as suggestions; any valid ICD-10-CM code is accepted.
@@ -373,3 +382,11 @@ class ReferralFilterForm(forms.Form):
         return {
             name: value for name, value in (self.cleaned_data if self.is_valid() else {}).items() if value
         }
+
+
+class ReferralSettingsForm(forms.ModelForm):
+    """The referral rules' section of the Organization settings page."""
+
+    class Meta:
+        model = ReferralSettings
+        fields = ("contact_sla_business_days", "poc_signature_days", "poc_certification_days")

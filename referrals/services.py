@@ -25,6 +25,7 @@ from .models import (
     PlanOfCare,
     Referral,
     ReferralDocument,
+    ReferralSettings,
     Status,
     StatusChange,
     normalize_icd10,
@@ -193,7 +194,9 @@ def plan_of_care_save(
     for name, value in fields.items():
         setattr(plan, name, value)
     if plan.starts_on and not plan.ends_on:
-        plan.ends_on = default_ends_on(organization, plan.starts_on)
+        plan.ends_on = default_ends_on(
+            selectors.referral_settings_get(organization=organization), plan.starts_on
+        )
     plan.full_clean()
     plan.save()
     return plan
@@ -326,3 +329,19 @@ def pending_documents_sweep(*, now: datetime | None = None) -> int:
         swept += len(batch)
         if len(batch) < SWEEP_BATCH:
             return swept
+
+
+def referral_settings_update(
+    *,
+    organization: Organization,
+    contact_sla_business_days: int,
+    poc_signature_days: int,
+    poc_certification_days: int,
+) -> ReferralSettings:
+    rules = selectors.referral_settings_get(organization=organization)
+    rules.contact_sla_business_days = contact_sla_business_days
+    rules.poc_signature_days = poc_signature_days
+    rules.poc_certification_days = poc_certification_days
+    rules.full_clean(exclude=["organization"])  # the organization it was read for
+    rules.save()
+    return rules

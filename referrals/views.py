@@ -103,10 +103,12 @@ def _save_intake(request: HttpRequest, form: ReferralForm) -> HttpResponse | Non
 
 @staff_view(roles=ALL_ROLES)
 def queues(request: HttpRequest) -> HttpResponse:
+    rules = selectors.referral_settings_get(organization=request.organization)
     context = {
-        name: selectors.queue(organization=request.organization, name=name) for name in selectors.QUEUES
+        name: selectors.queue(organization=request.organization, name=name, rules=rules)
+        for name in selectors.QUEUES
     }
-    context["sla_days"] = request.organization.contact_sla_business_days
+    context["sla_days"] = rules.contact_sla_business_days
     return render(request, "referrals/queues.html", context)
 
 
@@ -275,11 +277,14 @@ def plan_save(request: HttpRequest, referral_id: int, plan_id: int | None = None
 
 @staff_view(roles=ALL_ROLES)
 def plans_awaiting_signature(request: HttpRequest) -> HttpResponse:
-    groups = selectors.plans_awaiting_signature(organization=request.organization, today=timezone.localdate())
+    rules = selectors.referral_settings_get(organization=request.organization)
+    groups = selectors.plans_awaiting_signature(
+        organization=request.organization, today=timezone.localdate(), rules=rules
+    )
     return render(
         request,
         "referrals/plans_awaiting.html",
-        {"groups": groups, "signature_days": request.organization.poc_signature_days},
+        {"groups": groups, "signature_days": rules.poc_signature_days},
     )
 
 
