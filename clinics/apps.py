@@ -5,3 +5,7 @@ class ClinicsConfig(AppConfig):
     """Tenancy: organizations (clinic groups), their clinics, staff and roles."""
 
     name = "clinics"
+
+    def ready(self) -> None:
+        # Registers the clinics' own menu entries and settings section.
+        from . import navigation, settings_sections  # noqa: F401

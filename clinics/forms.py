@@ -1,12 +1,11 @@
 from django import forms
 from django.contrib.auth.password_validation import password_validators_help_text_html
-from django.core.validators import MinValueValidator
 
 from config.text import SingleLineField, validate_single_line
 
 from .form_pages import StyledForm
 from .models import Clinic, Membership, Organization, Payer, Population, Role, ServiceOffering
-from .services import CLINIC_FIELDS, ORGANIZATION_SETTINGS, staff_username
+from .services import CLINIC_FIELDS, staff_username
 
 US_TIMEZONES = [
     ("America/New_York", "Eastern (New York)"),
@@ -136,8 +135,8 @@ class ServiceOfferingForm(StyledForm, forms.ModelForm):
         self.fields["clinic"].queryset = Clinic.objects.for_organization(organization)
 
 
-class OrganizationSettingsForm(StyledForm, forms.ModelForm):
-    submit_label = "Save settings"
+class OrganizationForm(StyledForm, forms.ModelForm):
+    """The organization's own section of the settings page (see settings_sections.py)."""
 
     # Not required: a settings post without it (a script, an older form) keeps the zone set.
     timezone = forms.ChoiceField(
@@ -148,14 +147,11 @@ class OrganizationSettingsForm(StyledForm, forms.ModelForm):
 
     class Meta:
         model = Organization
-        fields = ORGANIZATION_SETTINGS
+        fields = ("name", "timezone")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["timezone"].choices = _timezone_choices(self.instance.timezone)
-        self.fields["contact_sla_business_days"].validators.append(MinValueValidator(1))
-        self.fields["poc_signature_days"].validators.append(MinValueValidator(1))
-        self.fields["poc_certification_days"].validators.append(MinValueValidator(1))
 
     def clean_timezone(self) -> str:
         return self.cleaned_data["timezone"] or self.instance.timezone

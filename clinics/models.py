@@ -3,7 +3,6 @@ from typing import Any, Self
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator
 from django.db import models
 
 
@@ -20,7 +19,12 @@ def validate_timezone(value: str) -> None:
 
 
 class Organization(models.Model):
-    """A clinic group: the tenant. Every clinic-owned row points to one."""
+    """A clinic group: the tenant. Every clinic-owned row points to one.
+
+    Only what identifies the organization lives here: each app keeps its own
+    settings in a one-to-one model of its own, edited on the settings page
+    through clinics/settings_sections.py.
+    """
 
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=50, unique=True)
@@ -32,41 +36,12 @@ class Organization(models.Model):
         help_text="Decides the organization's day: when flags count a day, deadlines and weekly reports.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
-    contact_sla_business_days = models.PositiveSmallIntegerField(
-        "contact new referrals within (business days)",
-        default=1,
-        help_text="A received referral not contacted within this many business days is highlighted.",
-    )
-    # Medicare's rules (Benefit Policy Manual ch. 15 §220.1.3); many commercial
-    # plans differ, hence settings.
-    poc_signature_days = models.PositiveSmallIntegerField(
-        "plan of care signed within (days of the evaluation)", default=30
-    )
-    poc_certification_days = models.PositiveSmallIntegerField(
-        "a certification lasts at most (days)", default=90
-    )
-    # How often a source of each tier should hear from the clinic; a physician
-    # may override their tier's interval.
-    cadence_tier_a_days = models.PositiveSmallIntegerField(
-        "contact tier A sources every (days)", default=14, validators=[MinValueValidator(1)]
-    )
-    cadence_tier_b_days = models.PositiveSmallIntegerField(
-        "contact tier B sources every (days)", default=30, validators=[MinValueValidator(1)]
-    )
-    cadence_tier_c_days = models.PositiveSmallIntegerField(
-        "contact tier C sources every (days)", default=60, validators=[MinValueValidator(1)]
-    )
 
     class Meta:
         ordering = ["name"]
 
     def __str__(self) -> str:
         return self.name
-
-    def cadence_days_for_tier(self, tier: str) -> int:
-        return {"A": self.cadence_tier_a_days, "B": self.cadence_tier_b_days}.get(
-            tier, self.cadence_tier_c_days
-        )
 
 
 class TenantQuerySet[ModelT: models.Model](models.QuerySet[ModelT]):

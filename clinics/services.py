@@ -1,6 +1,7 @@
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import partial
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
@@ -12,6 +13,9 @@ from accounts.models import User
 
 from .inputs import ModelFields
 from .models import Clinic, Membership, Organization, Payer, Population, Role, ServiceOffering
+
+if TYPE_CHECKING:
+    from .settings_sections import SettingsSection
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -215,45 +219,41 @@ def service_offering_save(
     return offering
 
 
-@dataclass(frozen=True, kw_only=True)
-class OrganizationSettings(ModelFields):
-    name: str
-    timezone: str
-    contact_sla_business_days: int
-    poc_signature_days: int
-    poc_certification_days: int
-    cadence_tier_a_days: int
-    cadence_tier_b_days: int
-    cadence_tier_c_days: int
+def organization_update(*, organization: Organization, name: str, timezone: str) -> Organization:
+    """The organization's own settings: its name and the time zone its days are counted in."""
+    organization.name = name
+    organization.timezone = timezone
+    organization.full_clean(exclude=["slug"])  # the slug does not change here
+    organization.save(update_fields=["name", "timezone"])
+    return organization
 
 
-ORGANIZATION_SETTINGS = OrganizationSettings.names()
+class SettingsSectionRefused(Exception):
+    """A settings section's service refused its values; nothing of the page was saved."""
 
-
-# Later apps whose results depend on these settings (outreach's flags, from
-# the cadences) register here to hear of a change; clinics imports none of them.
-_settings_hooks: list[Callable[[Organization], None]] = []
-
-
-def register_organization_settings_changed(
-    hook: Callable[[Organization], None],
-) -> Callable[[Organization], None]:
-    """Calls `hook(organization)` after the commit of a settings change; a failing hook fails no save."""
-    if hook not in _settings_hooks:
-        _settings_hooks.append(hook)
-    return hook
+    def __init__(self, key: str, error: ValidationError) -> None:
+        super().__init__(key, error)
+        self.key = key
+        self.error = error
 
 
 @transaction.atomic
-def organization_update_settings(
-    *, organization: Organization, settings: OrganizationSettings
-) -> Organization:
-    settings.assign_to(organization)
-    organization.full_clean()
-    organization.save(update_fields=settings.names())
-    for hook in _settings_hooks:
-        transaction.on_commit(partial(hook, organization), robust=True)
-    return organization
+def organization_settings_save(
+    *, organization: Organization, changes: "Sequence[tuple[SettingsSection, dict[str, Any]]]"
+) -> None:
+    """Saves every section of the settings page in one transaction, then runs each section's after-save hook.
+
+    The hooks run after the commit (a background job, say), so a rolled-back
+    save triggers nothing; a failing hook fails no save.
+    """
+    for section, values in changes:
+        try:
+            section.save(organization=organization, **values)
+        except ValidationError as error:
+            raise SettingsSectionRefused(section.key, error) from error
+    for section, _ in changes:
+        if section.after_save is not None:
+            transaction.on_commit(partial(section.after_save, organization=organization), robust=True)
 
 
 # Later apps grant things through a membership (outreach's calendar address)

@@ -13,13 +13,14 @@ from . import selectors, services
 from .forms import (
     ClinicForm,
     MembershipForm,
-    OrganizationSettingsForm,
     PayerForm,
     ServiceOfferingForm,
     StaffCreateForm,
 )
 from .models import Clinic, Membership, Payer, ServiceOffering
 from .roles import ADMINS, ALL_ROLES
+from .service_links import offered_service_links, service_follow_up, services_page_links
+from .settings_sections import settings_forms
 from .tenancy import OrganizationRequest, get_for_organization_or_404, organization_switch, staff_view
 
 
@@ -212,18 +213,22 @@ def payer_edit(request: OrganizationRequest, payer_id: int) -> HttpResponse:
 
 @staff_view(roles=ALL_ROLES)
 def service_list(request: OrganizationRequest) -> HttpResponse:
+    role = request.membership.role
     offerings = selectors.service_offering_list(organization=request.organization)
-    return render(request, "clinics/service_list.html", {"offerings": offerings})
+    rows = [(offering, offered_service_links(role=role, offering=offering)) for offering in offerings]
+    context = {"rows": rows, "page_links": services_page_links(role=role)}
+    return render(request, "clinics/service_list.html", context)
 
 
 def _service_saved(request: OrganizationRequest, offering: ServiceOffering) -> HttpResponse:
-    """A service worth offering is worth telling sources about: the announce page follows (with a Skip)."""
-    if not offering.is_active:
+    """Back to the list, unless another app offers a next step for a service on offer (an announcement)."""
+    follow_up = service_follow_up(role=request.membership.role, offering=offering)
+    if follow_up is None:
         messages.success(request, f"Saved {offering.name}.")
         return redirect("clinics:service_list")
-    messages.success(request, "Saved. Announce it to the physicians it matters to, or skip.")
-    # By URL name, as the navigation does: clinics does not import announcements.
-    return redirect("announcements:create", offering_id=offering.pk)
+    message, url = follow_up
+    messages.success(request, message)
+    return redirect(url)
 
 
 def _service_form_page(request: OrganizationRequest, offering: ServiceOffering | None) -> HttpResponse:
@@ -260,17 +265,20 @@ def service_edit(request: OrganizationRequest, offering_id: int) -> HttpResponse
 
 @staff_view(roles=ADMINS)
 def organization_settings(request: OrganizationRequest) -> HttpResponse:
-    form = OrganizationSettingsForm(request.POST or None, instance=request.organization)
-    if request.method == "POST" and form.is_valid():
+    """Every app's settings section on one page, saved together or not at all."""
+    sections = settings_forms(
+        organization=request.organization, role=request.membership.role, data=request.POST or None
+    )
+    if request.method == "POST" and all([form.is_valid() for _, form in sections]):
         try:
-            services.organization_update_settings(
+            services.organization_settings_save(
                 organization=request.organization,
-                settings=services.OrganizationSettings.from_cleaned_data(form.cleaned_data),
+                changes=[(section, form.cleaned_data) for section, form in sections],
             )
-        except ValidationError as error:
-            form.add_error(None, error)
+        except services.SettingsSectionRefused as refused:
+            forms_by_key = {section.key: form for section, form in sections}
+            forms_by_key[refused.key].add_error(None, refused.error)
         else:
             messages.success(request, "Settings saved.")
             return redirect("clinics:organization_settings")
-    context = {"form": form, "title": "Organization settings", "back_url": "home", "back_label": "Home"}
-    return render(request, "clinics/simple_form.html", context)
+    return render(request, "clinics/organization_settings.html", {"sections": sections})

@@ -7,8 +7,10 @@ class OutreachConfig(AppConfig):
     name = "outreach"
 
     def ready(self) -> None:
-        # Adds the touch timelines and cadence to physician and practice pages;
-        # re-evaluates flags when a physician changes or is merged, or (in the
-        # background) when the organization's cadences change; revokes a
-        # calendar address when its holder leaves or loses the outreach role.
-        from . import flags, panels, services, tasks  # noqa: F401
+        # Adds the touch timelines and cadence to physician and practice pages,
+        # the menu entries, the announce links on the services pages and the
+        # cadences' section of the settings page; re-evaluates flags when a
+        # physician changes or is merged, or (in the background) when the
+        # cadences are saved; revokes a calendar address when its holder leaves
+        # or loses the outreach role.
+        from . import flags, navigation, panels, services, settings_sections  # noqa: F401

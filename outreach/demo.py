@@ -25,6 +25,7 @@ from physicians.models import Gatekeeper, Physician, Stage
 
 from .flags import flags_update
 from .models import FollowUp, Touch, TouchKind, TouchOutcome
+from .selectors import outreach_settings_get
 
 HISTORY_DAYS = 365
 # Organizations and how often their liaisons reach out, relative to cadence:
@@ -107,9 +108,10 @@ def seed_organization(organization: Organization) -> None:
     for gatekeeper in Gatekeeper.objects.for_organization(organization).filter(is_active=True).order_by("pk"):
         gatekeepers.setdefault(gatekeeper.practice_id, []).append(gatekeeper)
 
+    cadences = outreach_settings_get(organization=organization)
     touches = []
     for physician in sources:
-        cadence = physician.contact_every_days or organization.cadence_days_for_tier(physician.tier)
+        cadence = physician.contact_every_days or cadences.cadence_days_for_tier(physician.tier)
         maker = physician.owner or rng.choice(staff)
         # A slipped source was last reached between one and three cadences ago.
         stop_after = now - timedelta(days=cadence * rng.uniform(1.1, 3.0)) if rng.random() < LET_SLIP else now

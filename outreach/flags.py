@@ -38,6 +38,7 @@ from referrals.selectors import received, referral_count
 
 from .cadence import BASELINE_DAYS, RECENT_DAYS, ReferralTrend, contact_severity
 from .models import NOT_CONTACT_KINDS, Flag, FlagKind, FlagSeverity, Touch
+from .selectors import outreach_settings_get
 
 WRITE_BATCH = 500
 PAST_FLAGS_SHOWN = 3
@@ -112,13 +113,14 @@ def _contact_flags(
     # does not depend on who, or which server, triggered the evaluation.
     zone = organization_zone(organization)
     today = local_date(now, zone)
+    cadences = outreach_settings_get(organization=organization)
     wanted: dict[tuple[int, str], tuple[str, dict[str, Any]]] = {}
     # Tuples, not model instances: this loop sees every source of the organization.
     rows = sources.order_by().values_list(  # type: ignore[misc]  # annotated names, unknown to the plugin
         "pk", "tier", "contact_every_days", "created_at", "last_direct_contact_at", "last_practice_contact_at"
     )
     for pk, tier, own_cadence, created_at, direct, via_practice in rows:
-        cadence_days = own_cadence or organization.cadence_days_for_tier(tier)
+        cadence_days = own_cadence or cadences.cadence_days_for_tier(tier)
         last_contact = _latest(direct, via_practice)
         since = local_date(last_contact or created_at, zone)
         severity = contact_severity(days_since_contact=(today - since).days, cadence_days=cadence_days)
@@ -349,7 +351,7 @@ class ContactStatus:
 
 
 def physician_contact_status(*, organization: Organization, physician_id: int) -> ContactStatus:
-    """A physician's cadence, last contact, open and latest closed flags, for their page (three queries)."""
+    """A physician's cadence, last contact, open and latest closed flags, for their page (four queries)."""
     physician = physicians_with_last_contact(organization=organization).get(pk=physician_id)
     flags = Flag.objects.filter(organization=organization, physician_id=physician_id).select_related(
         "organization"
@@ -357,7 +359,8 @@ def physician_contact_status(*, organization: Organization, physician_id: int) -
     last_contact = last_contact_at(physician)
     zone = organization_zone(organization)
     return ContactStatus(
-        cadence_days=physician.contact_every_days or organization.cadence_days_for_tier(physician.tier),
+        cadence_days=physician.contact_every_days
+        or outreach_settings_get(organization=organization).cadence_days_for_tier(physician.tier),
         own_cadence=physician.contact_every_days is not None,
         held_to_cadence=physician.is_active and physician.stage != Stage.PROSPECT,
         last_contact_at=last_contact,

@@ -11,7 +11,7 @@ from config.text import SingleLineField
 from physicians.forms import PHYSICIAN_QUERY_MAX_LENGTH, resolve_typed_physician
 from physicians.models import Affiliation, Gatekeeper, Physician, Practice
 
-from .models import TouchKind, TouchOutcome
+from .models import OutreachSettings, TouchKind, TouchOutcome
 from .roles import OUTREACH
 from .selectors import TouchFilters
 from .services import (
@@ -245,3 +245,11 @@ class SnoozeForm(forms.Form):
         if cleaned["until"] > latest:
             raise ValidationError(follow_up_too_far_message(today=self.today))
         return cleaned
+
+
+class OutreachSettingsForm(forms.ModelForm):
+    """The cadences' section of the Organization settings page."""
+
+    class Meta:
+        model = OutreachSettings
+        fields = ("cadence_tier_a_days", "cadence_tier_b_days", "cadence_tier_c_days")

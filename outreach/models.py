@@ -2,12 +2,13 @@ import datetime
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.template.defaultfilters import pluralize
 
 from clinics.clock import organization_today
-from clinics.models import TenantModel
+from clinics.models import Organization, TenantModel
 from physicians.models import Affiliation, Gatekeeper, Physician, Practice
 
 
@@ -182,6 +183,39 @@ class CalendarFeed(TenantModel):
                 name="outreach_calendarfeed_one_live_per_user",
             ),
         ]
+
+
+class OutreachSettings(models.Model):
+    """How often a source of each tier should hear from the clinic (a physician may override their tier's).
+
+    One row per organization, made with these defaults the first time it is
+    read (`outreach.selectors.outreach_settings_get`).
+    """
+
+    organization = models.OneToOneField(
+        Organization, on_delete=models.CASCADE, primary_key=True, related_name="outreach_settings"
+    )
+    cadence_tier_a_days = models.PositiveSmallIntegerField(
+        "contact tier A sources every (days)", default=14, validators=[MinValueValidator(1)]
+    )
+    cadence_tier_b_days = models.PositiveSmallIntegerField(
+        "contact tier B sources every (days)", default=30, validators=[MinValueValidator(1)]
+    )
+    cadence_tier_c_days = models.PositiveSmallIntegerField(
+        "contact tier C sources every (days)", default=60, validators=[MinValueValidator(1)]
+    )
+
+    class Meta:
+        verbose_name = "outreach settings"
+        verbose_name_plural = "outreach settings"
+
+    def __str__(self) -> str:
+        return f"Outreach settings of {self.organization_id}"
+
+    def cadence_days_for_tier(self, tier: str) -> int:
+        return {"A": self.cadence_tier_a_days, "B": self.cadence_tier_b_days}.get(
+            tier, self.cadence_tier_c_days
+        )
 
 
 class FlagKind(models.TextChoices):

@@ -14,11 +14,22 @@ from clinics.clock import local_date, local_day_bounds, organization_zone, recen
 from clinics.models import Membership, Organization
 from physicians.models import Affiliation, Gatekeeper
 
-from .models import NOT_CONTACT_KINDS, CalendarFeed, FollowUp, Touch, TouchKind
+from .models import NOT_CONTACT_KINDS, CalendarFeed, FollowUp, OutreachSettings, Touch, TouchKind
 from .roles import OUTREACH
 
 RECENTLY_COMPLETED_DAYS = 14
 RECENTLY_COMPLETED_SHOWN = 20
+
+
+def outreach_settings_get(*, organization: Organization) -> OutreachSettings:
+    """The organization's tier cadences, made with the defaults the first time they are asked for.
+
+    One query once the row exists. get_or_create, with the organization as
+    the primary key, is safe when two requests make the row at once: the
+    second insert fails and it reads the first one's row.
+    """
+    cadences, _ = OutreachSettings.objects.get_or_create(organization=organization)
+    return cadences
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,9 @@ from clinics.services import register_membership_changed
 from physicians.models import Gatekeeper, Physician, Practice
 
 from .flags import flags_update, physicians_reached
-from .models import NOT_CONTACT_KINDS, CalendarFeed, FollowUp, Touch, TouchKind
+from .models import NOT_CONTACT_KINDS, CalendarFeed, FollowUp, OutreachSettings, Touch, TouchKind
 from .roles import OUTREACH
-from .selectors import calendar_token_digest
+from .selectors import calendar_token_digest, outreach_settings_get
 
 # Far enough ahead for a yearly check-in, near enough to catch a mistyped year
 # (and to keep every date a calendar feed or a snooze adds days to representable).
@@ -244,6 +244,22 @@ def calendar_feed_revoke(*, organization: Organization, user: User) -> int:
     return CalendarFeed.objects.filter(organization=organization, user=user, revoked_at__isnull=True).update(
         revoked_at=timezone.now()
     )
+
+
+def outreach_settings_update(
+    *,
+    organization: Organization,
+    cadence_tier_a_days: int,
+    cadence_tier_b_days: int,
+    cadence_tier_c_days: int,
+) -> OutreachSettings:
+    cadences = outreach_settings_get(organization=organization)
+    cadences.cadence_tier_a_days = cadence_tier_a_days
+    cadences.cadence_tier_b_days = cadence_tier_b_days
+    cadences.cadence_tier_c_days = cadence_tier_c_days
+    cadences.full_clean(exclude=["organization"])  # the organization it was read for
+    cadences.save()
+    return cadences
 
 
 @register_membership_changed

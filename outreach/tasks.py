@@ -3,7 +3,6 @@ import logging
 from celery import shared_task
 
 from clinics.models import Organization
-from clinics.services import register_organization_settings_changed
 
 from .flags import flags_update
 
@@ -28,14 +27,3 @@ def flag_organization_sources(organization_id: int) -> None:
         changes.updated,
         changes.closed,
     )
-
-
-@register_organization_settings_changed
-def _cadences_may_have_changed(organization: Organization) -> None:
-    """New tier cadences show on Attention within moments, evaluated by a worker.
-
-    Not in the admin's request: the sweep reads every source of the
-    organization and holds its lock while it runs. Clinics calls this after
-    the commit; should the broker be down, the morning run catches up.
-    """
-    flag_organization_sources.delay(organization.pk)

@@ -7,4 +7,6 @@ class ReferralsConfig(AppConfig):
     name = "referrals"
 
     def ready(self) -> None:
-        from . import panels  # noqa: F401  (adds the referral sections to physician pages)
+        # Adds the referral sections to physician pages, the pipeline's menu
+        # entries and the referral rules' section of the settings page.
+        from . import navigation, panels, settings_sections  # noqa: F401

@@ -51,6 +51,7 @@ from .models import (
     normalize_icd10,
 )
 from .plans import default_ends_on
+from .selectors import referral_settings_get
 from .services import referrals_attribute
 
 # Referrals received over the last 18 months, per organization slug.
@@ -295,6 +296,7 @@ def seed_organization(organization: Organization) -> None:
     rng = random.Random(f"rapport-demo-referrals-{organization.slug}")  # noqa: S311 (demo data, not secrets)
     directory = _load_directory(organization, rng)
     now = timezone.now()
+    sla_days = referral_settings_get(organization=organization).contact_sla_business_days
     plans = [_draw(_generator(rng), directory, now) for _ in range(VOLUME[organization.slug])]
     # A front desk that has fallen behind: a few referrals received a few
     # business days ago, not called yet, so the queue shows late ones.
@@ -303,7 +305,7 @@ def seed_organization(organization: Organization) -> None:
             _generator(rng),
             directory,
             now,
-            waiting=organization.contact_sla_business_days + rng.randint(1, 4),
+            waiting=sla_days + rng.randint(1, 4),
         )
         for _ in range(max(3, VOLUME[organization.slug] // 250))
     ]
@@ -657,6 +659,7 @@ def _plans_of_care(
 ) -> list[PlanOfCare]:
     """A plan of care from each evaluation, most signed within weeks, some still waiting or overdue."""
     today = organization_today(organization)
+    rules = referral_settings_get(organization=organization)
     result = []
     for referral, plan in zip(referrals, plans, strict=True):
         evaluated = next((when for status, when, _ in plan.steps if status == Status.EVALUATED), None)
@@ -672,7 +675,7 @@ def _plans_of_care(
                 referral=referral,
                 certifier=referral.physician,
                 starts_on=starts_on,
-                ends_on=default_ends_on(organization, starts_on),
+                ends_on=default_ends_on(rules, starts_on),
                 sent_on=sent_on if sent_on <= today else None,
                 signed_on=signed_on if signed_on and signed_on <= today else None,
             )

@@ -22,6 +22,7 @@ from .models import (
     PendingDocument,
     PlanOfCare,
     Referral,
+    ReferralSettings,
     SourceType,
     Status,
     normalize_icd10,
@@ -385,3 +386,11 @@ class ReferralFilterForm(StyledForm, forms.Form):
         return {
             name: value for name, value in (self.cleaned_data if self.is_valid() else {}).items() if value
         }
+
+
+class ReferralSettingsForm(forms.ModelForm):
+    """The referral rules' section of the Organization settings page."""
+
+    class Meta:
+        model = ReferralSettings
+        fields = ("contact_sla_business_days", "poc_signature_days", "poc_certification_days")

@@ -3,9 +3,10 @@ import uuid
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
 from django.db import models
 
-from clinics.models import Clinic, Payer, TenantModel
+from clinics.models import Clinic, Organization, Payer, TenantModel
 from physicians.models import Physician, Practice
 
 from .attachments import DocumentType, document_path, document_type
@@ -347,3 +348,36 @@ class PlanOfCare(TenantModel):
             raise ValidationError({"certifier": "Choose one of your organization's physicians."})
         if self.signed_on and self.sent_on and self.signed_on < self.sent_on:
             raise ValidationError({"signed_on": "It cannot be signed before it was sent."})
+
+
+class ReferralSettings(models.Model):
+    """An organization's rules for the pipeline: the contact deadline and the plan-of-care rules.
+
+    One row per organization, made with these defaults the first time it is
+    read (`referrals.selectors.referral_settings_get`).
+    """
+
+    organization = models.OneToOneField(
+        Organization, on_delete=models.CASCADE, primary_key=True, related_name="referral_settings"
+    )
+    contact_sla_business_days = models.PositiveSmallIntegerField(
+        "contact new referrals within (business days)",
+        default=1,
+        validators=[MinValueValidator(1)],
+        help_text="A received referral not contacted within this many business days is highlighted.",
+    )
+    # Medicare's rules (Benefit Policy Manual ch. 15 §220.1.3); many commercial
+    # plans differ, hence settings.
+    poc_signature_days = models.PositiveSmallIntegerField(
+        "plan of care signed within (days of the evaluation)", default=30, validators=[MinValueValidator(1)]
+    )
+    poc_certification_days = models.PositiveSmallIntegerField(
+        "a certification lasts at most (days)", default=90, validators=[MinValueValidator(1)]
+    )
+
+    class Meta:
+        verbose_name = "referral settings"
+        verbose_name_plural = "referral settings"
+
+    def __str__(self) -> str:
+        return f"Referral settings of {self.organization_id}"

@@ -12,8 +12,9 @@ from datetime import date, timedelta
 
 from django.db import models
 
-from clinics.models import Organization
 from physicians.taxonomy import CHIROPRACTOR
+
+from .models import ReferralSettings
 
 # How long before a certification ends the clinic is told to recertify.
 RECERTIFY_NOTICE = timedelta(days=14)
@@ -34,12 +35,12 @@ class PlanState:
     certifier_warning: str = ""
 
 
-def default_ends_on(organization: Organization, starts_on: date) -> date:
-    return starts_on + timedelta(days=organization.poc_certification_days - 1)
+def default_ends_on(rules: ReferralSettings, starts_on: date) -> date:
+    return starts_on + timedelta(days=rules.poc_certification_days - 1)
 
 
-def plan_state(plan, *, organization: Organization, today: date, care_continues: bool) -> PlanState:
-    signature_due_on = plan.starts_on + timedelta(days=organization.poc_signature_days)
+def plan_state(plan, *, rules: ReferralSettings, today: date, care_continues: bool) -> PlanState:
+    signature_due_on = plan.starts_on + timedelta(days=rules.poc_signature_days)
     warning = (
         "A chiropractor cannot certify a therapy plan of care; ask the patient's physician or NP/PA."
         if plan.certifier.taxonomy_code == CHIROPRACTOR

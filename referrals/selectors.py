@@ -18,6 +18,7 @@ from .models import (
     PlanOfCare,
     Referral,
     ReferralDocument,
+    ReferralSettings,
     Status,
     StatusChange,
 )
@@ -25,6 +26,17 @@ from .plans import PlanState, PlanStatus, plan_state
 from .sla import business_days_waiting, contact_due_at
 
 DUPLICATE_WINDOW = timedelta(days=30)
+
+
+def referral_settings_get(*, organization: Organization) -> ReferralSettings:
+    """The organization's referral rules, made with the defaults the first time they are asked for.
+
+    One query once the row exists. get_or_create, with the organization as
+    the primary key, is safe when two requests make the row at once: the
+    second insert fails and it reads the first one's row.
+    """
+    rules, _ = ReferralSettings.objects.get_or_create(organization=organization)
+    return rules
 
 
 def referral_possible_duplicates(
@@ -64,9 +76,19 @@ class QueueRow:
     overdue: bool
 
 
-def queue(*, organization: Organization, name: str, now: datetime | None = None) -> list[QueueRow]:
-    """A work queue, oldest first, each row with its age and contact deadline in its clinic's calendar."""
+def queue(
+    *,
+    organization: Organization,
+    name: str,
+    now: datetime | None = None,
+    rules: ReferralSettings | None = None,
+) -> list[QueueRow]:
+    """A work queue, oldest first, each row with its age and contact deadline in its clinic's calendar.
+
+    A page showing several queues passes the organization's `rules` once.
+    """
     now = now or timezone.now()
+    rules = rules or referral_settings_get(organization=organization)
     referrals = (
         Referral.objects.for_organization(organization)
         .filter(status__in=QUEUES[name])
@@ -77,7 +99,7 @@ def queue(*, organization: Organization, name: str, now: datetime | None = None)
     for referral in referrals:
         tz = referral.clinic.timezone
         due = contact_due_at(
-            referral.received_at, timezone_name=tz, business_days=organization.contact_sla_business_days
+            referral.received_at, timezone_name=tz, business_days=rules.contact_sla_business_days
         )
         rows.append(
             QueueRow(
@@ -264,8 +286,11 @@ class PracticeGroup:
     rows: list[PlanRow]
 
 
-def plans_awaiting_signature(*, organization: Organization, today: date) -> list[PracticeGroup]:
+def plans_awaiting_signature(
+    *, organization: Organization, today: date, rules: ReferralSettings | None = None
+) -> list[PracticeGroup]:
     """Unsigned plans of care of open referrals, grouped by the certifier's primary practice."""
+    rules = rules or referral_settings_get(organization=organization)
     plans = (
         PlanOfCare.objects.for_organization(organization)
         .filter(signed_on__isnull=True, referral__status__in=OPEN_STATUSES)
@@ -295,7 +320,7 @@ def plans_awaiting_signature(*, organization: Organization, today: date) -> list
         if key not in groups:
             gatekeepers = list(practice.gatekeepers.all()) if practice else []
             groups[key] = PracticeGroup(practice=practice, gatekeepers=gatekeepers, rows=[])
-        state = plan_state(plan, organization=organization, today=today, care_continues=True)
+        state = plan_state(plan, rules=rules, today=today, care_continues=True)
         groups[key].rows.append(PlanRow(plan=plan, state=state))
     # Practices with the most overdue plans first.
     return sorted(
@@ -309,10 +334,11 @@ def plans_awaiting_signature(*, organization: Organization, today: date) -> list
 
 def referral_plans(*, organization: Organization, referral: Referral, today: date) -> list[PlanRow]:
     care_continues = referral.status in (Status.EVALUATED, Status.IN_CARE)
+    rules = referral_settings_get(organization=organization)
     return [
         PlanRow(
             plan=plan,
-            state=plan_state(plan, organization=organization, today=today, care_continues=care_continues),
+            state=plan_state(plan, rules=rules, today=today, care_continues=care_continues),
         )
         for plan in referral.plans_of_care.select_related("certifier")
     ]

@@ -34,6 +34,7 @@ from .models import (
     Priority,
     Referral,
     ReferralDocument,
+    ReferralSettings,
     SourceType,
     Status,
     StatusChange,
@@ -344,7 +345,9 @@ def plan_of_care_save(
         raise ValidationError("That plan of care belongs to another referral.")
     fields.assign_to(plan)
     if plan.starts_on and not plan.ends_on:
-        plan.ends_on = default_ends_on(organization, plan.starts_on)
+        plan.ends_on = default_ends_on(
+            selectors.referral_settings_get(organization=organization), plan.starts_on
+        )
     plan.full_clean()
     plan.save()
     return plan
@@ -480,3 +483,19 @@ def pending_documents_sweep(*, now: datetime | None = None) -> int:
         swept += len(batch)
         if len(batch) < SWEEP_BATCH:
             return swept
+
+
+def referral_settings_update(
+    *,
+    organization: Organization,
+    contact_sla_business_days: int,
+    poc_signature_days: int,
+    poc_certification_days: int,
+) -> ReferralSettings:
+    rules = selectors.referral_settings_get(organization=organization)
+    rules.contact_sla_business_days = contact_sla_business_days
+    rules.poc_signature_days = poc_signature_days
+    rules.poc_certification_days = poc_certification_days
+    rules.full_clean(exclude=["organization"])  # the organization it was read for
+    rules.save()
+    return rules

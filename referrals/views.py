@@ -143,10 +143,12 @@ def _save_intake(request: OrganizationRequest, form: ReferralForm) -> HttpRespon
 
 @staff_view(roles=ALL_ROLES)
 def queues(request: OrganizationRequest) -> HttpResponse:
+    rules = selectors.referral_settings_get(organization=request.organization)
     context: dict[str, object] = {
-        name: selectors.queue(organization=request.organization, name=name) for name in selectors.QUEUES
+        name: selectors.queue(organization=request.organization, name=name, rules=rules)
+        for name in selectors.QUEUES
     }
-    context["sla_days"] = request.organization.contact_sla_business_days
+    context["sla_days"] = rules.contact_sla_business_days
     return render(request, "referrals/queues.html", context)
 
 
@@ -322,13 +324,14 @@ def plan_save(request: OrganizationRequest, referral_id: int, plan_id: int | Non
 
 @staff_view(roles=ALL_ROLES)
 def plans_awaiting_signature(request: OrganizationRequest) -> HttpResponse:
+    rules = selectors.referral_settings_get(organization=request.organization)
     groups = selectors.plans_awaiting_signature(
-        organization=request.organization, today=organization_today(request.organization)
+        organization=request.organization, today=organization_today(request.organization), rules=rules
     )
     return render(
         request,
         "referrals/plans_awaiting.html",
-        {"groups": groups, "signature_days": request.organization.poc_signature_days},
+        {"groups": groups, "signature_days": rules.poc_signature_days},
     )
 
 

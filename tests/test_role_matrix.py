@@ -154,7 +154,7 @@ def test_anonymous_visitors_are_sent_to_sign_in(client, summit, url_name):
 def test_navigation_fits_the_role(client, summit, member_factory, role, visible, hidden):
     client.force_login(member_factory(summit, role).user)
 
-    labels = [label for label, _, _ in client.get(reverse("home")).context["navigation"]]
+    labels = [link.label for link in client.get(reverse("home")).context["navigation"]]
 
     assert all(label in labels for label in visible)
     assert not any(label in labels for label in hidden)
@@ -165,4 +165,4 @@ def test_navigation_marks_the_section_of_the_current_page(client, summit, member
 
     navigation = client.get(reverse("physicians:prospects")).context["navigation"]
 
-    assert [label for label, _, current in navigation if current] == ["Prospects"]
+    assert [link.label for link in navigation if link.current] == ["Prospects"]

@@ -15,7 +15,7 @@ from django.urls import reverse
 
 from clinics import clock
 from clinics.models import Role
-from clinics.services import organization_update_settings
+from clinics.services import organization_update
 from outreach.flags import flags_update
 from outreach.models import Flag, FlagKind, FlagSeverity
 from outreach.services import calendar_feed_reset, followup_snooze
@@ -168,19 +168,19 @@ def test_a_plan_of_care_is_overdue_by_the_organizations_calendar(client, login, 
 
 def test_an_admin_sets_the_organizations_time_zone(admin_client, summit):
     page = admin_client.get(reverse("clinics:organization_settings")).content.decode()
-    assert 'name="timezone"' in page
+    assert 'name="organization-timezone"' in page
 
     response = admin_client.post(
         reverse("clinics:organization_settings"),
         {
-            "name": summit.name,
-            "timezone": "America/Los_Angeles",
-            "contact_sla_business_days": 1,
-            "poc_signature_days": 30,
-            "poc_certification_days": 90,
-            "cadence_tier_a_days": 14,
-            "cadence_tier_b_days": 30,
-            "cadence_tier_c_days": 60,
+            "organization-name": summit.name,
+            "organization-timezone": "America/Los_Angeles",
+            "referrals-contact_sla_business_days": 1,
+            "referrals-poc_signature_days": 30,
+            "referrals-poc_certification_days": 90,
+            "outreach-cadence_tier_a_days": 14,
+            "outreach-cadence_tier_b_days": 30,
+            "outreach-cadence_tier_c_days": 60,
         },
     )
 
@@ -191,13 +191,17 @@ def test_an_admin_sets_the_organizations_time_zone(admin_client, summit):
 
 def test_an_unknown_time_zone_is_refused_with_a_message(admin_client, summit):
     response = admin_client.post(
-        reverse("clinics:organization_settings"), {"name": summit.name, "timezone": "Mars/Olympus_Mons"}
+        reverse("clinics:organization_settings"),
+        {"organization-name": summit.name, "organization-timezone": "Mars/Olympus_Mons"},
     )
     assert response.status_code == 200
-    assert "Mars/Olympus_Mons" in str(response.context["form"].errors["timezone"])
+    [organization_form] = [
+        form for section, form in response.context["sections"] if section.key == "organization"
+    ]
+    assert "Mars/Olympus_Mons" in str(organization_form.errors["timezone"])
 
     with pytest.raises(ValidationError, match="not a known time zone"):
-        organization_update_settings(organization=summit, timezone="Mars/Olympus_Mons")
+        organization_update(organization=summit, name=summit.name, timezone="Mars/Olympus_Mons")
 
 
 def test_an_admin_gives_a_person_their_own_time_zone(admin_client, summit, member_factory):

@@ -2,6 +2,7 @@ import pytest
 from django.urls import reverse
 
 from clinics.models import Role
+from outreach.selectors import outreach_settings_get
 from physicians.models import Affiliation, Physician, Stage, StageChange
 
 from ..factories import (
@@ -196,6 +197,7 @@ def test_physician_detail_runs_constant_queries(liaison_client, summit, django_a
         affiliation = AffiliationFactory(organization=summit, physician=physician, is_primary=index == 0)
         GatekeeperFactory(organization=summit, practice=affiliation.practice)
         affiliation.practice.payers.add(PayerFactory(organization=summit))
+    outreach_settings_get(organization=summit)  # made by the organization's first page that reads it
 
     with django_assert_max_num_queries(20):
         response = liaison_client.get(reverse("physicians:detail", args=[physician.pk]))

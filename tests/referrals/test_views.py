@@ -7,6 +7,7 @@ from django.utils import timezone
 from clinics.models import Role
 from physicians.models import Physician
 from referrals.models import Referral, Status
+from referrals.selectors import referral_settings_get
 
 from ..factories import ClinicFactory, PhysicianFactory, ReferralFactory
 from .intake import details_data, intake_data
@@ -241,22 +242,25 @@ def test_board_shows_open_referrals_by_step_with_constant_queries(
 
 def test_admin_changes_the_organizations_deadlines(admin_client, summit):
     data = {
-        "name": summit.name,
-        "contact_sla_business_days": 2,
-        "poc_signature_days": 45,
-        "poc_certification_days": 60,
-        "cadence_tier_a_days": 14,
-        "cadence_tier_b_days": 30,
-        "cadence_tier_c_days": 60,
+        "organization-name": summit.name,
+        "referrals-contact_sla_business_days": 2,
+        "referrals-poc_signature_days": 45,
+        "referrals-poc_certification_days": 60,
+        "outreach-cadence_tier_a_days": 14,
+        "outreach-cadence_tier_b_days": 30,
+        "outreach-cadence_tier_c_days": 60,
     }
 
     admin_client.post(reverse("clinics:organization_settings"), data)
-    refused = admin_client.post(reverse("clinics:organization_settings"), {**data, "poc_signature_days": 0})
+    refused = admin_client.post(
+        reverse("clinics:organization_settings"), {**data, "referrals-poc_signature_days": 0}
+    )
 
-    summit.refresh_from_db()
-    assert (summit.contact_sla_business_days, summit.poc_signature_days, summit.poc_certification_days) == (
+    rules = referral_settings_get(organization=summit)
+    assert (rules.contact_sla_business_days, rules.poc_signature_days, rules.poc_certification_days) == (
         2,
         45,
         60,
     )
-    assert "poc_signature_days" in refused.context["form"].errors
+    refused_forms = {section.key: form for section, form in refused.context["sections"]}
+    assert "poc_signature_days" in refused_forms["referrals"].errors
