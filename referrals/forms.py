@@ -151,7 +151,7 @@ class ReferralForm(ConfirmsDuplicates, forms.ModelForm):
         queryset=Physician.objects.none(), required=False, widget=forms.HiddenInput
     )
     # The typeahead's text box: the physician's name or NPI when typed without JavaScript.
-    q = forms.CharField(label="Referring physician", required=False, max_length=PHYSICIAN_QUERY_MAX_LENGTH)
+    q = SingleLineField(label="Referring physician", required=False, max_length=PHYSICIAN_QUERY_MAX_LENGTH)
     # Without JavaScript, "Find" lists the physicians matching `q`; the one picked from that list wins.
     physician_pick = forms.ModelChoiceField(
         queryset=Physician.objects.none(), required=False, widget=forms.RadioSelect

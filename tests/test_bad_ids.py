@@ -47,7 +47,8 @@ def id_parameters() -> set[str]:
     """The name of every field of every project form that takes ids, and those read by hand."""
     names = set(READ_BY_HAND)
     for form_class in _form_classes():
-        for name, field in form_class.base_fields.items():
+        # A mixin such as StyledForm declares no fields of its own.
+        for name, field in getattr(form_class, "base_fields", {}).items():
             if isinstance(field, forms.ModelChoiceField | IdListField):
                 names.add(name)
     return names
