@@ -11,8 +11,7 @@ from enum import StrEnum
 
 from django.urls import reverse
 
-from .models import Role
-from .tenancy import ALL_ROLES
+from .roles import ADMINS, ALL_ROLES
 
 
 class Menu(StrEnum):
@@ -90,11 +89,9 @@ def menus_for(*, role: str, path: str) -> dict[Menu, list[MenuLink]]:
     return menus
 
 
-ADMIN = frozenset({Role.ADMIN})
-
-register_menu_entry(MenuEntry("Staff", "clinics:staff_list", ADMIN, order=10, menu=Menu.ADMIN))
-register_menu_entry(MenuEntry("Payers", "clinics:payer_list", ADMIN, order=20, menu=Menu.ADMIN))
+register_menu_entry(MenuEntry("Staff", "clinics:staff_list", ADMINS, order=10, menu=Menu.ADMIN))
+register_menu_entry(MenuEntry("Payers", "clinics:payer_list", ADMINS, order=20, menu=Menu.ADMIN))
 register_menu_entry(
-    MenuEntry("Organization settings", "clinics:organization_settings", ADMIN, order=90, menu=Menu.ADMIN)
+    MenuEntry("Organization settings", "clinics:organization_settings", ADMINS, order=90, menu=Menu.ADMIN)
 )
 register_menu_entry(MenuEntry("Clinics and services", "clinics:list", ALL_ROLES, order=10, menu=Menu.ACCOUNT))

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from django.urls import reverse
 
 from .models import ServiceOffering
-from .tenancy import ALL_ROLES
+from .roles import ALL_ROLES
 
 
 @dataclass(frozen=True)

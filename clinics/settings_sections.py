@@ -17,9 +17,9 @@ from django import forms
 from django.db import models
 
 from .forms import OrganizationForm
-from .models import Organization, Role
+from .models import Organization
+from .roles import ADMINS, ALL_ROLES
 from .services import organization_update
-from .tenancy import ALL_ROLES
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ class SettingsSection:
     save: Callable[..., object]
     # Position on the page, lowest first; apps leave gaps for each other.
     order: int
-    roles: frozenset[str] = frozenset({Role.ADMIN})
+    roles: frozenset[str] = ADMINS
     description: str = ""
     # `after_save(organization=…)`, run once the save has committed; a
     # failing one fails no save.

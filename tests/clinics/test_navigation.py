@@ -7,7 +7,7 @@ from clinics import navigation
 from clinics.context_processors import navigation as navigation_context
 from clinics.models import Role
 from clinics.navigation import Menu, MenuEntry, menu_entries, menus_for, register_menu_entry
-from clinics.tenancy import ALL_ROLES
+from clinics.roles import ALL_ROLES
 
 
 @pytest.fixture
