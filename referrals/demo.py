@@ -311,7 +311,9 @@ def standings(organization: Organization) -> list[Standing]:
     """The referrals that show every part of the pipeline right after seeding, on any day."""
     rules = referral_settings_get(organization=organization)
     sla = rules.contact_sla_business_days
-    # Business days always span at least 7/5 as many calendar days.
+    # n business days back are n + 2 × (n // 5) calendar days back, or up to
+    # four more around weekends: past the signature deadline by a few days,
+    # and inside the recertification notice but before the certification ends.
     overdue_plan = (rules.poc_signature_days + 3) * 5 // 7 + 2
     recertifying = (rules.poc_certification_days - 10) * 5 // 7
     late = max(3, VOLUME.get(organization.slug, 0) // 250)
