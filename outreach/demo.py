@@ -108,6 +108,7 @@ def seed_organization(organization: Organization) -> None:
         Physician.objects.for_organization(organization)
         .filter(is_active=True)
         .exclude(stage=Stage.PROSPECT)
+        .select_related("owner")
         .prefetch_related("affiliations")
         .order_by("last_name", "first_name", "pk")
     )
