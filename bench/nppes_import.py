@@ -1,6 +1,6 @@
 """Benchmark of the NPPES import: rows per second and peak memory, first import and rerun.
 
-Generates an NPPES-format file with shared/tools/make_nppes.py, imports it into
+Generates an NPPES-format file with bench/make_nppes.py, imports it into
 a scratch organization (slug "bench-nppes") of the configured database, imports
 it again, then a copy with a fifth of the credentials changed, and deletes the
 organization. Each import runs in a child process of its own, so each peak
@@ -20,7 +20,6 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED = REPO.parent / "shared"
 SLUG = "bench-nppes"
 
 sys.path.insert(0, str(REPO))
@@ -46,7 +45,8 @@ def peak_rss_mb() -> float:
 
 
 def generate(generator: Path, header: Path, out: Path, rows: int, update_of: Path | None = None) -> None:
-    command = [sys.executable, str(generator), str(header), str(out), "--rows", str(rows), "--edge"]
+    command = [sys.executable, str(generator), str(out), "--header-source", str(header)]
+    command += ["--rows", str(rows), "--edge"]
     if update_of:
         command += ["--update-of", str(update_of)]
     # The command is built from this script's own arguments, never from outside input.
@@ -100,8 +100,10 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--rows", type=int, default=200_000, help="rows to generate (default 200,000)")
-    parser.add_argument("--generator", type=Path, default=SHARED / "tools" / "make_nppes.py")
-    parser.add_argument("--header-source", type=Path, default=SHARED / "samples" / "nppes_sample.csv")
+    parser.add_argument("--generator", type=Path, default=REPO / "bench" / "make_nppes.py")
+    parser.add_argument(
+        "--header-source", type=Path, default=REPO / "tests" / "fixtures" / "nppes_sample.csv"
+    )
     parser.add_argument("--file", type=Path, help="import this file instead of generating one")
     parser.add_argument("--state", action="append", default=[], dest="states", help="repeatable")
     parser.add_argument("--taxonomy", action="append", default=[], dest="taxonomies", help="repeatable")

@@ -10,17 +10,24 @@ in-services are logged against the practice, often with its gatekeeper.
 Like the referrals demo, an organization is seeded once, in one transaction:
 one that already has touches is left as it is. The flags are then computed by
 the same service as the daily job.
+
+Follow-ups fall out of recent touches, so which days they are due on is left
+to chance; each person who makes touches therefore also has one overdue, one
+due today and one due in a week, on their own calendar (their home clinic's,
+as My follow-ups reads it), whatever the day of seeding.
 """
 
 import random
-from datetime import datetime, timedelta
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
-from clinics.clock import local_date, organization_zone
-from clinics.models import Organization, Role
+from clinics.clock import local_date, organization_zone, person_zone
+from clinics.models import Membership, Organization, Role
 from physicians.models import Gatekeeper, Physician, Stage
 
 from .flags import flags_update
@@ -101,6 +108,7 @@ def seed_organization(organization: Organization) -> None:
         Physician.objects.for_organization(organization)
         .filter(is_active=True)
         .exclude(stage=Stage.PROSPECT)
+        .select_related("owner")
         .prefetch_related("affiliations")
         .order_by("last_name", "first_name", "pk")
     )
@@ -166,18 +174,32 @@ def _touch(
 
 
 def _follow_ups(rng: random.Random, organization: Organization, touches: list[Touch], now: datetime) -> None:
-    """Next steps from a third of the last three weeks' touches: some overdue by now, most ahead."""
+    """Next steps from a third of the last three weeks' touches: some overdue by now, most ahead.
+
+    Their dates are the organization's, as all demo data's are; the standing
+    ones are on their owner's own calendar, as My follow-ups reads it.
+    """
+    zone = organization_zone(organization)
+    zones = _owner_zones(organization)
+
+    def owners_day(moment: datetime, owner_id: int) -> date:
+        return local_date(moment, zones.get(owner_id, zone))
+
+    due = dict(_standing_follow_ups(touches, now, owners_day))
     recent = sorted(
         (touch for touch in touches if touch.made_by_id and now - touch.occurred_at < timedelta(days=21)),
         key=lambda touch: touch.occurred_at,
     )
-    zone = organization_zone(organization)
-    follow_ups = []
     for touch in recent:
-        # Every demo touch has its maker; the first test only narrows the type and draws nothing.
-        if touch.made_by_id is None or rng.random() >= FOLLOW_UP_SHARE:
+        if rng.random() >= FOLLOW_UP_SHARE or touch in due:
             continue
-        due_on = local_date(touch.occurred_at, zone) + timedelta(days=rng.choice([2, 4, 7, 7, 10, 14, 21]))
+        days = rng.choice([2, 4, 7, 7, 10, 14, 21])
+        due[touch] = local_date(touch.occurred_at, zone) + timedelta(days=days)
+    follow_ups = []
+    for touch, due_on in sorted(due.items(), key=lambda item: (item[0].occurred_at, item[0].made_by_id)):
+        # Every demo touch has its maker; the test only narrows the type.
+        if touch.made_by_id is None:
+            continue
         follow_ups.append(
             FollowUp(
                 organization=organization,
@@ -188,3 +210,37 @@ def _follow_ups(rng: random.Random, organization: Organization, touches: list[To
             )
         )
     FollowUp.objects.bulk_create(follow_ups)
+
+
+def _owner_zones(organization: Organization) -> dict[int, ZoneInfo]:
+    """Each member's own time zone (clinics.clock.person_zone)."""
+    memberships = Membership.objects.filter(organization=organization).select_related(
+        "home_clinic", "organization"
+    )
+    return {membership.user_id: person_zone(membership) for membership in memberships}
+
+
+def _standing_follow_ups(
+    touches: list[Touch], now: datetime, owners_day: Callable[[datetime, int], date]
+) -> list[tuple[Touch, date]]:
+    """For each maker, from their latest touches: one follow-up due in a week, one due today, one overdue."""
+    latest_first: dict[int, list[Touch]] = {}
+    for touch in sorted(touches, key=lambda touch: touch.occurred_at, reverse=True):
+        if touch.made_by_id:
+            latest_first.setdefault(touch.made_by_id, []).append(touch)
+    standing = []
+    for owner_id, theirs in latest_first.items():
+        today = owners_day(now, owner_id)
+        before = [touch for touch in theirs if owners_day(touch.occurred_at, owner_id) < today]
+        older = [
+            touch for touch in before if owners_day(touch.occurred_at, owner_id) <= today - timedelta(days=4)
+        ]
+        next_week = theirs[0]
+        due_today = next((touch for touch in before if touch is not next_week), None)
+        overdue = next((touch for touch in older if touch not in (next_week, due_today)), None)
+        standing.append((next_week, today + timedelta(days=7)))
+        if due_today is not None:
+            standing.append((due_today, today))
+        if overdue is not None:
+            standing.append((overdue, today - timedelta(days=1)))
+    return standing

@@ -279,6 +279,7 @@ def seed_organization(organization: Organization) -> None:
                 )
         practices.append((practice, taxonomies))
 
+    affiliations, stage_changes = [], []
     for index in range(PHYSICIANS_PER_ORGANIZATION):
         practice, taxonomies = practices[index % len(practices)]
         taxonomy = rng.choice(taxonomies)
@@ -314,23 +315,29 @@ def seed_organization(organization: Organization) -> None:
         )
         if not created:
             continue
-        Affiliation.objects.create(
-            organization=organization, physician=physician, practice=practice, is_primary=True
+        affiliations.append(
+            Affiliation(organization=organization, physician=physician, practice=practice, is_primary=True)
         )
         when = now - timedelta(days=days_ago)
         previous = ""
         for step, gap in zip(path, gaps, strict=True):
-            StageChange.objects.create(
-                organization=organization,
-                physician=physician,
-                from_stage=previous,
-                to_stage=step,
-                changed_by=fields["owner"],
-                changed_at=when,
-                note="Added to the directory" if not previous else "",
+            stage_changes.append(
+                StageChange(
+                    organization=organization,
+                    physician=physician,
+                    from_stage=previous,
+                    to_stage=step,
+                    changed_by=fields["owner"],
+                    changed_at=when,
+                    note="Added to the directory" if not previous else "",
+                )
             )
             previous = step
             when += timedelta(days=gap)
+    # Written together: one insert per physician's history made seeding slow,
+    # and the demo is seeded once per pinned day in tests/test_any_day.py.
+    Affiliation.objects.bulk_create(affiliations)
+    StageChange.objects.bulk_create(stage_changes)
 
 
 def seed(stdout=None) -> None:

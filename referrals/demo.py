@@ -8,13 +8,20 @@ How it stays deterministic and idempotent:
    every run. Only their dates move with the day of seeding, and with them
    the few choices that hang on a date (a patient's age-based payer, a
    physician who had gone cold by then).
-2. Those fates are laid out relative to the moment of seeding (some
-   referrals received a few business days ago still wait for a call,
-   older ones were discharged months ago), so a later run could not match
+2. Those fates are laid out relative to the moment of seeding (older
+   referrals were discharged months ago), so a later run could not match
    them row by row. An organization is therefore seeded once, all or
    nothing in one transaction, and one that already has referrals (demo or
    typed in while trying Rapport out) is left exactly as it is.
-3. Rows are written in bulk, already in their final state: one referral at
+3. Chance alone leaves the pipeline's recent steps to the day of seeding: on
+   some days no recent referral happens to be waiting between the first call
+   and the booking. So a few `standings()` are laid out in business days
+   before the clinic's today, the way the contact deadline counts them: one
+   referral at each open step, some late for their first call and one still
+   on time, plans of care awaiting signature, overdue and due for
+   recertification. They hold on any day: a weekend, a daylight-saving
+   change, a month's or a year's end.
+4. Rows are written in bulk, already in their final state: one referral at
    a time through `referral_create` and `referral_transition` took 18 s for
    the two organizations (per-row lookups and constraint queries), and
    `referral_transition` would stamp every step "now". Each referral still
@@ -270,6 +277,24 @@ class _Directory:
     therapist: User | None
 
 
+@dataclass(frozen=True)
+class Standing:
+    """A referral that stands at one step of the pipeline whatever the day of seeding.
+
+    Each step is a number of business days before the clinic's today, counted
+    as the contact deadline counts them (`referrals.sla.business_days_waiting`):
+    0 is today, or the last business day when today is not one. A referral
+    received on day 0 arrived at the latest business-hours moment before now.
+    """
+
+    received: int
+    contacted: int | None = None
+    scheduled: int | None = None
+    evaluated: int | None = None
+    in_care: bool = False  # visits go on twice a week after the evaluation
+    plan_signed: bool = False
+
+
 @dataclass
 class _Plan:
     """One referral as it will be logged, with the steps it has taken by now."""
@@ -279,6 +304,41 @@ class _Plan:
     visits: int
     billed_per_visit: Decimal
     collected_per_visit: Decimal
+    standing: Standing | None = None
+
+
+def standings(organization: Organization) -> list[Standing]:
+    """The referrals that show every part of the pipeline right after seeding, on any day."""
+    rules = referral_settings_get(organization=organization)
+    sla = rules.contact_sla_business_days
+    # n business days back are n + 2 × (n // 5) calendar days back, or up to
+    # four more around weekends: past the signature deadline by a few days,
+    # and inside the recertification notice but before the certification ends.
+    overdue_plan = (rules.poc_signature_days + 3) * 5 // 7 + 2
+    recertifying = (rules.poc_certification_days - 10) * 5 // 7
+    late = max(3, VOLUME.get(organization.slug, 0) // 250)
+    return [
+        # Arrived within the contact deadline: the next call to make.
+        Standing(received=0),
+        # A front desk that has fallen behind: one to four business days late.
+        *(Standing(received=sla + 1 + i % 4) for i in range(late)),
+        # Called, evaluation not booked yet.
+        Standing(received=2, contacted=1),
+        # Booked on the first call, evaluation ahead.
+        Standing(received=3, scheduled=2),
+        # Evaluated, plan of care sent and awaiting the physician's signature.
+        Standing(received=8, contacted=8, scheduled=7, evaluated=2),
+        # In care for weeks, the plan still unsigned: overdue.
+        Standing(received=overdue_plan + 4, scheduled=overdue_plan + 3, evaluated=overdue_plan, in_care=True),
+        # In care for close to a certification period: recertification due.
+        Standing(
+            received=recertifying + 4,
+            scheduled=recertifying + 3,
+            evaluated=recertifying,
+            in_care=True,
+            plan_signed=True,
+        ),
+    ]
 
 
 def seed(stdout=None) -> None:
@@ -296,19 +356,8 @@ def seed_organization(organization: Organization) -> None:
     rng = random.Random(f"rapport-demo-referrals-{organization.slug}")  # noqa: S311 (demo data, not secrets)
     directory = _load_directory(organization, rng)
     now = timezone.now()
-    sla_days = referral_settings_get(organization=organization).contact_sla_business_days
     plans = [_draw(_generator(rng), directory, now) for _ in range(VOLUME[organization.slug])]
-    # A front desk that has fallen behind: a few referrals received a few
-    # business days ago, not called yet, so the queue shows late ones.
-    plans += [
-        _draw(
-            _generator(rng),
-            directory,
-            now,
-            waiting=sla_days + rng.randint(1, 4),
-        )
-        for _ in range(max(3, VOLUME[organization.slug] // 250))
-    ]
+    plans += [_draw(_generator(rng), directory, now, standing) for standing in standings(organization)]
     plans.sort(key=lambda plan: plan.fields["received_at"])
     _save(organization, directory, plans)
 
@@ -405,25 +454,44 @@ def _business(when: datetime, zone: ZoneInfo) -> datetime:
     return local
 
 
-def _business_days_before(day: date, count: int) -> date:
-    while count:
+def business_day(today: date, count: int) -> date:
+    """The latest business day from which `count` business days have passed by `today`.
+
+    The inverse of `business_days_waiting`: 0 is today, or the last business
+    day before it when today is a weekend day.
+    """
+    day = today
+    while day.weekday() >= SATURDAY:
         day -= timedelta(days=1)
-        if day.weekday() < SATURDAY:
-            count -= 1
+    for _ in range(count):
+        day -= timedelta(days=1)
+        while day.weekday() >= SATURDAY:
+            day -= timedelta(days=1)
     return day
 
 
-def _draw(rng: random.Random, directory: _Directory, now: datetime, waiting: int | None = None) -> _Plan:
-    """One referral, from its source to the steps it has taken by `now`.
+def _latest_business_moment(now: datetime, zone: ZoneInfo) -> datetime:
+    """A quarter of an hour before now if the clinic is open then, else late on its last business day."""
+    local = (now - timedelta(minutes=15)).astimezone(zone).replace(second=0, microsecond=0)
+    if local.weekday() < SATURDAY and local.hour >= 8:
+        return min(local, local.replace(hour=16, minute=30))
+    day = business_day(local.date() - timedelta(days=1), 0)
+    return datetime.combine(day, time(16, 30), tzinfo=zone)
 
-    `waiting`: received that many business days ago and not called yet.
-    """
-    # 1. Who sent it, when, and what for.
+
+def _draw(
+    rng: random.Random, directory: _Directory, now: datetime, standing: Standing | None = None
+) -> _Plan:
+    """One referral, from its source to the steps it has taken by `now`; a standing's, if given."""
+    # 1. Who sent it, when, and what for. A standing comes from a physician,
+    #    who certifies its plan of care.
     source_type = _pick(rng, {source: spec[0] for source, spec in SOURCES.items()})
+    if standing is not None:
+        source_type = SourceType.PHYSICIAN
     _, conditions, channels, names = SOURCES[source_type]
     days_ago = rng.triangular(0, HISTORY_DAYS, 0) if rng.random() < 0.15 else rng.uniform(0, HISTORY_DAYS)
-    if waiting is not None:
-        days_ago = waiting * 7 / 5
+    if standing is not None:
+        days_ago = standing.received * 7 / 5
     minute_of_day = round(rng.triangular(6 * 60, 20 * 60, 10 * 60))
     weekend_kept = rng.random() < 0.12
     physician = None
@@ -469,13 +537,9 @@ def _draw(rng: random.Random, directory: _Directory, now: datetime, waiting: int
     #    come in business hours, weekend ones mostly logged as Friday's.
     zone = ZoneInfo(clinic.timezone)
     today = now.astimezone(zone).date()
-    if waiting is None:
-        day = today - timedelta(days=int(days_ago))
-        if day.weekday() >= SATURDAY and not weekend_kept:
-            day -= timedelta(days=day.weekday() - SATURDAY + 1)
-    else:
-        day = _business_days_before(today, waiting)
-        minute_of_day = min(max(minute_of_day, 8 * 60), 17 * 60)
+    day = today - timedelta(days=int(days_ago))
+    if day.weekday() >= SATURDAY and not weekend_kept:
+        day -= timedelta(days=day.weekday() - SATURDAY + 1)
     received_at = datetime.combine(day, time(minute_of_day // 60, minute_of_day % 60), tzinfo=zone)
     while received_at > now - timedelta(minutes=10):
         received_at -= timedelta(days=1)
@@ -487,9 +551,10 @@ def _draw(rng: random.Random, directory: _Directory, now: datetime, waiting: int
 
     # 5. Its fate, then the part of it that has happened by now.
     fast = post_op or priority == Priority.URGENT
-    steps, visit_times = _timeline(rng, received_at, zone, condition, fast=fast, in_network=in_network)
-    if waiting is not None:
-        steps, visit_times = [], []
+    if standing is None:
+        steps, visit_times = _timeline(rng, received_at, zone, condition, fast=fast, in_network=in_network)
+    else:
+        received_at, steps, visit_times = _standing_timeline(rng, standing, now, zone)
     steps = [step for step in steps if step[1] <= now]
     visits = sum(1 for when in visit_times if when <= now)
     booked = any(status == Status.SCHEDULED for status, _, _ in steps)
@@ -518,7 +583,48 @@ def _draw(rng: random.Random, directory: _Directory, now: datetime, waiting: int
         visits=visits,
         billed_per_visit=billed_per_visit,
         collected_per_visit=collected_per_visit,
+        standing=standing,
     )
+
+
+def _standing_timeline(
+    rng: random.Random, standing: Standing, now: datetime, zone: ZoneInfo
+) -> tuple[datetime, list[tuple[str, datetime, str]], list[datetime]]:
+    """A standing's receipt, steps and visits: all before today but an on-time receipt.
+
+    The receipt is in the morning and each later step in the afternoon, an
+    hour apart, so steps on the same day keep their order.
+    """
+    today = now.astimezone(zone).date()
+
+    def on(count: int, hour: int) -> datetime:
+        return datetime.combine(business_day(today, count), time(hour, rng.randrange(60)), tzinfo=zone)
+
+    if standing.received == 0:
+        received_at = _latest_business_moment(now, zone)
+    else:
+        received_at = on(standing.received, rng.randint(8, 10))
+    steps: list[tuple[str, datetime, str]] = []
+    for hour, (status, count) in enumerate(
+        [
+            (Status.CONTACTED, standing.contacted),
+            (Status.SCHEDULED, standing.scheduled),
+            (Status.EVALUATED, standing.evaluated),
+        ],
+        start=12,
+    ):
+        if count is not None:
+            steps.append((status, on(count, hour), ""))
+    visits = [steps[-1][1]] if standing.evaluated is not None else []
+    if standing.in_care:
+        start_of_today = datetime.combine(today, time.min, tzinfo=zone)
+        while len(visits) < MAX_VISITS:
+            following = _business(visits[-1] + timedelta(days=rng.uniform(2, 5.5)), zone)
+            if following >= start_of_today:
+                break
+            visits.append(following)
+        steps.append((Status.IN_CARE, visits[1], ""))
+    return received_at, steps, visits
 
 
 def _still_referring(
@@ -669,6 +775,9 @@ def _plans_of_care(
         starts_on = local_date(evaluated, clinic_zone(referral.clinic))
         sent_on = starts_on + timedelta(days=rng.randint(0, 3))
         signed_on = sent_on + timedelta(days=rng.randint(3, 26)) if rng.random() < 0.85 else None
+        if plan.standing is not None:
+            sent_on = starts_on
+            signed_on = sent_on + timedelta(days=rng.randint(3, 26)) if plan.standing.plan_signed else None
         result.append(
             PlanOfCare(
                 organization=organization,

@@ -5,6 +5,7 @@ import datetime
 import math
 from io import StringIO
 from unittest import mock
+from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -27,6 +28,7 @@ from referrals.selectors import referral_settings_get
 
 from ..factories import (
     AffiliationFactory,
+    FlagFactory,
     GatekeeperFactory,
     PhysicianFactory,
     PracticeFactory,
@@ -447,3 +449,14 @@ def test_merging_two_flagged_physicians_keeps_one_open_flag_and_both_histories(
 
     assert set(open_flags(summit)) == {(keep.pk, FlagKind.CONTACT_LAPSED)}
     assert Flag.objects.filter(physician=keep).count() == 2
+
+
+def test_a_lapsed_flag_counts_its_days_in_the_flags_own_calendar(summit, settings):
+    settings.TIME_ZONE = "America/Denver"
+    flag = FlagFactory(
+        organization=summit, evidence={"cadence_days": 14, "since": "2026-11-20", "ever": True}
+    )
+    # 23:30 in Denver, the flags' calendar, is already tomorrow for someone in Boston.
+    late_in_denver = datetime.datetime(2026, 11, 30, 23, 30, tzinfo=ZoneInfo("America/Denver"))
+    with time_machine.travel(late_in_denver, tick=False), timezone.override("America/New_York"):
+        assert flag.reason == "Last contact 10 days ago; contact every 14 days"

@@ -1,13 +1,12 @@
 from pathlib import Path
 
 import pytest
-from django.conf import settings as django_settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from physicians.models import ImportStatus, NppesImport, Physician
 
-SAMPLE = Path(django_settings.BASE_DIR).parent / "shared" / "samples" / "nppes_sample.csv"
+SAMPLE = Path(__file__).resolve().parent.parent / "fixtures" / "nppes_sample.csv"
 
 
 @pytest.fixture

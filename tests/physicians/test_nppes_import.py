@@ -1,7 +1,7 @@
 """Importing the NPPES Data Dissemination file: the service, the command and the task.
 
 Files are written per test from the real 330-column header, so each test shows
-the rows it is about; one test imports the whole shared sample.
+the rows it is about; one test imports the whole sample (tests/fixtures/nppes_sample.csv).
 """
 
 import csv
@@ -9,7 +9,6 @@ import io
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
@@ -43,8 +42,7 @@ from physicians.nppes import (
 )
 from physicians.tasks import import_nppes_file
 
-SAMPLES = Path(settings.BASE_DIR).parent / "shared" / "samples"
-SAMPLE = SAMPLES / "nppes_sample.csv"
+SAMPLE = Path(__file__).resolve().parent.parent / "fixtures" / "nppes_sample.csv"
 
 
 def read_header() -> list[str]:

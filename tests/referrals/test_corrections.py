@@ -1,14 +1,17 @@
 """The patient's name, date of birth and phone corrected after intake: recorded, never logged."""
 
 import logging
-from datetime import date
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.urls import reverse
 
+from clinics.models import Role
 from referrals.models import PatientCorrection, Referral
 
-from ..factories import ReferralFactory
+from ..factories import ClinicFactory, ReferralFactory
 from .intake import details_data
 
 
@@ -89,3 +92,17 @@ def test_the_details_form_shows_the_date_of_birth_as_typed_at_the_desk(desk, ref
     page = desk.get(reverse("referrals:detail", args=[referral.pk])).content.decode()
 
     assert 'value="05/01/1970"' in page
+
+
+@time_machine.travel(datetime(2026, 12, 3, 0, 30, tzinfo=ZoneInfo("America/Denver")), tick=False)
+def test_a_birth_date_is_in_the_future_by_the_clinics_calendar(client, summit, member_factory, referral):
+    # Half past midnight in Denver, the server's zone, is still the 2nd in Los Angeles.
+    clinic = ClinicFactory(organization=summit, timezone="America/Los_Angeles")
+    client.force_login(member_factory(summit, Role.FRONT_DESK, home_clinic=clinic).user)
+    url = reverse("referrals:detail", args=[referral.pk])
+
+    response = client.post(url, details_data(referral, patient_birth_date="12/03/2026"))
+
+    assert "The date of birth is in the future." in response.context["form"].errors["patient_birth_date"]
+    client.post(url, details_data(referral, patient_birth_date="12/02/2026"))
+    assert Referral.objects.get(pk=referral.pk).patient_birth_date == date(2026, 12, 2)

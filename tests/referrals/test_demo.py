@@ -31,7 +31,7 @@ from referrals.models import (
     StatusChange,
     normalize_icd10,
 )
-from referrals.selectors import queue, referral_attributions
+from referrals.selectors import queue, referral_attributions, referral_settings_get
 
 NEVER_EVALUATED = (Status.RECEIVED, Status.CONTACTED, Status.SCHEDULED)
 # What a diagnosis says about the body region, independent of the demo's own tables;
@@ -264,13 +264,18 @@ def test_summit_referrals_are_assigned_to_the_therapist_once_booked(demo):
     assert not Referral.objects.filter(organization=demo["harbor"], therapist__isnull=False).exists()
 
 
-def test_needs_contact_queue_has_late_referrals_right_after_seeding(demo):
+def test_needs_contact_queue_has_late_and_on_time_referrals_right_after_seeding(demo):
     for organization in demo.values():
+        sla = referral_settings_get(organization=organization).contact_sla_business_days
         rows = queue(organization=organization, name="needs_contact")
 
         late = [row for row in rows if row.overdue]
-        assert late
-        assert all(row.business_days_waiting >= 2 for row in late)
+        # Late from the deadline's own hour: received Tuesday at 10:00, one
+        # business day, it is late on Wednesday at 10:01, one business day in.
+        assert all(row.business_days_waiting >= sla for row in late)
+        # A front desk that has fallen behind, by a business day or more.
+        assert len([row for row in late if row.business_days_waiting > sla]) >= 3
+        assert any(not row.overdue for row in rows)
 
 
 def test_a_sample_passes_the_full_validation(demo):
