@@ -235,13 +235,15 @@ def followup_snooze(request: OrganizationRequest, followup_id: int) -> HttpRespo
 
 @staff_view(roles=OUTREACH)
 def calendar_settings(request: OrganizationRequest) -> HttpResponse:
-    new_url = None
+    new_url = webcal_url = None
     if request.method == "POST":
         action = request.POST.get("action")
         if action == "reset":
             token = services.calendar_feed_reset(organization=request.organization, user=request.user)
             # The page that answers this POST is the only place the token ever appears.
             new_url = site_url(reverse("outreach:calendar_feed", args=[token]))
+            # Apple's devices open webcal:// addresses in Calendar, as a subscription to confirm.
+            webcal_url = "webcal://" + new_url.split("://", 1)[1]
         elif action == "revoke":
             services.calendar_feed_revoke(organization=request.organization, user=request.user)
             messages.success(
@@ -254,6 +256,7 @@ def calendar_settings(request: OrganizationRequest) -> HttpResponse:
         {
             "feed": selectors.calendar_feed_live(organization=request.organization, user=request.user),
             "new_url": new_url,
+            "webcal_url": webcal_url,
         },
     )
 
