@@ -41,6 +41,9 @@ def follow_ups_ical(
         refresh_interval=CALENDAR_REFRESH,
         subcomponents=[event for event in events if event is not None],
     )
+    # RFC 7986 requires VALUE=DURATION on REFRESH-INTERVAL (its value type has
+    # no default); the library leaves it out, and strict clients then skip the hint.
+    calendar["REFRESH-INTERVAL"].params["VALUE"] = "DURATION"
     # Outlook ignores REFRESH-INTERVAL and reads its own property.
     calendar.add("X-PUBLISHED-TTL", "PT1H")
     return calendar.to_ical()

@@ -253,3 +253,10 @@ class OutreachSettingsForm(forms.ModelForm):
     class Meta:
         model = OutreachSettings
         fields = ("cadence_tier_a_days", "cadence_tier_b_days", "cadence_tier_c_days")
+
+
+class FollowUpTouchForm(forms.Form):
+    """The touch a done follow-up stood for: the kind is the button pressed, the note is optional."""
+
+    kind = forms.ChoiceField(choices=FORM_KINDS)
+    notes = SingleLineField(required=False, max_length=1000)

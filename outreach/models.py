@@ -27,6 +27,10 @@ class TouchKind(models.TextChoices):
 # A broadcast reaches a source but is not a relationship: it is kept in the
 # history and never counts as the contact a cadence asks for.
 NOT_CONTACT_KINDS = (TouchKind.SERVICE_ANNOUNCEMENT,)
+# How a next step is usually taken. A follow-up from a lunch, a gift or an
+# event is rarely another one: it is a call, an email or a visit.
+FOLLOW_UP_KINDS = (TouchKind.CALL, TouchKind.EMAIL, TouchKind.OFFICE_VISIT, TouchKind.LETTER)
+FOLLOW_UP_KINDS_OFFERED = 3
 
 
 class TouchOutcome(models.TextChoices):
@@ -149,6 +153,11 @@ class FollowUp(TenantModel):
     note = models.CharField(max_length=300, blank=True)
     snoozed_from = models.DateField(null=True, blank=True, help_text="The first due date, if snoozed.")
     completed_at = models.DateTimeField(null=True, blank=True)
+    # The touch logged from this follow-up once it was done, so it is offered
+    # once; removing that touch (a mistake) offers it again.
+    logged_touch = models.OneToOneField(
+        Touch, on_delete=models.SET_NULL, null=True, blank=True, related_name="logged_for"
+    )
 
     class Meta:
         ordering = ["due_on", "pk"]
@@ -163,6 +172,13 @@ class FollowUp(TenantModel):
     @property
     def is_open(self) -> bool:
         return self.completed_at is None
+
+    @property
+    def kinds_to_log(self) -> list[TouchKind]:
+        """The kinds of touch offered once it is done, likeliest first: the kind it came from, if usual."""
+        came_from = TouchKind(self.touch.kind)
+        first = [came_from] if came_from in FOLLOW_UP_KINDS else []
+        return [*first, *(kind for kind in FOLLOW_UP_KINDS if kind not in first)][:FOLLOW_UP_KINDS_OFFERED]
 
 
 class CalendarFeed(TenantModel):

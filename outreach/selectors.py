@@ -129,7 +129,9 @@ def followups_for(*, organization: Organization, user: User, today: datetime.dat
     mine = (
         FollowUp.objects.for_organization(organization)
         .filter(owner=user)
-        .select_related("touch__physician", "touch__practice", "touch__gatekeeper", "touch__made_by")
+        .select_related(
+            "touch__physician", "touch__practice", "touch__gatekeeper", "touch__made_by", "logged_touch"
+        )
     )
     open_ones = list(mine.filter(completed_at__isnull=True).order_by("due_on", "pk"))
     completed_since = timezone.now() - datetime.timedelta(days=RECENTLY_COMPLETED_DAYS)

@@ -204,6 +204,44 @@ def followup_complete(*, follow_up: FollowUp, acting: Membership) -> FollowUp:
     return follow_up
 
 
+@transaction.atomic
+def followup_log_touch(
+    *, follow_up: FollowUp, acting: Membership, kind: str, occurred_at: datetime.datetime, notes: str = ""
+) -> Touch:
+    """Logs the touch a done follow-up stood for, with the same people, so it counts toward cadence.
+
+    Made by the acting person, who did what the follow-up asked. The follow-up is marked
+    done if it was not yet. Once per follow-up: a second request (a double
+    click) returns the touch the first one logged.
+    """
+    if not _may_act_on(follow_up, acting):
+        raise PermissionDenied("Only the owner of this follow-up or an admin can log its touch.")
+    if kind not in TouchKind.values or kind in NOT_CONTACT_KINDS:
+        raise ValidationError({"kind": "Choose the kind of contact you made."})
+    # The row lock queues a double click behind the first, which then finds its touch.
+    logged_touch_id = (
+        FollowUp.objects.select_for_update().values_list("logged_touch_id", flat=True).get(pk=follow_up.pk)
+    )
+    if logged_touch_id is not None:
+        return Touch.objects.get(pk=logged_touch_id)
+    came_from = follow_up.touch
+    touch = touch_log(
+        organization=follow_up.organization,
+        made_by=acting.user,
+        logged_by=acting.user,
+        kind=kind,
+        occurred_at=occurred_at,
+        physician=came_from.physician,
+        practice=came_from.practice,
+        gatekeeper=came_from.gatekeeper,
+        notes=notes,
+    )
+    follow_up.logged_touch = touch
+    follow_up.completed_at = follow_up.completed_at or timezone.now()
+    follow_up.save(update_fields=["logged_touch", "completed_at"])
+    return touch
+
+
 def followup_snooze(*, follow_up: FollowUp, acting: Membership, until: datetime.date) -> FollowUp:
     """Moves a follow-up to a later day, remembering the day it was first due."""
     if not _may_act_on(follow_up, acting):

@@ -9,6 +9,7 @@ urlpatterns = [
     path("touches/<int:touch_id>/remove/", views.touch_remove, name="touch_remove"),
     path("follow-ups/", views.followup_list, name="followups"),
     path("follow-ups/<int:followup_id>/complete/", views.followup_complete, name="followup_complete"),
+    path("follow-ups/<int:followup_id>/log/", views.followup_log_touch, name="followup_log_touch"),
     path("follow-ups/<int:followup_id>/snooze/", views.followup_snooze, name="followup_snooze"),
     path("calendar/", views.calendar_settings, name="calendar_settings"),
     path("calendar/<str:token>.ics", views.calendar_feed, name="calendar_feed"),

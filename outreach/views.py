@@ -1,3 +1,5 @@
+from collections.abc import Callable
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
@@ -16,7 +18,7 @@ from physicians.models import Gatekeeper, Physician, Practice
 from . import selectors, services
 from .calendar import follow_ups_due_from, follow_ups_ical
 from .flags import physician_open_flags, touch_flag_changes
-from .forms import SNOOZE_DAYS, SnoozeForm, TouchFilterForm, TouchForm
+from .forms import SNOOZE_DAYS, FollowUpTouchForm, SnoozeForm, TouchFilterForm, TouchForm
 from .models import FollowUp, Touch
 from .roles import OUTREACH, RUNS_OUTREACH
 
@@ -112,14 +114,27 @@ def _after_touch(request: OrganizationRequest, touch: Touch, wanted: str) -> str
 
 
 def touch_log_from_form(request: OrganizationRequest, form: TouchForm) -> tuple[Touch, str]:
-    """Logs the valid form's touch as the signed-in user; returns it with what to tell them.
+    """Logs the valid form's touch as the signed-in user; returns it with what to tell them."""
+    return _log_and_tell(
+        request,
+        physician=form.cleaned_data["physician"],
+        log=lambda: services.touch_log(
+            organization=request.organization, logged_by=request.user, **form.service_arguments()
+        ),
+    )
+
+
+def _log_and_tell(
+    request: OrganizationRequest, *, physician: Physician | None, log: Callable[[], Touch]
+) -> tuple[Touch, str]:
+    """Calls `log`, which logs a touch with `physician`; returns the touch with what to tell the user.
 
     The words say what the touch changed on Attention: a liaison who sees a
     source still listed after a call, with nothing said, calls again.
     """
-    organization, physician = request.organization, form.cleaned_data["physician"]
+    organization = request.organization
     before = physician_open_flags(organization=organization, physician_id=physician.pk) if physician else []
-    touch = services.touch_log(organization=organization, logged_by=request.user, **form.service_arguments())
+    touch = log()
     said = [f"Logged the {touch.get_kind_display().lower()} with {touch.with_whom}."]
     if hasattr(touch, "follow_up"):
         said.append(f"Follow up on {touch.follow_up.due_on:%b %-d}.")
@@ -175,6 +190,7 @@ def followup_list(request: OrganizationRequest) -> HttpResponse:
         "outreach/followup_list.html",
         {
             "groups": groups,
+            "just_done": _just_done(groups, request.GET.get("done")),
             "today": today,
             "snooze_days": SNOOZE_DAYS,
             "latest_due": services.follow_up_latest(today=today),
@@ -182,6 +198,22 @@ def followup_list(request: OrganizationRequest) -> HttpResponse:
                 organization=request.organization, user=request.user
             ),
         },
+    )
+
+
+def _just_done(groups: selectors.FollowUpGroups, raw_id: str | None) -> FollowUp | None:
+    """The follow-up just completed (`?done=<id>`), while its touch is still to be logged: the page offers it.
+
+    Looked for among the user's recently completed ones, already loaded: an
+    id of someone else's or of another organization's follow-up finds nothing.
+    """
+    return next(
+        (
+            follow_up
+            for follow_up in groups.recently_completed
+            if str(follow_up.pk) == raw_id and follow_up.logged_touch_id is None
+        ),
+        None,
     )
 
 
@@ -207,6 +239,38 @@ def followup_complete(request: OrganizationRequest, followup_id: int) -> HttpRes
         messages.error(request, str(refusal))
     else:
         messages.success(request, f"Done: follow-up with {follow_up.touch.with_whom}.")
+        # Back on the list, the follow-up offers to log the touch it stood for.
+        return redirect(next_url(request, default=f"{reverse('outreach:followups')}?done={follow_up.pk}"))
+    return _back_to_followups(request)
+
+
+@require_POST
+@staff_view(roles=OUTREACH)
+def followup_log_touch(request: OrganizationRequest, followup_id: int) -> HttpResponse:
+    """Logs the touch a done follow-up stood for (one click), so the contact counts toward cadence."""
+    follow_up = _followup(request, followup_id)
+    form = FollowUpTouchForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose the kind of contact you made; a note has at most 1,000 characters.")
+        return _back_to_followups(request)
+    try:
+        _, said = _log_and_tell(
+            request,
+            physician=follow_up.touch.physician,
+            log=lambda: services.followup_log_touch(
+                follow_up=follow_up,
+                acting=request.membership,
+                kind=form.cleaned_data["kind"],
+                occurred_at=timezone.now(),
+                notes=form.cleaned_data["notes"],
+            ),
+        )
+    except PermissionDenied as refusal:
+        messages.error(request, str(refusal))
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, said)
     return _back_to_followups(request)
 
 
@@ -235,13 +299,15 @@ def followup_snooze(request: OrganizationRequest, followup_id: int) -> HttpRespo
 
 @staff_view(roles=OUTREACH)
 def calendar_settings(request: OrganizationRequest) -> HttpResponse:
-    new_url = None
+    new_url = webcal_url = None
     if request.method == "POST":
         action = request.POST.get("action")
         if action == "reset":
             token = services.calendar_feed_reset(organization=request.organization, user=request.user)
             # The page that answers this POST is the only place the token ever appears.
             new_url = site_url(reverse("outreach:calendar_feed", args=[token]))
+            # Apple's devices open webcal:// addresses in Calendar, as a subscription to confirm.
+            webcal_url = "webcal://" + new_url.split("://", 1)[1]
         elif action == "revoke":
             services.calendar_feed_revoke(organization=request.organization, user=request.user)
             messages.success(
@@ -254,6 +320,7 @@ def calendar_settings(request: OrganizationRequest) -> HttpResponse:
         {
             "feed": selectors.calendar_feed_live(organization=request.organization, user=request.user),
             "new_url": new_url,
+            "webcal_url": webcal_url,
         },
     )
 

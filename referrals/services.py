@@ -340,6 +340,14 @@ def plan_of_care_save(
     fields: PlanOfCareFields,
 ) -> PlanOfCare:
     """Records a plan of care, its sending or signature; the end defaults to the longest certification."""
+    if plan is None and not referral.is_open:
+        # A signature may still arrive for a plan written before the referral
+        # closed, so updates stay allowed; a new plan would be care for nobody.
+        raise ValidationError(
+            "A lost referral takes no new plan of care: reopen it first."
+            if referral.status == Status.LOST
+            else "A discharged referral takes no new plan of care."
+        )
     plan = plan or PlanOfCare(organization=organization, referral=referral)
     if plan.referral_id != referral.pk or referral.organization_id != organization.pk:
         raise ValidationError("That plan of care belongs to another referral.")

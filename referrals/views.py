@@ -5,7 +5,10 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
 from django.views.decorators.http import require_POST
 
 from clinics.clock import organization_today, person_zone
@@ -117,13 +120,7 @@ def _save_intake(request: OrganizationRequest, form: ReferralForm) -> HttpRespon
         received_at=fields.received_at,
     )
     latest = duplicates.first()
-    warning = (
-        f"This patient was referred on {timezone.localtime(latest.received_at):%b %-d} "
-        f"(referral #{latest.pk}, {latest.get_status_display().lower()}). "
-        "Check it is not the same referral."
-        if latest
-        else ""
-    )
+    warning = _duplicate_warning(latest) if latest else ""
     if form.needs_duplicate_confirmation(warning):
         return None
     try:
@@ -139,6 +136,26 @@ def _save_intake(request: OrganizationRequest, form: ReferralForm) -> HttpRespon
         return None
     messages.success(request, f"Referral #{referral.pk} logged. Ready for the next one.")
     return redirect("referrals:intake")
+
+
+def _duplicate_warning(earlier: Referral) -> SafeString:
+    """What the desk needs to tell whether `earlier` is this same referral: when, from whom, for what.
+
+    The link opens in a new tab, so the form being typed (and its document)
+    stays as it is; it carries the referral's id only, never the patient.
+    """
+    diagnoses = ", ".join(earlier.diagnosis_codes)
+    return format_html(
+        "This patient was referred on {} by {}{}: "
+        '<a href="{}" target="_blank" rel="noopener">referral #{}<span class="visually-hidden"> '
+        "(opens in a new tab)</span></a>, {}. Check it is not the same referral.",
+        f"{timezone.localtime(earlier.received_at):%b %-d}",
+        earlier.source_label,
+        f" for {diagnoses}" if diagnoses else "",
+        reverse("referrals:detail", args=[earlier.pk]),
+        earlier.pk,
+        earlier.get_status_display().lower(),
+    )
 
 
 @staff_view(roles=ALL_ROLES)

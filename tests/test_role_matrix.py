@@ -71,6 +71,7 @@ EXPECTED_ROLES = {
     "outreach:touch_remove": OUTREACH,
     "outreach:followups": OUTREACH,
     "outreach:followup_complete": OUTREACH,
+    "outreach:followup_log_touch": OUTREACH,
     "outreach:followup_snooze": OUTREACH,
     "outreach:calendar_settings": OUTREACH,
     "outreach:attention": EDITORS,

@@ -4,9 +4,11 @@ import importlib
 
 import pytest
 from django.apps import apps as django_apps
+from django.contrib.staticfiles import finders
 from django.urls import reverse
 from django.utils import timezone
 from icalendar import Calendar
+from pytest_django.asserts import assertInHTML
 
 from clinics.models import Membership, Role
 from outreach.models import CalendarFeed
@@ -48,6 +50,7 @@ def test_settings_page_offers_to_create_an_address(client, login, liaison):
     assert "Create my calendar address" in page
     assert "Subscribe from web" in page
     assert "From URL" in page
+    assert "Add Subscribed Calendar" in page
     assert "could hold patient details" in page
 
 
@@ -65,6 +68,31 @@ def test_creating_an_address_shows_it_once_and_keeps_only_its_digest(client, log
     assert feed.token_digest == hashlib.sha256(token.encode()).hexdigest()
     assert token not in feed.token_digest
     assert new_url not in client.get(reverse("outreach:calendar_settings")).content.decode()
+
+
+def test_the_new_address_can_be_copied_or_opened_in_apple_calendar(client, login, liaison):
+    login(liaison)
+
+    response = client.post(reverse("outreach:calendar_settings"), {"action": "reset"})
+
+    page = response.content.decode()
+    new_url = response.context["new_url"]
+    webcal_url = "webcal://" + new_url.removeprefix("https://")
+    assert webcal_url.startswith("webcal://rapport.example.org/outreach/calendar/")
+    assertInHTML(f'<a class="btn btn-primary" href="{webcal_url}">Subscribe in Apple Calendar</a>', page)
+    # Without JavaScript the address is a selectable field and the Copy button stays hidden.
+    assertInHTML(
+        f'<input class="form-control font-monospace" id="calendar-url" type="text" value="{new_url}" '
+        "readonly>",
+        page,
+    )
+    assertInHTML(
+        '<button class="btn btn-outline-primary" type="button" data-copy="calendar-url" '
+        'data-copy-status="calendar-url-status" hidden>Copy</button>',
+        page,
+    )
+    assert 'src="/static/js/copy.js"' in page
+    assert finders.find("js/copy.js")
 
 
 def test_feed_serves_the_users_open_follow_ups_without_signing_in(client, liaison, summit, member_factory):

@@ -28,10 +28,12 @@ def follow_up(pk: int, due_on: datetime.date, **touch) -> FollowUp:
     return FollowUp(pk=pk, due_on=due_on, note="Ask about Mr Jones", touch=Touch(notes="Mrs Smith", **touch))
 
 
+def document_bytes(*follow_ups: FollowUp) -> bytes:
+    return follow_ups_ical(membership=membership(), follow_ups=list(follow_ups), page_url=PAGE, now=NOW)
+
+
 def document(*follow_ups: FollowUp) -> Calendar:
-    return Calendar.from_ical(
-        follow_ups_ical(membership=membership(), follow_ups=list(follow_ups), page_url=PAGE, now=NOW)
-    )
+    return Calendar.from_ical(document_bytes(*follow_ups))
 
 
 def test_each_follow_up_is_an_all_day_event_named_by_its_source_without_notes():
@@ -64,6 +66,12 @@ def test_the_calendar_is_named_for_the_organization_and_asks_to_be_refreshed_hou
     assert calendar["REFRESH-INTERVAL"].dt == datetime.timedelta(hours=1)
     assert str(calendar["X-PUBLISHED-TTL"]) == "PT1H"
     assert not calendar.walk("VEVENT")
+
+
+def test_the_refresh_interval_says_it_is_a_duration_as_rfc_7986_requires():
+    lines = document_bytes().split(b"\r\n")
+
+    assert b"REFRESH-INTERVAL;VALUE=DURATION:PT1H" in lines
 
 
 def test_a_due_date_no_calendar_can_hold_is_left_out_and_the_rest_stays():

@@ -80,7 +80,7 @@ def test_the_owner_completes_a_follow_up(liaison_client, liaison):
     response = liaison_client.post(reverse("outreach:followup_complete", args=[follow_up.pk]))
 
     assert response.status_code == 302
-    assert response.url == reverse("outreach:followups")
+    assert response.url == f"{reverse('outreach:followups')}?done={follow_up.pk}"
     follow_up.refresh_from_db()
     assert follow_up.completed_at is not None
 
@@ -212,7 +212,7 @@ def test_a_safe_next_is_followed_after_completing(liaison_client, liaison):
     )
 
     assert safe.url == "/outreach/attention/"
-    assert unsafe.url == reverse("outreach:followups")
+    assert unsafe.url == f"{reverse('outreach:followups')}?done={second.pk}"
 
 
 def test_follow_ups_page_runs_constant_queries(
