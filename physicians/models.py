@@ -183,8 +183,6 @@ class Physician(TenantModel):
             first_name=self.first_name,
             middle_name=self.middle_name,
             last_name=self.last_name,
-            npi=self.npi,
-            phone=self.phone,
         )
         super().save(*args, **kwargs)
 

@@ -28,6 +28,10 @@ from django.db.models import CharField, FloatField, Func, Lookup, Value
 # unrelated names start to match. PostgreSQL's default (0.5) is set on each
 # connection to this value (physicians/apps.py).
 SIMILARITY_THRESHOLD = 0.4
+# Shorter words are compared only as typed: one wrong letter in four leaves too
+# few trigrams in common to tell a misspelling from another name, and a word
+# typed so far ("fisc") is found by the start of the name anyway.
+FUZZY_MIN_LENGTH = 5
 
 # Typed in front of or after a name on a fax or by habit, never part of it.
 TITLES = frozenset({"dr", "doctor", "prof", "professor", "mr", "mrs", "ms", "miss", "mx"})
@@ -64,11 +68,10 @@ def _phone_digits(value: str) -> str:
     return found[1:] if len(found) == 11 and found.startswith("1") else found
 
 
-def physician_search_text(*, first_name: str, middle_name: str, last_name: str, npi: str, phone: str) -> str:
-    """What a physician is found by: their name, NPI and own phone (practice phones live on the practice)."""
-    return " ".join(
-        part for part in (searchable(first_name, middle_name, last_name), npi, _phone_digits(phone)) if part
-    )[:400]
+def physician_search_text(*, first_name: str, middle_name: str, last_name: str) -> str:
+    """A physician's name as search compares it. Only the name: digits would triple the cost of every
+    similarity computed against it (their NPI is searched in its own column, phones on the practice)."""
+    return searchable(first_name, middle_name, last_name)[:400]
 
 
 def practice_search_text(*, name: str, city: str, phone: str, fax: str) -> str:
@@ -90,15 +93,16 @@ class SearchQuery:
         query = query.strip()
         if query and not any(c.isalpha() for c in query):
             return cls(words=(), named=(), number=_phone_digits(query))
-        all_words = tuple(searchable(query).split())
-        named = tuple(word for word in all_words if word not in TITLES) or all_words
+        typed = tuple(searchable(query).split())
+        # An initial narrows nothing (every name has the letter somewhere).
+        typed = tuple(word for word in typed if len(word) > 1) or typed
+        named = tuple(word for word in typed if word not in TITLES) or typed
         words = tuple(word for word in named if word not in CREDENTIALS) or named
         return cls(words=words, named=named, number="")
 
     @property
     def fuzzy_text(self) -> str:
-        """The words to compare by similarity; an initial adds nothing but noise."""
-        return " ".join(word for word in self.words if len(word) > 1)
+        return " ".join(self.words)
 
 
 # ---- Similarity, the same on both databases ---------------------------------

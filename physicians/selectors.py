@@ -3,7 +3,9 @@ from dataclasses import dataclass
 
 from django.db.models import (
     Case,
+    Exists,
     F,
+    FloatField,
     IntegerField,
     Prefetch,
     Q,
@@ -19,7 +21,7 @@ from clinics.tenancy import get_for_organization_or_404
 
 from .fit import ClinicProfile, fit_explanation, with_fit
 from .models import NOT_YET_REFERRING, Affiliation, Gatekeeper, Physician, Practice, StageChange
-from .search import Resembles, SearchQuery, Similarity, searchable
+from .search import FUZZY_MIN_LENGTH, Resembles, SearchQuery, Similarity, searchable
 
 PHYSICIAN_SORTS = {
     "name": ("last_name", "first_name", "pk"),
@@ -67,45 +69,58 @@ def _npi_starts(number: str) -> Q:
 
 
 def _npi_ends(number: str) -> Q:
-    # The NPI is in the search text, so its trigram index finds the few candidates.
-    return Q(search_text__contains=number, npi__endswith=number)
+    # A trigram index on the NPI serves this on PostgreSQL (migration 0004).
+    return Q(npi__endswith=number)
 
 
 def _name_matches(query: SearchQuery) -> Q:
-    """Every word is in the physician's search text, or (from four letters) their words resemble the query."""
-    exact = _contains_words(query.words)
-    if max(map(len, query.words)) < 4:
-        return exact
-    return exact | Q(Resembles(F("search_text"), query.fuzzy_text))
+    """Every word is in the physician's search text, or, if long enough to misspell, resembles a word of it.
+
+    One condition per word, not one for the whole query: "Fischer, Grace"
+    then needs both names, where a resemblance to the whole query would take
+    every Fischer and every Grace and compare thousands of rows.
+    """
+
+    def matches(word: str) -> Q:
+        contains = Q(search_text__contains=word)
+        if len(word) < FUZZY_MIN_LENGTH:
+            return contains
+        return contains | Q(Resembles(F("search_text"), word))
+
+    return Q(*(matches(word) for word in query.words))
 
 
 def _ranked(queryset: QuerySet[Physician], query: SearchQuery) -> QuerySet[Physician]:
-    """Best match first: whole words before fragments, fragments before resemblances, closest first.
+    """Best match first: whole words, then word starts, then fragments, then resemblances.
 
-    1. `search_rank` 0: every word typed, credentials included, starts a word
-       of the name ("Linh Do" is Dr. Do before every other Linh).
-    2. 1: every word without titles and credentials starts a word.
-    3. 2: every word is inside the search text; 3: none of these (a resemblance).
-    4. Within a rank, by similarity when the query is long enough to have one,
-       then by name.
+    1. `search_rank` 0: every word typed, credentials included, is a whole
+       word of the name ("Linh Do" is Dr. Do before every other Linh).
+    2. 1: every word without titles and credentials is a whole word.
+    3. 2: every word starts a word; 3: every word is inside the search text;
+       4: none of these (a resemblance).
+    4. Resemblances by similarity, closest first; then by name.
     """
-    spaced = Concat(Value(" "), F("search_text"))
+    padded = Concat(Value(" "), F("search_text"), Value(" "))
 
-    def starts(words: tuple[str, ...]) -> Q:
-        return _contains_words(tuple(f" {word}" for word in words), field="spaced_search_text")
+    def framed(words: tuple[str, ...], end: str) -> Q:
+        return _contains_words(tuple(f" {word}{end}" for word in words), field="padded_search_text")
 
-    ranks = [When(starts(query.named), then=0)]
+    ranks = [When(framed(query.named, " "), then=0)]
     if query.named != query.words:
-        ranks.append(When(starts(query.words), then=1))
-    ranks.append(When(_contains_words(query.words), then=2))
-    queryset = queryset.annotate(
-        spaced_search_text=spaced, search_rank=Case(*ranks, default=3, output_field=IntegerField())
+        ranks.append(When(framed(query.words, " "), then=1))
+    ranks += [When(framed(query.words, ""), then=2), When(_contains_words(query.words), then=3)]
+    # Only resemblances need a similarity: computing it for thousands of exact
+    # matches ("fischer") would cost more than the search.
+    closeness = Case(
+        When(_contains_words(query.words), then=Value(1.0)),
+        default=Similarity(F("search_text"), query.fuzzy_text),
+        output_field=FloatField(),
     )
-    order = ["search_rank"]
-    if max(map(len, query.words)) >= 4:
-        queryset = queryset.annotate(search_similarity=Similarity(F("search_text"), query.fuzzy_text))
-        order.append("-search_similarity")
-    return queryset.order_by(*order, Lower("last_name"), Lower("first_name"), "pk")
+    return queryset.annotate(
+        padded_search_text=padded,
+        search_rank=Case(*ranks, default=4, output_field=IntegerField()),
+        search_closeness=closeness,
+    ).order_by("search_rank", "-search_closeness", Lower("last_name"), Lower("first_name"), "pk")
 
 
 def _matching(
@@ -117,7 +132,7 @@ def _matching(
         if len(query.number) == 4:
             match |= _npi_ends(query.number)
         if len(query.number) >= 7:
-            match |= Q(search_text__contains=query.number) | _at(_practices_matching(organization, query))
+            match |= _at(_practices_matching(organization, query))
         return queryset.filter(match)
     if not query.words:
         return queryset
@@ -166,11 +181,11 @@ def physician_search(*, organization: Organization, query: str, limit: int = 10)
     """The typeahead: active physicians by name (forgiving spelling), NPI, phone or practice name.
 
     A query of digits finds NPIs that start with them, an NPI's last four
-    digits, and the physicians whose own or practice's phone or fax holds a
-    number of seven digits or more. Words find physicians by name, best match
-    first (see `_ranked`), then physicians at the first few practices whose
-    name or city holds them. Words of two letters at most only find surnames
-    that start with them: too short for trigrams.
+    digits, and the physicians at practices whose phone or fax holds a number
+    of seven digits or more. Words find physicians by name, best match first
+    (see `_ranked`), then physicians at the first few practices whose name or
+    city holds them. Words of two letters at most only find surnames that
+    start with them: too short for trigrams.
 
     Name and practice matches are separate queries, not one OR: each can then
     use its own trigram index on PostgreSQL. Every step runs whatever it finds,
@@ -188,9 +203,8 @@ def physician_search(*, organization: Organization, query: str, limit: int = 10)
         if len(number) == 4:
             batches.append(list(active.filter(_npi_ends(number)).order_by(*order)[:limit]))
         if len(number) >= 7:
-            at_practice = _at(_practices_matching(organization, parsed))
             batches.append(
-                list(active.filter(Q(search_text__contains=number) | at_practice).order_by(*order)[:limit])
+                list(active.filter(_at(_practices_matching(organization, parsed))).order_by(*order)[:limit])
             )
         if len(number) <= 10:
             batches.append(list(active.filter(_npi_starts(number)).order_by("npi")[:limit]))
@@ -205,12 +219,27 @@ def physician_search(*, organization: Organization, query: str, limit: int = 10)
             )
         )
     elif parsed.words:
-        batches.append(list(_ranked(active.filter(_name_matches(parsed)), parsed)[:limit]))
+        practices = _practices_matching(organization, parsed)
+        exact = active.filter(_contains_words(parsed.words))
+        batches.append(list(_ranked(exact, parsed)[:limit]))
+        if max(map(len, parsed.words)) >= FUZZY_MIN_LENGTH:
+            # Resemblances only when the words as typed fill no list: they would
+            # rank below it, and comparing every name that shares a few letters
+            # with the query is the slowest thing a search can do. A word in a
+            # practice's name or city is no misspelling either. Both conditions
+            # name no row, so PostgreSQL tests them once and skips the scan.
+            resembling = active.filter(
+                ~Exists(exact.order_by()[limit - 1 : limit]),
+                ~Exists(practices),
+                _name_matches(parsed),
+            ).exclude(_contains_words(parsed.words))
+            closest = resembling.annotate(search_closeness=Similarity(F("search_text"), parsed.fuzzy_text))
+            batches.append(list(closest.order_by("-search_closeness", *order)[:limit]))
         # Physicians at the first few practices whose name matches: a common
         # word ("Lakewood") names thousands of colleagues, and ten is all the
         # list shows. Twice that, as up to ten may already be listed by name.
-        practices = _practices_matching(organization, parsed).order_by(Lower("name"), "pk").values("pk")
-        batches.append(list(active.filter(_at(practices[:limit])).order_by(*order)[: 2 * limit]))
+        first_practices = practices.order_by(Lower("name"), "pk").values("pk")[:limit]
+        batches.append(list(active.filter(_at(first_practices)).order_by(*order)[: 2 * limit]))
     found = list({physician.pk: physician for batch in batches for physician in batch}.values())[:limit]
     prefetch_related_objects(
         found,

@@ -381,7 +381,7 @@ def _kept(npi: str, person: tuple[str, ...], taxonomy: str, state: str) -> list[
         taxonomy_code=taxonomy,
         phone=phone.strip(),
         search_text=physician_search_text(
-            first_name=first_name, middle_name=middle_name, last_name=last_name, npi=npi, phone=phone
+            first_name=first_name, middle_name=middle_name, last_name=last_name
         ),
         location_key=_location_key(line1, line2, postal_code),
         line1=line1,
