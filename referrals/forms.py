@@ -359,3 +359,22 @@ class ReferralFilterForm(StyledForm, forms.Form):
         return {
             name: value for name, value in (self.cleaned_data if self.is_valid() else {}).items() if value
         }
+
+
+class PatientSearchForm(StyledForm, forms.Form):
+    """A patient's name and date of birth, as a caller or a fax gives them; sent by POST, never in a URL."""
+
+    name = forms.CharField(
+        label="Patient name",
+        max_length=200,
+        help_text="Last, first or first last; accents, punctuation and small misspellings do not matter.",
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+    birth_date = BirthDateField()
+    submit_label = "Find"
+
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"]
+        if sum(c.isalpha() for c in name) < 2:
+            raise ValidationError("Type at least two letters of the patient's name.")
+        return name
