@@ -5,7 +5,9 @@
 Creates a scratch organization (slug `bench-typeahead`) with --physicians
 physicians in --practices practices, times --queries searches through the
 same selector the endpoint uses (name fragments, NPI prefixes, practice
-names), prints the figures, then deletes the organization.
+names, and names as faxes and people write them: titles, credentials,
+"Last, First", misspellings, phone numbers in any format, an NPI's last four
+digits), prints the figures overall and per kind, then deletes the organization.
 """
 
 import argparse
@@ -29,11 +31,18 @@ from clinics.models import Organization  # noqa: E402
 from physicians.demo import FIRST_NAMES as FIRST  # noqa: E402
 from physicians.demo import LAST_NAMES as LAST  # noqa: E402
 from physicians.identifiers import npi_check_digit  # noqa: E402
-from physicians.models import Affiliation, Physician, Practice, location_key, search_key  # noqa: E402
+from physicians.models import Affiliation, Physician, Practice, location_key  # noqa: E402
+from physicians.search import physician_search_text, practice_search_text  # noqa: E402
 from physicians.selectors import physician_search  # noqa: E402
 
 WORDS = ["Front Range", "Cherry Creek", "Highlands", "Summit", "Aurora", "Golden", "Lakewood", "Boulder"]
 KINDS = ["Orthopedics", "Family Medicine", "Sports Medicine", "Spine Center", "Internal Medicine", "Podiatry"]
+CREDENTIALS = ["MD", "DO", "M.D.", "PA-C", "NP", "FNP-C", "DPM"]
+MIDDLE = ["", "", "", "A.", "Marie", "J"]
+
+
+def practice_phone(index: int) -> str:
+    return f"(303) {200 + index // 10_000}-{index % 10_000:04d}"
 
 
 def populate(organization: Organization, physicians: int, practices: int, rng: random.Random) -> None:
@@ -41,6 +50,7 @@ def populate(organization: Organization, physicians: int, practices: int, rng: r
     for index in range(practices):
         name = f"{rng.choice(WORDS)} {rng.choice(KINDS)} {index}"
         line1 = f"{index} Bench St"
+        phone = practice_phone(index)
         practice_rows.append(
             Practice(
                 organization=organization,
@@ -49,8 +59,9 @@ def populate(organization: Organization, physicians: int, practices: int, rng: r
                 city="Denver",
                 state="CO",
                 postal_code="80202",
+                phone=phone,
                 location_key=location_key(line1, "", "80202"),
-                search_text=search_key(name, "Denver"),
+                search_text=practice_search_text(name=name, city="Denver", phone=phone, fax=""),
             )
         )
     Practice.objects.bulk_create(practice_rows, batch_size=5000)
@@ -59,14 +70,16 @@ def populate(organization: Organization, physicians: int, practices: int, rng: r
     for index in range(physicians):
         first_nine = f"1{index:08d}"
         first, last = rng.choice(FIRST), f"{rng.choice(LAST)}{'' if index % 3 else rng.randrange(100)}"
+        middle, npi = rng.choice(MIDDLE), first_nine + str(npi_check_digit(first_nine))
         batch.append(
             Physician(
                 organization=organization,
-                npi=first_nine + str(npi_check_digit(first_nine)),
+                npi=npi,
                 first_name=first,
+                middle_name=middle,
                 last_name=last,
-                credential="MD",
-                search_text=search_key(first, "", last, "MD"),
+                credential=rng.choice(CREDENTIALS),
+                search_text=physician_search_text(first_name=first, middle_name=middle, last_name=last),
             )
         )
     Physician.objects.bulk_create(batch, batch_size=5000)
@@ -92,15 +105,52 @@ def vacuum() -> None:
                 cursor.execute(f"VACUUM ANALYZE {table}")
 
 
-def queries(rng: random.Random, count: int) -> list[str]:
-    kinds = [
-        lambda: rng.choice(LAST)[: rng.randrange(2, 6)].lower(),  # a surname prefix as typed
-        lambda: rng.choice(LAST)[1:5].lower(),  # a fragment from inside a name
-        lambda: f"{rng.choice(FIRST)} {rng.choice(LAST)[:3]}",  # first name and start of surname
-        lambda: f"1{rng.randrange(10**4):04d}",  # an NPI prefix
-        lambda: rng.choice(WORDS).split()[0].lower(),  # a practice name
-    ]
-    return [rng.choice(kinds)() for _ in range(count)]
+def misspelled(rng: random.Random, name: str) -> str:
+    """One letter doubled, dropped or swapped with the next, as a fax or a hurried hand spells a name."""
+    at = rng.randrange(1, len(name) - 1)
+    return rng.choice(
+        [
+            name[:at] + name[at] + name[at:],
+            name[:at] + name[at + 1 :],
+            name[:at] + name[at + 1] + name[at] + name[at + 2 :],
+        ]
+    )
+
+
+def queries(rng: random.Random, count: int, practices: int) -> list[tuple[str, str]]:
+    def phone() -> str:
+        return practice_phone(rng.randrange(practices))
+
+    def digits(text: str) -> str:
+        return "".join(c for c in text if c.isdigit())
+
+    def dotted(number: str) -> str:
+        return f"{number[:3]}.{number[3:6]}.{number[6:]}"
+
+    kinds = {
+        "surname start": lambda: rng.choice(LAST)[: rng.randrange(2, 6)].lower(),
+        "fragment inside a name": lambda: rng.choice(LAST)[1:5].lower(),
+        "first name and surname start": lambda: f"{rng.choice(FIRST)} {rng.choice(LAST)[:3]}",
+        "NPI prefix": lambda: f"1{rng.randrange(10**4):04d}",
+        "practice name": lambda: rng.choice(WORDS).split()[0].lower(),
+        "Dr. Surname": lambda: f"Dr. {rng.choice(LAST)}",
+        "Surname, First": lambda: f"{rng.choice(LAST)}, {rng.choice(FIRST)}",
+        "first surname": lambda: f"{rng.choice(FIRST)} {rng.choice(LAST)}".lower(),
+        "Surname MD": lambda: f"{rng.choice(LAST)} MD",
+        "misspelled surname": lambda: misspelled(rng, rng.choice([n for n in LAST if len(n) >= 5])).lower(),
+        "O'Connell without apostrophe": lambda: "oconnell",
+        "phone (503) 555-0142": phone,
+        "phone 503.555.0142": lambda: dotted(digits(phone())),
+        "phone 5035550142": lambda: digits(phone()),
+        "NPI last 4": lambda: f"{rng.randrange(10**4):04d}",
+    }
+    names = list(kinds)
+    return [(kind, kinds[kind]()) for kind in (rng.choice(names) for _ in range(count))]
+
+
+def percentile(timings: list[float], share: float) -> float:
+    ordered = sorted(timings)
+    return ordered[max(0, int(len(ordered) * share) - 1)]
 
 
 def main() -> None:
@@ -122,19 +172,24 @@ def main() -> None:
             f"{connection.vendor}: {args.physicians:,} physicians in {args.practices:,} practices, "
             f"loaded in {time.perf_counter() - started:.1f} s"
         )
-        samples = queries(rng, args.queries)
-        for query in samples[:20]:  # warm the caches
+        samples = queries(rng, args.queries, args.practices)
+        for _, query in samples[:20]:  # warm the caches
             physician_search(organization=organization, query=query)
-        timings = []
-        for query in samples:
+        by_kind: dict[str, list[float]] = {}
+        for kind, query in samples:
             started = time.perf_counter()
             physician_search(organization=organization, query=query)
-            timings.append((time.perf_counter() - started) * 1000)
-        timings.sort()
-        p50 = statistics.median(timings)
-        p95 = timings[int(len(timings) * 0.95) - 1]
-        p99 = timings[int(len(timings) * 0.99) - 1]
-        print(f"{len(timings)} searches: p50 {p50:.1f} ms, p95 {p95:.1f} ms, p99 {p99:.1f} ms")
+            by_kind.setdefault(kind, []).append((time.perf_counter() - started) * 1000)
+        timings = [timing for kind in by_kind.values() for timing in kind]
+        print(
+            f"{len(timings)} searches: p50 {statistics.median(timings):.1f} ms, "
+            f"p95 {percentile(timings, 0.95):.1f} ms, p99 {percentile(timings, 0.99):.1f} ms"
+        )
+        for kind, kind_timings in by_kind.items():
+            print(
+                f"  {kind:32} {len(kind_timings):4} searches: p50 {statistics.median(kind_timings):6.1f} ms, "
+                f"p95 {percentile(kind_timings, 0.95):6.1f} ms"
+            )
     finally:
         Organization.objects.filter(pk=organization.pk).delete()
 

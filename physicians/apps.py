@@ -1,4 +1,19 @@
 from django.apps import AppConfig
+from django.db.backends.signals import connection_created
+
+
+def _prepare_search(sender, connection, **kwargs) -> None:
+    """Gives each database connection what physician search compares names with (physicians/search.py)."""
+    from .search import SIMILARITY_THRESHOLD, strict_word_similarity
+
+    if connection.vendor == "sqlite":
+        connection.connection.create_function(
+            "strict_word_similarity", 2, strict_word_similarity, deterministic=True
+        )
+    elif connection.vendor == "postgresql":
+        # The threshold of pg_trgm's %>> operator is a setting, not an argument.
+        with connection.cursor() as cursor:
+            cursor.execute(f"SET pg_trgm.strict_word_similarity_threshold = {SIMILARITY_THRESHOLD}")
 
 
 class PhysiciansConfig(AppConfig):
@@ -8,3 +23,5 @@ class PhysiciansConfig(AppConfig):
 
     def ready(self) -> None:
         from . import navigation  # noqa: F401  (the directory's menu entries)
+
+        connection_created.connect(_prepare_search, dispatch_uid="physicians.search")

@@ -246,7 +246,7 @@ class PhysicianFilterForm(StyledForm, forms.Form):
     def filters(self) -> PhysicianFilters:
         data = self.cleaned_data if self.is_valid() else {}
         active = data.get("active") or "yes"
-        sort = data.get("sort") or "name"
+        sort = data.get("sort") or ""
         owner = data.get("owner")
         return PhysicianFilters(
             query=data.get("q", ""),
@@ -256,7 +256,7 @@ class PhysicianFilterForm(StyledForm, forms.Form):
             taxonomy_code=data.get("specialty", ""),
             payer=data.get("payer"),
             active={"yes": True, "no": False}.get(active),
-            sort=sort if sort in PHYSICIAN_SORTS else "name",
+            sort=sort if sort in PHYSICIAN_SORTS else "",
         )
 
 

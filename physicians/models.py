@@ -10,11 +10,12 @@ from django.db.models import Q
 from clinics.models import Payer, Population, PostalAddress, TenantModel
 
 from .identifiers import validate_npi
+from .search import physician_search_text, practice_search_text
 from .taxonomy import taxonomy_label
 
 
 def search_key(*parts: str) -> str:
-    """Lower-case, accent-free text for substring search: “Núñez” is found by “nunez”."""
+    """Lower-case, accent-free text, punctuation kept: how an import recognizes an address (location_key)."""
     text = " ".join(part for part in parts if part)
     decomposed = unicodedata.normalize("NFKD", text)
     return " ".join("".join(c for c in decomposed if not unicodedata.combining(c)).lower().split())
@@ -89,7 +90,9 @@ class Practice(TenantModel, PostalAddress):
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         self.location_key = location_key(self.address_line1, self.address_line2, self.postal_code)
-        self.search_text = search_key(self.name, self.city)
+        self.search_text = practice_search_text(
+            name=self.name, city=self.city, phone=self.phone, fax=self.fax
+        )
         super().save(*args, **kwargs)
 
 
@@ -177,7 +180,11 @@ class Physician(TenantModel):
         return taxonomy_label(self.taxonomy_code)
 
     def save(self, *args: Any, **kwargs: Any) -> None:
-        self.search_text = search_key(self.first_name, self.middle_name, self.last_name, self.credential)
+        self.search_text = physician_search_text(
+            first_name=self.first_name,
+            middle_name=self.middle_name,
+            last_name=self.last_name,
+        )
         super().save(*args, **kwargs)
 
 

@@ -1,14 +1,28 @@
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
-from django.db.models import Prefetch, Q, QuerySet, prefetch_related_objects
-from django.db.models.functions import Lower
+from django.db.models import (
+    Case,
+    Exists,
+    F,
+    FloatField,
+    IntegerField,
+    Prefetch,
+    Q,
+    QuerySet,
+    Value,
+    When,
+    prefetch_related_objects,
+)
+from django.db.models.functions import Concat, Lower
 
 from clinics.models import Clinic, Organization, Payer
 from clinics.tenancy import get_for_organization_or_404
 
 from .fit import ClinicProfile, fit_explanation, with_fit
-from .models import NOT_YET_REFERRING, Affiliation, Gatekeeper, Physician, Practice, StageChange, search_key
+from .models import NOT_YET_REFERRING, Affiliation, Gatekeeper, Physician, Practice, StageChange
+from .search import FUZZY_MIN_LENGTH, Resembles, SearchQuery, Similarity, searchable
 
 PHYSICIAN_SORTS = {
     "name": ("last_name", "first_name", "pk"),
@@ -31,21 +45,99 @@ class PhysicianFilters:
     taxonomy_code: str = ""
     payer: Payer | None = None
     active: bool | None = True
-    sort: str = "name"
+    sort: str = ""  # a key of PHYSICIAN_SORTS; none: best match first when searching, else by name
 
 
-def _matching(queryset: QuerySet[Physician], organization: Organization, query: str) -> QuerySet[Physician]:
-    """Physicians whose name, NPI, practice or practice city contains `query`."""
-    digits = query.strip()
-    if digits.isdigit():
-        return queryset.filter(npi__startswith=digits)
-    key = search_key(query)
-    if not key:
+def _contains_words(words: tuple[str, ...], field: str = "search_text") -> Q:
+    return Q(*(Q(**{f"{field}__contains": word}) for word in words))
+
+
+def _practices_matching(organization: Organization, query: SearchQuery) -> QuerySet[Practice]:
+    """Practices whose name, city, phone or fax holds every word (or the number) of the query."""
+    practices = Practice.objects.for_organization(organization)
+    if query.number:
+        return practices.filter(search_text__contains=query.number)
+    return practices.filter(_contains_words(query.words))
+
+
+def _at(practices: QuerySet[Practice, Any]) -> Q:
+    return Q(pk__in=Affiliation.objects.filter(practice__in=practices).values("physician_id"))
+
+
+def _npi_starts(number: str) -> Q:
+    # A range on the NPI index: LIKE 'prefix%' cannot use it under most collations.
+    return Q(npi__gte=number.ljust(10, "0"), npi__lte=number.ljust(10, "9"))
+
+
+def _npi_ends(number: str) -> Q:
+    # A trigram index on the NPI serves this on PostgreSQL (migration 0004).
+    return Q(npi__endswith=number)
+
+
+def _name_matches(query: SearchQuery) -> Q:
+    """Every word is in the physician's search text, or, if long enough to misspell, resembles a word of it.
+
+    One condition per word, not one for the whole query: "Fischer, Grace"
+    then needs both names, where a resemblance to the whole query would take
+    every Fischer and every Grace and compare thousands of rows.
+    """
+
+    def matches(word: str) -> Q:
+        contains = Q(search_text__contains=word)
+        if len(word) < FUZZY_MIN_LENGTH:
+            return contains
+        return contains | Q(Resembles(F("search_text"), word))
+
+    return Q(*(matches(word) for word in query.words))
+
+
+def _ranked(queryset: QuerySet[Physician], query: SearchQuery) -> QuerySet[Physician]:
+    """Best match first: whole words, then word starts, then fragments, then resemblances.
+
+    1. `search_rank` 0: every word typed, credentials included, is a whole
+       word of the name ("Linh Do" is Dr. Do before every other Linh).
+    2. 1: every word without titles and credentials is a whole word.
+    3. 2: every word starts a word; 3: every word is inside the search text;
+       4: none of these (a resemblance).
+    4. Resemblances by similarity, closest first; then by name.
+    """
+    padded = Concat(Value(" "), F("search_text"), Value(" "))
+
+    def framed(words: tuple[str, ...], end: str) -> Q:
+        return _contains_words(tuple(f" {word}{end}" for word in words), field="padded_search_text")
+
+    ranks = [When(framed(query.named, " "), then=0)]
+    if query.named != query.words:
+        ranks.append(When(framed(query.words, " "), then=1))
+    ranks += [When(framed(query.words, ""), then=2), When(_contains_words(query.words), then=3)]
+    # Only resemblances need a similarity: computing it for thousands of exact
+    # matches ("fischer") would cost more than the search.
+    closeness = Case(
+        When(_contains_words(query.words), then=Value(1.0)),
+        default=Similarity(F("search_text"), query.fuzzy_text),
+        output_field=FloatField(),
+    )
+    return queryset.annotate(
+        padded_search_text=padded,
+        search_rank=Case(*ranks, default=4, output_field=IntegerField()),
+        search_closeness=closeness,
+    ).order_by("search_rank", "-search_closeness", Lower("last_name"), Lower("first_name"), "pk")
+
+
+def _matching(
+    queryset: QuerySet[Physician], organization: Organization, query: SearchQuery
+) -> QuerySet[Physician]:
+    """Physicians the directory's search box finds: by name (forgivingly), NPI, phone, practice or city."""
+    if query.number:
+        match = _npi_starts(query.number) if len(query.number) <= 10 else Q(pk__in=[])
+        if len(query.number) == 4:
+            match |= _npi_ends(query.number)
+        if len(query.number) >= 7:
+            match |= _at(_practices_matching(organization, query))
+        return queryset.filter(match)
+    if not query.words:
         return queryset
-    practice_match = Affiliation.objects.filter(
-        organization=organization, practice__search_text__contains=key
-    ).values("physician_id")
-    return queryset.filter(Q(search_text__contains=key) | Q(pk__in=practice_match))
+    return queryset.filter(_name_matches(query) | _at(_practices_matching(organization, query)))
 
 
 def _with_practices(queryset: QuerySet[Physician]) -> QuerySet[Physician]:
@@ -59,8 +151,8 @@ def _with_practices(queryset: QuerySet[Physician]) -> QuerySet[Physician]:
 
 def physician_list(*, organization: Organization, filters: PhysicianFilters) -> QuerySet[Physician]:
     queryset: QuerySet[Physician] = Physician.objects.for_organization(organization).select_related("owner")
-    if filters.query:
-        queryset = _matching(queryset, organization, filters.query)
+    query = SearchQuery.parse(filters.query)
+    queryset = _matching(queryset, organization, query)
     if filters.stage:
         queryset = queryset.filter(stage=filters.stage)
     if filters.tier:
@@ -77,58 +169,79 @@ def physician_list(*, organization: Organization, filters: PhysicianFilters) -> 
         )
     if filters.active is not None:
         queryset = queryset.filter(is_active=filters.active)
-    return _with_practices(queryset.order_by(*PHYSICIAN_SORTS.get(filters.sort, PHYSICIAN_SORTS["name"])))
+    if filters.sort in PHYSICIAN_SORTS:
+        queryset = queryset.order_by(*PHYSICIAN_SORTS[filters.sort])
+    elif query.words:
+        queryset = _ranked(queryset, query)
+    else:
+        queryset = queryset.order_by(*PHYSICIAN_SORTS["name"])
+    return _with_practices(queryset)
 
 
 def physician_search(*, organization: Organization, query: str, limit: int = 10) -> list[Physician]:
-    """The typeahead: active physicians by NPI prefix, surname start (two letters), else by
-    any fragment of their name, then by practice name.
+    """The typeahead: active physicians by name (forgiving spelling), NPI, phone or practice name.
+
+    A query of digits finds NPIs that start with them, an NPI's last four
+    digits, and the physicians at practices whose phone or fax holds a number
+    of seven digits or more. Words find physicians by name, best match first
+    (see `_ranked`), then physicians at the first few practices whose name or
+    city holds them. Words of two letters at most only find surnames that
+    start with them: too short for trigrams.
 
     Name and practice matches are separate queries, not one OR: each can then
-    use its own trigram index on PostgreSQL, and a physician whose own name
-    matches is listed before colleagues at a practice whose name matches.
+    use its own trigram index on PostgreSQL. Every step runs whatever it finds,
+    so a search of each kind costs the same number of queries.
     """
-    query = query.strip()
-    if len(query) < 2:
-        return []
+    parsed = SearchQuery.parse(query)
     active = Physician.objects.for_organization(organization).filter(is_active=True)
     # Ordered by an expression no index covers, so PostgreSQL finds the matches
     # through the trigram index and sorts them, instead of walking the name
     # index until ten matches turn up (slow when the matches sort late).
     order = (Lower("last_name"), Lower("first_name"), "pk")
-    if query.isdigit():
-        # A range on the NPI index: LIKE 'prefix%' cannot use it under most collations.
-        found = list(
-            active.filter(npi__gte=query.ljust(10, "0"), npi__lte=query.ljust(10, "9")).order_by("npi")[
-                :limit
-            ]
-        )
-    elif len(query) < 3:
-        # Too short for trigrams: two letters mean the start of a surname.
-        found = list(
-            active.annotate(last_name_lower=Lower("last_name"))
-            .filter(last_name_lower__startswith=query.lower())
-            .order_by(*order)[:limit]
-        )
-    else:
-        key = search_key(query)
-        found = list(active.filter(search_text__contains=key).order_by(*order)[:limit])
-        if len(found) < limit:
-            # Physicians at the first few practices whose name matches: a common
-            # word ("Lakewood") names thousands of colleagues, and ten is all
-            # the list shows.
-            practice_ids = list(
-                Practice.objects.for_organization(organization)
-                .filter(search_text__contains=key)
-                .order_by(Lower("name"), "pk")
-                .values_list("pk", flat=True)[:limit]
+    batches: list[list[Physician]] = []
+    if parsed.number:
+        number = parsed.number
+        if len(number) == 4:
+            batches.append(list(active.filter(_npi_ends(number)).order_by(*order)[:limit]))
+        if len(number) >= 7:
+            batches.append(
+                list(active.filter(_at(_practices_matching(organization, parsed))).order_by(*order)[:limit])
             )
-            at_practice = Affiliation.objects.filter(practice_id__in=practice_ids).values("physician_id")
-            found += (
-                active.filter(pk__in=at_practice)
-                .exclude(pk__in=[p.pk for p in found])
-                .order_by(*order)[: limit - len(found)]
+        if len(number) <= 10:
+            batches.append(list(active.filter(_npi_starts(number)).order_by("npi")[:limit]))
+    elif parsed.words and max(map(len, parsed.words)) < 3:
+        # Two letters mean the start of a surname.
+        surname = "".join(parsed.words)
+        batches.append(
+            list(
+                active.annotate(last_name_lower=Lower("last_name"))
+                .filter(last_name_lower__startswith=surname)
+                .order_by(*order)[:limit]
             )
+        )
+    elif parsed.words:
+        practices = _practices_matching(organization, parsed)
+        exact = active.filter(_contains_words(parsed.words))
+        batches.append(list(_ranked(exact, parsed)[:limit]))
+        if max(map(len, parsed.words)) >= FUZZY_MIN_LENGTH:
+            # Resemblances only when the words as typed fill no list: they would
+            # rank below it, and comparing every name that shares a few letters
+            # with the query is the slowest thing a search can do. A word in a
+            # practice's name or city is no misspelling either. Both conditions
+            # name no row, so PostgreSQL tests them once and skips the scan.
+            resembling = active.filter(
+                ~Exists(exact.order_by()[limit - 1 : limit]),
+                ~Exists(practices),
+                _name_matches(parsed),
+            ).exclude(_contains_words(parsed.words))
+            closest = resembling.annotate(search_closeness=Similarity(F("search_text"), parsed.fuzzy_text))
+            batches.append(list(closest.order_by("-search_closeness", *order)[:limit]))
+        # Physicians at the first few practices whose name matches: a common
+        # word ("Lakewood") names thousands of colleagues, and ten is all the
+        # list shows. Twice that, as up to ten may already be listed by name.
+        first_practices = practices.order_by(Lower("name"), "pk").values("pk")[:limit]
+        batches.append(list(active.filter(_at(first_practices)).order_by(*order)[: 2 * limit]))
+    found = list({physician.pk: physician for batch in batches for physician in batch}.values())[:limit]
     prefetch_related_objects(
         found,
         Prefetch(
@@ -139,31 +252,25 @@ def physician_search(*, organization: Organization, query: str, limit: int = 10)
     return found
 
 
-def _name_key(*parts: str) -> str:
-    # A comma sets off a credential ("Ada Quill, MD") or a surname ("Quill, Ada"): not part of the name.
-    return search_key(*(part.replace(",", " ") for part in parts))
-
-
 def _names_of(physician: Physician) -> set[str]:
-    first, middle, last, credential = (
-        physician.first_name,
-        physician.middle_name,
-        physician.last_name,
-        physician.credential,
-    )
+    first, middle, last = physician.first_name, physician.middle_name, physician.last_name
     return {
-        _name_key(first, last),
-        _name_key(first, middle, last),
-        _name_key(first, last, credential),
-        _name_key(first, middle, last, credential),
-        _name_key(last, first),
+        searchable(first, last),
+        searchable(first, middle, last),
+        searchable(last, first),
+        searchable(last, first, middle),
     }
 
 
 def physician_answers_to(physician: Physician, query: str) -> bool:
-    """Whether `query` is the physician's NPI or full name, as the typeahead labels them or "Last, First"."""
-    query = query.strip()
-    return bool(query) and (query == physician.npi or _name_key(query) in _names_of(physician))
+    """Whether `query` is the physician's NPI or full name, in any order, titles and credentials aside."""
+    if not query.strip():
+        return False
+    parsed = SearchQuery.parse(query)
+    if parsed.number:
+        return parsed.number == physician.npi
+    names = _names_of(physician)
+    return " ".join(parsed.words) in names or " ".join(parsed.named) in names
 
 
 def physicians_named(*, organization: Organization, query: str) -> list[Physician]:
@@ -175,16 +282,18 @@ def physicians_named(*, organization: Organization, query: str) -> list[Physicia
     A query vague enough to leave more than NAMED_CANDIDATES_MAX candidates
     matches nobody: the caller then asks for the full name or the NPI.
     """
-    query = query.strip()
+    parsed = SearchQuery.parse(query)
     physicians = Physician.objects.for_organization(organization)
-    if query.isdigit():
-        return list(physicians.filter(npi=query))
-    words = [word for word in _name_key(query).split() if len(word) >= 2]
+    if parsed.number:
+        return list(physicians.filter(npi=parsed.number))
+    words = tuple(word for word in parsed.words if len(word) >= 2)
     if not words:
         return []
-    for word in words:
-        physicians = physicians.filter(search_text__contains=word)
-    candidates = list(physicians.order_by("last_name", "first_name", "pk")[: NAMED_CANDIDATES_MAX + 1])
+    candidates = list(
+        physicians.filter(_contains_words(words)).order_by("last_name", "first_name", "pk")[
+            : NAMED_CANDIDATES_MAX + 1
+        ]
+    )
     if len(candidates) > NAMED_CANDIDATES_MAX:
         return []
     return [physician for physician in candidates if physician_answers_to(physician, query)]
@@ -259,8 +368,9 @@ def practice_list(
     *, organization: Organization, query: str = "", active: bool | None = True
 ) -> QuerySet[Practice]:
     queryset = Practice.objects.for_organization(organization)
-    if query:
-        queryset = queryset.filter(search_text__contains=search_key(query))
+    words = tuple(searchable(query).split())
+    if words:
+        queryset = queryset.filter(_contains_words(words))
     if active is not None:
         queryset = queryset.filter(is_active=active)
     return queryset.order_by("name", "pk")

@@ -394,3 +394,22 @@ class ReferralSettingsForm(forms.ModelForm):
     class Meta:
         model = ReferralSettings
         fields = ("contact_sla_business_days", "poc_signature_days", "poc_certification_days")
+
+
+class PatientSearchForm(StyledForm, forms.Form):
+    """A patient's name and date of birth, as a caller or a fax gives them; sent by POST, never in a URL."""
+
+    name = SingleLineField(
+        label="Patient name",
+        max_length=200,
+        help_text="Last, first or first last; accents, punctuation and small misspellings do not matter.",
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+    birth_date = BirthDateField()
+    submit_label = "Find"
+
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"]
+        if sum(c.isalpha() for c in name) < 2:
+            raise ValidationError("Type at least two letters of the patient's name.")
+        return name

@@ -10,6 +10,7 @@ from django.utils import timezone
 from accounts.models import User
 from clinics.models import Organization
 from physicians.models import Affiliation, Gatekeeper, Physician, Practice
+from physicians.search import SIMILARITY_THRESHOLD, searchable, strict_word_similarity
 
 from .models import (
     OPEN_STATUSES,
@@ -414,3 +415,34 @@ def referral_history(*, referral: Referral) -> list[HistoryEntry]:
         for correction in referral.patient_corrections.select_related("corrected_by")
     ]
     return sorted(entries, key=lambda entry: entry.at)
+
+
+PATIENT_MATCHES_MAX = 50
+
+
+def referrals_of_patient(*, organization: Organization, name: str, birth_date: date) -> list[Referral]:
+    """The organization's referrals of a patient given by name and date of birth, closest names first.
+
+    1. The database narrows to the date of birth (a few referrals at most).
+    2. Each word typed must start a word of the patient's name, or resemble
+       one as physician search judges resemblance (a fax's "Jon Smyth");
+       case, accents, punctuation and order do not matter.
+    3. Exact names first, then resemblances, each newest first.
+    """
+    words = searchable(name).split()
+    if not words:
+        return []
+    born = (
+        Referral.objects.for_organization(organization)
+        .filter(patient_birth_date=birth_date)
+        .select_related("clinic", "physician")
+        .order_by("-received_at", "-pk")
+    )
+    ranked = []
+    for referral in born:
+        patient = searchable(referral.patient_first_name, referral.patient_last_name)
+        exact = all(f" {word}" in f" {patient}" for word in words)
+        if exact or all(strict_word_similarity(word, patient) >= SIMILARITY_THRESHOLD for word in words):
+            ranked.append((not exact, referral))
+    ranked.sort(key=lambda pair: pair[0])  # stable: newest first within each
+    return [referral for _, referral in ranked[:PATIENT_MATCHES_MAX]]

@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.referral_list, name="list"),
     path("new/", views.intake, name="intake"),
     path("queues/", views.queues, name="queues"),
+    path("find/", views.patient_search, name="patient_search"),
     path("board/", views.referral_board, name="board"),
     path("move/", views.bulk_transition, name="bulk_transition"),
     path("<int:referral_id>/", views.referral_detail, name="detail"),

@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
 from clinics.clock import organization_today, person_zone
@@ -23,6 +24,7 @@ from .attachments import document_type, download_name
 from .forms import (
     COMMON_DIAGNOSES,
     BulkTransitionForm,
+    PatientSearchForm,
     PlanOfCareForm,
     ReferralDocumentForm,
     ReferralEditForm,
@@ -167,6 +169,35 @@ def queues(request: OrganizationRequest) -> HttpResponse:
     }
     context["sla_days"] = rules.contact_sla_business_days
     return render(request, "referrals/queues.html", context)
+
+
+@sensitive_post_parameters("name", "birth_date")
+@staff_view(roles=ALL_ROLES)
+def patient_search(request: OrganizationRequest) -> HttpResponse:
+    """Referrals found by the patient's name and date of birth.
+
+    Only a POST searches, so the name never reaches a URL, the browser's
+    history or an access log; error reports leave both fields out.
+    """
+    form = PatientSearchForm(request.POST if request.method == "POST" else None)
+    results = None
+    if form.is_valid():
+        results = selectors.referrals_of_patient(
+            organization=request.organization,
+            name=form.cleaned_data["name"],
+            birth_date=form.cleaned_data["birth_date"],
+        )
+    return render(
+        request,
+        "referrals/patient_search.html",
+        {
+            "form": form,
+            "results": results,
+            "title": "Find a patient's referrals",
+            "back_url": "referrals:list",
+            "back_label": "Referrals",
+        },
+    )
 
 
 @staff_view(roles=ALL_ROLES)

@@ -56,6 +56,7 @@ EXPECTED_ROLES = {
     "referrals:list": EVERYONE,
     "referrals:intake": EVERYONE,
     "referrals:queues": EVERYONE,
+    "referrals:patient_search": EVERYONE,
     "referrals:bulk_transition": EVERYONE,
     "referrals:detail": EVERYONE,
     "referrals:transition": EVERYONE,

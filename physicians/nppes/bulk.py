@@ -23,8 +23,9 @@ from django.utils import timezone
 from clinics.models import Organization
 
 from ..models import Affiliation, Physician, Practice
+from ..search import practice_search_text
 from .planner import _prefer_index_lookups, _refresh_statistics
-from .reading import NPPES_PHYSICIAN_FIELDS, NppesImportResult, _Kept, _search_key
+from .reading import NPPES_PHYSICIAN_FIELDS, NppesImportResult, _Kept
 
 BATCH_SIZE = 2_000
 # SQLite's driver keeps the last 128 statements it compiled; INSERTs of a
@@ -197,7 +198,14 @@ def _practice_ids(
         name = ", ".join(part for part in (row.line1, row.line2, row.city) if part)[:200]
         address = (row.line1, row.line2, row.city, row.state, row.postal_code, row.phone, row.fax)
         # Practice.save() computes location_key and search_text; _insert() skips it.
-        new.append((name, *address, key, _search_key(name, row.city)))
+        new.append(
+            (
+                name,
+                *address,
+                key,
+                practice_search_text(name=name, city=row.city, phone=row.phone, fax=row.fax),
+            )
+        )
     if new:
         _insert(Practice, PRACTICE_COLUMNS, new, constants={"organization": organization.pk})
         ids |= _by_key(Practice, organization, "location_key", missing)

@@ -24,6 +24,7 @@ from django.core.exceptions import ValidationError
 
 from ..identifiers import npi_problem
 from ..models import Physician, Practice, search_key
+from ..search import physician_search_text
 from ..taxonomy import REFERRER_TAXONOMY
 
 PROGRESS_EVERY = 5_000
@@ -210,15 +211,15 @@ def _credential(value: str) -> str:
     return " ".join(value.split()).strip(",;:/-").strip().lstrip(".")
 
 
-def _search_key(*parts: str) -> str:
+def _address_key(*parts: str) -> str:
     """search_key(), skipping its Unicode normalization for all-ASCII text, which it leaves as is."""
     text = " ".join(part for part in parts if part)
     return " ".join(text.lower().split()) if text.isascii() else search_key(text)
 
 
 def _location_key(line1: str, line2: str, postal_code: str) -> str:
-    """location_key(), on the faster _search_key(); tests hold the two equal."""
-    return _search_key(line1, line2, postal_code[:5]) if line1 and postal_code else ""
+    """location_key(), on the faster _address_key(); tests hold the two equal."""
+    return _address_key(line1, line2, postal_code[:5]) if line1 and postal_code else ""
 
 
 # ---- Phase 1: read ----------------------------------------------------------
@@ -385,7 +386,9 @@ def _kept(npi: str, person: tuple[str, ...], taxonomy: str, state: str) -> list[
         credential=credential,
         taxonomy_code=taxonomy,
         phone=phone.strip(),
-        search_text=_search_key(first_name, middle_name, last_name, credential),
+        search_text=physician_search_text(
+            first_name=first_name, middle_name=middle_name, last_name=last_name
+        ),
         location_key=_location_key(line1, line2, postal_code),
         line1=line1,
         line2=line2,
