@@ -448,6 +448,10 @@ def referrals_create_bulk(*, organization: Organization, records: Sequence[Refer
        the saves (intake, each step, the care recorded).
     4. `created_at` is `logged_at`, `updated_at` the latest of it and the steps.
     5. A plan of care without an end runs the longest certification allowed.
+
+    The database's check constraints (a physician for a physician referral, a
+    certification that ends after it starts) are left to the database, as one
+    query per row and constraint would be most of the cost.
     """
     now = timezone.now()
     referrals: list[Referral] = []
