@@ -1,5 +1,6 @@
 import dataclasses
 import uuid
+from collections import defaultdict
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -10,8 +11,9 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files import File
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, OuterRef, Subquery
 from django.db.models.fields.files import FieldFile
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import User
@@ -475,11 +477,35 @@ def referrals_create_bulk(*, organization: Organization, records: Sequence[Refer
     Referral.objects.bulk_create(referrals, batch_size=BULK_BATCH)
     StatusChange.objects.bulk_create(changes, batch_size=BULK_BATCH)
     PlanOfCare.objects.bulk_create(_plans_of_care(organization, referrals, records), batch_size=BULK_BATCH)
-    # bulk_create stamps both with now (auto_now); a referral logged after the fact keeps its own.
+    _restamp(referrals, stamps)
+    return referrals
+
+
+def _restamp(referrals: list[Referral], stamps: list[tuple[datetime, datetime]]) -> None:
+    """Puts back the times bulk_create replaced with now (auto_now), in few UPDATEs.
+
+    One UPDATE per batch of referrals logged the same time after receipt (the
+    demo's all are), computing each one's last save from its history: the
+    latest step at or after it was logged, else the logging itself. A
+    per-row UPDATE (bulk_update) took longer than the inserts.
+    """
+    by_delay: dict[timedelta, list[int]] = defaultdict(list)
     for referral, (created_at, updated_at) in zip(referrals, stamps, strict=True):
         referral.created_at, referral.updated_at = created_at, updated_at
-    Referral.objects.bulk_update(referrals, ["created_at", "updated_at"], batch_size=BULK_BATCH)
-    return referrals
+        by_delay[created_at - referral.received_at].append(referral.pk)
+    for delay, pks in by_delay.items():
+        logged = F("received_at") + delay
+        latest_step = (
+            StatusChange.objects.filter(
+                referral=OuterRef("pk"), changed_at__gte=OuterRef("received_at") + delay
+            )
+            .order_by("-changed_at", "-pk")
+            .values("changed_at")[:1]
+        )
+        for start in range(0, len(pks), BULK_BATCH):
+            Referral.objects.filter(pk__in=pks[start : start + BULK_BATCH]).update(
+                created_at=logged, updated_at=Coalesce(Subquery(latest_step), logged)
+            )
 
 
 def _plans_of_care(
