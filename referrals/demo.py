@@ -704,7 +704,8 @@ def _save(organization: Organization, directory: _Directory, plans: list[_Plan])
     today = organization_today(organization)
     records = []
     for plan in plans:
-        steps, status = [], Status.RECEIVED
+        steps: list[ReferralStep] = []
+        status: str = Status.RECEIVED
         for to_status, when, reason in plan.steps:
             clinical = to_status in CLINICAL_STEPS or status in CLINICAL_STEPS
             steps.append(

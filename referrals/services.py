@@ -214,7 +214,7 @@ def _transition_refusal(*, current: Referral, to_status: str, loss_reason: str) 
 
 
 def _status_change(
-    *, current: Referral, user: User, to_status: str, loss_reason: str, now: datetime
+    *, current: Referral, user: User | None, to_status: str, loss_reason: str, now: datetime
 ) -> StatusChange:
     return StatusChange(
         organization_id=current.organization_id,

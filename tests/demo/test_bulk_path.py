@@ -42,11 +42,13 @@ def remade(made: Referral) -> Referral:
     """`made` again, logged through the services one step at a time, each at the moment the demo says."""
     organization = made.organization
     steps = list(made.status_changes.order_by("changed_at", "pk"))
+    assert made.created_by is not None
     with time_machine.travel(made.created_at, tick=False):
         again = referral_create(
             organization=organization, user=made.created_by, fields=ReferralIntake.of(made)
         )
     for step in steps[1:]:
+        assert step.changed_by is not None
         with time_machine.travel(step.changed_at, tick=False):
             again = referral_transition(
                 referral=again, user=step.changed_by, to_status=step.to_status, loss_reason=step.loss_reason
