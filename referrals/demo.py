@@ -21,13 +21,12 @@ How it stays deterministic and idempotent:
    on time, plans of care awaiting signature, overdue and due for
    recertification. They hold on any day: a weekend, a daylight-saving
    change, a month's or a year's end.
-4. Rows are written in bulk, already in their final state: one referral at
-   a time through `referral_create` and `referral_transition` took 18 s for
-   the two organizations (per-row lookups and constraint queries), and
-   `referral_transition` would stamp every step "now". Each referral still
-   passes the field validation `referral_create` applies, and its history
-   is the one those services would have written: "" → received at
-   `received_at`, then one row per step, backdated.
+4. Rows are written in bulk, already in their final state, through
+   `referrals_create_bulk`: the one bulk path, which applies the rules of
+   `referral_create`, `referral_transition`, `referral_update` and
+   `plan_of_care_save` and writes the history they would have written,
+   backdated to each step. One referral at a time through those services
+   took 18 s for the two organizations, and would stamp every step "now".
 """
 
 import random
@@ -37,7 +36,6 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
-from django.db.models import F, OuterRef, Subquery
 from django.utils import timezone
 
 from accounts.models import User
@@ -49,17 +47,20 @@ from .models import (
     BodyRegion,
     Channel,
     LossReason,
-    PlanOfCare,
     Priority,
     Referral,
     SourceType,
     Status,
-    StatusChange,
-    normalize_icd10,
 )
-from .plans import default_ends_on
 from .selectors import referral_settings_get
-from .services import referrals_attribute
+from .services import (
+    PlanOfCareFields,
+    ReferralCare,
+    ReferralIntake,
+    ReferralRecord,
+    ReferralStep,
+    referrals_create_bulk,
+)
 
 # Referrals received over the last 18 months, per organization slug.
 VOLUME = {"summit": 1500, "harbor": 600}
@@ -243,16 +244,6 @@ POST_OP_NOTES = [
 OPENS, CLOSES = 7, 19
 SATURDAY = 5
 MAX_VISITS = 30
-# Set from this organization's own rows, so not looked up again one by one.
-RELATED_FIELDS = [
-    "organization",
-    "clinic",
-    "physician",
-    "referring_practice",
-    "payer",
-    "therapist",
-    "created_by",
-]
 # Steps the therapist records; the front desk records the others.
 CLINICAL_STEPS = (Status.EVALUATED, Status.IN_CARE, Status.DISCHARGED)
 
@@ -710,83 +701,61 @@ def _timeline(
 
 def _save(organization: Organization, directory: _Directory, plans: list[_Plan]) -> None:
     desk, therapist = directory.front_desk, directory.therapist
-    referrals = []
+    today = organization_today(organization)
+    records = []
     for plan in plans:
-        referral = Referral(organization=organization, created_by=desk, **plan.fields)
-        referral.diagnosis_codes = [normalize_icd10(code) for code in referral.diagnosis_codes]
-        referral.status = plan.steps[-1][0] if plan.steps else Status.RECEIVED
-        referral.loss_reason = plan.steps[-1][2] if referral.status == Status.LOST else ""
-        referral.version = 1 + len(plan.steps)
-        referral.visits_attended = plan.visits
-        referral.billed_amount = plan.billed_per_visit * plan.visits
-        referral.collected_amount = plan.collected_per_visit * plan.visits
-        # What referral_create checks, less the lookups of rows just read from
-        # this organization; the database's check constraints hold the rest.
-        referral.full_clean(exclude=RELATED_FIELDS, validate_constraints=False)
-        referrals.append(referral)
-    # Attributed as referral_create attributes them: to the practice each physician is at now.
-    referrals_attribute(organization=organization, referrals=referrals)
-    Referral.objects.bulk_create(referrals, batch_size=500)
-
-    changes = []
-    for referral, plan in zip(referrals, plans, strict=True):
-        status = ""
-        for to_status, when, reason in [(Status.RECEIVED, referral.received_at, ""), *plan.steps]:
+        steps: list[ReferralStep] = []
+        status: str = Status.RECEIVED
+        for to_status, when, reason in plan.steps:
             clinical = to_status in CLINICAL_STEPS or status in CLINICAL_STEPS
-            changes.append(
-                StatusChange(
-                    organization=organization,
-                    referral=referral,
-                    from_status=status,
+            steps.append(
+                ReferralStep(
                     to_status=to_status,
-                    loss_reason=reason,
-                    changed_by=(therapist or desk) if clinical else desk,
                     changed_at=when,
+                    changed_by=(therapist or desk) if clinical else desk,
+                    loss_reason=reason,
                 )
             )
             status = to_status
-    StatusChange.objects.bulk_create(changes, batch_size=500)
-
-    PlanOfCare.objects.bulk_create(_plans_of_care(organization, referrals, plans), batch_size=500)
-
-    # Logged a few minutes after it arrived, last saved at its latest step.
-    latest_step = (
-        StatusChange.objects.filter(referral=OuterRef("pk"))
-        .order_by("-changed_at", "-pk")
-        .values("changed_at")[:1]
-    )
-    Referral.objects.for_organization(organization).update(
-        created_at=F("received_at") + timedelta(minutes=5), updated_at=Subquery(latest_step)
-    )
-
-
-def _plans_of_care(
-    organization: Organization, referrals: list[Referral], plans: list[_Plan]
-) -> list[PlanOfCare]:
-    """A plan of care from each evaluation, most signed within weeks, some still waiting or overdue."""
-    today = organization_today(organization)
-    rules = referral_settings_get(organization=organization)
-    result = []
-    for referral, plan in zip(referrals, plans, strict=True):
-        evaluated = next((when for status, when, _ in plan.steps if status == Status.EVALUATED), None)
-        if evaluated is None or referral.physician is None:
-            continue
-        rng = random.Random(f"plan-{referral.received_at.isoformat()}")  # noqa: S311 (demo data, not secrets)
-        starts_on = local_date(evaluated, clinic_zone(referral.clinic))
-        sent_on = starts_on + timedelta(days=rng.randint(0, 3))
-        signed_on = sent_on + timedelta(days=rng.randint(3, 26)) if rng.random() < 0.85 else None
-        if plan.standing is not None:
-            sent_on = starts_on
-            signed_on = sent_on + timedelta(days=rng.randint(3, 26)) if plan.standing.plan_signed else None
-        result.append(
-            PlanOfCare(
-                organization=organization,
-                referral=referral,
-                certifier=referral.physician,
-                starts_on=starts_on,
-                ends_on=default_ends_on(rules, starts_on),
-                sent_on=sent_on if sent_on <= today else None,
-                signed_on=signed_on if signed_on and signed_on <= today else None,
+        care = None
+        if plan.visits:
+            care = ReferralCare(
+                visits_attended=plan.visits,
+                billed_amount=plan.billed_per_visit * plan.visits,
+                collected_amount=plan.collected_per_visit * plan.visits,
+            )
+        received_at = plan.fields["received_at"]
+        records.append(
+            ReferralRecord(
+                intake=ReferralIntake(**plan.fields),
+                created_by=desk,
+                # Logged a few minutes after it arrived.
+                logged_at=received_at + timedelta(minutes=5),
+                steps=steps,
+                care=care,
+                plan=_plan_of_care(plan, today),
             )
         )
-    return result
+    referrals_create_bulk(organization=organization, records=records)
+
+
+def _plan_of_care(plan: _Plan, today: date) -> PlanOfCareFields | None:
+    """A plan of care from the evaluation, most signed within weeks, some still waiting or overdue."""
+    evaluated = next((when for status, when, _ in plan.steps if status == Status.EVALUATED), None)
+    physician = plan.fields["physician"]
+    if evaluated is None or physician is None:
+        return None
+    received_at = plan.fields["received_at"]
+    rng = random.Random(f"plan-{received_at.isoformat()}")  # noqa: S311 (demo data, not secrets)
+    starts_on = local_date(evaluated, clinic_zone(plan.fields["clinic"]))
+    sent_on = starts_on + timedelta(days=rng.randint(0, 3))
+    signed_on = sent_on + timedelta(days=rng.randint(3, 26)) if rng.random() < 0.85 else None
+    if plan.standing is not None:
+        sent_on = starts_on
+        signed_on = sent_on + timedelta(days=rng.randint(3, 26)) if plan.standing.plan_signed else None
+    return PlanOfCareFields(
+        certifier=physician,
+        starts_on=starts_on,
+        sent_on=sent_on if sent_on <= today else None,
+        signed_on=signed_on if signed_on and signed_on <= today else None,
+    )

@@ -5,17 +5,12 @@ organization with another role, and an outsider in another organization.
 """
 
 import os
-from io import StringIO
 
 import pytest
-import time_machine
 from django.core.cache import cache
-from django.core.management import call_command
-from django.db import transaction
 from django.test import Client
-from django.utils import timezone
 
-from clinics.models import Organization, Role
+from clinics.models import Role
 
 from .factories import ClinicFactory, MembershipFactory, OrganizationFactory
 
@@ -104,24 +99,3 @@ def pytest_runtest_makereport(item, call):
 def client_factory():
     """Makes more test clients: one browser per person in a scenario."""
     return Client
-
-
-@pytest.fixture(scope="module")
-def seeded_at(django_db_setup, django_db_blocker):
-    """Seeds the demo once per test module; the moment it was seeded, with the clock stopped while it was.
-
-    The data lives in a transaction rolled back when the module ends, and each
-    test runs in a savepoint within it.
-    """
-    instant = timezone.now()
-    with django_db_blocker.unblock(), transaction.atomic():
-        with time_machine.travel(instant, tick=False):
-            call_command("seed_demo", stdout=StringIO())
-        yield instant
-        transaction.set_rollback(True)
-
-
-@pytest.fixture
-def demo(seeded_at, db):
-    """The demo organizations by slug, in a module seeded by `seeded_at`."""
-    return {org.slug: org for org in Organization.objects.filter(slug__in=["summit", "harbor"])}

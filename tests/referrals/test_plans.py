@@ -147,14 +147,3 @@ def test_recording_sending_and_signature_from_the_referral_page(client, summit, 
     plan.refresh_from_db()
     assert plan.sent_on == plan.signed_on == timezone.localdate()
     assert plans_awaiting_signature(organization=summit, today=timezone.localdate()) == []
-
-
-def test_demo_has_plans_of_care_some_signed_some_waiting(db):
-    from django.core.management import call_command
-
-    call_command("seed_demo")
-    today = timezone.localdate()
-    plans = PlanOfCare.objects.filter(organization__slug="summit")
-
-    assert plans.filter(signed_on__isnull=False).count() > plans.filter(signed_on__isnull=True).count() > 0
-    assert all(plan.starts_on <= today and plan.ends_on > plan.starts_on for plan in plans)

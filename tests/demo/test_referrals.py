@@ -1,7 +1,6 @@
 """The demo pipeline `manage.py seed_demo` loads: idempotent, deterministic, consistent, realistic.
 
-Seeding takes a few seconds, so the module seeds once inside a transaction
-that is rolled back at the end; each test runs in a savepoint within it.
+The package's `seeded_at` seeds once for all of them (tests/demo/conftest.py).
 """
 
 import re
@@ -25,6 +24,7 @@ from referrals.models import (
     TRANSITIONS,
     BodyRegion,
     LossReason,
+    PlanOfCare,
     Referral,
     SourceType,
     Status,
@@ -211,7 +211,8 @@ def test_every_history_follows_the_pipeline_to_the_current_status(demo):
             assert (step[3] in LossReason.values) if step[2] == Status.LOST else step[3] == ""
             assert previous[4] <= step[4] <= now
         assert chain[-1][2] == referral.status
-        assert referral.version == len(chain)
+        # One save per history row, and one more for the visits recorded, as `referral_update` counts it.
+        assert referral.version == len(chain) + (referral.visits_attended > 0)
         if referral.status == Status.LOST:
             assert referral.loss_reason in LossReason.values
             assert chain[-1][3] == referral.loss_reason
@@ -340,3 +341,11 @@ def test_demo_referrals_are_attributed_as_intake_attributes_them(demo):
         .exclude(referring_practice=None, referring_taxonomy_code="")
         .exists()
     )
+
+
+def test_demo_has_plans_of_care_some_signed_some_waiting(demo):
+    today = timezone.localdate()
+    plans = PlanOfCare.objects.filter(organization=demo["summit"])
+
+    assert plans.filter(signed_on__isnull=False).count() > plans.filter(signed_on__isnull=True).count() > 0
+    assert all(plan.starts_on <= today and plan.ends_on > plan.starts_on for plan in plans)

@@ -1,3 +1,7 @@
+"""The demo organizations, staff and directory `manage.py seed_demo` loads."""
+
+from io import StringIO
+
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.urls import reverse
@@ -27,10 +31,9 @@ def snapshot():
     }
 
 
-def test_seed_demo_is_deterministic_and_idempotent(db):
-    call_command("seed_demo")
+def test_seed_demo_is_deterministic_and_idempotent(demo):
     first = snapshot()
-    call_command("seed_demo")
+    call_command("seed_demo", stdout=StringIO())
 
     assert snapshot() == first
     assert get_user_model().objects.count() == 5
@@ -41,9 +44,7 @@ def test_seed_demo_is_deterministic_and_idempotent(db):
     assert ("harbor", "harbor.admin", Role.ADMIN, True) in first["memberships"]
 
 
-def test_demo_directory_is_realistic(db):
-    call_command("seed_demo")
-
+def test_demo_directory_is_realistic(demo):
     for slug in ("summit", "harbor"):
         physicians = Physician.objects.filter(organization__slug=slug)
         assert 100 <= physicians.count() <= 140
@@ -55,9 +56,7 @@ def test_demo_directory_is_realistic(db):
     assert Affiliation.objects.filter(is_primary=True).count() == Physician.objects.count()
 
 
-def test_demo_users_sign_in_with_the_demo_password(client, db):
-    call_command("seed_demo")
-
+def test_demo_users_sign_in_with_the_demo_password(client, demo):
     response = client.post(
         reverse("login"), {"username": "summit.frontdesk", "password": DEMO_PASSWORD}, follow=True
     )
@@ -67,13 +66,12 @@ def test_demo_users_sign_in_with_the_demo_password(client, db):
     assert b"Summit Physical Therapy" in response.content
 
 
-def test_a_database_seeded_before_namespaced_usernames_has_its_demo_accounts_renamed(db):
-    call_command("seed_demo")
+def test_a_database_seeded_before_namespaced_usernames_has_its_demo_accounts_renamed(demo):
     User = get_user_model()
     User.objects.filter(username="summit.frontdesk").update(username="frontdesk")
     User.objects.filter(username="harbor.admin").update(username="harbor-admin")
 
-    call_command("seed_demo")
+    call_command("seed_demo", stdout=StringIO())
 
     assert User.objects.count() == 5
     assert set(User.objects.values_list("username", flat=True)) == {

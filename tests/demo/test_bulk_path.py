@@ -1,0 +1,109 @@
+"""The demo writes through `referrals_create_bulk`, which must leave what the one-at-a-time services leave."""
+
+import pytest
+import time_machine
+
+from clinics.models import Membership, Role
+from referrals.models import Referral, Status
+from referrals.services import (
+    PlanOfCareFields,
+    ReferralCare,
+    ReferralDetails,
+    ReferralIntake,
+    plan_of_care_save,
+    referral_create,
+    referral_transition,
+    referral_update,
+)
+
+
+def fields(referral: Referral) -> dict:
+    referral.refresh_from_db()
+    return {field.attname: getattr(referral, field.attname) for field in Referral._meta.concrete_fields}
+
+
+def history(referral: Referral) -> list[tuple]:
+    return list(
+        referral.status_changes.order_by("changed_at", "pk").values_list(
+            "organization_id", "from_status", "to_status", "loss_reason", "changed_by_id", "changed_at"
+        )
+    )
+
+
+def plans(referral: Referral) -> list[tuple]:
+    return list(
+        referral.plans_of_care.values_list(
+            "organization_id", "certifier_id", "starts_on", "ends_on", "sent_on", "signed_on"
+        )
+    )
+
+
+def remade(made: Referral) -> Referral:
+    """`made` again, logged through the services one step at a time, each at the moment the demo says."""
+    organization = made.organization
+    steps = list(made.status_changes.order_by("changed_at", "pk"))
+    assert made.created_by is not None
+    with time_machine.travel(made.created_at, tick=False):
+        again = referral_create(
+            organization=organization, user=made.created_by, fields=ReferralIntake.of(made)
+        )
+    for step in steps[1:]:
+        assert step.changed_by is not None
+        with time_machine.travel(step.changed_at, tick=False):
+            again = referral_transition(
+                referral=again, user=step.changed_by, to_status=step.to_status, loss_reason=step.loss_reason
+            )
+    if made.visits_attended:
+        therapist = Membership.objects.get(
+            organization=organization, user=made.therapist, role=Role.THERAPIST
+        )
+        with time_machine.travel(max(made.created_at, steps[-1].changed_at), tick=False):
+            again = referral_update(
+                referral=again,
+                acting=therapist,
+                version=again.version,
+                details=ReferralDetails.of(again),
+                care=ReferralCare.of(made),
+            )
+    for plan in made.plans_of_care.all():
+        plan_of_care_save(
+            organization=organization,
+            referral=again,
+            fields=PlanOfCareFields(
+                certifier=plan.certifier,
+                starts_on=plan.starts_on,
+                sent_on=plan.sent_on,
+                signed_on=plan.signed_on,
+            ),
+        )
+    return again
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [
+        {"status": Status.RECEIVED},
+        {"status": Status.SCHEDULED},
+        {"status": Status.LOST, "status_changes__from_status": Status.CONTACTED},
+        {"status": Status.IN_CARE, "plans_of_care__signed_on__isnull": True},
+        {"status": Status.DISCHARGED, "plans_of_care__signed_on__isnull": False},
+    ],
+    ids=lambda kind: "-".join(str(value) for value in kind.values()),
+)
+def test_a_demo_referral_is_the_one_the_services_make_step_by_step(demo, kind):
+    made = (
+        Referral.objects.filter(organization=demo["summit"], physician__isnull=False, **kind)
+        .order_by("pk")
+        .last()
+    )
+    assert made is not None
+
+    again = remade(made)
+
+    assert {**fields(again), "id": made.pk} == fields(made)
+    assert history(again) == history(made)
+    assert plans(again) == plans(made)
+    assert (made.version, made.visits_attended > 0) in {
+        (len(history(made)), False),
+        (len(history(made)) + 1, True),
+    }
