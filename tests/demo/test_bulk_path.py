@@ -4,7 +4,7 @@ import pytest
 import time_machine
 
 from clinics.models import Membership, Role
-from referrals.models import Referral, Status
+from referrals.models import OPEN_STATUSES, Referral, Status
 from referrals.services import (
     PlanOfCareFields,
     ReferralCare,
@@ -47,9 +47,14 @@ def remade(made: Referral) -> Referral:
         again = referral_create(
             organization=organization, user=made.created_by, fields=ReferralIntake.of(made)
         )
+    plans_written = False
     for step in steps[1:]:
         assert step.changed_by is not None
         with time_machine.travel(step.changed_at, tick=False):
+            if step.to_status not in OPEN_STATUSES and not plans_written:
+                # Plans are written while the patient is in care: a closed referral takes none.
+                write_plans(made, again)
+                plans_written = True
             again = referral_transition(
                 referral=again, user=step.changed_by, to_status=step.to_status, loss_reason=step.loss_reason
             )
@@ -65,9 +70,15 @@ def remade(made: Referral) -> Referral:
                 details=ReferralDetails.of(again),
                 care=ReferralCare.of(made),
             )
+    if not plans_written:
+        write_plans(made, again)
+    return again
+
+
+def write_plans(made: Referral, again: Referral) -> None:
     for plan in made.plans_of_care.all():
         plan_of_care_save(
-            organization=organization,
+            organization=made.organization,
             referral=again,
             fields=PlanOfCareFields(
                 certifier=plan.certifier,
@@ -76,7 +87,6 @@ def remade(made: Referral) -> Referral:
                 signed_on=plan.signed_on,
             ),
         )
-    return again
 
 
 @pytest.mark.parametrize(
