@@ -15,23 +15,14 @@ from clinics.models import Role
 from config.ids import ID_MAX, id_from_input
 
 from .factories import ReferralFactory
+from .test_dependency_order import RAPPORT_APPS
 from .test_url_isolation import NOT_OBJECT_URLS, iter_patterns
 
 HUGE = "1" * 22
 BAD_IDS = [HUGE, f"-{HUGE}", str(ID_MAX + 1), "²", "1e3", "12abc"]
 # The walk sends fewer, one of each kind, to stay quick: out of range either way, and not ASCII.
 WALKED_BAD_IDS = [HUGE, f"-{HUGE}", "²"]
-PROJECT_APPS = (
-    "accounts",
-    "clinics",
-    "outbox",
-    "physicians",
-    "referrals",
-    "outreach",
-    "announcements",
-    "analytics",
-    "config",
-)
+PROJECT_APPS = (*RAPPORT_APPS, "config")
 # Ids that views read from the query string by hand, through id_from_input.
 READ_BY_HAND = {"physician", "practice", "gatekeeper", "clinic", "page"}
 

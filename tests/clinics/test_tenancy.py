@@ -8,17 +8,8 @@ from clinics.models import Clinic, Organization, Role
 from clinics.tenancy import SESSION_ORGANIZATION_KEY, get_for_organization_or_404
 
 from ..factories import ClinicFactory, MembershipFactory
+from ..test_dependency_order import RAPPORT_APPS
 
-RAPPORT_APPS = {
-    "accounts",
-    "clinics",
-    "outbox",
-    "physicians",
-    "referrals",
-    "outreach",
-    "announcements",
-    "analytics",
-}
 # Models that are not owned by one organization, with the reason.
 NOT_TENANT_OWNED = {
     "accounts.User": "a person may work for several organizations (see Membership)",
