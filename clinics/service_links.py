@@ -1,6 +1,6 @@
 """What later apps offer to do with a service: links on the services page, and the step after saving one.
 
-Outreach announces services, but clinics must not name its pages
+The announcements app announces services, but clinics must not name its pages
 (tests/test_dependency_order.py): an app registers its links here when it
 loads, and the services pages show what is registered for the member's role.
 """

@@ -8,8 +8,7 @@ class OutreachConfig(AppConfig):
 
     def ready(self) -> None:
         # Adds the touch timelines and cadence to physician and practice pages,
-        # the menu entries, the announce links on the services pages and the
-        # cadences' section of the settings page; re-evaluates flags when a
+        # the menu entries and the cadences' section of the settings page; re-evaluates flags when a
         # physician changes or is merged, or (in the background) when the
         # cadences are saved; revokes a calendar address when its holder leaves
         # or loses the outreach role.

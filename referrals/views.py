@@ -1,5 +1,3 @@
-from zoneinfo import ZoneInfo
-
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -12,7 +10,7 @@ from django.utils.safestring import SafeString
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
-from clinics.clock import organization_today, person_zone
+from clinics.clock import organization_today
 from clinics.links import next_url
 from clinics.roles import ALL_ROLES
 from clinics.tenancy import OrganizationRequest, get_for_organization_or_404, staff_view
@@ -38,30 +36,24 @@ from .roles import CARE
 PAGE_SIZE = 50
 
 
-def _clinic_timezone(request: OrganizationRequest) -> ZoneInfo:
-    """The person's zone, their home clinic's unless they chose their own (clinics/clock.py)."""
-    return person_zone(request.membership)
-
-
 @upload_limit("REFERRAL_DOCUMENT_MAX_MB")
 @staff_view(roles=ALL_ROLES)
 def intake(request: OrganizationRequest) -> HttpResponse:
-    # Times typed at the desk are in the person's zone, like every time they see.
-    with timezone.override(_clinic_timezone(request)):
-        # Bound on every POST, even an empty one: keep_document reads what was cleaned.
-        posted = request.method == "POST"
-        form = _intake_form(request, request.POST if posted else None, request.FILES if posted else None)
-        context: dict[str, object] = {}
-        if posted:
-            # Whatever the form comes back for, the document attached to it comes back too.
-            form.keep_document(user=request.user, refused=refused_upload(request, "document"))
-            if FIND_PHYSICIAN in request.POST:
-                form, context = _find_physician(request, form)
-            elif form.is_valid():
-                response = _save_intake(request, form)
-                if response:
-                    return response
-        return render(request, "referrals/intake.html", {**_intake_context(form), **context})
+    # Times typed at the desk are in the person's zone: OrganizationMiddleware has activated it.
+    # Bound on every POST, even an empty one: keep_document reads what was cleaned.
+    posted = request.method == "POST"
+    form = _intake_form(request, request.POST if posted else None, request.FILES if posted else None)
+    context: dict[str, object] = {}
+    if posted:
+        # Whatever the form comes back for, the document attached to it comes back too.
+        form.keep_document(user=request.user, refused=refused_upload(request, "document"))
+        if FIND_PHYSICIAN in request.POST:
+            form, context = _find_physician(request, form)
+        elif form.is_valid():
+            response = _save_intake(request, form)
+            if response:
+                return response
+    return render(request, "referrals/intake.html", {**_intake_context(form), **context})
 
 
 # The no-JavaScript search button: lists matching physicians instead of saving.
