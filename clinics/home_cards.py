@@ -158,7 +158,7 @@ def _organization_overview(context: HomeContext) -> CardContent:
         note=f"{clinics} clinic{pluralize(clinics)} open · {staff} {people} on staff",
         links=[
             HomeLink("Clinics and services", reverse("clinics:list")),
-            HomeLink("Staff", reverse("clinics:staff_list")),
+            HomeLink("Manage staff", reverse("clinics:staff_list")),
             HomeLink("Organization settings", reverse("clinics:organization_settings")),
         ],
     )

@@ -103,7 +103,7 @@ def _my_evaluations(context: HomeContext) -> CardContent:
         ],
         empty="Nothing booked with you — referrals appear here once they are scheduled "
         "for their evaluation with you as the therapist.",
-        links=[HomeLink("Everyone's", _url("referrals:list", status=Status.SCHEDULED))],
+        links=[HomeLink("Everyone's evaluations", _url("referrals:list", status=Status.SCHEDULED))],
     )
 
 

@@ -415,6 +415,7 @@ def plans_awaiting_signature(request: OrganizationRequest) -> HttpResponse:
         "referrals/plans_awaiting.html",
         {
             "groups": groups,
+            "plans_shown": sum(len(group.rows) for group in groups),
             "signature_days": rules.poc_signature_days,
             "status": status,
             "statuses": UNSIGNED_PLAN_STATUSES,

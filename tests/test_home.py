@@ -381,3 +381,42 @@ def test_the_page_costs_the_same_for_one_item_as_for_two_hundred(
             response = client.get(reverse("home"))
 
     assert [shown.card.title for shown in response.context["cards"] if shown.content.is_empty] == []
+
+
+def test_the_queues_show_one_queue_when_named_and_late_ones_only_for_contact(client, summit_day):
+    client.force_login(summit_day.front_desk.user)
+    queues = reverse("referrals:queues")
+
+    with time_machine.travel(NOW, tick=False):
+        every = client.get(queues).context["queues"]
+        unknown = client.get(f"{queues}?queue=everything&late=1").context["queues"]
+        late_scheduling = client.get(f"{queues}?queue=needs_scheduling&late=1").context["queues"]
+
+    assert [name for name, _, _ in every] == ["needs_contact", "needs_scheduling", "awaiting_evaluation"]
+    assert [len(rows) for _, _, rows in every] == [4, 2, 3]
+    assert [len(rows) for _, _, rows in unknown] == [4, 2, 3]
+    assert [(name, len(rows)) for name, _, rows in late_scheduling] == [("needs_scheduling", 2)]
+
+
+def test_only_admins_see_everyones_follow_ups(client, summit_day):
+    everyone = f"{reverse('outreach:followups')}?everyone=1"
+
+    with time_machine.travel(NOW, tick=False):
+        client.force_login(summit_day.liaison.user)
+        liaison = client.get(everyone).context
+        client.force_login(summit_day.admin.user)
+        admin = client.get(everyone)
+
+    assert (liaison["everyone"], len(liaison["groups"].overdue)) == (False, 2)
+    assert len(admin.context["groups"].overdue) == 3
+    assert f"{summit_day.liaison.user}'s" in admin.content.decode()
+
+
+def test_plans_by_an_unknown_status_are_all_unsigned_plans(client, summit_day):
+    client.force_login(summit_day.front_desk.user)
+
+    with time_machine.travel(NOW, tick=False):
+        response = client.get(f"{reverse('referrals:plans_awaiting')}?status=signed")
+
+    assert response.context["status"] is None
+    assert sum(len(group.rows) for group in response.context["groups"]) == 3
