@@ -7,5 +7,5 @@ class ClinicsConfig(AppConfig):
     name = "clinics"
 
     def ready(self) -> None:
-        # Registers the clinics' own menu entries and settings section.
-        from . import navigation, settings_sections  # noqa: F401
+        # Registers the clinics' own menu entries, settings section and home card.
+        from . import home_cards, navigation, settings_sections  # noqa: F401

@@ -1,4 +1,7 @@
-from django.db.models import QuerySet
+from dataclasses import dataclass
+
+from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
 from .models import Clinic, Membership, Organization, Payer, ServiceOffering
 
@@ -34,3 +37,29 @@ def service_offering_list(*, organization: Organization) -> QuerySet[ServiceOffe
         .prefetch_related("populations")
         .order_by("clinic__name", "name")
     )
+
+
+@dataclass(frozen=True)
+class OrganizationOverview:
+    clinics_open: int
+    staff_active: int
+
+
+def _count_of(queryset: QuerySet[Clinic] | QuerySet[Membership]) -> Coalesce:
+    counted = queryset.filter(organization=OuterRef("pk")).order_by().values("organization")
+    return Coalesce(
+        Subquery(counted.annotate(total=Count("pk")).values("total"), output_field=IntegerField()), 0
+    )
+
+
+def organization_overview(*, organization: Organization) -> OrganizationOverview:
+    """Its open clinics and active staff, in one query."""
+    row = (
+        Organization.objects.filter(pk=organization.pk)
+        .values(
+            clinics_open=_count_of(Clinic.objects.filter(is_active=True)),
+            staff_active=_count_of(Membership.objects.filter(is_active=True)),
+        )
+        .get()
+    )
+    return OrganizationOverview(clinics_open=row["clinics_open"], staff_active=row["staff_active"])

@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from . import selectors, services
@@ -17,6 +18,7 @@ from .forms import (
     ServiceOfferingForm,
     StaffCreateForm,
 )
+from .home_cards import HomeContext, home_page_cards
 from .models import Clinic, Membership, Payer, ServiceOffering
 from .roles import ADMINS, ALL_ROLES
 from .service_links import offered_service_links, service_follow_up, services_page_links
@@ -26,11 +28,16 @@ from .tenancy import OrganizationRequest, get_for_organization_or_404, organizat
 
 @staff_view(roles=ALL_ROLES)
 def home(request: OrganizationRequest) -> HttpResponse:
-    organization = request.organization
-    context: dict[str, object] = {"clinics": selectors.clinic_list(organization=organization)}
-    if request.membership.role in ADMINS:
-        context["memberships"] = selectors.membership_list(organization=organization)
-    return render(request, "clinics/home.html", context)
+    """What needs the person now: the cards the apps registered for their role (clinics/home_cards.py)."""
+    context = HomeContext(
+        organization=request.organization,
+        membership=request.membership,
+        user=request.user,
+        now=timezone.now(),
+    )
+    return render(
+        request, "clinics/home.html", {"cards": home_page_cards(context), "today": context.person_today}
+    )
 
 
 @require_POST

@@ -25,7 +25,7 @@ from itertools import batched
 from typing import Any
 
 from django.db import transaction
-from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -253,6 +253,16 @@ def _duplicate_merging(keep: Physician, duplicate: Physician) -> None:
     Flag.objects.filter(physician=duplicate, closed_at__isnull=True).update(closed_at=timezone.now())
 
 
+def _listed_flags(organization: Organization, *, kind: str | None, include_due_soon: bool) -> QuerySet[Flag]:
+    """The open flags that put a source on the Attention list."""
+    flags = Flag.objects.filter(organization=organization, closed_at__isnull=True)
+    if kind:
+        flags = flags.filter(kind=kind)
+    if not include_due_soon:
+        flags = flags.exclude(severity=FlagSeverity.DUE_SOON)
+    return flags
+
+
 def sources_needing_attention(
     *,
     organization: Organization,
@@ -266,11 +276,7 @@ def sources_needing_attention(
     Each carries `open_flags`, `referrals_last_year`, `primary_practice_name`
     and its last contact (see physicians_with_last_contact).
     """
-    flags = Flag.objects.filter(organization=organization, closed_at__isnull=True)
-    if kind:
-        flags = flags.filter(kind=kind)
-    if not include_due_soon:
-        flags = flags.exclude(severity=FlagSeverity.DUE_SOON)
+    flags = _listed_flags(organization, kind=kind, include_due_soon=include_due_soon)
     referrals_last_year = (
         Referral.objects.filter(
             received(since=now - datetime.timedelta(days=365)),
@@ -303,6 +309,25 @@ def sources_needing_attention(
     if owner_id is not None:
         sources = sources.filter(owner_id=owner_id)
     return sources
+
+
+@dataclass(frozen=True)
+class AttentionCounts:
+    everyone: int
+    mine: int
+
+
+def attention_counts(*, organization: Organization, owner_id: int) -> AttentionCounts:
+    """How many sources the Attention list shows, and how many of them `owner_id` owns: one query.
+
+    The list as it opens (every signal, contact due soon left out) and with
+    "Only my sources": the same sources `sources_needing_attention` lists.
+    """
+    flagged = _listed_flags(organization, kind=None, include_due_soon=False)
+    counts = Physician.objects.filter(
+        organization=organization, is_active=True, pk__in=flagged.values("physician_id")
+    ).aggregate(everyone=Count("pk"), mine=Count("pk", filter=Q(owner_id=owner_id)))
+    return AttentionCounts(**counts)
 
 
 # Why a source that was just contacted can stay on Attention.

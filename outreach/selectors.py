@@ -124,15 +124,17 @@ class FollowUpGroups:
         return len(self.overdue) + len(self.today) + len(self.upcoming)
 
 
-def followups_for(*, organization: Organization, user: User, today: datetime.date) -> FollowUpGroups:
-    """The user's open follow-ups split around `today` (their local date), and the ones done lately."""
-    mine = (
-        FollowUp.objects.for_organization(organization)
-        .filter(owner=user)
-        .select_related(
-            "touch__physician", "touch__practice", "touch__gatekeeper", "touch__made_by", "logged_touch"
-        )
+def followups_for(
+    *, organization: Organization, user: User, today: datetime.date, everyone: bool = False
+) -> FollowUpGroups:
+    """The user's open follow-ups split around `today` (their local date), and the ones done lately.
+
+    With `everyone`, the whole organization's, each with its owner (an admin's view of the team).
+    """
+    mine = FollowUp.objects.for_organization(organization).select_related(
+        "touch__physician", "touch__practice", "touch__gatekeeper", "touch__made_by", "logged_touch"
     )
+    mine = mine.select_related("owner") if everyone else mine.filter(owner=user)
     open_ones = list(mine.filter(completed_at__isnull=True).order_by("due_on", "pk"))
     completed_since = timezone.now() - datetime.timedelta(days=RECENTLY_COMPLETED_DAYS)
     recently_completed = list(
@@ -146,6 +148,33 @@ def followups_for(*, organization: Organization, user: User, today: datetime.dat
         upcoming=[f for f in open_ones if f.due_on > today],
         recently_completed=recently_completed,
     )
+
+
+@dataclass(frozen=True)
+class FollowUpCounts:
+    overdue: int
+    today: int
+    everyone_overdue: int
+    everyone_today: int
+
+
+def followup_counts(*, organization: Organization, user: User, today: datetime.date) -> FollowUpCounts:
+    """Open follow-ups overdue and due on `today`, the user's and everyone's, as `followups_for` splits them.
+
+    One query.
+    """
+    overdue, due_today, mine = Q(due_on__lt=today), Q(due_on=today), Q(owner=user)
+    counts = (
+        FollowUp.objects.for_organization(organization)
+        .filter(completed_at__isnull=True, due_on__lte=today)
+        .aggregate(
+            overdue=Count("pk", filter=mine & overdue),
+            today=Count("pk", filter=mine & due_today),
+            everyone_overdue=Count("pk", filter=overdue),
+            everyone_today=Count("pk", filter=due_today),
+        )
+    )
+    return FollowUpCounts(**counts)
 
 
 def calendar_token_digest(token: str) -> str:

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 
 from clinics.clock import person_today
 from clinics.links import next_url, safe_next, site_url
+from clinics.roles import ADMINS
 from clinics.tenancy import OrganizationRequest, get_for_organization_or_404, staff_view
 from config.ids import id_from_input
 from physicians.models import Gatekeeper, Physician, Practice
@@ -183,13 +184,19 @@ def touch_create(request: OrganizationRequest) -> HttpResponse:
 
 @staff_view(roles=OUTREACH)
 def followup_list(request: OrganizationRequest) -> HttpResponse:
+    """The person's follow-ups; an admin's `?everyone=1` shows the whole organization's, with their owners."""
     today = person_today(request.membership)
-    groups = selectors.followups_for(organization=request.organization, user=request.user, today=today)
+    everyone = request.GET.get("everyone") == "1" and request.membership.role in ADMINS
+    groups = selectors.followups_for(
+        organization=request.organization, user=request.user, today=today, everyone=everyone
+    )
     return render(
         request,
         "outreach/followup_list.html",
         {
             "groups": groups,
+            "everyone": everyone,
+            "may_see_everyone": request.membership.role in ADMINS,
             "just_done": _just_done(groups, request.GET.get("done")),
             "today": today,
             "snooze_days": SNOOZE_DAYS,

@@ -22,6 +22,6 @@ class PhysiciansConfig(AppConfig):
     name = "physicians"
 
     def ready(self) -> None:
-        from . import navigation  # noqa: F401  (the directory's menu entries)
+        from . import home_cards, navigation  # noqa: F401  (the directory's home card and menu entries)
 
         connection_created.connect(_prepare_search, dispatch_uid="physicians.search")

@@ -30,6 +30,8 @@ from .models import Practice
 
 PAYER_WEIGHT = 60
 POPULATION_WEIGHT = 40
+# A score from which a source is worth a visit soon: shown green, and the home page counts them.
+STRONG_FIT = 70
 
 PracticePayer = Practice.payers.through
 PracticePopulation = Practice.populations.through

@@ -4,6 +4,7 @@ from typing import Any
 
 from django.db.models import (
     Case,
+    Count,
     Exists,
     F,
     FloatField,
@@ -13,6 +14,7 @@ from django.db.models import (
     QuerySet,
     Value,
     When,
+    Window,
     prefetch_related_objects,
 )
 from django.db.models.functions import Concat, Lower
@@ -20,7 +22,7 @@ from django.db.models.functions import Concat, Lower
 from clinics.models import Clinic, Organization, Payer
 from clinics.tenancy import get_for_organization_or_404
 
-from .fit import ClinicProfile, fit_explanation, with_fit
+from .fit import STRONG_FIT, ClinicProfile, fit_explanation, with_fit
 from .models import NOT_YET_REFERRING, Affiliation, Gatekeeper, Physician, Practice, StageChange
 from .search import FUZZY_MIN_LENGTH, Resembles, SearchQuery, Similarity, searchable
 
@@ -338,18 +340,51 @@ def physician_fit(*, physician: Physician, profile: ClinicProfile) -> tuple[int,
     return scored["fit_score"], explanation
 
 
+PROSPECT_RANKING = ("-fit_score", "last_name", "first_name", "pk")
+
+
 def prospects(
-    *, organization: Organization, profile: ClinicProfile, filters: PhysicianFilters
+    *, organization: Organization, profile: ClinicProfile, filters: PhysicianFilters, min_fit: int = 0
 ) -> QuerySet[Physician]:
-    """Physicians who do not refer yet, best fit first."""
+    """Physicians who do not refer yet, best fit first; only those fitting at least `min_fit` if given."""
     queryset = (
         physician_list(organization=organization, filters=filters)
         .filter(stage__in=NOT_YET_REFERRING)
         .prefetch_related("affiliations__practice__populations")
     )
-    return with_fit(queryset, profile, practice_path="practice__affiliations__physician").order_by(
-        "-fit_score", "last_name", "first_name", "pk"
+    ranked = with_fit(queryset, profile, practice_path="practice__affiliations__physician")
+    if min_fit:
+        ranked = ranked.filter(fit_score__gte=min_fit)
+    return ranked.order_by(*PROSPECT_RANKING)
+
+
+@dataclass(frozen=True)
+class BestFit:
+    # Prospects that fit the clinic strongly (STRONG_FIT or more), as the prospects page counts them.
+    strong: int
+    # The best of them, annotated with `fit_score`.
+    leading: list[Physician]
+
+
+def prospects_best_fit(*, organization: Organization, profile: ClinicProfile, limit: int) -> BestFit:
+    """How many active prospects fit `profile`'s clinic strongly, and the best `limit` of them: one query.
+
+    The same physicians, in the same order, as `prospects` with no filter but `min_fit=STRONG_FIT`;
+    a window count gives the total with the first rows.
+    """
+    queryset = Physician.objects.for_organization(organization).filter(
+        is_active=True, stage__in=NOT_YET_REFERRING
     )
+    ranked = (
+        with_fit(queryset, profile, practice_path="practice__affiliations__physician")
+        .filter(fit_score__gte=STRONG_FIT)
+        .annotate(strong_total=Window(Count("pk")))
+        .order_by(*PROSPECT_RANKING)
+    )
+    leading: list[Physician] = list(ranked[:limit])
+    # Every row carries the window's count, an annotation unknown to the model's type.
+    strong: int = leading[0].strong_total if leading else 0  # type: ignore[attr-defined]
+    return BestFit(strong=strong, leading=leading)
 
 
 def explain_rows(rows: Iterable[Physician], profile: ClinicProfile) -> None:

@@ -13,7 +13,7 @@ from config.ids import id_from_input
 
 from . import selectors, services
 from .exports import csv_lines
-from .fit import clinic_profile
+from .fit import STRONG_FIT, clinic_profile
 from .forms import GatekeeperForm, MergeForm, PhysicianFilterForm, PhysicianForm, PracticeForm, StageForm
 from .models import Gatekeeper, Physician, Practice
 from .panels import physician_panels, practice_panels
@@ -64,19 +64,31 @@ def physician_list(request: OrganizationRequest) -> HttpResponse:
 
 @staff_view(roles=DIRECTORY_EDITORS)
 def prospects(request: OrganizationRequest) -> HttpResponse:
+    """Prospects by fit with a clinic; `?strong=1` keeps those fitting strongly (the home page's count)."""
     form = PhysicianFilterForm(request.GET or None, organization=request.organization)
     profile = _fit_profile(request)
+    strong = request.GET.get("strong") == "1"
     page, query = (None, "")
     if profile:
         ranked = selectors.prospects(
-            organization=request.organization, profile=profile, filters=form.filters()
+            organization=request.organization,
+            profile=profile,
+            filters=form.filters(),
+            min_fit=STRONG_FIT if strong else 0,
         )
         page, query = _page(request, ranked)
         selectors.explain_rows(page.object_list, profile)
     return render(
         request,
         "physicians/prospects.html",
-        {"form": form, "page": page, "query": query, "profile": profile},
+        {
+            "form": form,
+            "page": page,
+            "query": query,
+            "profile": profile,
+            "strong": strong,
+            "strong_fit": STRONG_FIT,
+        },
     )
 
 

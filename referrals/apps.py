@@ -8,5 +8,6 @@ class ReferralsConfig(AppConfig):
 
     def ready(self) -> None:
         # Adds the referral sections to physician pages, the pipeline's menu
-        # entries and the referral rules' section of the settings page.
-        from . import navigation, panels, settings_sections  # noqa: F401
+        # entries, its home-page cards and the referral rules' section of the
+        # settings page.
+        from . import home_cards, navigation, panels, settings_sections  # noqa: F401

@@ -372,6 +372,8 @@ class ReferralFilterForm(StyledForm, forms.Form):
     payer = forms.ModelChoiceField(queryset=Payer.objects.none(), required=False, empty_label="Any payer")
     received_from = forms.DateField(label="Received from", required=False, widget=forms.DateInput())
     received_to = forms.DateField(label="to", required=False, widget=forms.DateInput())
+    # A day in the organization's zone: the home page's "received today" leads here.
+    received_on = forms.DateField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args, organization: Organization, **kwargs):
         super().__init__(*args, **kwargs)

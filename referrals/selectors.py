@@ -2,13 +2,16 @@ import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import reduce
+from operator import or_
 from typing import Any
 
 from django.db.models import Count, Exists, Min, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from accounts.models import User
-from clinics.models import Organization
+from clinics.clock import local_day_bounds, organization_zone
+from clinics.models import Clinic, Organization
 from physicians.models import Affiliation, Gatekeeper, Physician, Practice
 from physicians.search import SIMILARITY_THRESHOLD, searchable, strict_word_similarity
 
@@ -24,7 +27,7 @@ from .models import (
     StatusChange,
 )
 from .plans import PlanState, PlanStatus, plan_state
-from .sla import business_days_waiting, contact_due_at
+from .sla import business_days_waiting, contact_due_at, late_if_received_before
 
 DUPLICATE_WINDOW = timedelta(days=30)
 
@@ -83,10 +86,12 @@ def queue(
     name: str,
     now: datetime | None = None,
     rules: ReferralSettings | None = None,
+    late_only: bool = False,
 ) -> list[QueueRow]:
     """A work queue, oldest first, each row with its age and contact deadline in its clinic's calendar.
 
     A page showing several queues passes the organization's `rules` once.
+    `late_only` keeps the rows past their contact deadline.
     """
     now = now or timezone.now()
     rules = rules or referral_settings_get(organization=organization)
@@ -110,7 +115,7 @@ def queue(
                 overdue=name == "needs_contact" and now > due,
             )
         )
-    return rows
+    return [row for row in rows if row.overdue] if late_only else rows
 
 
 def queue_counts(*, organization: Organization) -> dict[str, int]:
@@ -121,6 +126,78 @@ def queue_counts(*, organization: Organization) -> dict[str, int]:
         .annotate(n=Count("pk"))
     )
     return {name: sum(counts.get(s, 0) for s in statuses) for name, statuses in QUEUES.items()}
+
+
+def clinic_timezones(*, organization: Organization) -> list[str]:
+    """The zones of the organization's clinics, closed ones included: their referrals stay in the queues."""
+    return sorted(
+        Clinic.objects.for_organization(organization).order_by().values_list("timezone", flat=True).distinct()
+    )
+
+
+def late_for_contact(*, timezones: Iterable[str], now: datetime, business_days: int) -> Q:
+    """Received referrals past their contact deadline at `now`, as the queue marks them (referrals/sla.py).
+
+    The deadline is counted in each clinic's zone: one condition per zone.
+    """
+    late = [
+        Q(
+            clinic__timezone=zone,
+            received_at__lt=late_if_received_before(now, timezone_name=zone, business_days=business_days),
+        )
+        for zone in timezones
+    ]
+    return Q(status=Status.RECEIVED) & reduce(or_, late, Q(pk__in=[]))
+
+
+@dataclass(frozen=True)
+class ReferralWorkCounts:
+    """The referrals waiting for someone, for the home page; the therapist's own in `my_…`."""
+
+    late_for_contact: int
+    to_contact: int
+    to_schedule: int
+    awaiting_evaluation: int
+    my_awaiting_evaluation: int
+    received_today: int
+
+
+def referral_work_counts(
+    *,
+    organization: Organization,
+    now: datetime,
+    rules: ReferralSettings,
+    timezones: Iterable[str],
+    therapist_id: int,
+) -> ReferralWorkCounts:
+    """What the queues hold, what is late, what is scheduled and today's intake, in one query.
+
+    "Today" is the organization's day (clinics/clock.py); each count is what
+    a list page shows: the queues (`queue`), the referral list by status, by
+    therapist and by the day received (`referral_list`).
+    """
+    zone = organization_zone(organization)
+    today_starts, today_ends = local_day_bounds(now.astimezone(zone).date(), zone)
+    today = Q(received_at__gte=today_starts, received_at__lt=today_ends)
+    scheduled = Q(status=Status.SCHEDULED)
+    counts = (
+        Referral.objects.for_organization(organization)
+        .filter(Q(status__in=[s for statuses in QUEUES.values() for s in statuses]) | today)
+        .aggregate(
+            late_for_contact=Count(
+                "pk",
+                filter=late_for_contact(
+                    timezones=timezones, now=now, business_days=rules.contact_sla_business_days
+                ),
+            ),
+            to_contact=Count("pk", filter=Q(status__in=QUEUES["needs_contact"])),
+            to_schedule=Count("pk", filter=Q(status__in=QUEUES["needs_scheduling"])),
+            awaiting_evaluation=Count("pk", filter=scheduled),
+            my_awaiting_evaluation=Count("pk", filter=scheduled & Q(therapist_id=therapist_id)),
+            received_today=Count("pk", filter=today),
+        )
+    )
+    return ReferralWorkCounts(**counts)
 
 
 def referral_milestones(*, referral: Referral) -> dict[str, timedelta | None]:
@@ -287,14 +364,29 @@ class PracticeGroup:
     rows: list[PlanRow]
 
 
+def _unsigned_plans(organization: Organization, therapist_id: int | None) -> QuerySet[PlanOfCare]:
+    """Plans of care of open referrals still to be signed; of `therapist_id`'s referrals if given."""
+    plans = PlanOfCare.objects.for_organization(organization).filter(
+        signed_on__isnull=True, referral__status__in=OPEN_STATUSES
+    )
+    return plans if therapist_id is None else plans.filter(referral__therapist_id=therapist_id)
+
+
 def plans_awaiting_signature(
-    *, organization: Organization, today: date, rules: ReferralSettings | None = None
+    *,
+    organization: Organization,
+    today: date,
+    rules: ReferralSettings | None = None,
+    therapist_id: int | None = None,
+    status: PlanStatus | None = None,
 ) -> list[PracticeGroup]:
-    """Unsigned plans of care of open referrals, grouped by the certifier's primary practice."""
+    """Unsigned plans of care of open referrals, grouped by the certifier's primary practice.
+
+    Narrowed to the referrals of `therapist_id`, and to the plans in `status`, when given.
+    """
     rules = rules or referral_settings_get(organization=organization)
     plans = (
-        PlanOfCare.objects.for_organization(organization)
-        .filter(signed_on__isnull=True, referral__status__in=OPEN_STATUSES)
+        _unsigned_plans(organization, therapist_id)
         .select_related("certifier", "referral")
         # One Prefetch per call: each is typed by its own queryset.
         .prefetch_related(
@@ -322,15 +414,43 @@ def plans_awaiting_signature(
             gatekeepers = list(practice.gatekeepers.all()) if practice else []
             groups[key] = PracticeGroup(practice=practice, gatekeepers=gatekeepers, rows=[])
         state = plan_state(plan, rules=rules, today=today, care_continues=True)
-        groups[key].rows.append(PlanRow(plan=plan, state=state))
+        if status is None or state.status == status:
+            groups[key].rows.append(PlanRow(plan=plan, state=state))
     # Practices with the most overdue plans first.
     return sorted(
-        groups.values(),
+        (group for group in groups.values() if group.rows),
         key=lambda group: (
             -sum(row.state.status == PlanStatus.OVERDUE for row in group.rows),
             -len(group.rows),
         ),
     )
+
+
+@dataclass(frozen=True)
+class PlanCounts:
+    """Unsigned plans of care of open referrals (`plans_awaiting_signature`'s rows), by status."""
+
+    overdue: int
+    not_sent: int
+    unsigned: int
+
+
+def plan_counts(
+    *, organization: Organization, today: date, rules: ReferralSettings, therapist_id: int | None = None
+) -> PlanCounts:
+    """How many plans `plans_awaiting_signature` lists in all, overdue and not sent yet, in one query.
+
+    The same rule as `plan_state`: unsigned, a plan is overdue once `today`
+    is past its first day plus the signature days.
+    """
+    due_before = today - timedelta(days=rules.poc_signature_days)
+    overdue = Q(starts_on__lt=due_before)
+    counts = _unsigned_plans(organization, therapist_id).aggregate(
+        overdue=Count("pk", filter=overdue),
+        not_sent=Count("pk", filter=~overdue & Q(sent_on__isnull=True)),
+        unsigned=Count("pk"),
+    )
+    return PlanCounts(**counts)
 
 
 def referral_plans(*, organization: Organization, referral: Referral, today: date) -> list[PlanRow]:
@@ -346,7 +466,11 @@ def referral_plans(*, organization: Organization, referral: Referral, today: dat
 
 
 def referral_list(*, organization: Organization, filters: Mapping[str, Any]) -> QuerySet[Referral]:
-    """Referrals matching the list page's filters, newest first."""
+    """Referrals matching the list page's filters, newest first.
+
+    `received_from` and `received_to` are days in the viewer's zone, like the
+    times the list shows; `received_on` is a day in the organization's zone.
+    """
     lookups = {
         "status": "status",
         "clinic": "clinic",
@@ -360,6 +484,10 @@ def referral_list(*, organization: Organization, filters: Mapping[str, Any]) -> 
     queryset = Referral.objects.for_organization(organization).filter(
         **{lookups[name]: value for name, value in filters.items() if name in lookups}
     )
+    if received_on := filters.get("received_on"):
+        # The organization's day, as the home page counts today's intake.
+        starts, ends = local_day_bounds(received_on, organization_zone(organization))
+        queryset = queryset.filter(received_at__gte=starts, received_at__lt=ends)
     return queryset.select_related("clinic", "physician", "payer", "therapist").order_by(
         "-received_at", "-pk"
     )

@@ -8,12 +8,12 @@ Public holidays are not known to Rapport and count as business days.
 """
 
 import zoneinfo
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 SATURDAY = 5
 
 
-def _is_business_day(day) -> bool:
+def _is_business_day(day: date) -> bool:
     return day.weekday() < SATURDAY
 
 
@@ -33,6 +33,48 @@ def contact_due_at(received_at: datetime, *, timezone_name: str, business_days: 
         if _is_business_day(due):
             added += 1
     return due
+
+
+def _business_days_back(day: date, business_days: int) -> date:
+    """The business day `business_days` business days before the business day `day`."""
+    counted = 0
+    while counted < business_days:
+        day -= timedelta(days=1)
+        if _is_business_day(day):
+            counted += 1
+    return day
+
+
+def late_if_received_before(now: datetime, *, timezone_name: str, business_days: int) -> datetime:
+    """The instant that splits a clinic's new referrals at `now`: late if received before it.
+
+    `received_at < late_if_received_before(now, …)` exactly when
+    `contact_due_at(received_at, …) < now`, so a count in SQL agrees with the
+    queue's deadlines. The deadline never falls on a weekend and grows with
+    the receipt, so the late receipts are all those before one instant:
+
+    1. On a business day E at time T, a deadline passed when it falls before
+       (E, T): for a receipt on business day D at time t, when (D, t) is
+       before (E less N business days, T).
+    2. At midnight exactly, a weekend receipt just before that day is due
+       then, not yet late: the instant moves back to the weekend's start.
+    3. On a weekend, every deadline up to the last business day (F) has
+       passed: receipts up to the end of F less N business days.
+    """
+    zone = zoneinfo.ZoneInfo(timezone_name)
+    local = now.astimezone(zone)
+    if _is_business_day(local):
+        day = _business_days_back(local.date(), business_days)
+        split = datetime.combine(day, local.time(), tzinfo=zone)
+        if split.time() == time.min:
+            while not _is_business_day(split.date() - timedelta(days=1)):
+                split -= timedelta(days=1)
+        return split
+    last_business_day = local.date() - timedelta(days=1)
+    while not _is_business_day(last_business_day):
+        last_business_day -= timedelta(days=1)
+    day = _business_days_back(last_business_day, business_days)
+    return datetime.combine(day + timedelta(days=1), time.min, tzinfo=zone)
 
 
 def business_days_waiting(received_at: datetime, now: datetime, *, timezone_name: str) -> int:

@@ -31,6 +31,7 @@ from .forms import (
     TransitionForm,
 )
 from .models import TRANSITIONS, LossReason, PlanOfCare, Referral, ReferralDocument, Status
+from .plans import PlanStatus
 from .roles import CARE
 
 PAGE_SIZE = 50
@@ -152,15 +153,41 @@ def _duplicate_warning(earlier: Referral) -> SafeString:
     )
 
 
+QUEUE_TITLES = {
+    "needs_contact": "Needs contact",
+    "needs_scheduling": "Needs scheduling",
+    "awaiting_evaluation": "Awaiting evaluation",
+}
+
+
 @staff_view(roles=ALL_ROLES)
 def queues(request: OrganizationRequest) -> HttpResponse:
+    """The work queues side by side; `?queue=<name>` shows one, and `&late=1` its late referrals.
+
+    The home page's counts lead here, each to the rows it counted.
+    """
     rules = selectors.referral_settings_get(organization=request.organization)
-    context: dict[str, object] = {
-        name: selectors.queue(organization=request.organization, name=name, rules=rules)
-        for name in selectors.QUEUES
-    }
-    context["sla_days"] = rules.contact_sla_business_days
-    return render(request, "referrals/queues.html", context)
+    only = request.GET.get("queue", "")
+    names = [only] if only in selectors.QUEUES else list(selectors.QUEUES)
+    late_only = len(names) == 1 and names[0] == "needs_contact" and request.GET.get("late") == "1"
+    shown = [
+        (
+            name,
+            QUEUE_TITLES[name],
+            selectors.queue(organization=request.organization, name=name, rules=rules, late_only=late_only),
+        )
+        for name in names
+    ]
+    return render(
+        request,
+        "referrals/queues.html",
+        {
+            "queues": shown,
+            "one_queue": len(names) == 1,
+            "late_only": late_only,
+            "sla_days": rules.contact_sla_business_days,
+        },
+    )
 
 
 @sensitive_post_parameters("name", "birth_date")
@@ -203,6 +230,8 @@ def referral_list(request: OrganizationRequest) -> HttpResponse:
     query.pop("page", None)
     other_filters = query.copy()
     other_filters.pop("status", None)
+    without_received_on = query.copy()
+    without_received_on.pop("received_on", None)
     return render(
         request,
         "referrals/referral_list.html",
@@ -215,6 +244,8 @@ def referral_list(request: OrganizationRequest) -> HttpResponse:
             "statuses": [(value, label, counts.get(value, 0)) for value, label in Status.choices],
             "loss_reasons": LossReason.choices,
             "physician": filters.get("physician"),
+            "received_on": filters.get("received_on"),
+            "without_received_on": without_received_on.urlencode(),
         },
     )
 
@@ -362,16 +393,36 @@ def plan_save(request: OrganizationRequest, referral_id: int, plan_id: int | Non
     return redirect("referrals:detail", referral_id=referral.pk)
 
 
+# The statuses an unsigned plan can be in, which the plans page filters by.
+UNSIGNED_PLAN_STATUSES = (PlanStatus.OVERDUE, PlanStatus.NOT_SENT, PlanStatus.AWAITING_SIGNATURE)
+
+
 @staff_view(roles=ALL_ROLES)
 def plans_awaiting_signature(request: OrganizationRequest) -> HttpResponse:
+    """Unsigned plans by practice; `?status=<plan status>` and `?mine=1` (one's own patients) narrow them."""
     rules = selectors.referral_settings_get(organization=request.organization)
+    status = next((s for s in UNSIGNED_PLAN_STATUSES if s.value == request.GET.get("status")), None)
+    mine = request.GET.get("mine") == "1"
     groups = selectors.plans_awaiting_signature(
-        organization=request.organization, today=organization_today(request.organization), rules=rules
+        organization=request.organization,
+        today=organization_today(request.organization),
+        rules=rules,
+        therapist_id=request.user.pk if mine else None,
+        status=status,
     )
     return render(
         request,
         "referrals/plans_awaiting.html",
-        {"groups": groups, "signature_days": rules.poc_signature_days},
+        {
+            "groups": groups,
+            "plans_shown": sum(len(group.rows) for group in groups),
+            "signature_days": rules.poc_signature_days,
+            "status": status,
+            "statuses": UNSIGNED_PLAN_STATUSES,
+            "mine": mine,
+            # Only those who treat patients have referrals of their own.
+            "may_filter_mine": request.membership.role in CARE,
+        },
     )
 
 

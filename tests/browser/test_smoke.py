@@ -48,13 +48,32 @@ def sign_in(page, live_server, username):
         page.keyboard.press("Enter")
 
 
-def test_front_desk_signs_in_and_lands_on_the_organization_home(page, live_server, demo):
+def test_front_desk_signs_in_and_lands_on_the_work_waiting(page, live_server, demo):
     sign_in(page, live_server, "summit.frontdesk")
 
     assert page.url == f"{live_server.url}/"
-    assert page.get_by_role("heading", name="Summit Physical Therapy").is_visible()
-    assert page.get_by_text("Summit PT – Cherry Creek").is_visible()
+    assert page.get_by_role("heading", name="What needs you now").is_visible()
+    assert page.get_by_role("heading", name="Patients to reach").is_visible()
+    page.get_by_role("link", name=re.compile(r"^\d+ late for the first call$")).click()
+    page.get_by_role("heading", name="Needs contact: late for the first call").wait_for()
     assert page.get_by_role("link", name="Staff").count() == 0
+    assert page.console_errors == []
+
+
+def test_on_a_phone_a_liaisons_menu_leads_with_attention_and_follow_ups(page, live_server, demo):
+    page.set_viewport_size({"width": 390, "height": 844})
+    sign_in(page, live_server, "summit.liaison")
+
+    page.get_by_role("button", name="Toggle navigation").click()
+    page.get_by_role("link", name="Attention").wait_for()
+    links = page.locator("#main-nav .navbar-nav.me-auto .nav-link")
+    tops = links.evaluate_all(
+        "links => links.map(l => [l.textContent.trim(), l.getBoundingClientRect().top])"
+    )
+    shown = [label for label, _ in sorted(tops, key=lambda pair: pair[1])]
+
+    assert shown[:3] == ["Attention", "Follow-ups", "New referral"]
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
     assert page.console_errors == []
 
 

@@ -164,3 +164,20 @@ def test_a_visitor_without_membership_gets_no_menu(rf):
     request.membership = None
 
     assert navigation_context(request) == {"navigation": [], "account_menu": []}
+
+
+@pytest.mark.parametrize(
+    ("role", "leading"),
+    [
+        (Role.LIAISON, ["Attention", "Follow-ups"]),
+        (Role.FRONT_DESK, ["New referral", "Queues"]),
+        (Role.THERAPIST, ["Referrals", "Plans of care"]),
+        (Role.ADMIN, []),
+    ],
+)
+def test_the_phone_menu_leads_with_what_each_role_uses_most(client, summit, member_factory, role, leading):
+    client.force_login(member_factory(summit, role).user)
+
+    links = client.get(reverse("home")).context["navigation"]
+
+    assert [link.label for link in links if link.phone_first] == leading
