@@ -20,6 +20,13 @@ def physician_contact_cadence(request: OrganizationRequest, physician: Physician
 
 
 @register_physician_panel
+def physician_log_touch_button(request: OrganizationRequest, physician: Physician) -> Panel | None:
+    if request.membership.role not in OUTREACH:
+        return None
+    return Panel("outreach/_log_touch_button.html", {"physician": physician}, placement="actions")
+
+
+@register_physician_panel
 def physician_touch_timeline(request: OrganizationRequest, physician: Physician) -> Panel | None:
     if request.membership.role not in OUTREACH:
         return None
@@ -27,6 +34,13 @@ def physician_touch_timeline(request: OrganizationRequest, physician: Physician)
         organization=request.organization, physician_id=physician.pk, limit=RECENT_TOUCHES_SHOWN
     )
     return Panel("outreach/_touch_panel.html", {"touches": touches, "physician": physician})
+
+
+@register_practice_panel
+def practice_log_touch_button(request: OrganizationRequest, practice: Practice) -> Panel | None:
+    if request.membership.role not in OUTREACH:
+        return None
+    return Panel("outreach/_log_touch_button.html", {"practice": practice}, placement="actions")
 
 
 @register_practice_panel

@@ -18,8 +18,11 @@ from .models import Physician, Practice
 class Panel:
     template: str
     context: dict
-    # Physician and practice pages: "header" panels appear under the name;
-    # "main" ones in the timeline column (a practice's: below the gatekeepers).
+    # Physician and practice pages: "header" panels appear under the name (on
+    # a physician's page on a phone: under whom to call, which comes first);
+    # "actions" ones are buttons, first in the row beside the name, so the
+    # page's main action is on a phone's first screen; "main" ones in the
+    # timeline column (a practice's: below the gatekeepers).
     placement: str = "main"
 
 

@@ -118,17 +118,22 @@ def physician_detail(request: OrganizationRequest, physician_id: int) -> HttpRes
     profile = _fit_profile(request)
     fit = selectors.physician_fit(physician=physician, profile=profile) if profile else None
     payers = sorted({payer for a in affiliations for payer in a.practice.payers.all()}, key=str)
-    gatekeepers = selectors.gatekeepers_for_practices(
-        organization=request.organization, practice_ids=[a.practice_id for a in affiliations]
+    gatekeepers = list(
+        selectors.gatekeepers_for_practices(
+            organization=request.organization, practice_ids=[a.practice_id for a in affiliations]
+        )
     )
     return render(
         request,
         "physicians/physician_detail.html",
         {
             "physician": physician,
-            "affiliations": affiliations,
+            # Each practice with its own gatekeepers: whom to call there, together.
+            "practices": [
+                (affiliation, [g for g in gatekeepers if g.practice_id == affiliation.practice_id])
+                for affiliation in affiliations
+            ],
             "payers": payers,
-            "gatekeepers": gatekeepers,
             "profile": profile,
             "fit": fit,
             "stage_form": StageForm(initial={"stage": physician.stage}),

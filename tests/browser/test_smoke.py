@@ -1,51 +1,11 @@
 import re
-import sqlite3
-from io import StringIO
 
 import pytest
-from django.core.management import call_command
-from django.db import connection
 
-from clinics.demo import DEMO_PASSWORD
+from .conftest import sign_in
 
 # The live server runs in another thread, so the data must be committed.
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(scope="module")
-def seeded_copy(django_db_setup, django_db_blocker):
-    """The test database just after seeding the demo, copied once into memory on SQLite; None elsewhere.
-
-    Each test here commits, and the database is emptied after it; restoring
-    this copy takes milliseconds where seeding again takes seconds.
-    """
-    if connection.vendor != "sqlite":
-        yield None
-        return
-    with django_db_blocker.unblock():
-        call_command("seed_demo", stdout=StringIO())
-        connection.ensure_connection()
-        copy = sqlite3.connect(":memory:")
-        connection.connection.backup(copy)
-    yield copy
-    copy.close()
-
-
-@pytest.fixture
-def demo(seeded_copy, transactional_db):
-    if seeded_copy is None:
-        call_command("seed_demo", stdout=StringIO())
-    else:
-        connection.ensure_connection()
-        seeded_copy.backup(connection.connection)
-
-
-def sign_in(page, live_server, username):
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(DEMO_PASSWORD)
-    with page.expect_navigation():
-        page.keyboard.press("Enter")
 
 
 def test_front_desk_signs_in_and_lands_on_the_work_waiting(page, live_server, demo):

@@ -203,7 +203,7 @@ def test_physician_detail_runs_constant_queries(liaison_client, summit, django_a
         response = liaison_client.get(reverse("physicians:detail", args=[physician.pk]))
 
     assert response.status_code == 200
-    assert len(response.context["gatekeepers"]) == 6
+    assert [len(gatekeepers) for _, gatekeepers in response.context["practices"]] == [1] * 6
 
 
 def test_practice_detail_lists_physicians_and_gatekeepers(
