@@ -459,6 +459,11 @@ def _business(when: datetime, zone: ZoneInfo) -> datetime:
     return local
 
 
+def _booked_slot(visit: datetime) -> datetime:
+    """The appointment a visit was booked for: the quarter hour it began in (noted a little later)."""
+    return visit.replace(minute=visit.minute // 15 * 15, second=0, microsecond=0)
+
+
 def business_day(today: date, count: int) -> date:
     """The latest business day from which `count` business days have passed by `today`.
 
@@ -641,10 +646,9 @@ def _standing_timeline(
         steps.append((Status.IN_CARE, visits[1], ""))
     appointment_at = None
     if standing.evaluated is not None:
-        appointment_at = visits[0]
+        appointment_at = _booked_slot(visits[0])
     elif standing.scheduled is not None:
-        ahead = _business(now + timedelta(days=rng.uniform(1, 5)), zone)
-        appointment_at = ahead.replace(minute=ahead.minute // 15 * 15, second=0, microsecond=0)
+        appointment_at = _booked_slot(_business(now + timedelta(days=rng.uniform(1, 5)), zone))
     return received_at, steps, visits, appointment_at
 
 
@@ -712,7 +716,7 @@ def _timeline(
     )
     if lost_from == Status.SCHEDULED:
         steps.append((Status.LOST, evaluated_at, reason))
-        return steps, [], evaluated_at
+        return steps, [], _booked_slot(evaluated_at)
     steps.append((Status.EVALUATED, evaluated_at, ""))
     visits = [evaluated_at]
     for gap in gaps:
@@ -723,11 +727,11 @@ def _timeline(
             steps.append((Status.IN_CARE, visits[1], ""))
         # No-shows for a week or so, then says they are done.
         steps.append((Status.LOST, _business(visits[-1] + timedelta(days=7 + give_up_days), zone), reason))
-        return steps, visits, evaluated_at
+        return steps, visits, _booked_slot(evaluated_at)
     if len(visits) > 1:
         steps.append((Status.IN_CARE, visits[1], ""))
     steps.append((Status.DISCHARGED, visits[-1] + timedelta(minutes=45), ""))
-    return steps, visits, evaluated_at
+    return steps, visits, _booked_slot(evaluated_at)
 
 
 # Notes the desk leaves on an attempt: about the attempt, never the patient's details.
