@@ -29,7 +29,7 @@ def pinned():
         yield
 
 
-def received(organization, **fields) -> Referral:
+def received(organization, **fields):
     return ReferralFactory(organization=organization, received_at=NOW - datetime.timedelta(days=1), **fields)
 
 

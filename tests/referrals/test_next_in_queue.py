@@ -21,7 +21,7 @@ def pinned():
         yield
 
 
-def referral(organization, hours_ago, **fields) -> Referral:
+def referral(organization, hours_ago, **fields):
     return ReferralFactory(
         organization=organization, received_at=NOW - datetime.timedelta(hours=hours_ago), **fields
     )

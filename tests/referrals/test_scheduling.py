@@ -33,8 +33,12 @@ def pinned():
         yield
 
 
-def received(organization, **fields) -> Referral:
+def received(organization, **fields):
     return ReferralFactory(organization=organization, received_at=NOW - datetime.timedelta(days=1), **fields)
+
+
+def clinic(**fields):
+    return ClinicFactory(**fields)
 
 
 def bookings(referral: Referral) -> list[tuple]:
@@ -77,12 +81,12 @@ def test_scheduling_books_the_first_appointment_with_the_move(summit, summit_fro
         ),
         (
             lambda referral: FirstAppointment(
-                starts_at=NOW, clinic=ClinicFactory(organization=referral.organization, is_active=False)
+                starts_at=NOW, clinic=clinic(organization=referral.organization, is_active=False)
             ),
             "is no longer active",
         ),
         (
-            lambda referral: FirstAppointment(starts_at=NOW, clinic=ClinicFactory()),
+            lambda referral: FirstAppointment(starts_at=NOW, clinic=clinic()),
             "Choose one of your organization's clinics.",
         ),
     ],
