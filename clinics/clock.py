@@ -10,7 +10,9 @@ it is counted in its owner's zone:
    come), demo data. Two people looking at the same figure see the same
    number, wherever each of them is.
 2. **A clinic's zone** for that clinic's business days: a referral's contact
-   deadline and the business days it has waited (`referrals/sla.py`).
+   deadline and the business days it has waited (`referrals/sla.py`); and
+   for an appointment there, typed and shown on the clinic's clock
+   (`clinic_clock`): 9:30 in Denver reads 9:30 to a colleague in Boston too.
 3. **A person's zone** (`Membership.timezone`, else their home clinic's, else
    the organization's) for what is theirs: their follow-ups due today, their
    calendar feed, the "now" and "today" a form starts from, and how every
@@ -24,7 +26,7 @@ TIME_ZONE, which is only the default for new organizations and clinics.
 import datetime
 from zoneinfo import ZoneInfo
 
-from django.utils import timezone
+from django.utils import formats, timezone
 
 from .models import Clinic, Membership, Organization
 
@@ -35,6 +37,11 @@ def organization_zone(organization: Organization) -> ZoneInfo:
 
 def clinic_zone(clinic: Clinic) -> ZoneInfo:
     return ZoneInfo(clinic.timezone)
+
+
+def clinic_clock(moment: datetime.datetime, clinic: Clinic) -> str:
+    """`moment` as the clinic's clocks show it, with the zone's abbreviation: "Tue Dec 1, 2026 09:30 MST"."""
+    return formats.date_format(moment.astimezone(clinic_zone(clinic)), "D M j, Y H:i T")
 
 
 def person_zone(membership: Membership) -> ZoneInfo:

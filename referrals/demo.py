@@ -30,7 +30,7 @@ How it stays deterministic and idempotent:
 """
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -46,6 +46,8 @@ from physicians.models import Physician, Stage, StageChange, Tier
 from .models import (
     BodyRegion,
     Channel,
+    ContactMethod,
+    ContactOutcome,
     LossReason,
     Priority,
     Referral,
@@ -54,6 +56,9 @@ from .models import (
 )
 from .selectors import referral_settings_get
 from .services import (
+    ContactAttemptFields,
+    ContactAttemptRecord,
+    FirstAppointment,
     PlanOfCareFields,
     ReferralCare,
     ReferralIntake,
@@ -284,6 +289,8 @@ class Standing:
     evaluated: int | None = None
     in_care: bool = False  # visits go on twice a week after the evaluation
     plan_signed: bool = False
+    # Tries without reaching the patient, one a business day from receipt on.
+    attempts: int = 0
 
 
 @dataclass
@@ -296,6 +303,10 @@ class _Plan:
     billed_per_visit: Decimal
     collected_per_visit: Decimal
     standing: Standing | None = None
+    # The evaluation booked when it was scheduled (at its clinic), kept or still ahead.
+    appointment_at: datetime | None = None
+    # The desk's tries at reaching the patient: (method, outcome, when, note).
+    attempts: list[tuple[str, str, datetime, str]] = field(default_factory=list)
 
 
 def standings(organization: Organization) -> list[Standing]:
@@ -308,11 +319,14 @@ def standings(organization: Organization) -> list[Standing]:
     overdue_plan = (rules.poc_signature_days + 3) * 5 // 7 + 2
     recertifying = (rules.poc_certification_days - 10) * 5 // 7
     late = max(3, VOLUME.get(organization.slug, 0) // 250)
+    give_up = rules.unreachable_after_attempts
     return [
         # Arrived within the contact deadline: the next call to make.
         Standing(received=0),
-        # A front desk that has fallen behind: one to four business days late.
-        *(Standing(received=sla + 1 + i % 4) for i in range(late)),
+        # A front desk that has fallen behind: one to four business days late, a try or two made.
+        *(Standing(received=sla + 1 + i % 4, attempts=i % 3) for i in range(late)),
+        # Tried as often as the organization allows without reaching the patient: "lost: unreachable?"
+        Standing(received=give_up + 1, attempts=give_up),
         # Called, evaluation not booked yet.
         Standing(received=2, contacted=1),
         # Booked on the first call, evaluation ahead.
@@ -445,6 +459,11 @@ def _business(when: datetime, zone: ZoneInfo) -> datetime:
     return local
 
 
+def _booked_slot(visit: datetime) -> datetime:
+    """The appointment a visit was booked for: the quarter hour it began in (noted a little later)."""
+    return visit.replace(minute=visit.minute // 15 * 15, second=0, microsecond=0)
+
+
 def business_day(today: date, count: int) -> date:
     """The latest business day from which `count` business days have passed by `today`.
 
@@ -543,9 +562,15 @@ def _draw(
     # 5. Its fate, then the part of it that has happened by now.
     fast = post_op or priority == Priority.URGENT
     if standing is None:
-        steps, visit_times = _timeline(rng, received_at, zone, condition, fast=fast, in_network=in_network)
+        steps, visit_times, appointment_at = _timeline(
+            rng, received_at, zone, condition, fast=fast, in_network=in_network
+        )
     else:
-        received_at, steps, visit_times = _standing_timeline(rng, standing, now, zone)
+        received_at, steps, visit_times, appointment_at = _standing_timeline(rng, standing, now, zone)
+    # 6. The calls, texts and letters it took to reach the patient (or not).
+    attempts = [
+        attempt for attempt in _attempts(rng, received_at, steps, zone, standing, now) if attempt[2] <= now
+    ]
     steps = [step for step in steps if step[1] <= now]
     visits = sum(1 for when in visit_times if when <= now)
     booked = any(status == Status.SCHEDULED for status, _, _ in steps)
@@ -575,13 +600,17 @@ def _draw(
         billed_per_visit=billed_per_visit,
         collected_per_visit=collected_per_visit,
         standing=standing,
+        appointment_at=appointment_at if booked else None,
+        attempts=attempts,
     )
 
 
 def _standing_timeline(
     rng: random.Random, standing: Standing, now: datetime, zone: ZoneInfo
-) -> tuple[datetime, list[tuple[str, datetime, str]], list[datetime]]:
-    """A standing's receipt, steps and visits: all before today but an on-time receipt.
+) -> tuple[datetime, list[tuple[str, datetime, str]], list[datetime], datetime | None]:
+    """A standing's receipt, steps, visits and first appointment: all before today but an on-time receipt.
+
+    The appointment is the evaluation, or a business day in the coming week when it is still ahead.
 
     The receipt is in the morning and each later step in the afternoon, an
     hour apart, so steps on the same day keep their order.
@@ -615,7 +644,12 @@ def _standing_timeline(
                 break
             visits.append(following)
         steps.append((Status.IN_CARE, visits[1], ""))
-    return received_at, steps, visits
+    appointment_at = None
+    if standing.evaluated is not None:
+        appointment_at = _booked_slot(visits[0])
+    elif standing.scheduled is not None:
+        appointment_at = _booked_slot(_business(now + timedelta(days=rng.uniform(1, 5)), zone))
+    return received_at, steps, visits, appointment_at
 
 
 def _still_referring(
@@ -637,11 +671,12 @@ def _timeline(
     *,
     fast: bool,
     in_network: bool,
-) -> tuple[list[tuple[str, datetime, str]], list[datetime]]:
-    """Every step the referral will take after receipt, as (status, when, loss reason), and its visits.
+) -> tuple[list[tuple[str, datetime, str]], list[datetime], datetime | None]:
+    """Each step the referral takes after receipt as (status, when, loss reason), its visits, its appointment.
 
     1. The front desk calls within hours to two days; some patients are never reached.
-    2. The evaluation is booked on that call or within days, and happens 3–10 days after receipt.
+    2. The evaluation is booked on that call or within days, and happens 3–10 days after receipt:
+       that is the first appointment, kept or not.
     3. Visits follow about twice a week until discharge; some patients drop out early.
     """
     losses: dict[tuple[str, str], float] = dict(LOSSES.items())
@@ -662,7 +697,7 @@ def _timeline(
     dropout_after = rng.randint(1, 3)
 
     if lost_from == Status.RECEIVED:
-        return [(Status.LOST, _business(received_at + timedelta(days=give_up_days), zone), reason)], []
+        return [(Status.LOST, _business(received_at + timedelta(days=give_up_days), zone), reason)], [], None
     contacted_at = _business(received_at + timedelta(hours=contact_hours), zone)
     steps: list[tuple[str, datetime, str]] = []
     if booked_on_first_call and lost_from != Status.CONTACTED:
@@ -671,7 +706,7 @@ def _timeline(
         steps.append((Status.CONTACTED, contacted_at, ""))
         if lost_from == Status.CONTACTED:
             steps.append((Status.LOST, _business(contacted_at + timedelta(days=give_up_days), zone), reason))
-            return steps, []
+            return steps, [], None
         scheduled_at = _business(
             max(received_at + timedelta(days=schedule_days), contacted_at + timedelta(hours=2)), zone
         )
@@ -681,7 +716,7 @@ def _timeline(
     )
     if lost_from == Status.SCHEDULED:
         steps.append((Status.LOST, evaluated_at, reason))
-        return steps, []
+        return steps, [], _booked_slot(evaluated_at)
     steps.append((Status.EVALUATED, evaluated_at, ""))
     visits = [evaluated_at]
     for gap in gaps:
@@ -692,11 +727,82 @@ def _timeline(
             steps.append((Status.IN_CARE, visits[1], ""))
         # No-shows for a week or so, then says they are done.
         steps.append((Status.LOST, _business(visits[-1] + timedelta(days=7 + give_up_days), zone), reason))
-        return steps, visits
+        return steps, visits, _booked_slot(evaluated_at)
     if len(visits) > 1:
         steps.append((Status.IN_CARE, visits[1], ""))
     steps.append((Status.DISCHARGED, visits[-1] + timedelta(minutes=45), ""))
-    return steps, visits
+    return steps, visits, _booked_slot(evaluated_at)
+
+
+# Notes the desk leaves on an attempt: about the attempt, never the patient's details.
+ATTEMPT_NOTES = [
+    "Asked to call back after 3 pm.",
+    "Voicemail greeting matched; left callback number.",
+    "Mailbox not set up.",
+    "Sent the new-patient text with our number.",
+    "Left the scheduling line's number.",
+]
+# How the desk tries again when a call goes unanswered: calls first, then a text, then a letter.
+UNANSWERED = [
+    (ContactMethod.CALL, ContactOutcome.NO_ANSWER),
+    (ContactMethod.CALL, ContactOutcome.LEFT_MESSAGE),
+    (ContactMethod.TEXT, ContactOutcome.SENT),
+    (ContactMethod.CALL, ContactOutcome.LEFT_MESSAGE),
+    (ContactMethod.LETTER, ContactOutcome.SENT),
+]
+
+
+def _attempts(
+    rng: random.Random,
+    received_at: datetime,
+    steps: list[tuple[str, datetime, str]],
+    zone: ZoneInfo,
+    standing: Standing | None,
+    now: datetime,
+) -> list[tuple[str, str, datetime, str]]:
+    """The desk's tries at reaching the patient around the referral's fate, as (method, outcome, when, note).
+
+    1. A patient reached: the call that reached them is when the referral was
+       contacted, after a try or two when that took a day or more.
+    2. A patient never reached (lost as unreachable): tries spread over the
+       days before the desk gave up, from receipt, or from the call that
+       reached them when they stopped answering before booking.
+    3. A standing's tries: one a business day from its receipt, all before today.
+    """
+
+    def unanswered(start: datetime, end: datetime, count: int) -> list[tuple[str, str, datetime, str]]:
+        tries = []
+        for n in range(count):
+            when = _business(start + (end - start) * (n + 1) / (count + 1), zone)
+            method, outcome = UNANSWERED[n % len(UNANSWERED)]
+            note = rng.choice(ATTEMPT_NOTES) if rng.random() < 0.2 else ""
+            if start < when < end:
+                tries.append((str(method), str(outcome), when, note))
+        return tries
+
+    if standing is not None and standing.attempts:
+        today = now.astimezone(zone).date()
+        return [
+            (
+                str(UNANSWERED[n % len(UNANSWERED)][0]),
+                str(UNANSWERED[n % len(UNANSWERED)][1]),
+                datetime.combine(business_day(today, standing.received - n), time(11 + n, 15), tzinfo=zone),
+                "",
+            )
+            for n in range(standing.attempts)
+        ]
+    attempts = []
+    reached = next((when for status, when, _ in steps if status == Status.CONTACTED), None)
+    if reached is not None:
+        waited = reached - received_at
+        before = 0 if waited < timedelta(hours=3) else (1 if waited < timedelta(days=1) else 2)
+        attempts += unanswered(received_at, reached, before)
+        attempts.append((ContactMethod.CALL.value, ContactOutcome.REACHED.value, reached, ""))
+    unreachable = (Status.LOST, LossReason.UNREACHABLE)
+    gave_up = next((when for status, when, reason in steps if (status, reason) == unreachable), None)
+    if gave_up is not None:
+        attempts += unanswered(reached or received_at, gave_up, rng.randint(3, 5))
+    return attempts
 
 
 def _save(organization: Organization, directory: _Directory, plans: list[_Plan]) -> None:
@@ -706,17 +812,32 @@ def _save(organization: Organization, directory: _Directory, plans: list[_Plan])
     for plan in plans:
         steps: list[ReferralStep] = []
         status: str = Status.RECEIVED
+        reached = {when for _, outcome, when, _ in plan.attempts if outcome == ContactOutcome.REACHED}
+        clinic = plan.fields["clinic"]
         for to_status, when, reason in plan.steps:
             clinical = to_status in CLINICAL_STEPS or status in CLINICAL_STEPS
+            status = to_status
+            if to_status == Status.CONTACTED and when in reached:
+                continue  # the call that reached the patient contacts the referral
+            appointment = None
+            if to_status == Status.SCHEDULED and plan.appointment_at is not None:
+                appointment = FirstAppointment(starts_at=plan.appointment_at, clinic=clinic)
             steps.append(
                 ReferralStep(
                     to_status=to_status,
                     changed_at=when,
                     changed_by=(therapist or desk) if clinical else desk,
                     loss_reason=reason,
+                    appointment=appointment,
                 )
             )
-            status = to_status
+        attempts = [
+            ContactAttemptRecord(
+                fields=ContactAttemptFields(method=method, outcome=outcome, attempted_at=when, note=note),
+                attempted_by=desk,
+            )
+            for method, outcome, when, note in plan.attempts
+        ]
         care = None
         if plan.visits:
             care = ReferralCare(
@@ -732,6 +853,7 @@ def _save(organization: Organization, directory: _Directory, plans: list[_Plan])
                 # Logged a few minutes after it arrived.
                 logged_at=received_at + timedelta(minutes=5),
                 steps=steps,
+                attempts=attempts,
                 care=care,
                 plan=_plan_of_care(plan, today),
             )

@@ -1,11 +1,11 @@
 import re
-from datetime import date
+from datetime import UTC, date, datetime
 
 from django import forms
 from django.core.exceptions import ValidationError
 
 from accounts.models import User
-from clinics.clock import current_today
+from clinics.clock import clinic_zone, current_today
 from clinics.form_pages import ConfirmsDuplicates, StyledForm
 from clinics.models import Clinic, Organization, Payer, Role
 from config.text import SingleLineField
@@ -17,7 +17,10 @@ from physicians.services import PhysicianFields
 from . import services
 from .attachments import sniff
 from .models import (
+    CONTACT_OUTCOMES,
     PATIENT_FIELDS,
+    ContactAttempt,
+    ContactMethod,
     LossReason,
     PendingDocument,
     PlanOfCare,
@@ -31,6 +34,8 @@ from .services import (
     CARE_FIELDS,
     PLAN_FIELDS,
     REFERRAL_FIELDS,
+    ContactAttemptFields,
+    FirstAppointment,
     ReferralCare,
     ReferralDetails,
     ReferralIntake,
@@ -331,6 +336,11 @@ class TransitionForm(forms.Form):
     version = forms.IntegerField(required=False)
 
 
+# The moves the list offers for many at once: scheduling books each referral's
+# own appointment (the service refuses it in bulk, with the reason).
+BULK_STATUSES = [(value, label) for value, label in Status.choices if value != Status.SCHEDULED]
+
+
 class BulkTransitionForm(forms.Form):
     referrals = forms.ModelMultipleChoiceField(queryset=Referral.objects.none())
     to_status = forms.ChoiceField(choices=[("", "Move selected to…"), *Status.choices])
@@ -339,6 +349,105 @@ class BulkTransitionForm(forms.Form):
     def __init__(self, *args, organization: Organization, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["referrals"].queryset = Referral.objects.for_organization(organization)
+
+
+class AppointmentForm(StyledForm, forms.Form):
+    """The first appointment: a day and a time on the clinic's clock, at a clinic (the referral's by default).
+
+    Typed as the clinic's wall clock shows it, wherever the person typing is:
+    9:30 in Denver is 9:30 in Denver for a colleague in Boston too.
+    """
+
+    appointment_date = forms.DateField(
+        label="First appointment",
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        error_messages={"required": "Give the day of the first appointment.", "invalid": "Enter a date."},
+    )
+    appointment_time = forms.TimeField(
+        label="Time",
+        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+        error_messages={"required": "Give the time of the first appointment.", "invalid": "Enter a time."},
+    )
+    appointment_clinic = forms.ModelChoiceField(
+        label="Clinic",
+        queryset=Clinic.objects.none(),
+        empty_label=None,
+        error_messages={"invalid_choice": "Choose one of your organization's clinics."},
+    )
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, organization: Organization, referral: Referral, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["appointment_clinic"].queryset = Clinic.objects.for_organization(organization).filter(
+            is_active=True
+        )
+        booked, clinic = referral.first_appointment_at, referral.first_appointment_clinic or referral.clinic
+        self.initial.setdefault("appointment_clinic", clinic.pk)
+        self.initial.setdefault("version", referral.version)
+        if booked is not None:
+            local = booked.astimezone(clinic_zone(clinic))
+            self.initial.setdefault("appointment_date", local.date())
+            self.initial.setdefault("appointment_time", local.time())
+
+    def clean(self):
+        super().clean()
+        cleaned = self.cleaned_data
+        day, at = cleaned.get("appointment_date"), cleaned.get("appointment_time")
+        clinic = cleaned.get("appointment_clinic")
+        if day and at and clinic:
+            zone = clinic_zone(clinic)
+            starts_at = datetime.combine(day, at, tzinfo=zone)
+            # A wall-clock time skipped when the clocks go forward comes back as another time.
+            wall_clock = starts_at.astimezone(UTC).astimezone(zone).replace(tzinfo=None)
+            if wall_clock != starts_at.replace(tzinfo=None):
+                self.add_error(
+                    "appointment_time",
+                    f"{at:%H:%M} does not exist at {clinic.name} on that day: the clocks go forward.",
+                )
+            else:
+                cleaned["starts_at"] = starts_at
+        return cleaned
+
+    def appointment(self) -> FirstAppointment:
+        return FirstAppointment(
+            starts_at=self.cleaned_data["starts_at"], clinic=self.cleaned_data["appointment_clinic"]
+        )
+
+
+class ContactAttemptForm(StyledForm, forms.ModelForm):
+    """A try at reaching the patient: how, what came of it, a short note; now unless told otherwise."""
+
+    attempted_at = forms.DateTimeField(
+        label="When",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
+
+    class Meta:
+        model = ContactAttempt
+        fields = ContactAttemptFields.names()
+        widgets = {
+            "method": forms.RadioSelect,
+            "note": forms.TextInput(
+                attrs={"placeholder": "e.g. asked to call back after 3 pm", "autocomplete": "off"}
+            ),
+        }
+        labels = {"method": "How", "outcome": "What came of it"}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["outcome"].choices = [("", "Choose…"), *self.fields["outcome"].choices[1:]]
+        self.fields["note"].help_text = "About the attempt, in a few words."
+
+    def clean(self):
+        super().clean()
+        cleaned = self.cleaned_data
+        method, outcome = cleaned.get("method"), cleaned.get("outcome")
+        if method and outcome and outcome not in CONTACT_OUTCOMES[method]:
+            self.add_error("outcome", f"Not an outcome of a {ContactMethod(method).label.lower()}.")
+        return cleaned
+
+    def attempt(self) -> ContactAttemptFields:
+        return ContactAttemptFields.from_cleaned_data(self.cleaned_data)
 
 
 class PlanOfCareForm(StyledForm, forms.ModelForm):
@@ -395,7 +504,12 @@ class ReferralSettingsForm(forms.ModelForm):
 
     class Meta:
         model = ReferralSettings
-        fields = ("contact_sla_business_days", "poc_signature_days", "poc_certification_days")
+        fields = (
+            "contact_sla_business_days",
+            "unreachable_after_attempts",
+            "poc_signature_days",
+            "poc_certification_days",
+        )
 
 
 class PatientSearchForm(StyledForm, forms.Form):

@@ -3,7 +3,7 @@ import uuid
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from clinics.models import Clinic, Organization, Payer, TenantModel
@@ -62,6 +62,50 @@ class LossReason(models.TextChoices):
     OTHER_PROVIDER = "other_provider", "Chose another provider"
     PHYSICIAN_CANCELLED = "physician_cancelled", "Physician cancelled"
     OTHER = "other", "Other"
+
+
+class ContactMethod(models.TextChoices):
+    CALL = "call", "Call"
+    VOICEMAIL = "voicemail", "Voicemail"
+    TEXT = "text", "Text message"
+    EMAIL = "email", "Email"
+    LETTER = "letter", "Letter"
+
+
+class ContactOutcome(models.TextChoices):
+    REACHED = "reached", "Reached the patient"
+    LEFT_MESSAGE = "left_message", "Left a message"
+    NO_ANSWER = "no_answer", "No answer"
+    BUSY = "busy", "Line busy"
+    MAILBOX_FULL = "mailbox_full", "Voicemail full"
+    WRONG_NUMBER = "wrong_number", "Wrong number"
+    NOT_IN_SERVICE = "not_in_service", "Number not in service"
+    SENT = "sent", "Sent, no reply yet"
+    UNDELIVERABLE = "undeliverable", "Returned or bounced"
+
+
+# What can come of each way of trying: a letter is never "busy". Reached, for
+# a text, an email or a letter, means the patient answered it.
+CONTACT_OUTCOMES: dict[str, tuple[str, ...]] = {
+    ContactMethod.CALL: (
+        ContactOutcome.REACHED,
+        ContactOutcome.LEFT_MESSAGE,
+        ContactOutcome.NO_ANSWER,
+        ContactOutcome.BUSY,
+        ContactOutcome.MAILBOX_FULL,
+        ContactOutcome.WRONG_NUMBER,
+        ContactOutcome.NOT_IN_SERVICE,
+    ),
+    ContactMethod.VOICEMAIL: (ContactOutcome.LEFT_MESSAGE, ContactOutcome.MAILBOX_FULL),
+    ContactMethod.TEXT: (
+        ContactOutcome.REACHED,
+        ContactOutcome.SENT,
+        ContactOutcome.UNDELIVERABLE,
+        ContactOutcome.WRONG_NUMBER,
+    ),
+    ContactMethod.EMAIL: (ContactOutcome.REACHED, ContactOutcome.SENT, ContactOutcome.UNDELIVERABLE),
+    ContactMethod.LETTER: (ContactOutcome.REACHED, ContactOutcome.SENT, ContactOutcome.UNDELIVERABLE),
+}
 
 
 class Priority(models.TextChoices):
@@ -148,6 +192,18 @@ class Referral(TenantModel):
     )
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.RECEIVED)
     loss_reason = models.CharField(max_length=30, choices=LossReason.choices, blank=True)
+    # The first appointment, the evaluation: booked when the referral is
+    # scheduled (services.referral_transition), changed by rescheduling, cleared
+    # when the referral is lost before it. Its history is AppointmentChange.
+    first_appointment_at = models.DateTimeField("first appointment", null=True, blank=True)
+    first_appointment_clinic = models.ForeignKey(
+        Clinic,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="first appointment at",
+    )
     visits_attended = models.PositiveSmallIntegerField(default=0)
     billed_amount = models.DecimalField(max_digits=10, decimal_places=2, default=0)
     collected_amount = models.DecimalField(max_digits=10, decimal_places=2, default=0)
@@ -183,6 +239,16 @@ class Referral(TenantModel):
                 name="referrals_lost_has_reason",
                 violation_error_message="Say why the referral was lost.",
             ),
+            models.CheckConstraint(
+                condition=models.Q(first_appointment_at__isnull=True, first_appointment_clinic__isnull=True)
+                | models.Q(
+                    first_appointment_at__isnull=False,
+                    first_appointment_clinic__isnull=False,
+                    first_appointment_at__gte=models.F("received_at"),
+                ),
+                name="referrals_first_appointment_complete",
+                violation_error_message="A first appointment has a time and a clinic, after receipt.",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -199,7 +265,7 @@ class Referral(TenantModel):
         return self.source_name or self.get_source_type_display()
 
     def clean(self) -> None:
-        for related in ("clinic", "physician", "referring_practice", "payer"):
+        for related in ("clinic", "physician", "referring_practice", "payer", "first_appointment_clinic"):
             obj = getattr(self, related, None)
             if obj is not None and obj.organization_id != self.organization_id:
                 raise ValidationError({related: "Choose one of your organization's records."})
@@ -225,6 +291,64 @@ class StatusChange(TenantModel):
                 fields=["organization", "to_status", "changed_at"], name="referrals_change_org_status"
             ),
         ]
+
+
+class AppointmentAction(models.TextChoices):
+    BOOKED = "booked", "Booked"
+    RESCHEDULED = "rescheduled", "Rescheduled"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class AppointmentChange(TenantModel):
+    """One booking, rescheduling or cancellation of a referral's first appointment; rows are never edited.
+
+    `starts_at` and `clinic` are the appointment as booked, or, for a
+    cancellation, the one cancelled.
+    """
+
+    referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="appointment_changes")
+    action = models.CharField(max_length=20, choices=AppointmentAction.choices)
+    starts_at = models.DateTimeField()
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="+")
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    changed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["changed_at", "pk"]
+        indexes = [
+            models.Index(fields=["organization", "referral", "changed_at"], name="referrals_appt_org_ref"),
+        ]
+
+
+class ContactAttempt(TenantModel):
+    """One try at reaching the patient: how, what came of it, a short note, who and when. Never edited.
+
+    The note is about the attempt ("asked to call after 3 pm"), kept in the
+    database with the referral and never written to a log.
+    """
+
+    referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="contact_attempts")
+    method = models.CharField(max_length=20, choices=ContactMethod.choices, default=ContactMethod.CALL)
+    outcome = models.CharField(max_length=20, choices=ContactOutcome.choices)
+    note = models.CharField(max_length=200, blank=True)
+    attempted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    attempted_at = models.DateTimeField("when")
+
+    class Meta:
+        ordering = ["attempted_at", "pk"]
+        indexes = [
+            models.Index(
+                fields=["organization", "referral", "attempted_at"], name="referrals_attempt_org_ref"
+            ),
+        ]
+
+    @property
+    def reached(self) -> bool:
+        return self.outcome == ContactOutcome.REACHED
 
 
 # What can be corrected about the patient after intake (a wrong digit on a fax).
@@ -351,7 +475,7 @@ class PlanOfCare(TenantModel):
 
 
 class ReferralSettings(models.Model):
-    """An organization's rules for the pipeline: the contact deadline and the plan-of-care rules.
+    """An organization's rules for the pipeline: the contact deadline, giving up on reaching, plans of care.
 
     One row per organization, made with these defaults the first time it is
     read (`referrals.selectors.referral_settings_get`).
@@ -373,6 +497,13 @@ class ReferralSettings(models.Model):
     )
     poc_certification_days = models.PositiveSmallIntegerField(
         "a certification lasts at most (days)", default=90, validators=[MinValueValidator(1)]
+    )
+    unreachable_after_attempts = models.PositiveSmallIntegerField(
+        "suggest marking lost as unreachable after (attempts)",
+        default=3,
+        validators=[MinValueValidator(1), MaxValueValidator(20)],
+        help_text="Attempts in a row without reaching the patient, after which the referral offers "
+        "to be marked lost as unreachable.",
     )
 
     class Meta:

@@ -1,12 +1,13 @@
 import uuid
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import reduce
 from operator import or_
 from typing import Any
 
-from django.db.models import Count, Exists, Min, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, IntegerField, Min, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import User
@@ -17,6 +18,9 @@ from physicians.search import SIMILARITY_THRESHOLD, searchable, strict_word_simi
 
 from .models import (
     OPEN_STATUSES,
+    AppointmentChange,
+    ContactAttempt,
+    ContactOutcome,
     PatientCorrection,
     PendingDocument,
     PlanOfCare,
@@ -70,6 +74,54 @@ QUEUES = {
     "needs_scheduling": (Status.CONTACTED,),
     "awaiting_evaluation": (Status.SCHEDULED,),
 }
+QUEUE_TITLES = {
+    "needs_contact": "Needs contact",
+    "needs_scheduling": "Needs scheduling",
+    "awaiting_evaluation": "Awaiting evaluation",
+}
+# The order each list walks in: a queue oldest first, the referral list newest first.
+QUEUE_ORDER = ("received_at", "pk")
+LIST_ORDER = ("-received_at", "-pk")
+# Where the front desk is still trying to reach the patient: to contact them, then to book.
+REACHING_STATUSES = (Status.RECEIVED, Status.CONTACTED)
+
+
+def _counted(attempts: QuerySet[ContactAttempt]) -> Coalesce:
+    return Coalesce(
+        Subquery(attempts.order_by().values("referral_id").annotate(n=Count("pk")).values("n")),
+        0,
+        output_field=IntegerField(),
+    )
+
+
+def with_contact_attempts(referrals: QuerySet[Referral]) -> QuerySet[Referral]:
+    """Each referral with `attempt_count`, `last_attempt_at` and `unanswered_attempts`, in the same query.
+
+    `unanswered_attempts` counts the attempts since the patient was last
+    reached (all of them, if never): the ones that say the desk cannot reach
+    them now. Correlated subqueries on the attempts' (organization, referral)
+    index, so a page of referrals costs one query however many attempts each has.
+    """
+    attempts = ContactAttempt.objects.filter(
+        organization_id=OuterRef("organization_id"), referral_id=OuterRef("pk")
+    )
+    reached = attempts.filter(outcome=ContactOutcome.REACHED).order_by("-attempted_at")
+    return referrals.annotate(
+        attempt_count=_counted(attempts),
+        last_attempt_at=Subquery(attempts.order_by("-attempted_at").values("attempted_at")[:1]),
+        last_reached_at=Subquery(reached.values("attempted_at")[:1]),
+    ).annotate(
+        unanswered_attempts=_counted(
+            attempts.exclude(outcome=ContactOutcome.REACHED).filter(
+                attempted_at__gte=Coalesce(OuterRef("last_reached_at"), OuterRef("received_at"))
+            )
+        )
+    )
+
+
+def suggests_unreachable(*, status: str, unanswered_attempts: int, rules: ReferralSettings) -> bool:
+    """Whether the desk has tried enough times without reaching the patient to offer "lost: unreachable"."""
+    return status in REACHING_STATUSES and unanswered_attempts >= rules.unreachable_after_attempts
 
 
 @dataclass(frozen=True)
@@ -78,6 +130,17 @@ class QueueRow:
     business_days_waiting: int
     due_at: datetime
     overdue: bool
+    # Annotated by `with_contact_attempts`.
+    attempts: int
+    last_attempt_at: datetime | None
+    unanswered_attempts: int
+    suggest_unreachable: bool
+
+
+def _queue_referrals(organization: Organization, name: str) -> QuerySet[Referral]:
+    return (
+        Referral.objects.for_organization(organization).filter(status__in=QUEUES[name]).order_by(*QUEUE_ORDER)
+    )
 
 
 def queue(
@@ -90,16 +153,18 @@ def queue(
 ) -> list[QueueRow]:
     """A work queue, oldest first, each row with its age and contact deadline in its clinic's calendar.
 
-    A page showing several queues passes the organization's `rules` once.
-    `late_only` keeps the rows past their contact deadline.
+    With the attempts to reach the patient so far, the latest, and whether
+    enough have failed to offer marking the referral lost as unreachable.
+    One query, whatever the number of referrals and attempts. A page showing
+    several queues passes the organization's `rules` once. `late_only` keeps
+    the rows past their contact deadline.
     """
     now = now or timezone.now()
     rules = rules or referral_settings_get(organization=organization)
-    referrals = (
-        Referral.objects.for_organization(organization)
-        .filter(status__in=QUEUES[name])
-        .select_related("clinic", "physician", "payer")
-        .order_by("received_at", "pk")
+    referrals = with_contact_attempts(
+        _queue_referrals(organization, name).select_related(
+            "clinic", "physician", "payer", "first_appointment_clinic"
+        )
     )
     rows = []
     for referral in referrals:
@@ -107,15 +172,64 @@ def queue(
         due = contact_due_at(
             referral.received_at, timezone_name=tz, business_days=rules.contact_sla_business_days
         )
+        unanswered: int = referral.unanswered_attempts  # type: ignore[attr-defined]  # annotated
         rows.append(
             QueueRow(
                 referral=referral,
                 business_days_waiting=business_days_waiting(referral.received_at, now, timezone_name=tz),
                 due_at=due,
                 overdue=name == "needs_contact" and now > due,
+                attempts=referral.attempt_count,  # type: ignore[attr-defined]  # annotated
+                last_attempt_at=referral.last_attempt_at,  # type: ignore[attr-defined]  # annotated
+                unanswered_attempts=unanswered,
+                suggest_unreachable=suggests_unreachable(
+                    status=referral.status, unanswered_attempts=unanswered, rules=rules
+                ),
             )
         )
     return [row for row in rows if row.overdue] if late_only else rows
+
+
+@dataclass(frozen=True)
+class WorkList:
+    """The list a referral was opened from, which "Next in queue" walks in that list's own order.
+
+    A work queue (`queue`, one of QUEUES), or the referral list with its
+    filters (`filters`, as `ReferralFilterForm.filters()` gives them). Both
+    name statuses, clinics, physicians and dates, never a patient.
+    """
+
+    queue: str = ""
+    filters: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def title(self) -> str:
+        return QUEUE_TITLES[self.queue] if self.queue else "Referrals"
+
+
+def _after(order: tuple[str, ...], referral: Referral) -> Q:
+    """Rows that come after `referral` in `order` (two fields, each ascending or "-" descending)."""
+    (first, second) = order
+    first_name, second_name = first.lstrip("-"), second.lstrip("-")
+    first_op = "lt" if first.startswith("-") else "gt"
+    second_op = "lt" if second.startswith("-") else "gt"
+    value = getattr(referral, first_name)
+    return Q(**{f"{first_name}__{first_op}": value}) | Q(
+        **{first_name: value, f"{second_name}__{second_op}": getattr(referral, second_name)}
+    )
+
+
+def worklist_next(*, organization: Organization, worklist: WorkList, after: Referral) -> int | None:
+    """The id of the referral that follows `after` in its list, whether or not `after` is still in it.
+
+    A referral just moved out of "Needs contact" keeps its place: the next is
+    the one that came after it there. None at the end of the list.
+    """
+    if worklist.queue:
+        referrals, order = _queue_referrals(organization, worklist.queue), QUEUE_ORDER
+    else:
+        referrals, order = referral_list(organization=organization, filters=worklist.filters), LIST_ORDER
+    return referrals.filter(_after(order, after)).values_list("pk", flat=True).first()
 
 
 def queue_counts(*, organization: Organization) -> dict[str, int]:
@@ -201,7 +315,13 @@ def referral_work_counts(
 
 
 def referral_milestones(*, referral: Referral) -> dict[str, timedelta | None]:
-    """Time from receipt to first contact, to scheduling and to evaluation, from the history."""
+    """Time from receipt to first contact, to scheduling (from the history) and to the first visit.
+
+    The first visit is the first appointment, booked when the referral was
+    scheduled: ahead while it is scheduled, kept once it is evaluated, and
+    none once lost before it. A referral scheduled before appointments were
+    recorded counts its first visit from when it was marked evaluated.
+    """
     reached = dict(
         StatusChange.objects.filter(referral=referral)
         .values_list("to_status")
@@ -209,14 +329,13 @@ def referral_milestones(*, referral: Referral) -> dict[str, timedelta | None]:
     )
     # A referral scheduled on the first call was contacted then too.
     contacted = min((reached[s] for s in (Status.CONTACTED, Status.SCHEDULED) if s in reached), default=None)
+    first_visit = referral.first_appointment_at or reached.get(Status.EVALUATED)
     return {
         "to_contact": contacted - referral.received_at if contacted else None,
         "to_schedule": reached[Status.SCHEDULED] - referral.received_at
         if Status.SCHEDULED in reached
         else None,
-        "to_evaluation": reached[Status.EVALUATED] - referral.received_at
-        if Status.EVALUATED in reached
-        else None,
+        "to_first_visit": first_visit - referral.received_at if first_visit else None,
     }
 
 
@@ -453,9 +572,11 @@ def plan_counts(
     return PlanCounts(**counts)
 
 
-def referral_plans(*, organization: Organization, referral: Referral, today: date) -> list[PlanRow]:
+def referral_plans(
+    *, organization: Organization, referral: Referral, today: date, rules: ReferralSettings | None = None
+) -> list[PlanRow]:
     care_continues = referral.status in (Status.EVALUATED, Status.IN_CARE)
-    rules = referral_settings_get(organization=organization)
+    rules = rules or referral_settings_get(organization=organization)
     return [
         PlanRow(
             plan=plan,
@@ -488,9 +609,9 @@ def referral_list(*, organization: Organization, filters: Mapping[str, Any]) -> 
         # The organization's day, as the home page counts today's intake.
         starts, ends = local_day_bounds(received_on, organization_zone(organization))
         queryset = queryset.filter(received_at__gte=starts, received_at__lt=ends)
-    return queryset.select_related("clinic", "physician", "payer", "therapist").order_by(
-        "-received_at", "-pk"
-    )
+    return queryset.select_related(
+        "clinic", "physician", "payer", "therapist", "first_appointment_clinic"
+    ).order_by(*LIST_ORDER)
 
 
 BOARD_CARDS_PER_COLUMN = 25
@@ -530,19 +651,38 @@ class HistoryEntry:
     by: User | None
     status_change: StatusChange | None = None
     correction: PatientCorrection | None = None
+    appointment_change: AppointmentChange | None = None
 
 
 def referral_history(*, referral: Referral) -> list[HistoryEntry]:
-    """Status changes and corrections of the patient's details, oldest first, in two queries."""
+    """Status changes, appointments booked, moved or cancelled, and corrections of the patient's details.
+
+    Oldest first, in three queries; a move and the appointment it booked or
+    cancelled, at the same moment, keep that order.
+    """
     entries = [
         HistoryEntry(at=change.changed_at, by=change.changed_by, status_change=change)
         for change in referral.status_changes.select_related("changed_by")
+    ]
+    entries += [
+        HistoryEntry(at=change.changed_at, by=change.changed_by, appointment_change=change)
+        for change in referral.appointment_changes.select_related("changed_by", "clinic")
     ]
     entries += [
         HistoryEntry(at=correction.corrected_at, by=correction.corrected_by, correction=correction)
         for correction in referral.patient_corrections.select_related("corrected_by")
     ]
     return sorted(entries, key=lambda entry: entry.at)
+
+
+def referral_contact_attempts(*, organization: Organization, referral: Referral) -> list[ContactAttempt]:
+    """The attempts to reach the referral's patient, latest first."""
+    return list(
+        ContactAttempt.objects.for_organization(organization)
+        .filter(referral=referral)
+        .select_related("attempted_by")
+        .order_by("-attempted_at", "-pk")
+    )
 
 
 PATIENT_MATCHES_MAX = 50

@@ -1,6 +1,6 @@
 import dataclasses
 import uuid
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -17,6 +17,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import User
+from clinics.clock import clinic_clock
 from clinics.inputs import ModelFields
 from clinics.models import Clinic, Membership, Organization, Payer
 from clinics.roles import ALL_ROLES, acts_as
@@ -26,9 +27,16 @@ from physicians.services import PhysicianFields, physician_save
 from . import selectors
 from .attachments import sniff
 from .models import (
+    CONTACT_OUTCOMES,
+    OPEN_STATUSES,
     PATIENT_FIELDS,
     TRANSITIONS,
+    AppointmentAction,
+    AppointmentChange,
     Channel,
+    ContactAttempt,
+    ContactMethod,
+    ContactOutcome,
     LossReason,
     PatientCorrection,
     PendingDocument,
@@ -200,7 +208,43 @@ def referral_update(
     return referral
 
 
-def _transition_refusal(*, current: Referral, to_status: str, loss_reason: str) -> str | None:
+@dataclass(frozen=True, kw_only=True)
+class FirstAppointment:
+    """The evaluation booked for a referral: when (aware), at which of the organization's clinics."""
+
+    starts_at: datetime
+    clinic: Clinic
+
+
+# Booked further ahead than this is a mistyped year, not a waiting list.
+APPOINTMENT_HORIZON = timedelta(days=366)
+
+
+def _appointment_refusal(*, referral: Referral, appointment: FirstAppointment, now: datetime) -> str | None:
+    """Why `appointment` cannot be `referral`'s first appointment, or None when it can."""
+    clinic = appointment.clinic
+    if clinic.organization_id != referral.organization_id:
+        return "Choose one of your organization's clinics."
+    if not clinic.is_active:
+        return f"{clinic.name} is no longer active: choose another clinic."
+    if appointment.starts_at < referral.received_at:
+        return (
+            "The first appointment cannot be before the referral was received "
+            f"({clinic_clock(referral.received_at, clinic)})."
+        )
+    if appointment.starts_at > now + APPOINTMENT_HORIZON:
+        return "The first appointment is more than a year ahead: check the date."
+    return None
+
+
+def _transition_refusal(
+    *,
+    current: Referral,
+    to_status: str,
+    loss_reason: str,
+    appointment: FirstAppointment | None,
+    now: datetime,
+) -> str | None:
     """Why `current` cannot move to `to_status` (the pipeline's rules), or None when it can."""
     if to_status not in TRANSITIONS[current.status]:
         allowed = ", ".join(Status(s).label.lower() for s in sorted(TRANSITIONS[current.status])) or "nothing"
@@ -210,6 +254,12 @@ def _transition_refusal(*, current: Referral, to_status: str, loss_reason: str) 
         )
     if to_status == Status.LOST and loss_reason not in LossReason.values:
         return "Say why the referral was lost."
+    if to_status == Status.SCHEDULED:
+        if appointment is None:
+            return "Give the first appointment's date, time and clinic to schedule the referral."
+        return _appointment_refusal(referral=current, appointment=appointment, now=now)
+    if appointment is not None:
+        return "Only scheduling books an appointment."
     return None
 
 
@@ -227,29 +277,173 @@ def _status_change(
     )
 
 
-@transaction.atomic
-def referral_transition(
-    *, referral: Referral, user: User, to_status: str, version: int | None = None, loss_reason: str = ""
-) -> Referral:
-    """Moves a referral along the pipeline and records who moved it, when, from where."""
-    current = Referral.objects.select_for_update().get(pk=referral.pk)
-    if version is not None and current.version != version:
-        raise StaleReferral("Someone else changed this referral a moment ago; reload it and try again.")
-    refusal = _transition_refusal(current=current, to_status=to_status, loss_reason=loss_reason)
-    if refusal:
-        raise ValidationError(refusal)
-    _status_change(
-        current=current, user=user, to_status=to_status, loss_reason=loss_reason, now=timezone.now()
-    ).save()
+def _appointment_changes(
+    *,
+    current: Referral,
+    user: User | None,
+    to_status: str,
+    appointment: FirstAppointment | None,
+    now: datetime,
+) -> list[AppointmentChange]:
+    """What a move does to the first appointment, applied to `current`, with its history rows.
+
+    Scheduling books the appointment it comes with; losing a scheduled
+    referral cancels the appointment the patient will not keep. An
+    appointment that was kept (the referral was evaluated) stays: it is when
+    the first visit took place.
+    """
+    changes = []
+    if current.status == Status.SCHEDULED and to_status == Status.LOST and current.first_appointment_at:
+        assert current.first_appointment_clinic_id is not None
+        changes.append(
+            AppointmentChange(
+                organization_id=current.organization_id,
+                referral=current,
+                action=AppointmentAction.CANCELLED,
+                starts_at=current.first_appointment_at,
+                clinic_id=current.first_appointment_clinic_id,
+                changed_by=user,
+                changed_at=now,
+            )
+        )
+        current.first_appointment_at, current.first_appointment_clinic = None, None
+    if to_status == Status.SCHEDULED and appointment is not None:
+        changes.append(
+            AppointmentChange(
+                organization_id=current.organization_id,
+                referral=current,
+                action=AppointmentAction.BOOKED,
+                starts_at=appointment.starts_at,
+                clinic=appointment.clinic,
+                changed_by=user,
+                changed_at=now,
+            )
+        )
+        current.first_appointment_at, current.first_appointment_clinic = (
+            appointment.starts_at,
+            appointment.clinic,
+        )
+    return changes
+
+
+def _move(
+    *,
+    current: Referral,
+    user: User | None,
+    to_status: str,
+    loss_reason: str = "",
+    appointment: FirstAppointment | None = None,
+    now: datetime,
+) -> None:
+    """Moves a locked referral along the pipeline and saves it with its history; the rules are checked."""
+    _status_change(current=current, user=user, to_status=to_status, loss_reason=loss_reason, now=now).save()
+    AppointmentChange.objects.bulk_create(
+        _appointment_changes(
+            current=current, user=user, to_status=to_status, appointment=appointment, now=now
+        )
+    )
     current.status = to_status
     current.loss_reason = loss_reason if to_status == Status.LOST else ""
     current.version += 1
-    current.save(update_fields=["status", "loss_reason", "version", "updated_at"])
+    current.save(
+        update_fields=[
+            "status",
+            "loss_reason",
+            "first_appointment_at",
+            "first_appointment_clinic",
+            "version",
+            "updated_at",
+        ]
+    )
+
+
+def _locked(referral: Referral, version: int | None) -> Referral:
+    current = Referral.objects.select_for_update().get(pk=referral.pk)
+    if version is not None and current.version != version:
+        raise StaleReferral("Someone else changed this referral a moment ago; reload it and try again.")
+    return current
+
+
+@transaction.atomic
+def referral_transition(
+    *,
+    referral: Referral,
+    user: User,
+    to_status: str,
+    version: int | None = None,
+    loss_reason: str = "",
+    appointment: FirstAppointment | None = None,
+) -> Referral:
+    """Moves a referral along the pipeline and records who moved it, when, from where.
+
+    Scheduling takes the first appointment (`appointment`), which is booked
+    with the move; see `_appointment_changes` for what other moves do to it.
+    """
+    current = _locked(referral, version)
+    now = timezone.now()
+    refusal = _transition_refusal(
+        current=current, to_status=to_status, loss_reason=loss_reason, appointment=appointment, now=now
+    )
+    if refusal:
+        raise ValidationError(refusal)
+    _move(
+        current=current,
+        user=user,
+        to_status=to_status,
+        loss_reason=loss_reason,
+        appointment=appointment,
+        now=now,
+    )
+    return current
+
+
+@transaction.atomic
+def referral_reschedule(
+    *, referral: Referral, user: User, version: int | None = None, appointment: FirstAppointment
+) -> Referral:
+    """Changes a scheduled referral's first appointment (another time, another clinic) and records it.
+
+    A referral scheduled before appointments were recorded has none: the
+    first one given is recorded as booked.
+    """
+    current = _locked(referral, version)
+    now = timezone.now()
+    if current.status != Status.SCHEDULED:
+        raise ValidationError(
+            f"Only a scheduled referral's appointment can be changed; this one is "
+            f"{current.get_status_display().lower()}."
+        )
+    unchanged = (current.first_appointment_at, current.first_appointment_clinic_id) == (
+        appointment.starts_at,
+        appointment.clinic.pk,
+    )
+    refusal = "That is the appointment already booked." if unchanged else None
+    refusal = refusal or _appointment_refusal(referral=current, appointment=appointment, now=now)
+    if refusal:
+        raise ValidationError(refusal)
+    AppointmentChange.objects.create(
+        organization_id=current.organization_id,
+        referral=current,
+        action=AppointmentAction.RESCHEDULED if current.first_appointment_at else AppointmentAction.BOOKED,
+        starts_at=appointment.starts_at,
+        clinic=appointment.clinic,
+        changed_by=user,
+        changed_at=now,
+    )
+    current.first_appointment_at, current.first_appointment_clinic = appointment.starts_at, appointment.clinic
+    current.version += 1
+    current.save(update_fields=["first_appointment_at", "first_appointment_clinic", "version", "updated_at"])
     return current
 
 
 class ReferralsNotMoved(ValidationError):
     """A bulk move refused as a whole; `messages` says, per referral, why it cannot move."""
+
+
+SCHEDULE_ONE_AT_A_TIME = (
+    "Scheduling books each referral's first appointment: "
+    "schedule them one at a time, from each referral's page."
+)
 
 
 @transaction.atomic
@@ -263,43 +457,142 @@ def referral_transition_many(
 ) -> list[Referral]:
     """Moves several referrals to `to_status` at once, all or none, in a fixed number of queries.
 
-    1. Locks the organization's referrals with these ids, in id order (so two
+    1. Scheduling is refused outright: each referral needs its own first
+       appointment, which one form for many cannot give.
+    2. Locks the organization's referrals with these ids, in id order (so two
        bulk moves never wait on each other in a circle).
-    2. Checks each one by the rules `referral_transition` applies; an id that is
+    3. Checks each one by the rules `referral_transition` applies; an id that is
        not one of the organization's referrals is refused too.
-    3. Any refusal raises ReferralsNotMoved naming every refused referral, and
+    4. Any refusal raises ReferralsNotMoved naming every refused referral, and
        nothing moves: a half-done bulk move leaves the desk unsure which moved.
-    4. Otherwise writes one history row each (one bulk insert) and moves them
-       all with one UPDATE, their versions bumped as a single move would.
+    5. Otherwise writes one history row each (one bulk insert), cancels the
+       appointments of scheduled referrals that are lost (one more), and moves
+       them all with one UPDATE (two when some lose an appointment), their
+       versions bumped as a single move would.
     """
     if to_status not in Status.values:
         raise ValidationError("Choose where to move the referrals.")
+    if to_status == Status.SCHEDULED:
+        raise ValidationError(SCHEDULE_ONE_AT_A_TIME)
     wanted = set(referral_ids)
     current = list(
         Referral.objects.select_for_update().filter(organization=organization, pk__in=wanted).order_by("pk")
     )
+    now = timezone.now()
     refusals = [f"#{pk}: No such referral." for pk in sorted(wanted - {r.pk for r in current})]
     for referral in current:
-        refusal = _transition_refusal(current=referral, to_status=to_status, loss_reason=loss_reason)
+        refusal = _transition_refusal(
+            current=referral, to_status=to_status, loss_reason=loss_reason, appointment=None, now=now
+        )
         if refusal:
             refusals.append(f"#{referral.pk}: {refusal}")
     if refusals:
         raise ReferralsNotMoved(refusals)
-    now = timezone.now()
     StatusChange.objects.bulk_create(
         [
             _status_change(current=referral, user=user, to_status=to_status, loss_reason=loss_reason, now=now)
             for referral in current
         ]
     )
+    cancelled = [
+        change
+        for referral in current
+        for change in _appointment_changes(
+            current=referral, user=user, to_status=to_status, appointment=None, now=now
+        )
+    ]
+    AppointmentChange.objects.bulk_create(cancelled)
     kept_reason = loss_reason if to_status == Status.LOST else ""
     Referral.objects.filter(pk__in=[referral.pk for referral in current]).update(
         status=to_status, loss_reason=kept_reason, version=F("version") + 1, updated_at=now
     )
+    if cancelled:
+        Referral.objects.filter(pk__in=[change.referral_id for change in cancelled]).update(
+            first_appointment_at=None, first_appointment_clinic=None
+        )
     for referral in current:
         referral.status, referral.loss_reason, referral.updated_at = to_status, kept_reason, now
         referral.version += 1
     return current
+
+
+@dataclass(frozen=True, kw_only=True)
+class ContactAttemptFields(ModelFields):
+    """One try at reaching the patient, as the front desk logs it."""
+
+    method: str = ContactMethod.CALL
+    outcome: str
+    note: str = ""
+    attempted_at: datetime
+
+
+# A clock a minute fast on the desk's computer is not an attempt in the future.
+CLOCK_SLACK = timedelta(minutes=2)
+
+
+def _attempt_refusal(*, referral: Referral, attempt: ContactAttemptFields, now: datetime) -> str | None:
+    """Why `attempt` cannot be logged on `referral` as it stands, or None when it can."""
+    if referral.status not in OPEN_STATUSES:
+        if referral.status == Status.LOST:
+            return "A lost referral takes no contact attempt: reopen it first."
+        return "A discharged referral takes no contact attempt."
+    if attempt.method not in CONTACT_OUTCOMES:
+        return "Choose how you tried to reach the patient."
+    if attempt.outcome not in CONTACT_OUTCOMES[attempt.method]:
+        method = ContactMethod(attempt.method).label.lower()
+        if attempt.outcome not in ContactOutcome.values:
+            return "Choose what came of it."
+        outcomes = ", ".join(ContactOutcome(o).label.lower() for o in CONTACT_OUTCOMES[attempt.method])
+        return (
+            f"“{ContactOutcome(attempt.outcome).label}” is not an outcome of a {method}; "
+            f"a {method} can be: {outcomes}."
+        )
+    if attempt.attempted_at > now + CLOCK_SLACK:
+        return "The attempt cannot be in the future."
+    if attempt.attempted_at < referral.received_at:
+        return "The attempt cannot be before the referral was received."
+    return None
+
+
+def _contact_attempt(
+    *, referral: Referral, user: User | None, attempt: ContactAttemptFields
+) -> ContactAttempt:
+    row = ContactAttempt(organization_id=referral.organization_id, referral=referral, attempted_by=user)
+    attempt.assign_to(row)
+    row.note = " ".join(row.note.split())
+    row.full_clean(exclude=["organization", "referral", "attempted_by"])
+    return row
+
+
+def _reaching_moves(referral: Referral, attempt: ContactAttemptFields) -> bool:
+    """Whether logging `attempt` moves `referral`: reaching a received referral's patient contacts it."""
+    return attempt.outcome == ContactOutcome.REACHED and referral.status == Status.RECEIVED
+
+
+@transaction.atomic
+def contact_attempt_log(
+    *, referral: Referral, user: User, attempt: ContactAttemptFields
+) -> tuple[ContactAttempt, Referral]:
+    """Logs a try at reaching the patient; returns it with the referral as it now stands.
+
+    Reaching the patient of a received referral contacts it: the referral
+    moves to contacted, at the attempt's time and by its author, as if they
+    had marked it so. What else the call settled (an appointment booked, a
+    patient who declined) is a move of its own.
+    """
+    current = Referral.objects.select_for_update().get(pk=referral.pk)
+    refusal = _attempt_refusal(referral=current, attempt=attempt, now=timezone.now())
+    if refusal:
+        raise ValidationError(refusal)
+    row = _contact_attempt(referral=current, user=user, attempt=attempt)
+    moves = _reaching_moves(current, attempt)
+    row.save()
+    if moves:
+        # Never before the move that made it received (a reopening, say), so the history stays in order.
+        latest = current.status_changes.order_by("-changed_at").values_list("changed_at", flat=True).first()
+        moved_at = max(attempt.attempted_at, latest or current.received_at)
+        _move(current=current, user=user, to_status=Status.CONTACTED, now=moved_at)
+    return row, current
 
 
 @transaction.atomic
@@ -365,12 +658,24 @@ def plan_of_care_save(
 
 @dataclass(frozen=True, kw_only=True)
 class ReferralStep:
-    """A move along the pipeline that has already happened: where to, when, who made it, why it was lost."""
+    """A move along the pipeline that has already happened: where to, when, who made it, why it was lost.
+
+    A step to scheduled carries the first appointment it booked.
+    """
 
     to_status: str
     changed_at: datetime
     changed_by: User | None
     loss_reason: str = ""
+    appointment: FirstAppointment | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ContactAttemptRecord:
+    """A try at reaching the patient that has already happened, and who made it."""
+
+    fields: ContactAttemptFields
+    attempted_by: User | None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -378,15 +683,18 @@ class ReferralRecord:
     """A referral logged after the fact, in the state the services would have left it in.
 
     Its intake as `referral_create` takes it, the steps `referral_transition`
-    would have recorded since, the care `referral_update` would have recorded,
-    and the plan of care `plan_of_care_save` would have saved. `logged_at` is
-    when it was typed in (now when None).
+    would have recorded since, the attempts `contact_attempt_log` would have
+    logged (a reached one moving a received referral to contacted, as there),
+    the care `referral_update` would have recorded, and the plan of care
+    `plan_of_care_save` would have saved. `logged_at` is when it was typed in
+    (now when None).
     """
 
     intake: ReferralIntake
     created_by: User | None
     logged_at: datetime | None = None
     steps: Sequence[ReferralStep] = ()
+    attempts: Sequence[ContactAttemptRecord] = ()
     care: ReferralCare | None = None
     plan: PlanOfCareFields | None = None
 
@@ -401,41 +709,97 @@ RELATED_FIELDS = [
     "payer",
     "therapist",
     "created_by",
+    "first_appointment_clinic",
 ]
 BULK_BATCH = 500
 
 
-def _record_history(referral: Referral, record: ReferralRecord) -> list[StatusChange]:
-    """The history rows the services would have written, applying their rules; moves `referral` along."""
-    changes = [
-        StatusChange(
-            organization_id=referral.organization_id,
-            referral=referral,
-            to_status=Status.RECEIVED,
-            changed_by=record.created_by,
-            changed_at=referral.received_at,
-        )
-    ]
-    for step in record.steps:
+@dataclass
+class _History:
+    """What the services would have written for one record: its moves, appointments and attempts."""
+
+    changes: list[StatusChange]
+    appointments: list[AppointmentChange]
+    attempts: list[ContactAttempt]
+
+
+def _record_history(referral: Referral, record: ReferralRecord, now: datetime) -> _History:
+    """The history rows the services would have written, applying their rules; moves `referral` along.
+
+    Steps are taken in the order given, which must be the order they
+    happened; each attempt goes before the first step after it or at the
+    same moment (the call that reached the patient came before the booking).
+    """
+    history = _History(
+        changes=[
+            StatusChange(
+                organization_id=referral.organization_id,
+                referral=referral,
+                to_status=Status.RECEIVED,
+                changed_by=record.created_by,
+                changed_at=referral.received_at,
+            )
+        ],
+        appointments=[],
+        attempts=[],
+    )
+    attempts = deque(sorted(record.attempts, key=lambda attempt: attempt.fields.attempted_at))
+    for event in record.steps:
+        while attempts and attempts[0].fields.attempted_at <= event.changed_at:
+            _record_attempt(referral, attempts.popleft(), history, now)
         refusal = _transition_refusal(
-            current=referral, to_status=step.to_status, loss_reason=step.loss_reason
+            current=referral,
+            to_status=event.to_status,
+            loss_reason=event.loss_reason,
+            appointment=event.appointment,
+            # Booked no further ahead than the horizon from the day it was booked.
+            now=event.changed_at,
         )
-        if refusal is None and step.changed_at < changes[-1].changed_at:
+        if refusal is None and event.changed_at < history.changes[-1].changed_at:
             refusal = "Its steps must be in the order they happened, none before it was received."
         if refusal:
             raise ValidationError(refusal)
-        changes.append(
-            _status_change(
-                current=referral,
-                user=step.changed_by,
-                to_status=step.to_status,
-                loss_reason=step.loss_reason,
-                now=step.changed_at,
-            )
-        )
-        referral.status = step.to_status
-        referral.loss_reason = step.loss_reason if step.to_status == Status.LOST else ""
-    return changes
+        _record_move(referral, history, event.changed_by, event.to_status, event.changed_at, event)
+    for attempt in attempts:
+        _record_attempt(referral, attempt, history, now)
+    return history
+
+
+def _record_attempt(
+    referral: Referral, record: ContactAttemptRecord, history: _History, now: datetime
+) -> None:
+    refusal = _attempt_refusal(referral=referral, attempt=record.fields, now=now)
+    if refusal:
+        raise ValidationError(refusal)
+    history.attempts.append(
+        _contact_attempt(referral=referral, user=record.attempted_by, attempt=record.fields)
+    )
+    if _reaching_moves(referral, record.fields):
+        moved_at = max(record.fields.attempted_at, history.changes[-1].changed_at)
+        _record_move(referral, history, record.attempted_by, Status.CONTACTED, moved_at)
+
+
+def _record_move(
+    referral: Referral,
+    history: _History,
+    user: User | None,
+    to_status: str,
+    at: datetime,
+    step: ReferralStep | None = None,
+) -> None:
+    loss_reason = step.loss_reason if step else ""
+    history.changes.append(
+        _status_change(current=referral, user=user, to_status=to_status, loss_reason=loss_reason, now=at)
+    )
+    history.appointments += _appointment_changes(
+        current=referral,
+        user=user,
+        to_status=to_status,
+        appointment=step.appointment if step else None,
+        now=at,
+    )
+    referral.status = to_status
+    referral.loss_reason = loss_reason if to_status == Status.LOST else ""
 
 
 @transaction.atomic
@@ -444,19 +808,22 @@ def referrals_create_bulk(*, organization: Organization, records: Sequence[Refer
 
     The bulk path for referrals that already have a past (the demo; an
     import), in a fixed number of queries per 500 referrals. Each ends as
-    `referral_create`, then `referral_transition` for each step, then
-    `referral_update` with its care and `plan_of_care_save` with its plan,
-    would have left it, had each run at the moment it names:
+    `referral_create`, then `referral_transition` for each step and
+    `contact_attempt_log` for each attempt, then `referral_update` with its
+    care and `plan_of_care_save` with its plan, would have left it, had each
+    run at the moment it names:
 
     1. Fields normalised (`_assign`), attributed (`referrals_attribute`) and
        validated as at intake; related rows must be the organization's.
-    2. Each step obeys the pipeline's rules (`TRANSITIONS`, a loss reason),
-       in time order from receipt; any refusal raises a ValidationError
-       naming the record, and nothing is saved.
+    2. Steps and attempts obey the services' rules (`TRANSITIONS`, a loss
+       reason, an appointment to schedule, an outcome that fits the method),
+       in time order from receipt; a reached attempt moves a received
+       referral to contacted. Any refusal raises a ValidationError naming the
+       record, and nothing is saved.
     3. History: "" → received at `received_at` by `created_by`, then one row
-       per step; status and loss reason are the last step's; `version` counts
-       the saves (intake, each step, the care recorded).
-    4. `created_at` is `logged_at`, `updated_at` the latest of it and the steps.
+       per move; status, loss reason and first appointment are the last
+       move's; `version` counts the saves (intake, each move, the care recorded).
+    4. `created_at` is `logged_at`, `updated_at` the latest of it and the moves.
     5. A plan of care without an end runs the longest certification allowed.
 
     The database's check constraints (a physician for a physician referral, a
@@ -465,7 +832,7 @@ def referrals_create_bulk(*, organization: Organization, records: Sequence[Refer
     """
     now = timezone.now()
     referrals: list[Referral] = []
-    changes: list[StatusChange] = []
+    histories: list[_History] = []
     for number, record in enumerate(records, start=1):
         referral = Referral(organization=organization, created_by=record.created_by)
         _assign(referral, record.intake)
@@ -473,17 +840,22 @@ def referrals_create_bulk(*, organization: Organization, records: Sequence[Refer
             record.care.assign_to(referral)
         try:
             referral.full_clean(exclude=RELATED_FIELDS, validate_constraints=False)
-            changes += _record_history(referral, record)
+            history = _record_history(referral, record, now)
         except ValidationError as error:
             raise ValidationError(f"Referral {number}: {'; '.join(error.messages)}") from error
-        referral.version = 1 + len(record.steps) + (record.care is not None)
+        histories.append(history)
+        referral.version = len(history.changes) + (record.care is not None)
         referral.created_at = record.logged_at or now
-        referral.updated_at = max(referral.created_at, changes[-1].changed_at)
+        referral.updated_at = max(referral.created_at, history.changes[-1].changed_at)
         referrals.append(referral)
     referrals_attribute(organization=organization, referrals=referrals)
     stamps = [(referral.created_at, referral.updated_at) for referral in referrals]
     Referral.objects.bulk_create(referrals, batch_size=BULK_BATCH)
-    StatusChange.objects.bulk_create(changes, batch_size=BULK_BATCH)
+    StatusChange.objects.bulk_create([row for h in histories for row in h.changes], batch_size=BULK_BATCH)
+    AppointmentChange.objects.bulk_create(
+        [row for h in histories for row in h.appointments], batch_size=BULK_BATCH
+    )
+    ContactAttempt.objects.bulk_create([row for h in histories for row in h.attempts], batch_size=BULK_BATCH)
     PlanOfCare.objects.bulk_create(_plans_of_care(organization, referrals, records), batch_size=BULK_BATCH)
     _restamp(referrals, stamps)
     return referrals
@@ -673,11 +1045,13 @@ def referral_settings_update(
     contact_sla_business_days: int,
     poc_signature_days: int,
     poc_certification_days: int,
+    unreachable_after_attempts: int,
 ) -> ReferralSettings:
     rules = selectors.referral_settings_get(organization=organization)
     rules.contact_sla_business_days = contact_sla_business_days
     rules.poc_signature_days = poc_signature_days
     rules.poc_certification_days = poc_certification_days
+    rules.unreachable_after_attempts = unreachable_after_attempts
     rules.full_clean(exclude=["organization"])  # the organization it was read for
     rules.save()
     return rules

@@ -1,7 +1,10 @@
+from dataclasses import dataclass
+from urllib.parse import urlencode, urlsplit
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -10,8 +13,8 @@ from django.utils.safestring import SafeString
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
-from clinics.clock import organization_today
-from clinics.links import next_url
+from clinics.clock import clinic_clock, organization_today
+from clinics.links import next_url, safe_next
 from clinics.roles import ALL_ROLES
 from clinics.tenancy import OrganizationRequest, get_for_organization_or_404, staff_view
 from config.uploads import refused_upload, upload_limit
@@ -20,8 +23,11 @@ from physicians import selectors as physician_selectors
 from . import selectors, services
 from .attachments import document_type, download_name
 from .forms import (
+    BULK_STATUSES,
     COMMON_DIAGNOSES,
+    AppointmentForm,
     BulkTransitionForm,
+    ContactAttemptForm,
     PatientSearchForm,
     PlanOfCareForm,
     ReferralDocumentForm,
@@ -30,7 +36,15 @@ from .forms import (
     ReferralForm,
     TransitionForm,
 )
-from .models import TRANSITIONS, LossReason, PlanOfCare, Referral, ReferralDocument, Status
+from .models import (
+    TRANSITIONS,
+    ContactAttempt,
+    LossReason,
+    PlanOfCare,
+    Referral,
+    ReferralDocument,
+    Status,
+)
 from .plans import PlanStatus
 from .roles import CARE
 
@@ -65,7 +79,7 @@ def _intake_form(request: OrganizationRequest, *args, **kwargs) -> ReferralForm:
     return ReferralForm(
         *args,
         initial={
-            "received_at": timezone.localtime().replace(second=0, microsecond=0),
+            "received_at": _now_on_the_minute(),
             "clinic": request.membership.home_clinic,
             **kwargs.pop("initial", {}),
         },
@@ -153,13 +167,6 @@ def _duplicate_warning(earlier: Referral) -> SafeString:
     )
 
 
-QUEUE_TITLES = {
-    "needs_contact": "Needs contact",
-    "needs_scheduling": "Needs scheduling",
-    "awaiting_evaluation": "Awaiting evaluation",
-}
-
-
 @staff_view(roles=ALL_ROLES)
 def queues(request: OrganizationRequest) -> HttpResponse:
     """The work queues side by side; `?queue=<name>` shows one, and `&late=1` its late referrals.
@@ -173,7 +180,7 @@ def queues(request: OrganizationRequest) -> HttpResponse:
     shown = [
         (
             name,
-            QUEUE_TITLES[name],
+            selectors.QUEUE_TITLES[name],
             selectors.queue(organization=request.organization, name=name, rules=rules, late_only=late_only),
         )
         for name in names
@@ -186,6 +193,7 @@ def queues(request: OrganizationRequest) -> HttpResponse:
             "one_queue": len(names) == 1,
             "late_only": late_only,
             "sla_days": rules.contact_sla_business_days,
+            "unreachable_after": rules.unreachable_after_attempts,
         },
     )
 
@@ -242,6 +250,9 @@ def referral_list(request: OrganizationRequest) -> HttpResponse:
             "other_filters": other_filters.urlencode(),
             "status": request.GET.get("status", ""),
             "statuses": [(value, label, counts.get(value, 0)) for value, label in Status.choices],
+            "bulk_statuses": BULK_STATUSES,
+            # Each referral's page walks on through this list ("Next in queue").
+            "worklist_query": urlencode({LIST_PARAMETER: query.urlencode()}),
             "loss_reasons": LossReason.choices,
             "physician": filters.get("physician"),
             "received_on": filters.get("received_on"),
@@ -281,21 +292,152 @@ def bulk_transition(request: OrganizationRequest) -> HttpResponse:
     return redirect(next_url(request, default="referrals:list"))
 
 
-@staff_view(roles=ALL_ROLES)
-def referral_detail(request: OrganizationRequest, referral_id: int) -> HttpResponse:
-    referral = get_for_organization_or_404(
-        Referral.objects.select_related("clinic", "physician", "payer", "therapist", "created_by"),
+# The list a referral's page was opened from, carried in its address so that
+# "Next in queue" walks on through it: a work queue by name, or the referral
+# list's own query string (statuses, clinics, physicians, dates; never a patient).
+QUEUE_PARAMETER = "queue"
+LIST_PARAMETER = "list"
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a referral's page was opened from, and how to go back or on."""
+
+    worklist: selectors.WorkList
+    # Added to the next referral's address, so it walks on through the same list.
+    query: str
+    back_url: str
+
+
+def _origin(request: OrganizationRequest, query: QueryDict) -> Origin | None:
+    """The list named by a referral page's `queue` or `list` parameter, or None when neither names one."""
+    name = query.get(QUEUE_PARAMETER, "")
+    if name in selectors.QUEUES:
+        return Origin(
+            worklist=selectors.WorkList(queue=name),
+            query=urlencode({QUEUE_PARAMETER: name}),
+            back_url=f"{reverse('referrals:queues')}#{name}-heading",
+        )
+    if LIST_PARAMETER not in query:
+        return None
+    back_url = safe_next(request, f"{reverse('referrals:list')}?{query[LIST_PARAMETER]}")
+    if back_url is None:
+        return None
+    filters = ReferralFilterForm(QueryDict(urlsplit(back_url).query), organization=request.organization)
+    return Origin(
+        worklist=selectors.WorkList(filters=filters.filters()),
+        query=urlencode({LIST_PARAMETER: query[LIST_PARAMETER]}),
+        back_url=back_url,
+    )
+
+
+def _here(request: OrganizationRequest, referral: Referral) -> str:
+    """The referral page's own address with the list it came from: where its forms come back to.
+
+    A form posted from the page names it in `next`; checked like any return
+    address, it must be this referral's page.
+    """
+    page = reverse("referrals:detail", args=[referral.pk])
+    if request.method != "POST":
+        return request.get_full_path()
+    posted = safe_next(request, request.POST.get("next"))
+    return posted if posted and urlsplit(posted).path == page else page
+
+
+def _now_on_the_minute():
+    """Now on the person's clock, as a form starts from it (intake's "received" too)."""
+    return timezone.localtime().replace(second=0, microsecond=0)
+
+
+def _referral_page(request: OrganizationRequest, referral_id: int) -> Referral:
+    return get_for_organization_or_404(
+        selectors.with_contact_attempts(
+            Referral.objects.select_related(
+                "clinic", "physician", "payer", "therapist", "created_by", "first_appointment_clinic"
+            )
+        ),
         request.organization,
         pk=referral_id,
     )
-    may_edit_care = request.membership.role in CARE
+
+
+def _render_detail(
+    request: OrganizationRequest,
+    referral: Referral,
+    *,
+    form: ReferralEditForm | None = None,
+    appointment_form: AppointmentForm | None = None,
+    attempt_form: ContactAttemptForm | None = None,
+) -> HttpResponse:
+    """The referral's page; a form that came back with errors is shown as it was typed."""
+    organization = request.organization
+    here = _here(request, referral)
+    origin = _origin(request, QueryDict(urlsplit(here).query))
+    next_id = (
+        selectors.worklist_next(organization=organization, worklist=origin.worklist, after=referral)
+        if origin
+        else None
+    )
+    rules = selectors.referral_settings_get(organization=organization)
+    unanswered: int = referral.unanswered_attempts  # type: ignore[attr-defined]  # with_contact_attempts
+    return render(
+        request,
+        "referrals/referral_detail.html",
+        {
+            "referral": referral,
+            "here": here,
+            "origin": origin,
+            "next_in_queue": f"{reverse('referrals:detail', args=[next_id])}?{origin.query}"
+            if origin and next_id
+            else None,
+            "form": form
+            or ReferralEditForm(
+                instance=referral,
+                organization=organization,
+                may_edit_care=request.membership.role in CARE,
+            ),
+            "appointment_form": appointment_form
+            or AppointmentForm(organization=organization, referral=referral),
+            "attempt_form": attempt_form
+            or ContactAttemptForm(initial={"attempted_at": _now_on_the_minute()}),
+            "attempts": selectors.referral_contact_attempts(organization=organization, referral=referral),
+            "unanswered_attempts": unanswered,
+            "unreachable_after": rules.unreachable_after_attempts,
+            "suggest_unreachable": selectors.suggests_unreachable(
+                status=referral.status, unanswered_attempts=unanswered, rules=rules
+            ),
+            "history": selectors.referral_history(referral=referral),
+            "documents": selectors.referral_documents(organization=organization, referral=referral),
+            "document_form": ReferralDocumentForm(),
+            "milestones": selectors.referral_milestones(referral=referral),
+            "next_statuses": [Status(s) for s in Status.values if s in TRANSITIONS[referral.status]],
+            "loss_reasons": LossReason.choices,
+            "common_diagnoses": COMMON_DIAGNOSES,
+            "plans": selectors.referral_plans(
+                organization=organization,
+                referral=referral,
+                today=organization_today(organization),
+                rules=rules,
+            ),
+            "plan_form": PlanOfCareForm(
+                initial={"certifier": referral.physician_id}, organization=organization
+            ),
+        },
+    )
+
+
+@staff_view(roles=ALL_ROLES)
+def referral_detail(request: OrganizationRequest, referral_id: int) -> HttpResponse:
+    referral = _referral_page(request, referral_id)
+    if request.method != "POST":
+        return _render_detail(request, referral)
     form = ReferralEditForm(
-        request.POST or None,
+        request.POST,
         instance=referral,
         organization=request.organization,
-        may_edit_care=may_edit_care,
+        may_edit_care=request.membership.role in CARE,
     )
-    if request.method == "POST" and form.is_valid():
+    if form.is_valid():
         try:
             services.referral_update(
                 referral=referral,
@@ -304,61 +446,113 @@ def referral_detail(request: OrganizationRequest, referral_id: int) -> HttpRespo
                 details=form.details(),
                 care=form.care(),
             )
-        except services.StaleReferral as error:
-            form.add_error(None, error)
         except ValidationError as error:
             form.add_error(None, error)
         else:
             messages.success(request, "Saved.")
-            return redirect("referrals:detail", referral_id=referral.pk)
-    if request.method == "POST":
-        referral.refresh_from_db()
-    return render(
-        request,
-        "referrals/referral_detail.html",
-        {
-            "referral": referral,
-            "form": form,
-            "history": selectors.referral_history(referral=referral),
-            "documents": selectors.referral_documents(organization=request.organization, referral=referral),
-            "document_form": ReferralDocumentForm(),
-            "milestones": selectors.referral_milestones(referral=referral),
-            "next_statuses": [Status(s) for s in Status.values if s in TRANSITIONS[referral.status]],
-            "loss_reasons": LossReason.choices,
-            "common_diagnoses": COMMON_DIAGNOSES,
-            "plans": selectors.referral_plans(
-                organization=request.organization,
-                referral=referral,
-                today=organization_today(request.organization),
-            ),
-            "plan_form": PlanOfCareForm(
-                initial={"certifier": referral.physician_id}, organization=request.organization
-            ),
-        },
-    )
+            return redirect(request.get_full_path())
+    # The form keeps what was typed; the rest of the page shows the referral as saved.
+    return _render_detail(request, _referral_page(request, referral_id), form=form)
+
+
+def _first_appointment(referral: Referral) -> str:
+    """ "Tue Dec 1, 2026 09:30 MST at Downtown", on the clinic's clock."""
+    if referral.first_appointment_at is None or referral.first_appointment_clinic is None:
+        return "none"
+    when = clinic_clock(referral.first_appointment_at, referral.first_appointment_clinic)
+    return f"{when} at {referral.first_appointment_clinic.name}"
+
+
+def _moved_message(moved: Referral) -> str:
+    message = f"Referral #{moved.pk} is now {moved.get_status_display().lower()}"
+    if moved.status == Status.SCHEDULED:
+        message += f": first appointment {_first_appointment(moved)}"
+    return message + "."
 
 
 @require_POST
 @staff_view(roles=ALL_ROLES)
 def transition(request: OrganizationRequest, referral_id: int) -> HttpResponse:
-    referral = get_for_organization_or_404(Referral, request.organization, pk=referral_id)
+    """Moves a referral one step; scheduling also books its first appointment, typed beside the button."""
+    referral = _referral_page(request, referral_id)
+    back = next_url(request, default="referrals:detail", referral_id=referral.pk)
     form = TransitionForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose the next step.")
+        return redirect(back)
+    to_status = form.cleaned_data["to_status"]
+    appointment_form = None
+    if to_status == Status.SCHEDULED:
+        appointment_form = AppointmentForm(request.POST, organization=request.organization, referral=referral)
+        if not appointment_form.is_valid():
+            return _render_detail(request, referral, appointment_form=appointment_form)
+    try:
+        moved = services.referral_transition(
+            referral=referral,
+            user=request.user,
+            to_status=to_status,
+            version=form.cleaned_data["version"],
+            loss_reason=form.cleaned_data["loss_reason"],
+            appointment=appointment_form.appointment() if appointment_form else None,
+        )
+    except ValidationError as error:
+        if appointment_form is None:
+            messages.error(request, " ".join(error.messages))
+            return redirect(back)
+        appointment_form.add_error(None, error)
+        current = _referral_page(request, referral_id)
+        return _render_detail(request, current, appointment_form=appointment_form)
+    messages.success(request, _moved_message(moved))
+    return redirect(back)
+
+
+@require_POST
+@staff_view(roles=ALL_ROLES)
+def reschedule(request: OrganizationRequest, referral_id: int) -> HttpResponse:
+    """Moves a scheduled referral's first appointment to another time or clinic."""
+    referral = _referral_page(request, referral_id)
+    form = AppointmentForm(request.POST, organization=request.organization, referral=referral)
     if form.is_valid():
         try:
-            moved = services.referral_transition(
+            moved = services.referral_reschedule(
                 referral=referral,
                 user=request.user,
-                to_status=form.cleaned_data["to_status"],
                 version=form.cleaned_data["version"],
-                loss_reason=form.cleaned_data["loss_reason"],
+                appointment=form.appointment(),
             )
         except ValidationError as error:
-            messages.error(request, " ".join(error.messages))
+            form.add_error(None, error)
         else:
-            messages.success(request, f"Referral #{moved.pk} is now {moved.get_status_display().lower()}.")
-    else:
-        messages.error(request, "Choose the next step.")
-    return redirect("referrals:detail", referral_id=referral.pk)
+            messages.success(request, f"First appointment moved to {_first_appointment(moved)}.")
+            return redirect(next_url(request, default="referrals:detail", referral_id=referral.pk))
+    return _render_detail(request, _referral_page(request, referral_id), appointment_form=form)
+
+
+@require_POST
+@staff_view(roles=ALL_ROLES)
+def contact_attempt_log(request: OrganizationRequest, referral_id: int) -> HttpResponse:
+    """Logs a try at reaching the patient; reaching a received referral's patient marks it contacted."""
+    referral = _referral_page(request, referral_id)
+    form = ContactAttemptForm(
+        request.POST, instance=ContactAttempt(organization=request.organization, referral=referral)
+    )
+    if form.is_valid():
+        try:
+            attempt, current = services.contact_attempt_log(
+                referral=referral, user=request.user, attempt=form.attempt()
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            moved = current.status != referral.status
+            messages.success(
+                request,
+                f"Attempt logged: the patient was reached, so referral #{current.pk} is now contacted."
+                if moved
+                else f"Attempt logged ({attempt.get_outcome_display().lower()}).",
+            )
+            return redirect(next_url(request, default="referrals:detail", referral_id=referral.pk))
+    return _render_detail(request, _referral_page(request, referral_id), attempt_form=form)
 
 
 @require_POST

@@ -10,6 +10,7 @@ from outreach.models import CalendarFeed, Flag, FlagKind, FlagSeverity, FollowUp
 from physicians.identifiers import npi_check_digit
 from physicians.models import Affiliation, Gatekeeper, GatekeeperRole, NppesImport, Physician, Practice
 from referrals.models import PlanOfCare, Referral, ReferralDocument
+from referrals.services import FirstAppointment
 
 TEST_PASSWORD = "correct-horse-battery-staple"
 
@@ -226,3 +227,8 @@ class ServiceAnnouncementFactory(factory.django.DjangoModelFactory):
     subject = "New: vestibular rehabilitation"
     message = "Our Downtown clinic now treats dizziness and balance problems."
     request_key = factory.Faker("uuid4")
+
+
+def first_appointment(referral: Referral, *, after: datetime.timedelta = datetime.timedelta(days=3)):
+    """An evaluation booked `after` the referral was received, at its clinic: what scheduling needs."""
+    return FirstAppointment(starts_at=referral.received_at + after, clinic=referral.clinic)

@@ -31,7 +31,15 @@ from outreach.flags import FlagChanges, flags_update
 from outreach.models import Flag, FlagKind, FlagSeverity, Touch
 from outreach.selectors import followups_for
 from outreach.services import calendar_feed_reset
-from referrals.models import OPEN_STATUSES, PlanOfCare, Referral, Status, StatusChange
+from referrals.models import (
+    OPEN_STATUSES,
+    AppointmentChange,
+    ContactAttempt,
+    PlanOfCare,
+    Referral,
+    Status,
+    StatusChange,
+)
 from referrals.plans import PlanStatus
 from referrals.selectors import plans_awaiting_signature, queue, referral_plans, referral_settings_get
 from referrals.sla import business_days_waiting, contact_due_at
@@ -78,6 +86,8 @@ def test_nothing_is_dated_after_now(organizations):
     assert organizations
     assert not Referral.objects.filter(received_at__gt=now).exists()
     assert not StatusChange.objects.filter(changed_at__gt=now).exists()
+    assert not AppointmentChange.objects.filter(changed_at__gt=now).exists()
+    assert not ContactAttempt.objects.filter(attempted_at__gt=now).exists()
     assert not Touch.objects.filter(occurred_at__gt=now).exists()
     for organization in organizations:
         plans = PlanOfCare.objects.filter(organization=organization)
@@ -115,6 +125,18 @@ def test_the_queues_have_late_and_on_time_referrals_counted_in_business_days(org
             assert waiting >= sla if row.overdue else waiting <= sla
         assert queue(organization=organization, name="needs_scheduling"), organization
         assert queue(organization=organization, name="awaiting_evaluation"), organization
+
+
+def test_the_queues_show_appointments_ahead_attempts_and_one_to_give_up_on(organizations):
+    now = timezone.now()
+    for organization in organizations:
+        awaiting = queue(organization=organization, name="awaiting_evaluation")
+        assert all(row.referral.first_appointment_at for row in awaiting), organization
+        assert any(row.referral.first_appointment_at > now for row in awaiting), organization
+        to_contact = queue(organization=organization, name="needs_contact")
+        assert any(row.attempts and not row.suggest_unreachable for row in to_contact), organization
+        assert any(row.suggest_unreachable for row in to_contact), organization
+        assert all(row.last_attempt_at <= now for row in to_contact if row.attempts)
 
 
 def test_plans_of_care_are_awaiting_overdue_and_due_for_recertification(organizations):

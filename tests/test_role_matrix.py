@@ -60,6 +60,8 @@ EXPECTED_ROLES = {
     "referrals:bulk_transition": EVERYONE,
     "referrals:detail": EVERYONE,
     "referrals:transition": EVERYONE,
+    "referrals:reschedule": EVERYONE,
+    "referrals:contact_attempt_log": EVERYONE,
     "referrals:plan_create": EVERYONE,
     "referrals:plan_update": EVERYONE,
     "referrals:plans_awaiting": EVERYONE,

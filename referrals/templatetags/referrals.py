@@ -1,6 +1,9 @@
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django import template
+
+from clinics.clock import clinic_clock
+from clinics.models import Clinic
 
 register = template.Library()
 
@@ -18,3 +21,11 @@ def elapsed(value: timedelta | None) -> str:
     if hours:
         return f"{hours} h" + (f" {minutes} min" if minutes else "")
     return f"{minutes} min"
+
+
+@register.filter
+def on_clinic_clock(moment: datetime | None, clinic: Clinic | None) -> str:
+    """An appointment as the clinic's clocks show it (clinics/clock.py), whoever reads it."""
+    if moment is None or clinic is None:
+        return "—"
+    return clinic_clock(moment, clinic)

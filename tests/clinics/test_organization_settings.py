@@ -25,6 +25,7 @@ SETTINGS_URL = "clinics:organization_settings"
 VALID = {
     "organization-name": "Summit PT Group",
     "referrals-contact_sla_business_days": 2,
+    "referrals-unreachable_after_attempts": 3,
     "referrals-poc_signature_days": 45,
     "referrals-poc_certification_days": 60,
     "outreach-cadence_tier_a_days": 7,

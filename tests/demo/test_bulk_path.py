@@ -4,12 +4,15 @@ import pytest
 import time_machine
 
 from clinics.models import Membership, Role
-from referrals.models import OPEN_STATUSES, Referral, Status
+from referrals.models import OPEN_STATUSES, AppointmentAction, ContactOutcome, Referral, Status
 from referrals.services import (
+    ContactAttemptFields,
+    FirstAppointment,
     PlanOfCareFields,
     ReferralCare,
     ReferralDetails,
     ReferralIntake,
+    contact_attempt_log,
     plan_of_care_save,
     referral_create,
     referral_transition,
@@ -30,6 +33,22 @@ def history(referral: Referral) -> list[tuple]:
     )
 
 
+def appointments(referral: Referral) -> list[tuple]:
+    return list(
+        referral.appointment_changes.order_by("changed_at", "pk").values_list(
+            "organization_id", "action", "starts_at", "clinic_id", "changed_by_id", "changed_at"
+        )
+    )
+
+
+def attempts(referral: Referral) -> list[tuple]:
+    return list(
+        referral.contact_attempts.order_by("attempted_at", "pk").values_list(
+            "organization_id", "method", "outcome", "note", "attempted_by_id", "attempted_at"
+        )
+    )
+
+
 def plans(referral: Referral) -> list[tuple]:
     return list(
         referral.plans_of_care.values_list(
@@ -39,9 +58,20 @@ def plans(referral: Referral) -> list[tuple]:
 
 
 def remade(made: Referral) -> Referral:
-    """`made` again, logged through the services one step at a time, each at the moment the demo says."""
+    """`made` again, logged through the services one step at a time, each at the moment the demo says.
+
+    Each attempt is logged when it was made; one that reached the patient of
+    a received referral made its move to contacted, so that move is not made again.
+    """
     organization = made.organization
     steps = list(made.status_changes.order_by("changed_at", "pk"))
+    # A cancellation is the loss's own doing; each booking came with the move to scheduled.
+    booked = {
+        change.changed_at: change
+        for change in made.appointment_changes.filter(action=AppointmentAction.BOOKED)
+    }
+    tries = list(made.contact_attempts.order_by("attempted_at", "pk"))
+    reached_at = {attempt.attempted_at for attempt in tries if attempt.outcome == ContactOutcome.REACHED}
     assert made.created_by is not None
     with time_machine.travel(made.created_at, tick=False):
         again = referral_create(
@@ -50,13 +80,35 @@ def remade(made: Referral) -> Referral:
     plans_written = False
     for step in steps[1:]:
         assert step.changed_by is not None
+        while tries and tries[0].attempted_at <= step.changed_at:
+            attempt = tries.pop(0)
+            assert attempt.attempted_by is not None
+            with time_machine.travel(attempt.attempted_at, tick=False):
+                _, again = contact_attempt_log(
+                    referral=again, user=attempt.attempted_by, attempt=ContactAttemptFields.of(attempt)
+                )
+        if step.to_status == Status.CONTACTED and step.changed_at in reached_at:
+            continue
         with time_machine.travel(step.changed_at, tick=False):
             if step.to_status not in OPEN_STATUSES and not plans_written:
                 # Plans are written while the patient is in care: a closed referral takes none.
                 write_plans(made, again)
                 plans_written = True
+            booking = booked.get(step.changed_at) if step.to_status == Status.SCHEDULED else None
             again = referral_transition(
-                referral=again, user=step.changed_by, to_status=step.to_status, loss_reason=step.loss_reason
+                referral=again,
+                user=step.changed_by,
+                to_status=step.to_status,
+                loss_reason=step.loss_reason,
+                appointment=FirstAppointment(starts_at=booking.starts_at, clinic=booking.clinic)
+                if booking
+                else None,
+            )
+    for attempt in tries:
+        assert attempt.attempted_by is not None
+        with time_machine.travel(attempt.attempted_at, tick=False):
+            contact_attempt_log(
+                referral=again, user=attempt.attempted_by, attempt=ContactAttemptFields.of(attempt)
             )
     if made.visits_attended:
         therapist = Membership.objects.get(
@@ -93,7 +145,11 @@ def write_plans(made: Referral, again: Referral) -> None:
     "kind",
     [
         {"status": Status.RECEIVED},
+        {"status": Status.RECEIVED, "contact_attempts__isnull": False},
+        {"status": Status.CONTACTED, "contact_attempts__outcome": ContactOutcome.REACHED},
         {"status": Status.SCHEDULED},
+        {"status": Status.LOST, "loss_reason": "unreachable"},
+        {"status": Status.LOST, "status_changes__from_status": Status.SCHEDULED},
         {"status": Status.LOST, "status_changes__from_status": Status.CONTACTED},
         {"status": Status.IN_CARE, "plans_of_care__signed_on__isnull": True},
         {"status": Status.DISCHARGED, "plans_of_care__signed_on__isnull": False},
@@ -112,6 +168,8 @@ def test_a_demo_referral_is_the_one_the_services_make_step_by_step(demo, kind):
 
     assert {**fields(again), "id": made.pk} == fields(made)
     assert history(again) == history(made)
+    assert appointments(again) == appointments(made)
+    assert attempts(again) == attempts(made)
     assert plans(again) == plans(made)
     assert (made.version, made.visits_attended > 0) in {
         (len(history(made)), False),

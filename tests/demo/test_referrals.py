@@ -15,7 +15,7 @@ import time_machine
 from django.apps import apps
 from django.core.management import call_command
 from django.db import models
-from django.db.models import Count
+from django.db.models import Count, F
 from django.utils import timezone
 
 from physicians.models import Stage
@@ -23,6 +23,7 @@ from referrals.models import (
     OPEN_STATUSES,
     TRANSITIONS,
     BodyRegion,
+    ContactAttempt,
     LossReason,
     PlanOfCare,
     Referral,
@@ -277,6 +278,31 @@ def test_needs_contact_queue_has_late_and_on_time_referrals_right_after_seeding(
         # A front desk that has fallen behind, by a business day or more.
         assert len([row for row in late if row.business_days_waiting > sla]) >= 3
         assert any(not row.overdue for row in rows)
+
+
+def test_booked_referrals_have_their_first_appointment_and_the_desk_its_attempts(demo):
+    booked = Referral.objects.filter(
+        status__in=[Status.SCHEDULED, Status.EVALUATED, Status.IN_CARE, Status.DISCHARGED]
+    )
+    assert not booked.filter(first_appointment_at__isnull=True).exists()
+    assert not booked.filter(first_appointment_at__lt=F("received_at")).exists()
+    assert not Referral.objects.filter(
+        status__in=[Status.RECEIVED, Status.CONTACTED], first_appointment_at__isnull=False
+    ).exists()
+    # An evaluation is the first appointment kept: the first visit, days after the referral.
+    waits = [
+        (appointment - received).days
+        for appointment, received in booked.exclude(status=Status.SCHEDULED).values_list(
+            "first_appointment_at", "received_at"
+        )
+    ]
+    assert 3 <= statistics.median(waits) <= 8
+    attempts = ContactAttempt.objects.filter(organization__in=demo.values())
+    assert set(attempts.values_list("outcome", flat=True)) >= {"reached", "no_answer", "left_message", "sent"}
+    given_up = Referral.objects.filter(status=Status.LOST, loss_reason=LossReason.UNREACHABLE)
+    tries = Counter(attempts.filter(referral__in=given_up).values_list("referral_id", flat=True))
+    assert statistics.median(tries[pk] for pk in given_up.values_list("pk", flat=True)) >= 3
+    assert not attempts.filter(attempted_at__lt=F("referral__received_at")).exists()
 
 
 def test_a_sample_passes_the_full_validation(demo):

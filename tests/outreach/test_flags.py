@@ -337,6 +337,7 @@ def test_an_admin_sets_the_tier_cadences_and_a_worker_reevaluates_the_flags(
     data = {
         "organization-name": summit.name,
         "referrals-contact_sla_business_days": 1,
+        "referrals-unreachable_after_attempts": 3,
         "referrals-poc_signature_days": 30,
         "referrals-poc_certification_days": 90,
         "outreach-cadence_tier_a_days": 7,
@@ -379,6 +380,7 @@ def test_saving_settings_costs_the_same_however_many_sources(
     data = {
         "organization-name": summit.name,
         "referrals-contact_sla_business_days": 2,
+        "referrals-unreachable_after_attempts": 3,
         "referrals-poc_signature_days": 30,
         "referrals-poc_certification_days": 90,
         "outreach-cadence_tier_a_days": 7,

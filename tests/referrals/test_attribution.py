@@ -25,6 +25,7 @@ from ..factories import (
     PhysicianFactory,
     PracticeFactory,
     ReferralFactory,
+    first_appointment,
 )
 
 NOW = datetime.datetime(2026, 3, 11, 16, 0, tzinfo=datetime.UTC)
@@ -145,10 +146,19 @@ def test_flags_and_panels_count_the_same_referrals(summit, harbor, setting):
     referral_transition(referral=referrals[0], user=user, to_status=Status.LOST, loss_reason="unreachable")
     for step in (Status.SCHEDULED, Status.EVALUATED, Status.LOST):
         referrals[1] = referral_transition(
-            referral=referrals[1], user=user, to_status=step, loss_reason="declined"
+            referral=referrals[1],
+            user=user,
+            to_status=step,
+            loss_reason="declined" if step == Status.LOST else "",
+            appointment=first_appointment(referrals[1]) if step == Status.SCHEDULED else None,
         )
     for step in (Status.SCHEDULED, Status.EVALUATED, Status.DISCHARGED):
-        referrals[2] = referral_transition(referral=referrals[2], user=user, to_status=step)
+        referrals[2] = referral_transition(
+            referral=referrals[2],
+            user=user,
+            to_status=step,
+            appointment=first_appointment(referrals[2]) if step == Status.SCHEDULED else None,
+        )
     ReferralFactory(organization=summit)  # another physician's
     ReferralFactory(organization=harbor, physician=PhysicianFactory(organization=harbor))
     FlagFactory(organization=summit, physician=physician)

@@ -62,7 +62,7 @@ def test_saves_the_final_state_with_its_history(summit, summit_admin, intake):
     [
         ([(Status.DISCHARGED, 2, "")], "cannot become discharged"),
         ([(Status.LOST, 2, "")], "Say why the referral was lost."),
-        ([(Status.CONTACTED, 5, ""), (Status.SCHEDULED, 4, "")], "in the order they happened"),
+        ([(Status.CONTACTED, 5, ""), (Status.LOST, 4, "declined")], "in the order they happened"),
         ([(Status.CONTACTED, -1, "")], "none before it was received"),
     ],
 )

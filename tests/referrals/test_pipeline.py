@@ -27,7 +27,7 @@ from referrals.services import (
 )
 from referrals.sla import business_days_waiting, contact_due_at
 
-from ..factories import ClinicFactory, PhysicianFactory
+from ..factories import ClinicFactory, PhysicianFactory, first_appointment
 
 DENVER = "America/Denver"
 
@@ -76,7 +76,12 @@ def test_invalid_icd10_codes_say_so(code):
 def test_pipeline_moves_forward_and_records_each_step(make_referral, summit_admin):
     referral = make_referral()
     for status in (Status.CONTACTED, Status.SCHEDULED, Status.EVALUATED, Status.IN_CARE, Status.DISCHARGED):
-        referral = referral_transition(referral=referral, user=summit_admin.user, to_status=status)
+        referral = referral_transition(
+            referral=referral,
+            user=summit_admin.user,
+            to_status=status,
+            appointment=first_appointment(referral) if status == Status.SCHEDULED else None,
+        )
 
     steps = list(StatusChange.objects.filter(referral=referral).values_list("from_status", "to_status"))
     assert steps[-1] == ("in_care", "discharged")
@@ -253,11 +258,19 @@ def test_queue_runs_constant_queries(make_referral, summit, django_assert_max_nu
     assert len(rows) == 30
 
 
-def test_milestones_come_from_the_history(make_referral, summit_admin):
+def test_milestones_come_from_the_history_and_the_first_visit_from_the_appointment(
+    make_referral, summit_admin
+):
     with time_machine.travel(datetime(2026, 11, 2, 15, 0, tzinfo=UTC), tick=False) as traveller:
         referral = make_referral(received_at=timezone.now())
         traveller.shift(timedelta(hours=5))
-        referral = referral_transition(referral=referral, user=summit_admin.user, to_status=Status.SCHEDULED)
+        referral = referral_transition(
+            referral=referral,
+            user=summit_admin.user,
+            to_status=Status.SCHEDULED,
+            appointment=first_appointment(referral, after=timedelta(days=2)),
+        )
+        # Marked evaluated the day after the visit: the appointment says when it was.
         traveller.shift(timedelta(days=3))
         referral_transition(referral=referral, user=summit_admin.user, to_status=Status.EVALUATED)
 
@@ -266,14 +279,31 @@ def test_milestones_come_from_the_history(make_referral, summit_admin):
     assert milestones == {
         "to_contact": timedelta(hours=5),
         "to_schedule": timedelta(hours=5),
-        "to_evaluation": timedelta(days=3, hours=5),
+        "to_first_visit": timedelta(days=2),
     }
+
+
+def test_a_referral_scheduled_before_appointments_were_kept_counts_its_first_visit_from_its_evaluation(
+    make_referral, summit_admin
+):
+    with time_machine.travel(datetime(2026, 11, 2, 15, 0, tzinfo=UTC), tick=False) as traveller:
+        referral = make_referral(received_at=timezone.now())
+        Referral.objects.filter(pk=referral.pk).update(status=Status.SCHEDULED)
+        traveller.shift(timedelta(days=4))
+        referral_transition(referral=referral, user=summit_admin.user, to_status=Status.EVALUATED)
+
+    assert referral_milestones(referral=referral)["to_first_visit"] == timedelta(days=4)
 
 
 def test_physician_stats_compare_90_day_windows_and_conversion(make_referral, summit, summit_admin):
     recent = [make_referral(received_at=timezone.now() - timedelta(days=d)) for d in (5, 30, 60)]
     make_referral(received_at=timezone.now() - timedelta(days=120))
-    referral_transition(referral=recent[0], user=summit_admin.user, to_status=Status.SCHEDULED)
+    referral_transition(
+        referral=recent[0],
+        user=summit_admin.user,
+        to_status=Status.SCHEDULED,
+        appointment=first_appointment(recent[0]),
+    )
     evaluated = referral_transition(referral=recent[0], user=summit_admin.user, to_status=Status.EVALUATED)
     referral_transition(
         referral=evaluated, user=summit_admin.user, to_status=Status.LOST, loss_reason="declined"

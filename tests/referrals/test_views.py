@@ -244,6 +244,7 @@ def test_admin_changes_the_organizations_deadlines(admin_client, summit):
     data = {
         "organization-name": summit.name,
         "referrals-contact_sla_business_days": 2,
+        "referrals-unreachable_after_attempts": 4,
         "referrals-poc_signature_days": 45,
         "referrals-poc_certification_days": 60,
         "outreach-cadence_tier_a_days": 14,
@@ -262,5 +263,6 @@ def test_admin_changes_the_organizations_deadlines(admin_client, summit):
         45,
         60,
     )
+    assert rules.unreachable_after_attempts == 4
     refused_forms = {section.key: form for section, form in refused.context["sections"]}
     assert "poc_signature_days" in refused_forms["referrals"].errors
