@@ -31,7 +31,7 @@ def export_start(request: OrganizationRequest) -> HttpResponse:
     if request.method == "POST" and filters_valid and form.is_valid():
         export = services.referral_export_request(
             organization=request.organization,
-            user=request.user,
+            acting=request.membership,
             filters=filter_form.filters(),
             filters_description=filter_form.description(),
             include_patient_data=form.cleaned_data["include_patient_data"],

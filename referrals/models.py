@@ -417,6 +417,8 @@ class ReferralExport(TenantModel):
     # The worker that writes the file holds the claim: a token and a lease it renews after each chunk.
     claim_token = models.CharField(max_length=32, blank=True)
     claimed_until = models.DateTimeField(null=True, blank=True)
+    # Runs that claimed it: an export that stops its worker every time is given up, not retried for ever.
+    attempts = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

@@ -43,4 +43,9 @@ def export_referrals(export_id: int) -> None:
 @shared_task(name="referrals.sweep_exports")
 def sweep_exports() -> None:
     sweep = referral_exports_sweep()
-    logger.info("Referral exports: %d queued again, %d expired", sweep.requeued, sweep.expired)
+    logger.info(
+        "Referral exports: %d queued again, %d given up, %d expired",
+        sweep.requeued,
+        sweep.given_up,
+        sweep.expired,
+    )

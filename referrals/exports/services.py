@@ -10,14 +10,15 @@ from datetime import datetime, timedelta
 from typing import IO, Any
 from zoneinfo import ZoneInfo
 
+from django.core.exceptions import PermissionDenied
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
-from accounts.models import User
-from clinics.models import Organization
+from clinics.models import Membership, Organization
+from clinics.roles import ADMINS, acts_as
 from config.spreadsheets import csv_lines
 
 from ..models import ExportStatus, ReferralExport
@@ -34,6 +35,12 @@ EXPORT_CHUNK_SIZE = 2000
 # How long a run's claim lasts without news from it; renewed after every chunk
 # (a fraction of a second each), so only a dead run lets it run out.
 EXPORT_LEASE = timedelta(minutes=5)
+# Runs that may claim an export: a worker killed once (a deploy) is ordinary, every time is not.
+EXPORT_MAX_ATTEMPTS = 3
+GIVEN_UP = (
+    f"The export was started {EXPORT_MAX_ATTEMPTS} times and never finished. "
+    "Narrow the filters and export again; if it fails again, tell your administrator."
+)
 SWEEP_BATCH = 500
 
 
@@ -44,7 +51,7 @@ class ExportClaimLost(Exception):
 def referral_export_request(
     *,
     organization: Organization,
-    user: User,
+    acting: Membership,
     filters: Mapping[str, Any],
     filters_description: str,
     include_patient_data: bool,
@@ -53,10 +60,13 @@ def referral_export_request(
     """Records an export of the referral list with `filters` (as its form parsed them) and queues it.
 
     `time_zone` is the zone the list was read in, where its dates are days.
+    Only the organization's admins export: the file may hold every patient's details.
     """
+    if not acts_as(acting, ADMINS, organization_id=organization.pk):
+        raise PermissionDenied("Only the organization's admins export its referrals.")
     export = ReferralExport(
         organization=organization,
-        requested_by=user,
+        requested_by=acting.user,
         filters=filters_for_storage(filters),
         filters_description=filters_description,
         time_zone=time_zone,
@@ -106,8 +116,11 @@ def _claim(export_id: int) -> ReferralExport | None:
     now = timezone.now()
     token = secrets.token_hex(16)
     claimable = Q(status=ExportStatus.QUEUED) | Q(status=ExportStatus.RUNNING, claimed_until__lte=now)
-    claimed = ReferralExport.objects.filter(claimable, pk=export_id, expires_at__gt=now).update(
+    claimed = ReferralExport.objects.filter(
+        claimable, pk=export_id, expires_at__gt=now, attempts__lt=EXPORT_MAX_ATTEMPTS
+    ).update(
         status=ExportStatus.RUNNING,
+        attempts=F("attempts") + 1,
         claim_token=token,
         claimed_until=now + EXPORT_LEASE,
         started_at=now,
@@ -195,28 +208,32 @@ def referral_export_fail(*, export_id: int, error: str) -> None:
 @dataclass(frozen=True)
 class ExportSweep:
     requeued: int
+    given_up: int
     expired: int
 
 
 def referral_exports_sweep(*, now: datetime | None = None) -> ExportSweep:
     """Queues again the exports whose message or run was lost, and expires old ones; safe to run twice.
 
-    Requeued: waiting longer than a lease (the broker was down when it was
-    requested), or running with its lease run out (its worker died). The claim
-    makes an extra message harmless. Expired: past `expires_at` and not being
-    written at this moment; the row is kept, its file deleted once the row's
-    change commits. Rows are locked and skipped if locked, so two sweeps
-    never expire the same row twice.
+    1. Stalled: waiting longer than a lease (the broker was down when it was
+       requested), or running with its lease run out (its worker died). Queued
+       again, as the claim makes an extra message harmless; or failed, when
+       EXPORT_MAX_ATTEMPTS runs have claimed it already.
+    2. Expired: past `expires_at` and not being written at this moment. The
+       row is kept, its file deleted once the row's change commits. Rows are
+       locked and skipped if locked, so two sweeps never expire a row twice.
     """
     now = now or timezone.now()
-    stalled = list(
-        ReferralExport.objects.filter(
-            Q(status=ExportStatus.QUEUED, created_at__lte=now - EXPORT_LEASE)
-            | Q(status=ExportStatus.RUNNING, claimed_until__lte=now),
-            expires_at__gt=now,
-        ).values_list("pk", flat=True)
+    stalled = ReferralExport.objects.filter(
+        Q(status=ExportStatus.QUEUED, created_at__lte=now - EXPORT_LEASE)
+        | Q(status=ExportStatus.RUNNING, claimed_until__lte=now),
+        expires_at__gt=now,
     )
-    for export_id in stalled:
+    given_up = stalled.filter(attempts__gte=EXPORT_MAX_ATTEMPTS).update(
+        status=ExportStatus.FAILED, error=GIVEN_UP, finished_at=now, claim_token="", claimed_until=None
+    )
+    requeued = list(stalled.values_list("pk", flat=True))
+    for export_id in requeued:
         _queue(export_id)
     expired = 0
     while True:
@@ -243,7 +260,7 @@ def referral_exports_sweep(*, now: datetime | None = None) -> ExportSweep:
                 _delete_on_commit(storage_name(organization_id=organization_id, export_id=export_id))
         expired += len(batch)
         if len(batch) < SWEEP_BATCH:
-            return ExportSweep(requeued=len(stalled), expired=expired)
+            return ExportSweep(requeued=len(requeued), given_up=given_up, expired=expired)
 
 
 def _delete_on_commit(name: str) -> None:

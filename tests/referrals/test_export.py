@@ -10,6 +10,7 @@ from urllib.parse import parse_qs, urlencode
 
 import pytest
 import time_machine
+from django.core.exceptions import PermissionDenied
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import connection
@@ -640,7 +641,7 @@ def test_an_export_being_written_is_not_expired_under_its_writer(
         time_machine.travel(NOW + EXPORT_LEASE, tick=False),
         django_capture_on_commit_callbacks(execute=True),
     ):
-        assert referral_exports_sweep() == export_services.ExportSweep(requeued=0, expired=1)
+        assert referral_exports_sweep() == export_services.ExportSweep(requeued=0, given_up=0, expired=1)
 
 
 def test_the_sweep_queues_again_what_a_dead_worker_or_broker_left(
@@ -674,7 +675,7 @@ def test_the_sweep_is_in_the_beat_schedule(settings):
 def test_a_request_keeps_the_filters_as_the_list_reads_them(summit, summit_admin, varied_referrals, media):
     export = referral_export_request(
         organization=summit,
-        user=summit_admin.user,
+        acting=summit_admin,
         filters={
             "clinic": varied_referrals["uptown"],
             "received_from": datetime.date(2025, 3, 6),
@@ -691,3 +692,47 @@ def test_a_request_keeps_the_filters_as_the_list_reads_them(summit, summit_admin
         "status": "lost",
     }
     assert export.expires_at > timezone.now() + EXPORT_LIFETIME - datetime.timedelta(minutes=1)
+
+
+def test_only_an_admin_of_the_organization_may_request_one(summit, harbor_admin, member_factory):
+    for acting in [member_factory(summit, Role.LIAISON), harbor_admin]:
+        with pytest.raises(PermissionDenied):
+            referral_export_request(
+                organization=summit,
+                acting=acting,
+                filters={},
+                filters_description="All referrals",
+                include_patient_data=True,
+                time_zone="America/Denver",
+            )
+    assert not ReferralExport.objects.exists()
+
+
+def test_an_export_that_stops_its_worker_every_time_is_given_up(
+    summit, media, django_capture_on_commit_callbacks
+):
+    ReferralFactory(organization=summit)
+    with time_machine.travel(NOW, tick=False):
+        export = queued_export(
+            summit,
+            status=ExportStatus.RUNNING,
+            claim_token="dead",
+            claimed_until=NOW,
+            attempts=export_services.EXPORT_MAX_ATTEMPTS,
+        )
+        assert referral_export_run(export_id=export.pk) is None  # no run may claim it again
+
+        with django_capture_on_commit_callbacks(execute=True):
+            sweep = referral_exports_sweep()
+
+    assert (sweep.requeued, sweep.given_up) == (0, 1)
+    export.refresh_from_db()
+    assert (export.status, export.error) == (ExportStatus.FAILED, export_services.GIVEN_UP)
+    assert stored_files(media) == []
+
+
+def test_each_run_that_claims_an_export_counts(summit, media):
+    ReferralFactory(organization=summit)
+    export = queued_export(summit, attempts=1)
+
+    assert referral_export_run(export_id=export.pk).attempts == 2

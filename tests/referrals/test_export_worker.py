@@ -87,7 +87,7 @@ def make_referrals(organization, count: int) -> None:
 def request(organization, membership) -> ReferralExport:
     return referral_export_request(
         organization=organization,
-        user=membership.user,
+        acting=membership,
         filters={},
         filters_description="All referrals",
         include_patient_data=True,
