@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import models
-from django.db.models import Model
 from django.utils import timezone
 
 from ..models import BodyRegion, Channel, LossReason, Priority, Referral, SourceType, Status
@@ -120,7 +119,7 @@ def filters_for_storage(filters: Mapping[str, Any]) -> dict[str, str | int]:
     """
     stored: dict[str, str | int] = {}
     for name, value in filters.items():
-        if isinstance(value, Model):
+        if isinstance(value, models.Model):
             stored[name] = value.pk
         elif isinstance(value, datetime.date):
             stored[name] = value.isoformat()
