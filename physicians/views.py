@@ -10,9 +10,9 @@ from clinics.clock import person_today
 from clinics.roles import ADMINS, ALL_ROLES
 from clinics.tenancy import OrganizationRequest, get_for_organization_or_404, staff_view
 from config.ids import id_from_input
+from config.spreadsheets import csv_lines
 
 from . import selectors, services
-from .exports import csv_lines
 from .fit import STRONG_FIT, clinic_profile
 from .forms import GatekeeperForm, MergeForm, PhysicianFilterForm, PhysicianForm, PracticeForm, StageForm
 from .models import Gatekeeper, Physician, Practice

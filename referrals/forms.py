@@ -1,8 +1,10 @@
 import re
 from datetime import UTC, date, datetime
+from typing import cast
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.formats import date_format
 
 from accounts.models import User
 from clinics.clock import clinic_zone, current_today
@@ -497,6 +499,35 @@ class ReferralFilterForm(StyledForm, forms.Form):
         return {
             name: value for name, value in (self.cleaned_data if self.is_valid() else {}).items() if value
         }
+
+    def description(self) -> str:
+        """The filters in words, for people ("Status: Received · Received from Jan 1, 2025")."""
+        labels = {"received_from": "Received from", "received_to": "Received until"}
+        parts = []
+        for name, value in self.filters().items():
+            field = self.fields[name]
+            if isinstance(value, date):
+                shown = date_format(value, "M j, Y")
+            elif isinstance(field, forms.ChoiceField) and not isinstance(field, forms.ModelChoiceField):
+                shown = str(dict(cast(list[tuple[str, str]], field.choices)).get(value, value))
+            else:
+                shown = str(value)
+            parts.append(f"{labels.get(name, field.label or name.capitalize())}: {shown}")
+        return " · ".join(parts) or "All referrals"
+
+
+class ReferralExportForm(StyledForm, forms.Form):
+    """The export page's one question: whether the file may hold patient data."""
+
+    include_patient_data = forms.BooleanField(
+        required=False,
+        label="Include patient details: names, dates of birth, phone numbers and email addresses",
+        help_text=(
+            "Tick only if you need them: the file then holds patient data. Keep it on a secure device, "
+            "share it only with people allowed to see it, and delete it when you are done."
+        ),
+    )
+    submit_label = "Export"
 
 
 class ReferralSettingsForm(forms.ModelForm):

@@ -1,5 +1,6 @@
 import re
 import uuid
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -512,3 +513,69 @@ class ReferralSettings(models.Model):
 
     def __str__(self) -> str:
         return f"Referral settings of {self.organization_id}"
+
+
+class ExportStatus(models.TextChoices):
+    QUEUED = "queued", "Waiting for the background worker"
+    RUNNING = "running", "Writing"
+    READY = "ready", "Ready to download"
+    FAILED = "failed", "Failed"
+    EXPIRED = "expired", "Expired"
+
+
+class ReferralExport(TenantModel):
+    """One CSV export of the referral list, written by the worker and kept until it expires.
+
+    The row outlives its file: once expired, it still says who exported which
+    referrals, when, and whether the file held patient data.
+    """
+
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    # The list's filters as the list parsed them (ids, ISO dates), and in words for people.
+    filters = models.JSONField(default=dict, blank=True)
+    filters_description = models.CharField(max_length=500)
+    # The zone the list was read in: "received from" a date is a day in that zone.
+    time_zone = models.CharField(max_length=64)
+    include_patient_data = models.BooleanField(default=False)
+    status = models.CharField(max_length=20, choices=ExportStatus.choices, default=ExportStatus.QUEUED)
+    rows_total = models.PositiveIntegerField(default=0)
+    rows_done = models.PositiveIntegerField(default=0)
+    # Never served at a URL: downloaded only through the view that checks the organization and role.
+    file = models.FileField(blank=True)
+    error = models.TextField(blank=True)
+    # The worker that writes the file holds the claim: a token and a lease it renews after each chunk.
+    claim_token = models.CharField(max_length=32, blank=True)
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    # Runs that claimed it: an export that stops its worker every time is given up, not retried for ever.
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(fields=["organization", "-created_at"], name="referrals_export_org_created"),
+            models.Index(fields=["status", "expires_at"], name="referrals_export_status_exp"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Referral export #{self.pk}"
+
+    @property
+    def percent(self) -> int:
+        if self.status == ExportStatus.READY:
+            return 100
+        return min(100, 100 * self.rows_done // self.rows_total) if self.rows_total else 0
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (ExportStatus.READY, ExportStatus.FAILED, ExportStatus.EXPIRED)
+
+    @property
+    def list_query(self) -> str:
+        """The referral list's query string for these filters: they are stored as the list reads them."""
+        return urlencode(self.filters)

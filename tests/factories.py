@@ -9,7 +9,7 @@ from clinics.models import Clinic, Membership, Organization, Payer, PayerCategor
 from outreach.models import CalendarFeed, Flag, FlagKind, FlagSeverity, FollowUp, Touch, TouchKind
 from physicians.identifiers import npi_check_digit
 from physicians.models import Affiliation, Gatekeeper, GatekeeperRole, NppesImport, Physician, Practice
-from referrals.models import PlanOfCare, Referral, ReferralDocument
+from referrals.models import PlanOfCare, Referral, ReferralDocument, ReferralExport
 from referrals.services import FirstAppointment
 
 TEST_PASSWORD = "correct-horse-battery-staple"
@@ -162,6 +162,16 @@ class ReferralDocumentFactory(factory.django.DjangoModelFactory):
     file = factory.django.FileField(filename="order.pdf", data=b"%PDF-1.7\n")
     size = 9
     added_at = factory.LazyFunction(timezone.now)
+
+
+class ReferralExportFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ReferralExport
+
+    organization = factory.SubFactory(OrganizationFactory)
+    filters_description = "All referrals"
+    time_zone = "America/Denver"
+    expires_at = factory.LazyFunction(lambda: timezone.now() + datetime.timedelta(hours=24))
 
 
 class PlanOfCareFactory(factory.django.DjangoModelFactory):

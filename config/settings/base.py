@@ -298,6 +298,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "referrals.sweep_pending_documents",
         "schedule": timedelta(hours=1),
     },
+    # Queues again an export whose worker died, deletes exports past their time.
+    "sweep-referral-exports": {
+        "task": "referrals.sweep_exports",
+        "schedule": timedelta(minutes=5),
+    },
     # Sends what on_commit did not (a worker down, a retry coming due).
     "send-pending-email": {
         "task": "outbox.send_pending",

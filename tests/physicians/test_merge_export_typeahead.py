@@ -5,7 +5,6 @@ import pytest
 from django.urls import reverse
 
 from clinics.models import Role
-from physicians.exports import spreadsheet_safe
 from physicians.models import Affiliation, Physician, StageChange
 from physicians.services import physician_change_stage, physician_merge
 
@@ -48,23 +47,6 @@ def test_merge_page_cannot_reach_another_organizations_physician(admin_client, s
 
     assert response.status_code == 200
     assert Physician.objects.filter(pk=outsider.pk).exists()
-
-
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [
-        ('=HYPERLINK("http://x")', '\'=HYPERLINK("http://x")'),
-        ("+1 303", "'+1 303"),
-        ("-2", "'-2"),
-        ("@SUM(A1)", "'@SUM(A1)"),
-        ("\tcmd", "'\tcmd"),
-        ("\rcmd", "'\rcmd"),
-        ("O'Brien", "O'Brien"),
-        (None, ""),
-    ],
-)
-def test_spreadsheet_formulas_are_neutralized(value, expected):
-    assert spreadsheet_safe(value) == expected
 
 
 def test_export_streams_the_filtered_directory_as_safe_csv(client, summit, harbor, member_factory):

@@ -1,15 +1,19 @@
-"""CSV export that is safe to open in a spreadsheet."""
+"""CSV that is safe to open in a spreadsheet: every export of Rapport writes through `csv_lines`.
+
+A cell that starts with = + - @, a tab or a carriage return is run as a
+formula by Excel, LibreOffice and Google Sheets, so a name typed as
+"=HYPERLINK(...)" (into the directory, a referral, anything exported) could
+act when the file is opened. Such a cell is prefixed with a quote and
+arrives as text.
+"""
 
 import csv
 from collections.abc import Iterable, Iterator
 
-# A cell starting with one of these is read as a formula by Excel, LibreOffice
-# and Google Sheets; a name like "=HYPERLINK(...)" typed into the directory
-# must arrive as text.
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
 
-def spreadsheet_safe(value) -> str:
+def spreadsheet_safe(value: object) -> str:
     text = "" if value is None else str(value)
     return f"'{text}" if text.startswith(FORMULA_TRIGGERS) else text
 
@@ -20,6 +24,7 @@ class _Echo:
 
 
 def csv_lines(header: list[str], rows: Iterable[list]) -> Iterator[str]:
+    """The header, then each row, as CSV lines with every cell made spreadsheet-safe."""
     writer = csv.writer(_Echo())
     yield writer.writerow(header)
     for row in rows:

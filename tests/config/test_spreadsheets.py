@@ -1,0 +1,26 @@
+import pytest
+
+from config.spreadsheets import csv_lines, spreadsheet_safe
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ('=HYPERLINK("http://x")', '\'=HYPERLINK("http://x")'),
+        ("+1 303", "'+1 303"),
+        ("-2", "'-2"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\tcmd", "'\tcmd"),
+        ("\rcmd", "'\rcmd"),
+        ("O'Brien", "O'Brien"),
+        (None, ""),
+    ],
+)
+def test_spreadsheet_formulas_are_neutralized(value, expected):
+    assert spreadsheet_safe(value) == expected
+
+
+def test_csv_lines_write_the_header_then_safe_rows():
+    lines = list(csv_lines(["Name", "Visits", "Notes"], [["=1+1", 2, None]]))
+
+    assert lines == ["Name,Visits,Notes\r\n", "'=1+1,2,\r\n"]
