@@ -91,6 +91,7 @@ def populate(organization, *, physicians: int, touches: float, referrals: float,
         (
             Referral(
                 organization=organization,
+                number=number,
                 clinic=clinic,
                 physician_id=rng.choice(physician_ids),
                 patient_first_name="Bench",
@@ -99,7 +100,7 @@ def populate(organization, *, physicians: int, touches: float, referrals: float,
                 patient_phone="303-555-0100",
                 received_at=now - timedelta(days=rng.uniform(0, 425)),
             )
-            for _ in range(int(physicians * referrals))
+            for number in range(1, int(physicians * referrals) + 1)
         ),
         batch_size=BATCH,
     )

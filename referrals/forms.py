@@ -357,9 +357,23 @@ class PlanOfCareForm(StyledForm, forms.ModelForm):
         self.fields["ends_on"].help_text = "Empty: the longest certification your organization allows."
 
 
+class ReferralNumberField(forms.IntegerField):
+    """A referral's number as staff say and write it: "12" or "#12"."""
+
+    def to_python(self, value):
+        return super().to_python(value.strip().lstrip("#") if isinstance(value, str) else value)
+
+
 class ReferralFilterForm(StyledForm, forms.Form):
     compact = True
 
+    number = ReferralNumberField(
+        label="Referral #",
+        required=False,
+        min_value=1,
+        error_messages={"invalid": "Type the referral's number, e.g. 12 or #12."},
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off", "size": 6}),
+    )
     status = forms.ChoiceField(choices=[("", "Any status"), *Status.choices], required=False)
     clinic = forms.ModelChoiceField(queryset=Clinic.objects.none(), required=False, empty_label="Any clinic")
     source = forms.ChoiceField(choices=[("", "Any source"), *SourceType.choices], required=False)

@@ -103,6 +103,9 @@ def normalize_icd10(value: str) -> str:
 class Referral(TenantModel):
     """One patient sent to the clinic, followed from received to discharged (or lost)."""
 
+    # What staff call the referral: #1, #2… in each organization, handed out by
+    # `ReferralCounter`. Addresses keep the primary key.
+    number = models.PositiveIntegerField(editable=False)
     clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="+")
     source_type = models.CharField(
         "source", max_length=20, choices=SourceType.choices, default=SourceType.PHYSICIAN
@@ -173,6 +176,9 @@ class Referral(TenantModel):
             ),
         ]
         constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "number"], name="referrals_number_unique_per_org"
+            ),
             models.CheckConstraint(
                 condition=~models.Q(source_type="physician") | models.Q(physician__isnull=False),
                 name="referrals_physician_source_names_physician",
@@ -186,7 +192,7 @@ class Referral(TenantModel):
         ]
 
     def __str__(self) -> str:
-        return f"Referral #{self.pk}"
+        return f"Referral #{self.number}"
 
     @property
     def is_open(self) -> bool:
@@ -203,6 +209,22 @@ class Referral(TenantModel):
             obj = getattr(self, related, None)
             if obj is not None and obj.organization_id != self.organization_id:
                 raise ValidationError({related: "Choose one of your organization's records."})
+
+
+class ReferralCounter(models.Model):
+    """The last referral number an organization handed out: one row each, locked while a number is taken.
+
+    A row of its own, not a column of `ReferralSettings`, so that saving the
+    settings page never writes an old count back over a newer one.
+    """
+
+    organization = models.OneToOneField(
+        Organization, on_delete=models.CASCADE, primary_key=True, related_name="referral_counter"
+    )
+    last_number = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"Referral counter of {self.organization_id}: {self.last_number}"
 
 
 class StatusChange(TenantModel):
@@ -282,7 +304,7 @@ class ReferralDocument(TenantModel):
         ]
 
     def __str__(self) -> str:
-        return f"Document #{self.pk} of referral #{self.referral_id}"
+        return f"Document #{self.pk} of referral #{self.referral.number}"
 
     @property
     def kind(self) -> DocumentType:

@@ -348,6 +348,7 @@ def referral_plans(*, organization: Organization, referral: Referral, today: dat
 def referral_list(*, organization: Organization, filters: Mapping[str, Any]) -> QuerySet[Referral]:
     """Referrals matching the list page's filters, newest first."""
     lookups = {
+        "number": "number",
         "status": "status",
         "clinic": "clinic",
         "source": "source_type",

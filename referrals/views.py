@@ -128,7 +128,7 @@ def _save_intake(request: OrganizationRequest, form: ReferralForm) -> HttpRespon
     except ValidationError as error:
         form.add_error(None, error)
         return None
-    messages.success(request, f"Referral #{referral.pk} logged. Ready for the next one.")
+    messages.success(request, f"Referral #{referral.number} logged. Ready for the next one.")
     return redirect("referrals:intake")
 
 
@@ -147,7 +147,7 @@ def _duplicate_warning(earlier: Referral) -> SafeString:
         earlier.source_label,
         f" for {diagnoses}" if diagnoses else "",
         reverse("referrals:detail", args=[earlier.pk]),
-        earlier.pk,
+        earlier.number,
         earlier.get_status_display().lower(),
     )
 
@@ -324,7 +324,8 @@ def transition(request: OrganizationRequest, referral_id: int) -> HttpResponse:
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
         else:
-            messages.success(request, f"Referral #{moved.pk} is now {moved.get_status_display().lower()}.")
+            status = moved.get_status_display().lower()
+            messages.success(request, f"Referral #{moved.number} is now {status}.")
     else:
         messages.error(request, "Choose the next step.")
     return redirect("referrals:detail", referral_id=referral.pk)
@@ -398,7 +399,10 @@ def document_add(request: OrganizationRequest, referral_id: int) -> HttpResponse
 @staff_view(roles=ALL_ROLES)
 def document(request: OrganizationRequest, referral_id: int, document_id: int) -> FileResponse:
     stored = get_for_organization_or_404(
-        ReferralDocument, request.organization, pk=document_id, referral_id=referral_id
+        ReferralDocument.objects.select_related("referral"),
+        request.organization,
+        pk=document_id,
+        referral_id=referral_id,
     )
     try:
         content = stored.file.open("rb")
@@ -409,7 +413,7 @@ def document(request: OrganizationRequest, referral_id: int, document_id: int) -
         content,
         as_attachment=True,
         filename=download_name(
-            referral_id=stored.referral_id, document_id=stored.pk, content_type=stored.content_type
+            referral_number=stored.referral.number, document_id=stored.pk, content_type=stored.content_type
         ),
         content_type=document_type(stored.content_type).content_type,
     )
