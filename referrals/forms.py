@@ -112,19 +112,32 @@ class DiagnosisCodesField(forms.CharField):
 
 
 class BirthDateField(forms.DateField):
-    """Typed as text straight from the fax, not picked: the same in every browser and screen reader."""
+    """Typed as text straight from the fax, not picked: the same in every browser and screen reader.
+
+    US order, with slashes or dashes, or as 8 digits without them (03141962 is
+    March 14, 1962). Digits alone must be 8: "3141962" could be March 14 or
+    (with a digit lost) anything else, so it is refused rather than guessed.
+    """
 
     def __init__(self, **kwargs):
         super().__init__(
             label="Date of birth",
-            input_formats=["%m/%d/%Y", "%m-%d-%Y", "%m%d%Y", "%Y-%m-%d"],
+            input_formats=["%m/%d/%Y", "%m-%d-%Y", "%Y-%m-%d"],
             widget=forms.DateInput(
                 format="%m/%d/%Y",
                 attrs={"placeholder": "MM/DD/YYYY", "inputmode": "numeric", "autocomplete": "off"},
             ),
-            error_messages={"invalid": "Enter the date of birth as MM/DD/YYYY."},
+            error_messages={"invalid": "Enter the date of birth as MM/DD/YYYY, or as 8 digits: MMDDYYYY."},
             **kwargs,
         )
+
+    def to_python(self, value):
+        typed = value.strip() if isinstance(value, str) else value
+        if isinstance(typed, str) and typed.isdigit():
+            if len(typed) != 8:
+                raise ValidationError(self.error_messages["invalid"], code="invalid")
+            typed = f"{typed[:2]}/{typed[2:4]}/{typed[4:]}"
+        return super().to_python(typed)
 
     def validate(self, value: date) -> None:
         super().validate(value)
