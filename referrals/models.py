@@ -1,4 +1,3 @@
-import re
 import uuid
 
 from django.conf import settings
@@ -7,9 +6,11 @@ from django.core.validators import MinValueValidator
 from django.db import models
 
 from clinics.models import Clinic, Organization, Payer, TenantModel
+from clinics.phones import PhoneField
 from physicians.models import Physician, Practice
 
 from .attachments import DocumentType, document_path, document_type
+from .diagnoses import validate_diagnosis_codes
 
 
 class SourceType(models.TextChoices):
@@ -87,19 +88,6 @@ class BodyRegion(models.TextChoices):
     OTHER = "other", "Other"
 
 
-ICD10_PATTERN = re.compile(r"^[A-Z][0-9][0-9A-Z](\.[0-9A-Z]{1,4})?$")
-
-
-def normalize_icd10(value: str) -> str:
-    """“m5450” → “M54.50”; raises ValidationError for anything that is not ICD-10-CM shaped."""
-    code = value.strip().upper().replace(" ", "")
-    if "." not in code and len(code) > 3:
-        code = f"{code[:3]}.{code[3:]}"
-    if not ICD10_PATTERN.match(code):
-        raise ValidationError(f"“{value.strip()}” is not an ICD-10-CM code (e.g. M54.50).")
-    return code
-
-
 class Referral(TenantModel):
     """One patient sent to the clinic, followed from received to discharged (or lost)."""
 
@@ -137,11 +125,13 @@ class Referral(TenantModel):
     patient_first_name = models.CharField("patient first name", max_length=100)
     patient_last_name = models.CharField("patient last name", max_length=100)
     patient_birth_date = models.DateField("date of birth")
-    patient_phone = models.CharField("patient phone", max_length=30)
+    patient_phone = PhoneField("patient phone")
     patient_email = models.EmailField("patient email", blank=True)
     received_at = models.DateTimeField("received")
     channel = models.CharField(max_length=20, choices=Channel.choices, default=Channel.FAX)
-    diagnosis_codes = models.JSONField("diagnoses (ICD-10-CM)", default=list, blank=True)
+    diagnosis_codes = models.JSONField(
+        "diagnoses (ICD-10-CM)", default=list, blank=True, validators=[validate_diagnosis_codes]
+    )
     body_region = models.CharField(max_length=20, choices=BodyRegion.choices, blank=True)
     payer = models.ForeignKey(Payer, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     priority = models.CharField(max_length=20, choices=Priority.choices, default=Priority.ROUTINE)

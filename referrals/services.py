@@ -19,12 +19,14 @@ from django.utils import timezone
 from accounts.models import User
 from clinics.inputs import ModelFields
 from clinics.models import Clinic, Membership, Organization, Payer
+from clinics.phones import PhoneValue
 from clinics.roles import ALL_ROLES, acts_as
 from physicians.models import Physician
 from physicians.services import PhysicianFields, physician_save
 
 from . import selectors
 from .attachments import sniff
+from .diagnoses import normalize_icd10
 from .models import (
     PATIENT_FIELDS,
     TRANSITIONS,
@@ -41,7 +43,6 @@ from .models import (
     SourceType,
     Status,
     StatusChange,
-    normalize_icd10,
 )
 from .plans import default_ends_on
 from .roles import CARE
@@ -54,7 +55,7 @@ class ReferralDetails(ModelFields):
     patient_first_name: str
     patient_last_name: str
     patient_birth_date: date
-    patient_phone: str
+    patient_phone: PhoneValue
     patient_email: str = ""
     clinic: Clinic
     diagnosis_codes: list[str] = dataclasses.field(default_factory=list)

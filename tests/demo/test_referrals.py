@@ -19,6 +19,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from physicians.models import Stage
+from referrals.diagnoses import normalize_icd10
 from referrals.models import (
     OPEN_STATUSES,
     TRANSITIONS,
@@ -29,7 +30,6 @@ from referrals.models import (
     SourceType,
     Status,
     StatusChange,
-    normalize_icd10,
 )
 from referrals.selectors import queue, referral_attributions, referral_settings_get
 
