@@ -19,6 +19,7 @@ from physicians import selectors as physician_selectors
 
 from . import selectors, services
 from .attachments import document_type, download_name
+from .diagnoses import diagnosis_lookup
 from .forms import (
     COMMON_DIAGNOSES,
     BulkTransitionForm,
@@ -115,7 +116,9 @@ def _save_intake(request: OrganizationRequest, form: ReferralForm) -> HttpRespon
     )
     latest = duplicates.first()
     warning = _duplicate_warning(latest) if latest else ""
-    if form.needs_duplicate_confirmation(warning):
+    # Both questions are asked at once, so the desk answers them in one round trip.
+    asks_duplicate = form.needs_duplicate_confirmation(warning)
+    if asks_duplicate or form.needs_diagnosis_choice():
         return None
     try:
         referral = services.referral_intake(
@@ -264,7 +267,7 @@ def referral_detail(request: OrganizationRequest, referral_id: int) -> HttpRespo
         organization=request.organization,
         may_edit_care=may_edit_care,
     )
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and form.is_valid() and not form.needs_diagnosis_choice():
         try:
             services.referral_update(
                 referral=referral,
@@ -295,6 +298,7 @@ def referral_detail(request: OrganizationRequest, referral_id: int) -> HttpRespo
             "next_statuses": [Status(s) for s in Status.values if s in TRANSITIONS[referral.status]],
             "loss_reasons": LossReason.choices,
             "common_diagnoses": COMMON_DIAGNOSES,
+            "diagnoses": [(code, diagnosis_lookup(code)) for code in referral.diagnosis_codes],
             "plans": selectors.referral_plans(
                 organization=request.organization,
                 referral=referral,
