@@ -197,7 +197,7 @@ def referral_update(
     _assign(referral, details)
     if care is not None:
         care.assign_to(referral)
-    referral.full_clean()
+    referral.full_clean(exclude=["number"])  # never edited: its uniqueness needs no query here
     before = (
         Referral.objects.select_for_update()
         .filter(pk=referral.pk, version=version)
