@@ -2,10 +2,13 @@
 
 import contextlib
 import dataclasses
+import re
 import threading
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.migrations.executor import MigrationExecutor
 from django.urls import reverse
@@ -235,3 +238,16 @@ def test_intakes_at_the_same_moment_never_share_a_number(monkeypatch, summit):
     if overlapping:
         assert not all_begun.broken, "the transactions never overlapped: no race was tested"
         assert all_numbered.broken, "several intakes held a number before the first committed"
+
+
+def test_no_template_shows_a_referrals_id_as_its_number():
+    """A page names a referral "#{{ referral.number }}", never "#{{ referral.pk }}", the id all share."""
+    shown_id = re.compile(r"#{{\s*[\w.]*?(referral\.pk|referral\.id|referral_id)\s*[|}]")
+    base = Path(settings.BASE_DIR)
+    offenders = [
+        path.relative_to(base)
+        for path in base.glob("*/templates/**/*.html")
+        if ".venv" not in path.parts and shown_id.search(path.read_text())
+    ]
+
+    assert not offenders
