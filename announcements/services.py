@@ -40,6 +40,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from clinics.models import Organization, ServiceOffering
+from clinics.phones import phone_display
 from outbox.services import EmailToQueue, email_enqueue_many
 from outreach.models import TouchKind
 from outreach.services import touch_log_broadcast
@@ -172,7 +173,7 @@ def announcement_send(
         "offering_name": offering.name,
         "clinic_name": clinic.name,
         "clinic_address": clinic.address,
-        "clinic_phone": clinic.phone,
+        "clinic_phone": phone_display(clinic.phone),
         "organization_name": organization.name,
         "sender_name": user.get_full_name() or user.username,
     }

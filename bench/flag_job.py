@@ -91,15 +91,16 @@ def populate(organization, *, physicians: int, touches: float, referrals: float,
         (
             Referral(
                 organization=organization,
+                number=number,
                 clinic=clinic,
                 physician_id=rng.choice(physician_ids),
                 patient_first_name="Bench",
                 patient_last_name="Patient",
                 patient_birth_date=date(1970, 1, 1),
-                patient_phone="303-555-0100",
+                patient_phone="+13035550100",
                 received_at=now - timedelta(days=rng.uniform(0, 425)),
             )
-            for _ in range(int(physicians * referrals))
+            for number in range(1, int(physicians * referrals) + 1)
         ),
         batch_size=BATCH,
     )

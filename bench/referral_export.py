@@ -89,13 +89,15 @@ def populate(organization: Organization, *, referrals: int, rng: random.Random) 
         (
             Referral(
                 organization=organization,
+                # A scratch organization of its own: its numbers start at 1.
+                number=n + 1,
                 clinic=rng.choice(clinics),
                 physician=rng.choice(physicians),
                 referring_practice=rng.choice(practices),
                 patient_first_name=f"Patient{n}",
                 patient_last_name="Bench-Example",
                 patient_birth_date=date(1950, 1, 1) + timedelta(days=rng.randrange(20000)),
-                patient_phone="303-555-0100",
+                patient_phone="+13035550100",
                 patient_email=f"patient{n}@example.org",
                 received_at=now - timedelta(minutes=rng.randrange(60 * 24 * 540)),
                 diagnosis_codes=rng.sample(["M54.50", "M17.11", "M25.561", "S83.511A", "M75.101"], 2),

@@ -5,6 +5,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 
+from .phones import PhoneField
+
 
 class Role(models.TextChoices):
     FRONT_DESK = "front_desk", "Front desk"
@@ -86,7 +88,7 @@ class Clinic(TenantModel, PostalAddress):
     """One location of an organization."""
 
     name = models.CharField(max_length=200)
-    phone = models.CharField(max_length=30, blank=True)
+    phone = PhoneField(blank=True)
     timezone = models.CharField(
         "time zone",
         max_length=64,

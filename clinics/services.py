@@ -13,6 +13,7 @@ from accounts.models import User
 
 from .inputs import ModelFields
 from .models import Clinic, Membership, Organization, Payer, Population, Role, ServiceOffering
+from .phones import PhoneValue
 
 if TYPE_CHECKING:
     from .settings_sections import SettingsSection
@@ -26,7 +27,7 @@ class ClinicFields(ModelFields):
     city: str = ""
     state: str = ""
     postal_code: str = ""
-    phone: str = ""
+    phone: PhoneValue = ""
     timezone: str
     is_active: bool = True
 

@@ -57,6 +57,19 @@ ARCHETYPES = [
     ("Occupational Health", ["207Q00000X", "363A00000X", "111N00000X"], ["workers-comp", "orthopedic"]),
 ]
 
+# Real area codes of each demo state, so every demo number is one a phone could dial.
+AREA_CODES = {"CO": ("303", "720", "719"), "MA": ("617", "857", "781")}
+
+
+def _area_code(rng: random.Random, state: str) -> str:
+    """One of the state's area codes, from one draw of the range the demo has always drawn from.
+
+    The same draw keeps every later random choice of the demo as it was.
+    """
+    codes = AREA_CODES[state]
+    return codes[rng.randrange(200, 999) % len(codes)]
+
+
 PLACES = {
     "summit": (
         "CO",
@@ -249,8 +262,8 @@ def seed_organization(organization: Organization) -> None:
             "city": city if rng.random() < 0.5 else place,
             "state": state,
             "postal_code": f"{zip_prefix}{rng.randrange(100, 300):03d}",
-            "phone": f"({rng.randrange(200, 999)}) 555-{rng.randrange(100, 200):04d}",
-            "fax": f"({rng.randrange(200, 999)}) 555-{rng.randrange(200, 300):04d}",
+            "phone": f"({_area_code(rng, state)}) 555-{rng.randrange(100, 200):04d}",
+            "fax": f"({_area_code(rng, state)}) 555-{rng.randrange(200, 300):04d}",
         }
         accepted = rng.sample(payers, k=min(len(payers), rng.randrange(3, 11)))
         gatekeepers = [

@@ -4,6 +4,7 @@ from django.contrib.auth import get_user_model
 
 from clinics.form_pages import ConfirmsDuplicates, StyledForm
 from clinics.models import Clinic, Organization, Payer, Population
+from clinics.phones import PhoneFormField, without_extension
 from config.text import SingleLineField
 
 from .models import Gatekeeper, Physician, Practice, Stage, Tier
@@ -170,6 +171,8 @@ class PracticeForm(StyledForm, forms.ModelForm):
 
 
 class GatekeeperForm(StyledForm, forms.ModelForm):
+    # An extension typed after the number ("303-555-0142 x12") moves to its own field.
+    phone = PhoneFormField(required=False, extension_allowed=True)
     submit_label = "Save gatekeeper"
 
     class Meta:
@@ -186,6 +189,22 @@ class GatekeeperForm(StyledForm, forms.ModelForm):
             "notes",
             "is_active",
         )
+
+    def clean(self):
+        cleaned = self.cleaned_data
+        super().clean()
+        number, typed_extension = cleaned.get("phone"), cleaned.get("extension", "")
+        if number and number.extension:
+            if typed_extension and typed_extension != number.extension:
+                self.add_error(
+                    "extension",
+                    f"The number ends in extension {number.extension}: "
+                    "keep one extension, here or after the number.",
+                )
+            else:
+                cleaned["extension"] = number.extension
+                cleaned["phone"] = without_extension(number)
+        return cleaned
 
 
 class MergeForm(StyledForm, forms.Form):

@@ -8,6 +8,7 @@ from django.db import models
 from django.db.models import Q
 
 from clinics.models import Payer, Population, PostalAddress, TenantModel
+from clinics.phones import PhoneField
 
 from .identifiers import validate_npi
 from .search import physician_search_text, practice_search_text
@@ -59,8 +60,8 @@ class Practice(TenantModel, PostalAddress):
     """A physician group or office that refers patients."""
 
     name = models.CharField(max_length=200)
-    phone = models.CharField(max_length=30, blank=True)
-    fax = models.CharField(max_length=30, blank=True)
+    phone = PhoneField(blank=True)
+    fax = PhoneField(blank=True)
     website = models.URLField(blank=True)
     populations = models.ManyToManyField(
         Population, related_name="+", blank=True, help_text="The patients this practice mostly treats."
@@ -91,7 +92,7 @@ class Practice(TenantModel, PostalAddress):
     def save(self, *args: Any, **kwargs: Any) -> None:
         self.location_key = location_key(self.address_line1, self.address_line2, self.postal_code)
         self.search_text = practice_search_text(
-            name=self.name, city=self.city, phone=self.phone, fax=self.fax
+            name=self.name, city=self.city, phone=str(self.phone or ""), fax=str(self.fax or "")
         )
         super().save(*args, **kwargs)
 
@@ -117,7 +118,7 @@ class Physician(TenantModel):
         "specialty", max_length=10, blank=True, help_text="NUCC provider-taxonomy code."
     )
     practices = models.ManyToManyField(Practice, through="Affiliation", related_name="physicians")
-    phone = models.CharField(max_length=30, blank=True)
+    phone = PhoneField(blank=True)
     email = models.EmailField(blank=True)
     update_channel = models.CharField(
         "send updates by", max_length=20, choices=UpdateChannel.choices, default=UpdateChannel.FAX
@@ -234,7 +235,7 @@ class Gatekeeper(TenantModel):
     first_name = models.CharField(max_length=100)
     last_name = models.CharField(max_length=100, blank=True)
     role = models.CharField(max_length=30, choices=GatekeeperRole.choices)
-    phone = models.CharField(max_length=30, blank=True)
+    phone = PhoneField(blank=True)
     extension = models.CharField(max_length=10, blank=True)
     email = models.EmailField(blank=True)
     preferred_contact = models.CharField(

@@ -20,6 +20,7 @@ from django.db.models import (
 from django.db.models.functions import Concat, Lower
 
 from clinics.models import Clinic, Organization, Payer
+from clinics.phones import phone_display
 from clinics.tenancy import get_for_organization_or_404
 
 from .fit import STRONG_FIT, ClinicProfile, fit_explanation, with_fit
@@ -460,8 +461,8 @@ def physician_export_rows(*, organization: Organization, filters: PhysicianFilte
             str(physician.owner or ""),
             practice.name if practice else "",
             practice.address if practice else "",
-            practice.phone if practice else "",
-            practice.fax if practice else "",
+            phone_display(practice.phone) if practice else "",
+            phone_display(practice.fax) if practice else "",
             physician.email,
             "yes" if physician.is_active else "no",
         ]

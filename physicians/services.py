@@ -10,6 +10,7 @@ from django.utils import timezone
 from accounts.models import User
 from clinics.inputs import ModelFields
 from clinics.models import Organization, Payer, Population, TenantModel
+from clinics.phones import PhoneValue
 
 from .models import (
     Affiliation,
@@ -36,7 +37,7 @@ class PhysicianFields(ModelFields):
     last_name: str
     credential: str = ""
     taxonomy_code: str = ""
-    phone: str = ""
+    phone: PhoneValue = ""
     email: str = ""
     update_channel: str = UpdateChannel.FAX
     update_rhythm: str = UpdateRhythm.AFTER_EVALUATION
@@ -54,8 +55,8 @@ class PracticeFields(ModelFields):
     city: str = ""
     state: str = ""
     postal_code: str = ""
-    phone: str = ""
-    fax: str = ""
+    phone: PhoneValue = ""
+    fax: PhoneValue = ""
     website: str = ""
     notes: str = ""
 
@@ -65,7 +66,7 @@ class GatekeeperFields(ModelFields):
     first_name: str
     last_name: str = ""
     role: str
-    phone: str = ""
+    phone: PhoneValue = ""
     extension: str = ""
     email: str = ""
     preferred_contact: str = ContactMethod.PHONE

@@ -75,5 +75,5 @@ def document_path(document, filename: str) -> str:
     return f"referrals/{document.organization_id}/{uuid.uuid4().hex}.{extension}"
 
 
-def download_name(*, referral_id: int, document_id: int, content_type: str) -> str:
-    return f"referral-{referral_id}-document-{document_id}.{document_type(content_type).extension}"
+def download_name(*, referral_number: int, document_id: int, content_type: str) -> str:
+    return f"referral-{referral_number}-document-{document_id}.{document_type(content_type).extension}"

@@ -1,4 +1,5 @@
 import re
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import cast
 
@@ -18,6 +19,7 @@ from physicians.services import PhysicianFields
 
 from . import services
 from .attachments import sniff
+from .diagnoses import CODES_OFFERED, Diagnosis, diagnosis_lookup, normalize_icd10, unknown_code_message
 from .models import (
     CONTACT_OUTCOMES,
     PATIENT_FIELDS,
@@ -30,7 +32,6 @@ from .models import (
     ReferralSettings,
     SourceType,
     Status,
-    normalize_icd10,
 )
 from .services import (
     CARE_FIELDS,
@@ -99,39 +100,115 @@ COMMON_DIAGNOSES = [
 
 
 class DiagnosisCodesField(forms.CharField):
-    # A CharField in the form, a list of codes in cleaned_data.
+    """Codes typed in one box, separated by commas, semicolons or spaces, in any case, the dot optional.
+
+    Cleaned, a list of ICD-10-CM codes written one way ("M54.50"), each once;
+    a code that is not in the ICD-10-CM list is refused, naming it.
+    """
+
     def to_python(self, value: str | None) -> list[str]:  # type: ignore[override]
         text = super().to_python(value) or ""
         return [code for code in re.split(r"[,;\s]+", text) if code]
 
     def validate(self, value: list[str]) -> None:
-        errors = []
-        for code in value:
-            try:
-                normalize_icd10(code)
-            except ValidationError as error:
-                errors.extend(error.messages)
-        if errors:
-            raise ValidationError(errors)
+        super().validate(value)
+        unknown = [code for code in value if diagnosis_lookup(code) is None]
+        if unknown:
+            raise ValidationError([unknown_code_message(code) for code in unknown], code="unknown_code")
+
+    def clean(self, value) -> list[str]:
+        return list(dict.fromkeys(normalize_icd10(code) for code in super().clean(value)))
 
     def prepare_value(self, value):
         return ", ".join(value) if isinstance(value, list) else value
 
 
+@dataclass(frozen=True)
+class HeaderCode:
+    """A header code typed in the diagnoses ("M54.5"), with the choice made for it so far."""
+
+    diagnosis: Diagnosis
+    # A billable code beneath it, the header itself to keep it as written, or "" before a choice.
+    choice: str
+
+    @property
+    def choice_name(self) -> str:
+        return f"diagnosis_choice_{self.diagnosis.code}"
+
+    @property
+    def offered(self) -> tuple[Diagnosis, ...]:
+        return self.diagnosis.billable_codes[:CODES_OFFERED]
+
+    @property
+    def more(self) -> int:
+        return len(self.diagnosis.billable_codes) - len(self.offered)
+
+
+class ChecksDiagnosisCodes:
+    """A form whose `diagnosis_codes` may hold header codes: it asks once which billable code each means.
+
+    Like `ConfirmsDuplicates`: the view holds the form back with the question
+    while a header has no answer (`needs_diagnosis_choice`); the answers are
+    not fields but radio buttons next to the question
+    (`referrals/_diagnosis_choices.html`), shown again with the answers made on
+    any later round trip. Choosing a billable code replaces the header;
+    choosing the header keeps it as written, when the order says no more (the
+    referral's page then marks it "not billable"). A header the referral
+    already had is not asked about again.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.header_codes: list[HeaderCode] = []
+        self.codes_kept_before: frozenset[str] = frozenset()
+
+    def clean_diagnosis_codes(self) -> list[str]:
+        codes = []
+        for code in self.cleaned_data["diagnosis_codes"]:
+            diagnosis = diagnosis_lookup(code)
+            if diagnosis is None or diagnosis.billable or code in self.codes_kept_before:
+                codes.append(code)
+                continue
+            header = HeaderCode(diagnosis=diagnosis, choice="")
+            answer = self.data.get(header.choice_name, "")
+            if answer == code or answer in {billable.code for billable in diagnosis.billable_codes}:
+                header = HeaderCode(diagnosis=diagnosis, choice=answer)
+            self.header_codes.append(header)
+            codes.append(header.choice or code)
+        return list(dict.fromkeys(codes))
+
+    def needs_diagnosis_choice(self) -> bool:
+        """True while a header code typed has no answer yet; the page then asks."""
+        return any(not header.choice for header in self.header_codes)
+
+
 class BirthDateField(forms.DateField):
-    """Typed as text straight from the fax, not picked: the same in every browser and screen reader."""
+    """Typed as text straight from the fax, not picked: the same in every browser and screen reader.
+
+    US order, with slashes or dashes, or as 8 digits without them (03141962 is
+    March 14, 1962). Digits alone must be 8: "3141962" could be March 14 or
+    (with a digit lost) anything else, so it is refused rather than guessed.
+    """
 
     def __init__(self, **kwargs):
         super().__init__(
             label="Date of birth",
-            input_formats=["%m/%d/%Y", "%m-%d-%Y", "%m%d%Y", "%Y-%m-%d"],
+            input_formats=["%m/%d/%Y", "%m-%d-%Y", "%Y-%m-%d"],
             widget=forms.DateInput(
                 format="%m/%d/%Y",
                 attrs={"placeholder": "MM/DD/YYYY", "inputmode": "numeric", "autocomplete": "off"},
             ),
-            error_messages={"invalid": "Enter the date of birth as MM/DD/YYYY."},
+            error_messages={"invalid": "Enter the date of birth as MM/DD/YYYY, or as 8 digits: MMDDYYYY."},
             **kwargs,
         )
+
+    def to_python(self, value):
+        typed = value.strip() if isinstance(value, str) else value
+        if isinstance(typed, str) and typed.isdigit():
+            if len(typed) != 8:
+                raise ValidationError(self.error_messages["invalid"], code="invalid")
+            typed = f"{typed[:2]}/{typed[2:4]}/{typed[4:]}"
+        return super().to_python(typed)
 
     def validate(self, value: date) -> None:
         super().validate(value)
@@ -153,7 +230,7 @@ class DocumentField(forms.FileField):
             sniff(value)
 
 
-class ReferralForm(ConfirmsDuplicates, forms.ModelForm):
+class ReferralForm(ChecksDiagnosisCodes, ConfirmsDuplicates, forms.ModelForm):
     physician = forms.ModelChoiceField(
         queryset=Physician.objects.none(), required=False, widget=forms.HiddenInput
     )
@@ -270,7 +347,7 @@ class ReferralForm(ConfirmsDuplicates, forms.ModelForm):
         return ReferralIntake.from_cleaned_data(self.cleaned_data)
 
 
-class ReferralEditForm(StyledForm, forms.ModelForm):
+class ReferralEditForm(ChecksDiagnosisCodes, StyledForm, forms.ModelForm):
     """Edits an existing referral, the patient's details included; `version` is the copy the user loaded."""
 
     version = forms.IntegerField(widget=forms.HiddenInput)
@@ -311,6 +388,7 @@ class ReferralEditForm(StyledForm, forms.ModelForm):
         )
         if not self.is_bound:
             self.initial["version"] = self.instance.version
+        self.codes_kept_before = frozenset(self.instance.diagnosis_codes)
 
     def details(self) -> ReferralDetails:
         return ReferralDetails.from_cleaned_data(self.cleaned_data)
@@ -468,9 +546,23 @@ class PlanOfCareForm(StyledForm, forms.ModelForm):
         self.fields["ends_on"].help_text = "Empty: the longest certification your organization allows."
 
 
+class ReferralNumberField(forms.IntegerField):
+    """A referral's number as staff say and write it: "12" or "#12"."""
+
+    def to_python(self, value):
+        return super().to_python(value.strip().lstrip("#") if isinstance(value, str) else value)
+
+
 class ReferralFilterForm(StyledForm, forms.Form):
     compact = True
 
+    number = ReferralNumberField(
+        label="Referral #",
+        required=False,
+        min_value=1,
+        error_messages={"invalid": "Type the referral's number, e.g. 12 or #12."},
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off", "size": 6}),
+    )
     status = forms.ChoiceField(choices=[("", "Any status"), *Status.choices], required=False)
     clinic = forms.ModelChoiceField(queryset=Clinic.objects.none(), required=False, empty_label="Any clinic")
     source = forms.ChoiceField(choices=[("", "Any source"), *SourceType.choices], required=False)

@@ -1,4 +1,3 @@
-import re
 import uuid
 from urllib.parse import urlencode
 
@@ -8,9 +7,11 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from clinics.models import Clinic, Organization, Payer, TenantModel
+from clinics.phones import PhoneField
 from physicians.models import Physician, Practice
 
 from .attachments import DocumentType, document_path, document_type
+from .diagnoses import validate_diagnosis_codes
 
 
 class SourceType(models.TextChoices):
@@ -132,22 +133,12 @@ class BodyRegion(models.TextChoices):
     OTHER = "other", "Other"
 
 
-ICD10_PATTERN = re.compile(r"^[A-Z][0-9][0-9A-Z](\.[0-9A-Z]{1,4})?$")
-
-
-def normalize_icd10(value: str) -> str:
-    """“m5450” → “M54.50”; raises ValidationError for anything that is not ICD-10-CM shaped."""
-    code = value.strip().upper().replace(" ", "")
-    if "." not in code and len(code) > 3:
-        code = f"{code[:3]}.{code[3:]}"
-    if not ICD10_PATTERN.match(code):
-        raise ValidationError(f"“{value.strip()}” is not an ICD-10-CM code (e.g. M54.50).")
-    return code
-
-
 class Referral(TenantModel):
     """One patient sent to the clinic, followed from received to discharged (or lost)."""
 
+    # What staff call the referral: #1, #2… in each organization, handed out by
+    # `ReferralCounter`. Addresses keep the primary key.
+    number = models.PositiveIntegerField(editable=False)
     clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="+")
     source_type = models.CharField(
         "source", max_length=20, choices=SourceType.choices, default=SourceType.PHYSICIAN
@@ -179,11 +170,13 @@ class Referral(TenantModel):
     patient_first_name = models.CharField("patient first name", max_length=100)
     patient_last_name = models.CharField("patient last name", max_length=100)
     patient_birth_date = models.DateField("date of birth")
-    patient_phone = models.CharField("patient phone", max_length=30)
+    patient_phone = PhoneField("patient phone")
     patient_email = models.EmailField("patient email", blank=True)
     received_at = models.DateTimeField("received")
     channel = models.CharField(max_length=20, choices=Channel.choices, default=Channel.FAX)
-    diagnosis_codes = models.JSONField("diagnoses (ICD-10-CM)", default=list, blank=True)
+    diagnosis_codes = models.JSONField(
+        "diagnoses (ICD-10-CM)", default=list, blank=True, validators=[validate_diagnosis_codes]
+    )
     body_region = models.CharField(max_length=20, choices=BodyRegion.choices, blank=True)
     payer = models.ForeignKey(Payer, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     priority = models.CharField(max_length=20, choices=Priority.choices, default=Priority.ROUTINE)
@@ -230,6 +223,9 @@ class Referral(TenantModel):
             ),
         ]
         constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "number"], name="referrals_number_unique_per_org"
+            ),
             models.CheckConstraint(
                 condition=~models.Q(source_type="physician") | models.Q(physician__isnull=False),
                 name="referrals_physician_source_names_physician",
@@ -253,7 +249,7 @@ class Referral(TenantModel):
         ]
 
     def __str__(self) -> str:
-        return f"Referral #{self.pk}"
+        return f"Referral #{self.number}"
 
     @property
     def is_open(self) -> bool:
@@ -270,6 +266,22 @@ class Referral(TenantModel):
             obj = getattr(self, related, None)
             if obj is not None and obj.organization_id != self.organization_id:
                 raise ValidationError({related: "Choose one of your organization's records."})
+
+
+class ReferralCounter(models.Model):
+    """The last referral number an organization handed out: one row each, locked while a number is taken.
+
+    A row of its own, not a column of `ReferralSettings`, so that saving the
+    settings page never writes an old count back over a newer one.
+    """
+
+    organization = models.OneToOneField(
+        Organization, on_delete=models.CASCADE, primary_key=True, related_name="referral_counter"
+    )
+    last_number = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"Referral counter of {self.organization_id}: {self.last_number}"
 
 
 class StatusChange(TenantModel):
@@ -407,7 +419,7 @@ class ReferralDocument(TenantModel):
         ]
 
     def __str__(self) -> str:
-        return f"Document #{self.pk} of referral #{self.referral_id}"
+        return f"Document #{self.pk} of referral #{self.referral.number}"
 
     @property
     def kind(self) -> DocumentType:

@@ -593,6 +593,7 @@ def referral_list(*, organization: Organization, filters: Mapping[str, Any]) -> 
     times the list shows; `received_on` is a day in the organization's zone.
     """
     lookups = {
+        "number": "number",
         "status": "status",
         "clinic": "clinic",
         "source": "source_type",

@@ -10,8 +10,8 @@ from pathlib import PurePath
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files import File
-from django.db import transaction
-from django.db.models import F, OuterRef, Subquery
+from django.db import IntegrityError, transaction
+from django.db.models import F, Max, OuterRef, Subquery
 from django.db.models.fields.files import FieldFile
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -20,12 +20,14 @@ from accounts.models import User
 from clinics.clock import clinic_clock
 from clinics.inputs import ModelFields
 from clinics.models import Clinic, Membership, Organization, Payer
+from clinics.phones import PhoneValue
 from clinics.roles import ALL_ROLES, acts_as
 from physicians.models import Physician
 from physicians.services import PhysicianFields, physician_save
 
 from . import selectors
 from .attachments import sniff
+from .diagnoses import normalize_icd10
 from .models import (
     CONTACT_OUTCOMES,
     OPEN_STATUSES,
@@ -43,12 +45,12 @@ from .models import (
     PlanOfCare,
     Priority,
     Referral,
+    ReferralCounter,
     ReferralDocument,
     ReferralSettings,
     SourceType,
     Status,
     StatusChange,
-    normalize_icd10,
 )
 from .plans import default_ends_on
 from .roles import CARE
@@ -61,7 +63,7 @@ class ReferralDetails(ModelFields):
     patient_first_name: str
     patient_last_name: str
     patient_birth_date: date
-    patient_phone: str
+    patient_phone: PhoneValue
     patient_email: str = ""
     clinic: Clinic
     diagnosis_codes: list[str] = dataclasses.field(default_factory=list)
@@ -127,6 +129,31 @@ def referrals_attribute(*, organization: Organization, referrals: Sequence[Refer
         referral.referring_taxonomy_code = attribution.taxonomy_code if attribution else ""
 
 
+def referral_numbers_take(*, organization: Organization, count: int) -> range:
+    """The organization's next `count` referral numbers, to be used in the caller's transaction.
+
+    One UPDATE raises the organization's counter and locks its row until the
+    transaction ends: a concurrent intake waits there, then counts on from
+    the committed value, so no two referrals ever share a number (the unique
+    constraint on (organization, number) says so too). A rolled-back intake
+    rolls its count back with it, so the number is handed out again.
+    The first intake of an organization makes the row, counting on from the
+    highest number its referrals already have.
+    """
+    counter = ReferralCounter.objects.filter(organization=organization)
+    if not counter.update(last_number=F("last_number") + count):
+        highest = Referral.objects.filter(organization=organization).aggregate(highest=Max("number"))
+        try:
+            with transaction.atomic():
+                ReferralCounter.objects.create(
+                    organization=organization, last_number=(highest["highest"] or 0) + count
+                )
+        except IntegrityError:  # another intake made the row first: count on from it
+            counter.update(last_number=F("last_number") + count)
+    last = counter.values_list("last_number", flat=True).get()
+    return range(last - count + 1, last + 1)
+
+
 @transaction.atomic
 def referral_create(
     *,
@@ -139,7 +166,9 @@ def referral_create(
     referral = Referral(organization=organization, created_by=user)
     _assign(referral, fields)
     referrals_attribute(organization=organization, referrals=[referral])
-    referral.full_clean()
+    referral.full_clean(exclude=["number"])
+    # Taken last, so the counter stays locked for as short a time as the transaction allows.
+    (referral.number,) = referral_numbers_take(organization=organization, count=1)
     referral.save()
     StatusChange.objects.create(
         organization=organization,
@@ -176,7 +205,7 @@ def referral_update(
     _assign(referral, details)
     if care is not None:
         care.assign_to(referral)
-    referral.full_clean()
+    referral.full_clean(exclude=["number"])  # never edited: its uniqueness needs no query here
     before = (
         Referral.objects.select_for_update()
         .filter(pk=referral.pk, version=version)
@@ -479,13 +508,15 @@ def referral_transition_many(
         Referral.objects.select_for_update().filter(organization=organization, pk__in=wanted).order_by("pk")
     )
     now = timezone.now()
-    refusals = [f"#{pk}: No such referral." for pk in sorted(wanted - {r.pk for r in current})]
+    # Ids that are not the organization's referrals: they have no number to name them by.
+    missing = len(wanted - {r.pk for r in current})
+    refusals = [f"No such referral: {missing} of those ticked."] if missing else []
     for referral in current:
         refusal = _transition_refusal(
             current=referral, to_status=to_status, loss_reason=loss_reason, appointment=None, now=now
         )
         if refusal:
-            refusals.append(f"#{referral.pk}: {refusal}")
+            refusals.append(f"#{referral.number}: {refusal}")
     if refusals:
         raise ReferralsNotMoved(refusals)
     StatusChange.objects.bulk_create(
@@ -815,6 +846,7 @@ def referrals_create_bulk(*, organization: Organization, records: Sequence[Refer
 
     1. Fields normalised (`_assign`), attributed (`referrals_attribute`) and
        validated as at intake; related rows must be the organization's.
+       Numbers are taken from the organization's counter, in received order.
     2. Steps and attempts obey the services' rules (`TRANSITIONS`, a loss
        reason, an appointment to schedule, an outcome that fits the method),
        in time order from receipt; a reached attempt moves a received
@@ -839,7 +871,7 @@ def referrals_create_bulk(*, organization: Organization, records: Sequence[Refer
         if record.care is not None:
             record.care.assign_to(referral)
         try:
-            referral.full_clean(exclude=RELATED_FIELDS, validate_constraints=False)
+            referral.full_clean(exclude=[*RELATED_FIELDS, "number"], validate_constraints=False)
             history = _record_history(referral, record, now)
         except ValidationError as error:
             raise ValidationError(f"Referral {number}: {'; '.join(error.messages)}") from error
@@ -849,6 +881,11 @@ def referrals_create_bulk(*, organization: Organization, records: Sequence[Refer
         referral.updated_at = max(referral.created_at, history.changes[-1].changed_at)
         referrals.append(referral)
     referrals_attribute(organization=organization, referrals=referrals)
+    # Numbered in the order they were received, as the upgrade numbered the referrals it found.
+    received_order = sorted(referrals, key=lambda referral: referral.received_at)
+    numbers = referral_numbers_take(organization=organization, count=len(referrals)) if referrals else []
+    for referral, number in zip(received_order, numbers, strict=True):
+        referral.number = number
     stamps = [(referral.created_at, referral.updated_at) for referral in referrals]
     Referral.objects.bulk_create(referrals, batch_size=BULK_BATCH)
     StatusChange.objects.bulk_create([row for h in histories for row in h.changes], batch_size=BULK_BATCH)

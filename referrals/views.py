@@ -22,6 +22,7 @@ from physicians import selectors as physician_selectors
 
 from . import selectors, services
 from .attachments import document_type, download_name
+from .diagnoses import diagnosis_lookup
 from .forms import (
     BULK_STATUSES,
     COMMON_DIAGNOSES,
@@ -130,7 +131,9 @@ def _save_intake(request: OrganizationRequest, form: ReferralForm) -> HttpRespon
     )
     latest = duplicates.first()
     warning = _duplicate_warning(latest) if latest else ""
-    if form.needs_duplicate_confirmation(warning):
+    # Both questions are asked at once, so the desk answers them in one round trip.
+    asks_duplicate = form.needs_duplicate_confirmation(warning)
+    if asks_duplicate or form.needs_diagnosis_choice():
         return None
     try:
         referral = services.referral_intake(
@@ -143,7 +146,7 @@ def _save_intake(request: OrganizationRequest, form: ReferralForm) -> HttpRespon
     except ValidationError as error:
         form.add_error(None, error)
         return None
-    messages.success(request, f"Referral #{referral.pk} logged. Ready for the next one.")
+    messages.success(request, f"Referral #{referral.number} logged. Ready for the next one.")
     return redirect("referrals:intake")
 
 
@@ -162,7 +165,7 @@ def _duplicate_warning(earlier: Referral) -> SafeString:
         earlier.source_label,
         f" for {diagnoses}" if diagnoses else "",
         reverse("referrals:detail", args=[earlier.pk]),
-        earlier.pk,
+        earlier.number,
         earlier.get_status_display().lower(),
     )
 
@@ -413,6 +416,7 @@ def _render_detail(
             "next_statuses": [Status(s) for s in Status.values if s in TRANSITIONS[referral.status]],
             "loss_reasons": LossReason.choices,
             "common_diagnoses": COMMON_DIAGNOSES,
+            "diagnoses": [(code, diagnosis_lookup(code)) for code in referral.diagnosis_codes],
             "plans": selectors.referral_plans(
                 organization=organization,
                 referral=referral,
@@ -437,7 +441,7 @@ def referral_detail(request: OrganizationRequest, referral_id: int) -> HttpRespo
         organization=request.organization,
         may_edit_care=request.membership.role in CARE,
     )
-    if form.is_valid():
+    if form.is_valid() and not form.needs_diagnosis_choice():
         try:
             services.referral_update(
                 referral=referral,
@@ -464,7 +468,7 @@ def _first_appointment(referral: Referral) -> str:
 
 
 def _moved_message(moved: Referral) -> str:
-    message = f"Referral #{moved.pk} is now {moved.get_status_display().lower()}"
+    message = f"Referral #{moved.number} is now {moved.get_status_display().lower()}"
     if moved.status == Status.SCHEDULED:
         message += f": first appointment {_first_appointment(moved)}"
     return message + "."
@@ -547,7 +551,7 @@ def contact_attempt_log(request: OrganizationRequest, referral_id: int) -> HttpR
             moved = current.status != referral.status
             messages.success(
                 request,
-                f"Attempt logged: the patient was reached, so referral #{current.pk} is now contacted."
+                f"Attempt logged: the patient was reached, so referral #{current.number} is now contacted."
                 if moved
                 else f"Attempt logged ({attempt.get_outcome_display().lower()}).",
             )
@@ -643,7 +647,10 @@ def document_add(request: OrganizationRequest, referral_id: int) -> HttpResponse
 @staff_view(roles=ALL_ROLES)
 def document(request: OrganizationRequest, referral_id: int, document_id: int) -> FileResponse:
     stored = get_for_organization_or_404(
-        ReferralDocument, request.organization, pk=document_id, referral_id=referral_id
+        ReferralDocument.objects.select_related("referral"),
+        request.organization,
+        pk=document_id,
+        referral_id=referral_id,
     )
     try:
         content = stored.file.open("rb")
@@ -654,7 +661,7 @@ def document(request: OrganizationRequest, referral_id: int, document_id: int) -
         content,
         as_attachment=True,
         filename=download_name(
-            referral_id=stored.referral_id, document_id=stored.pk, content_type=stored.content_type
+            referral_number=stored.referral.number, document_id=stored.pk, content_type=stored.content_type
         ),
         content_type=document_type(stored.content_type).content_type,
     )

@@ -10,7 +10,7 @@ from outreach.models import CalendarFeed, Flag, FlagKind, FlagSeverity, FollowUp
 from physicians.identifiers import npi_check_digit
 from physicians.models import Affiliation, Gatekeeper, GatekeeperRole, NppesImport, Physician, Practice
 from referrals.models import PlanOfCare, Referral, ReferralDocument, ReferralExport
-from referrals.services import FirstAppointment
+from referrals.services import FirstAppointment, referral_numbers_take
 
 TEST_PASSWORD = "correct-horse-battery-staple"
 
@@ -150,6 +150,10 @@ class ReferralFactory(factory.django.DjangoModelFactory):
     patient_birth_date = datetime.date(1970, 5, 1)
     patient_phone = "303-555-0100"
     received_at = factory.LazyFunction(timezone.now)
+    # Taken from the organization's counter, as intake takes it.
+    number = factory.LazyAttribute(
+        lambda referral: referral_numbers_take(organization=referral.organization, count=1)[0]
+    )
 
 
 class ReferralDocumentFactory(factory.django.DjangoModelFactory):

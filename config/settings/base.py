@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "bootstrap",
     "axes",
+    "phonenumber_field",
     # Rapport's own apps, in dependency order: each may import only those above it.
     "accounts",
     "clinics",
@@ -158,6 +159,11 @@ else:
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env.str("TIME_ZONE", default="America/Denver")
+# Phone numbers (clinics/phones.py): typed without a country code, a number is
+# one of this country's (ISO 3166 code); stored in E.164, "+13035550142".
+PHONENUMBER_DEFAULT_REGION = env.str("PHONE_REGION", default="US")
+PHONENUMBER_DB_FORMAT = "E164"
+PHONENUMBER_DEFAULT_FORMAT = "E164"
 USE_I18N = True
 USE_TZ = True
 

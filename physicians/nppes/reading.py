@@ -22,6 +22,8 @@ from typing import IO, NamedTuple, Protocol
 
 from django.core.exceptions import ValidationError
 
+from clinics.phones import phone_for_storage
+
 from ..identifiers import npi_problem
 from ..models import Physician, Practice, search_key
 from ..search import physician_search_text
@@ -385,7 +387,7 @@ def _kept(npi: str, person: tuple[str, ...], taxonomy: str, state: str) -> list[
         last_name=last_name,
         credential=credential,
         taxonomy_code=taxonomy,
-        phone=phone.strip(),
+        phone=phone_for_storage(phone),
         search_text=physician_search_text(
             first_name=first_name, middle_name=middle_name, last_name=last_name
         ),
@@ -395,6 +397,6 @@ def _kept(npi: str, person: tuple[str, ...], taxonomy: str, state: str) -> list[
         city=readable_address(city),
         state=state if len(state) == 2 else "",
         postal_code=postal_code,
-        fax=fax.strip(),
+        fax=phone_for_storage(fax),
     )
     return list(map(getitem, values, _KEPT_SLICES))

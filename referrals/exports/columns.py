@@ -15,6 +15,8 @@ from typing import Any
 from django.db import models
 from django.utils import timezone
 
+from clinics.phones import phone_display
+
 from ..models import BodyRegion, Channel, LossReason, Priority, Referral, SourceType, Status
 
 
@@ -75,7 +77,7 @@ SOURCE_FIELDS = (
     "physician__credential",
 )
 COLUMNS = (
-    Column("Referral", _field("pk"), ("pk",)),
+    Column("Referral", _field("number"), ("number",)),
     Column("Patient last name", _field("patient_last_name"), ("patient_last_name",), patient_data=True),
     Column("Patient first name", _field("patient_first_name"), ("patient_first_name",), patient_data=True),
     Column(
@@ -84,7 +86,12 @@ COLUMNS = (
         ("patient_birth_date",),
         patient_data=True,
     ),
-    Column("Patient phone", _field("patient_phone"), ("patient_phone",), patient_data=True),
+    Column(
+        "Patient phone",
+        lambda referral: phone_display(referral.patient_phone),
+        ("patient_phone",),
+        patient_data=True,
+    ),
     Column("Patient email", _field("patient_email"), ("patient_email",), patient_data=True),
     Column("Received", _received, ("received_at",)),
     Column("Clinic", _related_name("clinic"), ("clinic__name",)),

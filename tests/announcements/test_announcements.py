@@ -411,12 +411,13 @@ def test_email_has_text_html_and_list_unsubscribe(summit, summit_admin, offering
     assert message.subject == "New at Downtown: Return-to-sport program"
     unsubscribe_url = message.extra_headers["List-Unsubscribe"].strip("<>")
     assert "/unsubscribe/" in unsubscribe_url
+    assert '<a class="text-nowrap" href="tel:+1-303-555-0199">(303) 555-0199</a>' in html
     for body in (message.body, html):
         assert unsubscribe_url in body
         assert "Dr. Okafor" in body
         assert "Strength testing before athletes go back to play." in body
         assert "100 Colfax Ave" in body
-        assert "303-555-0199" in body
+        assert "(303) 555-0199" in body  # shown as people read it
         assert "Dana Liaison" in body
 
 

@@ -39,6 +39,7 @@ from ..factories import (
     NppesImportFactory,
     PracticeFactory,
     ReferralDocumentFactory,
+    ReferralExportFactory,
     TouchFactory,
 )
 from ..test_url_isolation import iter_patterns
@@ -168,6 +169,9 @@ def make_samples(summit: Organization, admin: Membership) -> Samples:
         "followup_id": FollowUp.objects.filter(organization=summit).order_by("pk")[0].pk,
         "announcement_id": announcement.pk,
         "email_id": email.pk,
+        "export_id": ReferralExportFactory(
+            organization=summit, requested_by=admin.user, filters_description=f"Referrals from {LONG_WORD}"
+        ).pk,
     }
     return Samples(ids=ids, password_reset_user=admin.user, unsubscribe_token=email.unsubscribe_token)
 

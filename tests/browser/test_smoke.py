@@ -118,7 +118,7 @@ def test_front_desk_logs_a_referral_with_the_keyboard_alone(page, live_server, d
     assert referral.physician == physician
     assert referral.diagnosis_codes == ["M54.50"]
     assert str(referral.patient_birth_date) == "1975-03-14"
-    assert page.get_by_text(f"Referral #{referral.pk} logged").is_visible()
+    assert page.get_by_text(f"Referral #{referral.number} logged").is_visible()
     assert page.get_by_label("Patient last name").input_value() == ""
     assert page.console_errors == []
 

@@ -19,6 +19,7 @@ from django.db.models import Count, F
 from django.utils import timezone
 
 from physicians.models import Stage
+from referrals.diagnoses import diagnosis_lookup, normalize_icd10
 from referrals.models import (
     OPEN_STATUSES,
     TRANSITIONS,
@@ -30,7 +31,6 @@ from referrals.models import (
     SourceType,
     Status,
     StatusChange,
-    normalize_icd10,
 )
 from referrals.selectors import queue, referral_attributions, referral_settings_get
 
@@ -186,6 +186,7 @@ def test_diagnoses_are_valid_and_match_the_body_region(demo):
     for region, codes in Referral.objects.values_list("body_region", "diagnosis_codes"):
         assert codes
         assert all(normalize_icd10(code) == code for code in codes)
+        assert all(getattr(diagnosis_lookup(code), "billable", False) for code in codes), codes
         implied = {r for code in codes for prefix, r in REGION_OF_CODE.items() if code.startswith(prefix)}
         if len(implied) > 1:
             assert region == BodyRegion.MULTIPLE, codes
@@ -316,7 +317,7 @@ def test_patients_are_synthetic_and_stay_in_the_referral_table(demo):
     assert len(patients) > 500
     assert all(email.endswith("@example.com") for email in emails)
     for phone, birth_date in Referral.objects.values_list("patient_phone", "patient_birth_date"):
-        assert re.fullmatch(r"\(\d{3}\) 555-01\d\d", phone)
+        assert re.fullmatch(r"\+1\d{3}55501\d\d", str(phone))  # fictional 555-01xx numbers, stored in E.164
         assert date(1940, 1, 1) <= birth_date <= date(2010, 12, 31)
 
     def leaks(text: str) -> bool:

@@ -54,7 +54,7 @@ def test_one_referral_that_cannot_move_keeps_them_all_where_they_were(summit, su
         )
 
     assert refusal.value.messages == [
-        f"#{discharged.pk}: A discharged referral cannot become lost; it can become: nothing."
+        f"#{discharged.number}: A discharged referral cannot become lost; it can become: nothing."
     ]
     assert Referral.objects.get(pk=received.pk).status == Status.RECEIVED
     assert not StatusChange.objects.filter(to_status=Status.LOST).exists()
@@ -69,8 +69,8 @@ def test_every_refusal_is_named_and_a_loss_needs_its_reason(summit, summit_admin
         )
 
     assert refusal.value.messages == [
-        f"#{first.pk}: Say why the referral was lost.",
-        f"#{second.pk}: Say why the referral was lost.",
+        f"#{first.number}: Say why the referral was lost.",
+        f"#{second.number}: Say why the referral was lost.",
     ]
 
 
@@ -85,7 +85,7 @@ def test_another_organizations_referral_is_refused_not_moved(summit, harbor, sum
             to_status=Status.CONTACTED,
         )
 
-    assert refusal.value.messages == [f"#{theirs.pk}: No such referral."]
+    assert refusal.value.messages == ["No such referral: 1 of those ticked."]
     assert Referral.objects.get(pk=theirs.pk).status == Status.RECEIVED
     assert Referral.objects.get(pk=ours.pk).status == Status.RECEIVED
 
@@ -128,7 +128,7 @@ def test_the_list_page_says_nothing_moved_and_why(desk, summit):
 
     page = response.content.decode()
     assert "Nothing was moved: 1 of the referrals you ticked cannot become lost." in page
-    assert f"#{discharged.pk}: A discharged referral cannot become lost" in page
+    assert f"#{discharged.number}: A discharged referral cannot become lost" in page
     assert Referral.objects.get(pk=received.pk).status == Status.RECEIVED
 
 

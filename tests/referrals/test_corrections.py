@@ -73,7 +73,11 @@ def test_a_correction_on_a_stale_copy_is_refused_and_not_recorded(desk, referral
 @pytest.mark.parametrize(
     ("field", "value", "error"),
     [
-        ("patient_birth_date", "13/45/1970", "Enter the date of birth as MM/DD/YYYY."),
+        (
+            "patient_birth_date",
+            "13/45/1970",
+            "Enter the date of birth as MM/DD/YYYY, or as 8 digits: MMDDYYYY.",
+        ),
         ("patient_birth_date", "01/01/2999", "The date of birth is in the future."),
         ("patient_last_name", "", "This field is required."),
     ],

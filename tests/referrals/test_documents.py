@@ -256,7 +256,7 @@ def test_a_pdf_is_stored_and_downloaded_as_a_pdf_whatever_its_name(desk, summit,
     assert "Example" not in document.file.name
     assert response["Content-Type"] == "application/pdf"
     assert response["Content-Disposition"] == (
-        f'attachment; filename="referral-{document.referral_id}-document-{document.pk}.pdf"'
+        f'attachment; filename="referral-{document.referral.number}-document-{document.pk}.pdf"'
     )
     assert response["X-Content-Type-Options"] == "nosniff"
     assert content == PDF

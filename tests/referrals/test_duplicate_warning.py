@@ -43,7 +43,7 @@ def test_the_warning_links_to_the_earlier_referral_with_its_physician_and_diagno
     assert "by Ada Quill, MD for M54.50, M17.11:" in page
     link = reverse("referrals:detail", args=[first.pk])
     assertInHTML(
-        f'<a href="{link}" target="_blank" rel="noopener">referral #{first.pk}'
+        f'<a href="{link}" target="_blank" rel="noopener">referral #{first.number}'
         '<span class="visually-hidden"> (opens in a new tab)</span></a>',
         page,
     )

@@ -136,11 +136,11 @@ def test_patient_columns_come_with_the_confirmation(
         "Delgado",
         "Rosa",
         "1970-05-01",
-        "303-555-0100",
+        "(303) 555-0100",
         "r@example.org",
         "",
     ]
-    assert row["Referral"] == str(referral.pk)
+    assert row["Referral"] == str(referral.number)
     page = admin_client.get(reverse("referrals:export_detail", args=[export.pk])).content.decode()
     assert "This file holds patient data" in page
 
@@ -315,7 +315,8 @@ def test_the_export_holds_exactly_what_the_list_shows(
     summit_admin.timezone = "Pacific/Honolulu"
     summit_admin.save()
     params = FILTER_SETS[filter_set](varied_referrals)
-    listed = [referral.pk for referral in admin_client.get(reverse("referrals:list"), params).context["page"]]
+    page = admin_client.get(reverse("referrals:list"), params).context["page"]
+    listed = [referral.number for referral in page]
 
     export = request_export(admin_client, params, capture=django_capture_on_commit_callbacks)
     exported = [int(row["Referral"]) for row in download_rows(admin_client, export)]

@@ -16,6 +16,7 @@ from django.utils import timezone
 from referrals.exports.columns import storage_name
 from referrals.exports.services import referral_export_request, referral_exports_sweep
 from referrals.models import ExportStatus, Referral, ReferralExport
+from referrals.services import referral_numbers_take
 
 from ..celery_workers import purge_broker, start_worker
 from ..factories import ClinicFactory, PhysicianFactory
@@ -69,18 +70,20 @@ def make_referrals(organization, count: int) -> None:
     clinic = ClinicFactory(organization=organization)
     physician = PhysicianFactory(organization=organization)
     start = timezone.now() - datetime.timedelta(days=400)
+    numbers = referral_numbers_take(organization=organization, count=count)
     Referral.objects.bulk_create(
         Referral(
             organization=organization,
+            number=number,
             clinic=clinic,
             physician=physician,
             patient_first_name="Pat",
             patient_last_name=f"Patient{n}",
             patient_birth_date=datetime.date(1970, 5, 1),
-            patient_phone="303-555-0100",
+            patient_phone="+13035550100",
             received_at=start + datetime.timedelta(minutes=n),
         )
-        for n in range(count)
+        for n, number in enumerate(numbers)
     )
 
 

@@ -7,7 +7,8 @@ import time_machine
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
-from referrals.models import Referral, Status, StatusChange, normalize_icd10
+from referrals.diagnoses import normalize_icd10
+from referrals.models import Referral, Status, StatusChange
 from referrals.roles import CARE
 from referrals.selectors import (
     physician_referral_stats,

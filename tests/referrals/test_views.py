@@ -28,7 +28,7 @@ def test_intake_logs_a_referral_and_returns_a_fresh_form(desk, summit):
         ).hour
         == 9
     )
-    assert f"Referral #{referral.pk} logged" in response.content.decode()
+    assert f"Referral #{referral.number} logged" in response.content.decode()
     assert response.context["form"]["patient_last_name"].value() in (None, "")
     assert "Example" not in response.redirect_chain[-1][0]
 
