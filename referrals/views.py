@@ -31,7 +31,7 @@ from .forms import (
     TransitionForm,
 )
 from .models import TRANSITIONS, LossReason, PlanOfCare, Referral, ReferralDocument, Status
-from .roles import CARE
+from .panels import referral_panels
 
 PAGE_SIZE = 50
 
@@ -257,13 +257,7 @@ def referral_detail(request: OrganizationRequest, referral_id: int) -> HttpRespo
         request.organization,
         pk=referral_id,
     )
-    may_edit_care = request.membership.role in CARE
-    form = ReferralEditForm(
-        request.POST or None,
-        instance=referral,
-        organization=request.organization,
-        may_edit_care=may_edit_care,
-    )
+    form = ReferralEditForm(request.POST or None, instance=referral, organization=request.organization)
     if request.method == "POST" and form.is_valid():
         try:
             services.referral_update(
@@ -271,7 +265,6 @@ def referral_detail(request: OrganizationRequest, referral_id: int) -> HttpRespo
                 acting=request.membership,
                 version=form.cleaned_data["version"],
                 details=form.details(),
-                care=form.care(),
             )
         except services.StaleReferral as error:
             form.add_error(None, error)
@@ -288,6 +281,7 @@ def referral_detail(request: OrganizationRequest, referral_id: int) -> HttpRespo
         {
             "referral": referral,
             "form": form,
+            "panels": referral_panels(request, referral),
             "history": selectors.referral_history(referral=referral),
             "documents": selectors.referral_documents(organization=request.organization, referral=referral),
             "document_form": ReferralDocumentForm(),

@@ -5,6 +5,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from announcements.models import ServiceAnnouncement
+from billing.models import Payment, Visit
 from clinics.models import Clinic, Membership, Organization, Payer, PayerCategory, Role, ServiceOffering
 from outreach.models import CalendarFeed, Flag, FlagKind, FlagSeverity, FollowUp, Touch, TouchKind
 from physicians.identifiers import npi_check_digit
@@ -149,6 +150,29 @@ class ReferralFactory(factory.django.DjangoModelFactory):
     patient_birth_date = datetime.date(1970, 5, 1)
     patient_phone = "303-555-0100"
     received_at = factory.LazyFunction(timezone.now)
+
+
+class VisitFactory(factory.django.DjangoModelFactory):
+    """A visit row as it is stored; tests of the totals write through billing.services instead."""
+
+    class Meta:
+        model = Visit
+
+    organization = factory.SubFactory(OrganizationFactory)
+    referral = factory.SubFactory(ReferralFactory, organization=factory.SelfAttribute("..organization"))
+    clinic = factory.SelfAttribute("referral.clinic")
+    service_date = factory.LazyFunction(timezone.localdate)
+    billed_amount = 120
+
+
+class PaymentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Payment
+
+    organization = factory.SubFactory(OrganizationFactory)
+    referral = factory.SubFactory(ReferralFactory, organization=factory.SelfAttribute("..organization"))
+    paid_on = factory.LazyFunction(timezone.localdate)
+    amount = 80
 
 
 class ReferralDocumentFactory(factory.django.DjangoModelFactory):

@@ -19,6 +19,7 @@ from .factories import (
     MembershipFactory,
     NppesImportFactory,
     PayerFactory,
+    PaymentFactory,
     PhysicianFactory,
     PlanOfCareFactory,
     PracticeFactory,
@@ -27,6 +28,7 @@ from .factories import (
     ServiceAnnouncementFactory,
     ServiceOfferingFactory,
     TouchFactory,
+    VisitFactory,
 )
 from .outbox.factories import OutboundEmailFactory
 
@@ -48,6 +50,8 @@ OBJECT_MAKERS = {
     "followup_id": lambda organization: FollowUpFactory(organization=organization).pk,
     "announcement_id": lambda organization: ServiceAnnouncementFactory(organization=organization).pk,
     "email_id": lambda organization: OutboundEmailFactory(organization=organization).pk,
+    "visit_id": lambda organization: VisitFactory(organization=organization).pk,
+    "payment_id": lambda organization: PaymentFactory(organization=organization).pk,
 }
 
 

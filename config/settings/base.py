@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "outbox",
     "physicians",
     "referrals",
+    "billing",
     "outreach",
     "announcements",
     "analytics",
