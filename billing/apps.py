@@ -7,5 +7,5 @@ class BillingConfig(AppConfig):
     name = "billing"
 
     def ready(self) -> None:
-        # Adds the visits and payments section to referral pages.
-        from . import panels  # noqa: F401
+        # Adds the visits and payments section to referral pages and the imports' menu entry.
+        from . import navigation, panels  # noqa: F401

@@ -4,10 +4,13 @@ from django.core.exceptions import ValidationError
 from accounts.models import User
 from clinics.form_pages import StyledForm
 from clinics.models import Clinic, Organization, Payer, Role
+from config.ids import ID_MAX
 from config.text import SingleLineField
 
 from .codes import format_procedure_codes, parse_procedure_codes
-from .models import Payment, Visit
+from .mapping import REQUIRED, TARGETS, mapping_problems
+from .models import ImportKind, Payment, Visit
+from .reading import ENCODINGS
 from .services import PaymentFields, VisitFields
 
 
@@ -74,3 +77,74 @@ class PaymentForm(StyledForm, forms.ModelForm):
 
     def payment_fields(self) -> PaymentFields:
         return PaymentFields.from_cleaned_data(self.cleaned_data)
+
+
+class ImportUploadForm(StyledForm, forms.Form):
+    submit_label = "Upload"
+
+    kind = forms.ChoiceField(label="Report", choices=ImportKind.choices, widget=forms.RadioSelect)
+    file = forms.FileField(
+        label="CSV file",
+        help_text="The report as your EMR or practice-management system exports it.",
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,.txt,text/csv"}),
+    )
+    encoding = forms.ChoiceField(
+        choices=[("", "Detect it"), *ENCODINGS.items()],
+        required=False,
+        help_text="Leave “Detect it” unless accented names come out wrong.",
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if not (upload.name or "").lower().endswith((".csv", ".txt")):
+            raise ValidationError("Choose a CSV file (.csv or .txt).")
+        return upload
+
+
+class MappingForm(StyledForm, forms.Form):
+    """One choice of column per field of Rapport; the page shows the report's first lines beside it."""
+
+    submit_label = "Save the mapping and import"
+
+    def __init__(self, *args, kind: str, header: list[str], mapping: dict[str, str], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.kind, self.header = kind, header
+        columns = [("", "— not in this report —"), *((cell, cell) for cell in dict.fromkeys(header) if cell)]
+        required = set(REQUIRED[ImportKind(kind)])
+        for target in TARGETS[ImportKind(kind)]:
+            self.fields[target.name] = forms.ChoiceField(
+                label=target.label + (" (required)" if target.name in required else ""),
+                choices=columns,
+                required=False,
+                initial=mapping.get(target.name, ""),
+            )
+        # StyledForm styles the fields it finds at construction; these are added after.
+        for field in self.fields.values():
+            field.widget.attrs.setdefault("class", "form-select")
+
+    def clean(self):
+        cleaned = super().clean() or {}
+        problems = mapping_problems(self.kind, self.mapping_of(cleaned), self.header)
+        if problems:
+            raise ValidationError(problems)
+        return cleaned
+
+    @staticmethod
+    def mapping_of(cleaned: dict) -> dict[str, str]:
+        return {name: heading for name, heading in cleaned.items() if heading}
+
+    def mapping(self) -> dict[str, str]:
+        return self.mapping_of(self.cleaned_data)
+
+
+class ReviewResolveForm(forms.Form):
+    """Which referral an unmatched row belongs to: a candidate picked, or a referral number typed."""
+
+    referral = forms.IntegerField(required=False, min_value=1, max_value=ID_MAX)
+    dismiss = forms.BooleanField(required=False)
+
+    def clean(self):
+        cleaned = super().clean() or {}
+        if not cleaned.get("dismiss") and not cleaned.get("referral"):
+            raise ValidationError("Choose the referral, or dismiss the row.")
+        return cleaned

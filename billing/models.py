@@ -47,6 +47,8 @@ class BillingImport(TenantModel):
     bytes_total = models.BigIntegerField(default=0)
     bytes_read = models.BigIntegerField(default=0)
     rows_read = models.PositiveIntegerField(default=0)
+    # Rows read are checked first, all of them; then rows_applied counts up to rows_read as they are written.
+    rows_applied = models.PositiveIntegerField(default=0)
     created_count = models.PositiveIntegerField(default=0)
     updated_count = models.PositiveIntegerField(default=0)
     unchanged_count = models.PositiveIntegerField(default=0)
@@ -72,9 +74,12 @@ class BillingImport(TenantModel):
 
     @property
     def percent(self) -> int:
+        """Reading and checking the file is the first half; writing the rows the second."""
         if self.status == ImportStatus.SUCCEEDED:
             return 100
-        return int(100 * self.bytes_read / self.bytes_total) if self.bytes_total else 0
+        if self.rows_applied:
+            return 50 + int(50 * self.rows_applied / max(self.rows_read, 1))
+        return int(50 * self.bytes_read / self.bytes_total) if self.bytes_total else 0
 
     @property
     def is_finished(self) -> bool:
@@ -232,4 +237,62 @@ class BillingCorrection(TenantModel):
         indexes = [
             models.Index(fields=["organization", "referral", "corrected_at"], name="billing_corr_org_ref"),
             models.Index(fields=["organization", "row_key"], name="billing_corr_org_key"),
+        ]
+
+
+class ColumnMapping(TenantModel):
+    """Which column holds which field, for one organization's reports of one kind and one header shape."""
+
+    kind = models.CharField(max_length=20, choices=ImportKind.choices)
+    header_signature = models.CharField(max_length=64)
+    mapping = models.JSONField()
+    saved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    saved_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "kind", "header_signature"], name="billing_mapping_unique_shape"
+            ),
+        ]
+
+
+class ReviewStatus(models.TextChoices):
+    PENDING = "pending", "To review"
+    RESOLVED = "resolved", "Matched"
+    DISMISSED = "dismissed", "Dismissed"
+
+
+class ReviewRow(TenantModel):
+    """An imported row no referral (or more than one) matched: an admin picks the referral or dismisses it.
+
+    `values` keeps the row as read (patient, dates, amounts), so it can be
+    saved once resolved; it holds patient data and is shown only to admins.
+    """
+
+    import_run = models.ForeignKey(BillingImport, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=20, choices=ImportKind.choices)
+    line_number = models.PositiveIntegerField()
+    row_key = models.CharField(max_length=80)
+    values = models.JSONField()
+    reason = models.CharField(max_length=200)
+    candidate_ids = models.JSONField(default=list, blank=True)
+    status = models.CharField(max_length=20, choices=ReviewStatus.choices, default=ReviewStatus.PENDING)
+    referral = models.ForeignKey(Referral, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["import_run", "line_number", "pk"]
+        indexes = [
+            models.Index(fields=["organization", "status", "import_run"], name="billing_review_org_status")
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "kind", "row_key"], name="billing_review_unique_key"
+            ),
         ]

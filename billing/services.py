@@ -44,13 +44,13 @@ def referral_totals_recompute(*, referral_ids: Iterable[int]) -> None:
     """Sets each referral's visit count and billed and collected totals to the sums of its rows.
 
     One UPDATE per 1,000 referrals, the sums computed by the database. The
-    caller holds the referrals' locks (`_lock_referrals`), so a concurrent
+    caller holds the referrals' locks (`referrals_lock`), so a concurrent
     write waits and then sums rows that include this one's.
     """
     ids = sorted(set(referral_ids))
 
     def total(
-        queryset: QuerySet[Visit] | QuerySet[Payment], column: str, output: Field[Any, Any]
+        queryset: QuerySet[Visit] | QuerySet[Payment], column: str, output: "Field[Any, Any]"
     ) -> Coalesce:
         return Coalesce(
             Subquery(
@@ -73,7 +73,7 @@ def referral_totals_recompute(*, referral_ids: Iterable[int]) -> None:
         )
 
 
-def _lock_referrals(referral_ids: Collection[int]) -> None:
+def referrals_lock(referral_ids: Collection[int]) -> None:
     """Locks the referrals whose totals are about to change, in id order (no two writers wait in a circle)."""
     list(Referral.objects.select_for_update().filter(pk__in=sorted(set(referral_ids))).values_list("pk"))
 
@@ -137,7 +137,7 @@ def _save_by_hand[Row: (Visit, Payment)](
     """Adds or changes one row as typed, records the correction, and brings its referral's totals in step."""
     _require_care(acting, row.referral)
     adding = row.pk is None
-    _lock_referrals([row.referral_id])
+    referrals_lock([row.referral_id])
     names = fields.names()
     before = {} if adding else _snapshot(type(row).objects.get(pk=row.pk), names)
     fields.assign_to(row)
@@ -190,7 +190,7 @@ def payment_save(
 def billing_row_remove(*, acting: Membership, row: Visit | Payment) -> None:
     """Removes a visit or payment; the correction keeps what it was (an imported one stays out of reruns)."""
     _require_care(acting, row.referral)
-    _lock_referrals([row.referral_id])
+    referrals_lock([row.referral_id])
     names = (VisitFields if isinstance(row, Visit) else PaymentFields).names()
     _record(
         row=row,
@@ -240,7 +240,7 @@ def billing_rows_create_bulk(
         except ValidationError as error:
             raise ValidationError(f"Row {number}: {'; '.join(error.messages)}") from error
     referral_ids = {row.referral_id for row in rows}
-    _lock_referrals(referral_ids)
+    referrals_lock(referral_ids)
     Visit.objects.bulk_create(visits, batch_size=BULK_BATCH)
     Payment.objects.bulk_create(payments, batch_size=BULK_BATCH)
     referral_totals_recompute(referral_ids=referral_ids)

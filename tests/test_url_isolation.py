@@ -13,6 +13,7 @@ from clinics.models import Organization
 from referrals.models import PlanOfCare, ReferralDocument
 
 from .factories import (
+    BillingImportFactory,
     ClinicFactory,
     FollowUpFactory,
     GatekeeperFactory,
@@ -25,6 +26,7 @@ from .factories import (
     PracticeFactory,
     ReferralDocumentFactory,
     ReferralFactory,
+    ReviewRowFactory,
     ServiceAnnouncementFactory,
     ServiceOfferingFactory,
     TouchFactory,
@@ -52,6 +54,8 @@ OBJECT_MAKERS = {
     "email_id": lambda organization: OutboundEmailFactory(organization=organization).pk,
     "visit_id": lambda organization: VisitFactory(organization=organization).pk,
     "payment_id": lambda organization: PaymentFactory(organization=organization).pk,
+    "billing_import_id": lambda organization: BillingImportFactory(organization=organization).pk,
+    "review_id": lambda organization: ReviewRowFactory(organization=organization).pk,
 }
 
 
