@@ -3,7 +3,8 @@
 The matcher loads one organization's referrals once (a query), so it can
 never match another organization's, and answers each row from memory.
 
-1. A row with an account number known on one referral matches it; known on
+1. A row with an account number known on one referral matches it, whatever
+   its date: the number is the clinic's own for the patient. Known on
    several (the same patient referred again), the one whose episode holds
    the row's date.
 2. Otherwise the patient's last name, first name (its first word) and date of
@@ -124,7 +125,10 @@ class Matcher:
     ) -> Match:
         grace = PAYMENT_GRACE_DAYS if payment else VISIT_GRACE_DAYS
         if account_number and account_number in self.by_account:
-            return self._pick(self.by_account[account_number], day, grace, by="account")
+            episodes = self.by_account[account_number]
+            if len(episodes) == 1:
+                return Match(episodes[0].referral_id, clinic_id=episodes[0].clinic_id, by="account")
+            return self._pick(episodes, day, grace, by="account")
         if not last_name or birth_date is None:
             return Match(
                 None, reason="No referral has this account number, and the row names no patient to look for."

@@ -93,6 +93,8 @@ def normalize_heading(cell: str) -> str:
 
 def fold(text: str) -> str:
     """Lower case without accents: “Núñez ” → “nunez”."""
+    if text.isascii():
+        return text.strip().casefold()
     decomposed = unicodedata.normalize("NFKD", text.strip())
     return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
@@ -171,12 +173,16 @@ def open_report(file: IO[bytes], *, encoding: str) -> Report:
 
 def is_skipped(cells: list[str], header_key: list[str]) -> bool:
     """Blank lines, the header repeated on each page, and totals and page footers."""
-    filled = [cell for cell in cells if cell]
-    if not filled:
+    first = next((cell for cell in cells if cell), None)
+    if first is None:
         return True
-    if [normalize_heading(cell) for cell in cells[: len(header_key)]] == header_key:
+    # Compared in full only when the first cell could be the header's: most lines are data.
+    if (
+        normalize_heading(cells[0]) == header_key[0]
+        and [normalize_heading(cell) for cell in cells[: len(header_key)]] == header_key
+    ):
         return True
-    return bool(FOOTER.match(filled[0]))
+    return bool(FOOTER.match(first))
 
 
 def parse_amount(text: str) -> Decimal:

@@ -513,3 +513,37 @@ def test_an_unknown_clinic_name_leaves_the_referrals_clinic(summit, summit_admin
         uptown.pk,
         patient.clinic_id,
     ]
+
+
+def test_an_account_number_on_several_referrals_picks_the_episode_that_holds_the_date(
+    summit, summit_admin, patient
+):
+    earlier = ReferralFactory(
+        organization=summit,
+        patient_account_number="A100",
+        received_at=datetime(2026, 3, 2, 16, tzinfo=UTC),
+        status="discharged",
+    )
+    earlier.status_changes.create(
+        organization=summit,
+        from_status="in_care",
+        to_status="discharged",
+        changed_at=datetime(2026, 5, 1, tzinfo=UTC),
+    )
+    Referral.objects.filter(pk=patient.pk).update(patient_account_number="A100")
+
+    import_report(
+        summit,
+        summit_admin.user,
+        report(
+            'A100,"Núñez, Ana",05/01/1970,04/03/2026,97110,100,,,',
+            'A100,"Núñez, Ana",05/01/1970,11/03/2026,97110,100,,,',
+            'A100,"Núñez, Ana",05/01/1970,01/03/2026,97110,100,,,',
+        ),
+    )
+
+    assert list(Visit.objects.order_by("service_date").values_list("referral_id", flat=True)) == [
+        earlier.pk,
+        patient.pk,
+    ]
+    assert "No referral of this patient covers 01/03/2026" in ReviewRow.objects.get().reason

@@ -1,9 +1,13 @@
 """The demo's visits and payments: dated inside each episode, summing to its planned totals."""
 
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
 from django.db.models import Min
 
 from billing import demo as billing_demo
-from billing.models import Payment, RowSource, Visit
+from billing.models import BillingImport, Payment, RowSource, Visit
 from clinics.clock import clinic_zone, local_date, organization_today
 from referrals.models import Referral
 
@@ -30,3 +34,26 @@ def test_seeding_again_changes_nothing(demo):
     billing_demo.seed()
 
     assert (Visit.objects.count(), Payment.objects.count()) == before
+
+
+SAMPLES = Path(__file__).resolve().parents[2] / "billing" / "samples"
+
+
+@pytest.mark.parametrize(
+    ("name", "kind", "rows"),
+    [("summit_charges_november.csv", "visits", 9), ("summit_payments_november.csv", "payments", 8)],
+)
+def test_the_sample_exports_import_into_the_demo_and_again_change_nothing(demo, capsys, name, kind, rows):
+    call_command("import_billing", str(SAMPLES / name), organization="summit", kind=kind)
+    first = BillingImport.objects.latest("pk")
+    call_command("import_billing", str(SAMPLES / name), organization="summit", kind=kind)
+    again = BillingImport.objects.latest("pk")
+
+    assert first.rows_read == rows
+    assert first.created_count + first.unmatched_count == rows
+    assert (
+        first.created_count >= rows - 2
+    )  # the unknown patient, and perhaps a match by name past its episode
+    assert (again.created_count, again.updated_count) == (0, 0)
+    assert again.unchanged_count == first.created_count
+    assert_totals_are_the_sums(*Referral.objects.filter(organization=demo["summit"], visits_attended__gt=0))
