@@ -320,6 +320,7 @@ class _Applier:
         self.model: type[Visit] | type[Payment] = Payment if self.payment else Visit
         self.result = result
         self.touched: set[int] = set()
+        self.locked: set[int] = set()
         payers = Payer.objects.filter(organization_id=self.organization_id).values_list("name", "pk")
         self.payers = {fold(name): pk for name, pk in payers}
         clinics = Clinic.objects.filter(organization_id=self.organization_id).values_list("name", "pk")
@@ -464,7 +465,10 @@ class _Applier:
             self.result.created += 1
             how = "account number" if row.matched_by == "account" else "name and date of birth"
             self.result.note(row.line, "created", f"Matched to referral #{row.referral_id} by {how}.")
-        referrals_lock({row["referral_id"] for row in new_rows} | {row.referral_id for row in changed})
+        # Each referral once: it stays locked until the import's transaction ends.
+        locking = {row["referral_id"] for row in new_rows} | {row.referral_id for row in changed}
+        referrals_lock(locking - self.locked)
+        self.locked |= locking
         self.insert(new_rows)
         if changed:
             fields = (
