@@ -102,25 +102,16 @@ class ImportUploadForm(StyledForm, forms.Form):
 
 
 class MappingForm(StyledForm, forms.Form):
-    """One choice of column per field of Rapport; the page shows the report's first lines beside it."""
+    """One choice of column per field of Rapport; the page shows the report's first lines beside it.
+
+    Its fields depend on the report: build it with `mapping_form`.
+    """
 
     submit_label = "Save the mapping and import"
 
-    def __init__(self, *args, kind: str, header: list[str], mapping: dict[str, str], **kwargs):
+    def __init__(self, *args, kind: str, header: list[str], **kwargs):
         super().__init__(*args, **kwargs)
         self.kind, self.header = kind, header
-        columns = [("", "— not in this report —"), *((cell, cell) for cell in dict.fromkeys(header) if cell)]
-        required = set(REQUIRED[ImportKind(kind)])
-        for target in TARGETS[ImportKind(kind)]:
-            self.fields[target.name] = forms.ChoiceField(
-                label=target.label + (" (required)" if target.name in required else ""),
-                choices=columns,
-                required=False,
-                initial=mapping.get(target.name, ""),
-            )
-        # StyledForm styles the fields it finds at construction; these are added after.
-        for field in self.fields.values():
-            field.widget.attrs.setdefault("class", "form-select")
 
     def clean(self):
         cleaned = super().clean() or {}
@@ -135,6 +126,23 @@ class MappingForm(StyledForm, forms.Form):
 
     def mapping(self) -> dict[str, str]:
         return self.mapping_of(self.cleaned_data)
+
+
+def mapping_form(data, *, kind: str, header: list[str], mapping: dict[str, str]) -> MappingForm:
+    """A MappingForm for this report: a choice among its columns for each field, preset to `mapping`."""
+    columns = [("", "— not in this report —"), *((cell, cell) for cell in dict.fromkeys(header) if cell)]
+    required = set(REQUIRED[ImportKind(kind)])
+    fields = {
+        target.name: forms.ChoiceField(
+            label=target.label + (" (required)" if target.name in required else ""),
+            choices=columns,
+            required=False,
+            initial=mapping.get(target.name, ""),
+        )
+        for target in TARGETS[ImportKind(kind)]
+    }
+    form_class = type("ReportMappingForm", (MappingForm,), fields)
+    return form_class(data, kind=kind, header=header)
 
 
 class ReviewResolveForm(forms.Form):

@@ -12,7 +12,7 @@ from config.uploads import upload_limit
 from referrals.models import Referral
 
 from . import importing
-from .forms import ImportUploadForm, MappingForm, ReviewResolveForm
+from .forms import ImportUploadForm, ReviewResolveForm, mapping_form
 from .models import BillingImport, ReviewRow, ReviewStatus
 from .reading import ReportError
 from .roles import IMPORTERS
@@ -59,7 +59,7 @@ def import_detail(request: OrganizationRequest, billing_import_id: int) -> HttpR
     except (ReportError, OSError):
         messages.error(request, "The uploaded file can no longer be read; upload it again.")
         return redirect("billing:import_list")
-    form = MappingForm(request.POST or None, kind=job.kind, header=preview.header, mapping=job.mapping)
+    form = mapping_form(request.POST or None, kind=job.kind, header=preview.header, mapping=job.mapping)
     if request.method == "POST" and form.is_valid():
         try:
             importing.billing_import_map(job=job, user=request.user, mapping=form.mapping())
