@@ -21,6 +21,7 @@ urlpatterns = [
     path("clinics/", include("clinics.urls")),
     path("directory/", include("physicians.urls")),
     path("referrals/", include("referrals.urls")),
+    path("billing/", include("billing.urls")),
     path("outreach/", include("outreach.urls")),
     path("announcements/", include("announcements.urls")),
     path("email/", include("outbox.urls")),

@@ -34,12 +34,10 @@ from .models import (
     Status,
 )
 from .services import (
-    CARE_FIELDS,
     PLAN_FIELDS,
     REFERRAL_FIELDS,
     ContactAttemptFields,
     FirstAppointment,
-    ReferralCare,
     ReferralDetails,
     ReferralIntake,
 )
@@ -369,15 +367,11 @@ class ReferralEditForm(ChecksDiagnosisCodes, StyledForm, forms.ModelForm):
             "priority",
             "therapist",
             "notes",
-            *CARE_FIELDS,
         )
         widgets = {"notes": forms.Textarea(attrs={"rows": 3})}
 
-    def __init__(self, *args, organization: Organization, may_edit_care: bool, **kwargs):
+    def __init__(self, *args, organization: Organization, **kwargs):
         super().__init__(*args, **kwargs)
-        if not may_edit_care:
-            for name in CARE_FIELDS:
-                del self.fields[name]
         self.fields["clinic"].queryset = Clinic.objects.for_organization(organization)
         self.fields["clinic"].empty_label = None
         self.fields["payer"].queryset = Payer.objects.for_organization(organization)
@@ -392,12 +386,6 @@ class ReferralEditForm(ChecksDiagnosisCodes, StyledForm, forms.ModelForm):
 
     def details(self) -> ReferralDetails:
         return ReferralDetails.from_cleaned_data(self.cleaned_data)
-
-    def care(self) -> ReferralCare | None:
-        """Visits and amounts, when this form offers them (to the care roles)."""
-        if not set(CARE_FIELDS) <= set(self.fields):
-            return None
-        return ReferralCare.from_cleaned_data(self.cleaned_data)
 
     def patient_fields(self) -> list[forms.BoundField]:
         return [self[name] for name in PATIENT_FIELDS]

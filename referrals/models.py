@@ -172,6 +172,14 @@ class Referral(TenantModel):
     patient_birth_date = models.DateField("date of birth")
     patient_phone = PhoneField("patient phone")
     patient_email = models.EmailField("patient email", blank=True)
+    # The clinic's own id for the patient in its EMR or practice-management
+    # system (MRN, account number): how imported visits and payments find the referral.
+    patient_account_number = models.CharField(
+        "patient account number",
+        max_length=40,
+        blank=True,
+        help_text="The patient's MRN or account number in your EMR, if known; imports fill it otherwise.",
+    )
     received_at = models.DateTimeField("received")
     channel = models.CharField(max_length=20, choices=Channel.choices, default=Channel.FAX)
     diagnosis_codes = models.JSONField(
@@ -198,9 +206,11 @@ class Referral(TenantModel):
         related_name="+",
         verbose_name="first appointment at",
     )
-    visits_attended = models.PositiveSmallIntegerField(default=0)
-    billed_amount = models.DecimalField(max_digits=10, decimal_places=2, default=0)
-    collected_amount = models.DecimalField(max_digits=10, decimal_places=2, default=0)
+    # Derived from the referral's dated visits and payments, never typed: kept in
+    # step, in the same transaction as every write to them, by the app that owns them.
+    visits_attended = models.PositiveSmallIntegerField(default=0, editable=False)
+    billed_amount = models.DecimalField(max_digits=10, decimal_places=2, default=0, editable=False)
+    collected_amount = models.DecimalField(max_digits=10, decimal_places=2, default=0, editable=False)
     # Incremented on every save: an edit made on a stale copy is refused.
     version = models.PositiveIntegerField(default=1)
     created_by = models.ForeignKey(
@@ -221,6 +231,7 @@ class Referral(TenantModel):
                 fields=["organization", "patient_last_name", "patient_birth_date"],
                 name="referrals_org_patient",
             ),
+            models.Index(fields=["organization", "patient_account_number"], name="referrals_org_account"),
         ]
         constraints = [
             models.UniqueConstraint(
@@ -371,6 +382,7 @@ PATIENT_FIELDS = (
     "patient_birth_date",
     "patient_phone",
     "patient_email",
+    "patient_account_number",
 )
 
 

@@ -1,7 +1,7 @@
 import dataclasses
 import uuid
 from collections import defaultdict, deque
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -11,7 +11,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files import File
 from django.db import IntegrityError, transaction
-from django.db.models import F, Max, OuterRef, Subquery
+from django.db.models import Case, CharField, F, Max, OuterRef, Subquery, Value, When
 from django.db.models.fields.files import FieldFile
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -53,7 +53,6 @@ from .models import (
     StatusChange,
 )
 from .plans import default_ends_on
-from .roles import CARE
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -65,6 +64,7 @@ class ReferralDetails(ModelFields):
     patient_birth_date: date
     patient_phone: PhoneValue
     patient_email: str = ""
+    patient_account_number: str = ""
     clinic: Clinic
     diagnosis_codes: list[str] = dataclasses.field(default_factory=list)
     body_region: str = ""
@@ -87,7 +87,12 @@ class ReferralIntake(ReferralDetails):
 
 @dataclass(frozen=True, kw_only=True)
 class ReferralCare(ModelFields):
-    """Outcome and money: what only the `CARE` roles record."""
+    """Visits and money of a referral logged after the fact, as the demo plans them.
+
+    Only the bulk path takes it, and the app that owns dated visits and
+    payments turns such totals into dated rows (its demo); no page or
+    service types totals any more.
+    """
 
     visits_attended: int
     billed_amount: Decimal
@@ -95,7 +100,6 @@ class ReferralCare(ModelFields):
 
 
 REFERRAL_FIELDS = ReferralIntake.names()
-CARE_FIELDS = ReferralCare.names()
 
 
 class StaleReferral(ValidationError):
@@ -107,6 +111,7 @@ def _assign(referral: Referral, fields: ModelFields) -> None:
     referral.diagnosis_codes = [normalize_icd10(code) for code in referral.diagnosis_codes]
     referral.patient_first_name = referral.patient_first_name.strip()
     referral.patient_last_name = referral.patient_last_name.strip()
+    referral.patient_account_number = referral.patient_account_number.strip()
 
 
 def referrals_attribute(*, organization: Organization, referrals: Sequence[Referral]) -> None:
@@ -189,22 +194,17 @@ def referral_update(
     acting: Membership,
     version: int,
     details: ReferralDetails,
-    care: ReferralCare | None = None,
 ) -> Referral:
     """Saves edits made on the copy loaded at `version`; refuses them if someone saved since.
 
-    `care` (visits, amounts) is left as it is when None, and refused from a
-    role outside `CARE`. A change to the patient's details is recorded as a
-    PatientCorrection (which fields, who, when), compared with the copy the
-    edit was made on.
+    Visits and amounts are not among the details: they are the sums of the
+    referral's dated visits and payments. A change to the patient's details
+    is recorded as a PatientCorrection (which fields, who, when), compared
+    with the copy the edit was made on.
     """
     if not acts_as(acting, ALL_ROLES, organization_id=referral.organization_id):
         raise PermissionDenied("Only the staff of the referral's organization can edit it.")
-    if care is not None and acting.role not in CARE:
-        raise PermissionDenied("Only therapists and admins record visits and amounts billed and collected.")
     _assign(referral, details)
-    if care is not None:
-        care.assign_to(referral)
     referral.full_clean(exclude=["number"])  # never edited: its uniqueness needs no query here
     before = (
         Referral.objects.select_for_update()
@@ -218,9 +218,8 @@ def referral_update(
             "Your changes are below, not saved: check the current version, then save again."
         )
     now = timezone.now()
-    edited = details.names() + (care.names() if care is not None else ())
     Referral.objects.filter(pk=referral.pk).update(
-        **{name: getattr(referral, name) for name in edited},
+        **{name: getattr(referral, name) for name in details.names()},
         version=F("version") + 1,
         updated_at=now,
     )
@@ -716,9 +715,10 @@ class ReferralRecord:
     Its intake as `referral_create` takes it, the steps `referral_transition`
     would have recorded since, the attempts `contact_attempt_log` would have
     logged (a reached one moving a received referral to contacted, as there),
-    the care `referral_update` would have recorded, and the plan of care
-    `plan_of_care_save` would have saved. `logged_at` is when it was typed in
-    (now when None).
+    the plan of care `plan_of_care_save` would have saved, and the visit and
+    money totals its dated rows will add up to (`care`, dated by the app that
+    owns visits and payments). `logged_at` is when it was typed in (now when
+    None).
     """
 
     intake: ReferralIntake
@@ -840,9 +840,9 @@ def referrals_create_bulk(*, organization: Organization, records: Sequence[Refer
     The bulk path for referrals that already have a past (the demo; an
     import), in a fixed number of queries per 500 referrals. Each ends as
     `referral_create`, then `referral_transition` for each step and
-    `contact_attempt_log` for each attempt, then `referral_update` with its
-    care and `plan_of_care_save` with its plan, would have left it, had each
-    run at the moment it names:
+    `contact_attempt_log` for each attempt, then `plan_of_care_save` with its
+    plan, would have left it, had each run at the moment it names, with the
+    totals of `care` awaiting their dated rows:
 
     1. Fields normalised (`_assign`), attributed (`referrals_attribute`) and
        validated as at intake; related rows must be the organization's.
@@ -854,7 +854,8 @@ def referrals_create_bulk(*, organization: Organization, records: Sequence[Refer
        record, and nothing is saved.
     3. History: "" → received at `received_at` by `created_by`, then one row
        per move; status, loss reason and first appointment are the last
-       move's; `version` counts the saves (intake, each move, the care recorded).
+       move's; `version` counts the saves (intake, each move): totals are
+       derived, not a save.
     4. `created_at` is `logged_at`, `updated_at` the latest of it and the moves.
     5. A plan of care without an end runs the longest certification allowed.
 
@@ -876,7 +877,7 @@ def referrals_create_bulk(*, organization: Organization, records: Sequence[Refer
         except ValidationError as error:
             raise ValidationError(f"Referral {number}: {'; '.join(error.messages)}") from error
         histories.append(history)
-        referral.version = len(history.changes) + (record.care is not None)
+        referral.version = len(history.changes)
         referral.created_at = record.logged_at or now
         referral.updated_at = max(referral.created_at, history.changes[-1].changed_at)
         referrals.append(referral)
@@ -1092,3 +1093,26 @@ def referral_settings_update(
     rules.full_clean(exclude=["organization"])  # the organization it was read for
     rules.save()
     return rules
+
+
+def referral_account_numbers_remember(*, organization: Organization, numbers: Mapping[int, str]) -> int:
+    """Records the clinic's patient account number on referrals that have none yet; returns how many.
+
+    Used when an imported visit or payment is matched to a referral by the
+    patient's name and date of birth: the next import then matches it by the
+    number. A number already recorded (typed, or matched before) is kept. One
+    UPDATE per 500 referrals.
+    """
+    wanted = {pk: number.strip() for pk, number in numbers.items() if number.strip()}
+    ids = sorted(wanted)
+    remembered = 0
+    for start in range(0, len(ids), BULK_BATCH):
+        batch = ids[start : start + BULK_BATCH]
+        remembered += Referral.objects.filter(
+            organization=organization, pk__in=batch, patient_account_number=""
+        ).update(
+            patient_account_number=Case(
+                *[When(pk=pk, then=Value(wanted[pk])) for pk in batch], output_field=CharField()
+            )
+        )
+    return remembered

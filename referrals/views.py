@@ -46,6 +46,7 @@ from .models import (
     ReferralDocument,
     Status,
 )
+from .panels import referral_panels
 from .plans import PlanStatus
 from .roles import CARE
 
@@ -388,6 +389,7 @@ def _render_detail(
         "referrals/referral_detail.html",
         {
             "referral": referral,
+            "panels": referral_panels(request, referral),
             "here": here,
             "origin": origin,
             "next_in_queue": f"{reverse('referrals:detail', args=[next_id])}?{origin.query}"
@@ -397,7 +399,6 @@ def _render_detail(
             or ReferralEditForm(
                 instance=referral,
                 organization=organization,
-                may_edit_care=request.membership.role in CARE,
             ),
             "appointment_form": appointment_form
             or AppointmentForm(organization=organization, referral=referral),
@@ -439,7 +440,6 @@ def referral_detail(request: OrganizationRequest, referral_id: int) -> HttpRespo
         request.POST,
         instance=referral,
         organization=request.organization,
-        may_edit_care=request.membership.role in CARE,
     )
     if form.is_valid() and not form.needs_diagnosis_choice():
         try:
@@ -448,7 +448,6 @@ def referral_detail(request: OrganizationRequest, referral_id: int) -> HttpRespo
                 acting=request.membership,
                 version=form.cleaned_data["version"],
                 details=form.details(),
-                care=form.care(),
             )
         except ValidationError as error:
             form.add_error(None, error)

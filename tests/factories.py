@@ -5,6 +5,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from announcements.models import ServiceAnnouncement
+from billing.models import BillingImport, Payment, ReviewRow, Visit
 from clinics.models import Clinic, Membership, Organization, Payer, PayerCategory, Role, ServiceOffering
 from outreach.models import CalendarFeed, Flag, FlagKind, FlagSeverity, FollowUp, Touch, TouchKind
 from physicians.identifiers import npi_check_digit
@@ -154,6 +155,62 @@ class ReferralFactory(factory.django.DjangoModelFactory):
     number = factory.LazyAttribute(
         lambda referral: referral_numbers_take(organization=referral.organization, count=1)[0]
     )
+
+
+class VisitFactory(factory.django.DjangoModelFactory):
+    """A visit row as it is stored; tests of the totals write through billing.services instead."""
+
+    class Meta:
+        model = Visit
+
+    organization = factory.SubFactory(OrganizationFactory)
+    referral = factory.SubFactory(ReferralFactory, organization=factory.SelfAttribute("..organization"))
+    clinic = factory.SelfAttribute("referral.clinic")
+    service_date = factory.LazyFunction(timezone.localdate)
+    billed_amount = 120
+
+
+class PaymentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Payment
+
+    organization = factory.SubFactory(OrganizationFactory)
+    referral = factory.SubFactory(ReferralFactory, organization=factory.SelfAttribute("..organization"))
+    paid_on = factory.LazyFunction(timezone.localdate)
+    amount = 80
+
+
+class BillingImportFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = BillingImport
+
+    organization = factory.SubFactory(OrganizationFactory)
+    kind = "visits"
+    original_name = "charges.csv"
+    file = factory.django.FileField(
+        filename="charges.csv", data=b"DOS,Acct #,Charge\r\n11/03/2026,A1,100\r\n"
+    )
+    mapping = factory.LazyFunction(
+        lambda: {"service_date": "DOS", "account_number": "Acct #", "billed_amount": "Charge"}
+    )
+    mapped = True
+
+
+class ReviewRowFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ReviewRow
+
+    organization = factory.SubFactory(OrganizationFactory)
+    import_run = factory.SubFactory(
+        BillingImportFactory, organization=factory.SelfAttribute("..organization")
+    )
+    kind = "visits"
+    line_number = 2
+    row_key = factory.Sequence(lambda n: f"id:L{n}")
+    values = factory.LazyFunction(
+        lambda: {"line": 2, "day": "2026-11-03", "amount": "100.00", "fingerprint": "x"}
+    )
+    reason = "No referral has this account number, and the row names no patient to look for."
 
 
 class ReferralDocumentFactory(factory.django.DjangoModelFactory):

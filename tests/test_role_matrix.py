@@ -16,6 +16,8 @@ ADMIN = {Role.ADMIN}
 EDITORS = {Role.LIAISON, Role.ADMIN}
 # Everyone who courts sources: liaisons and admins, and therapists, who give in-services.
 OUTREACH = {Role.THERAPIST, Role.LIAISON, Role.ADMIN}
+# Who records visits and payments by hand.
+CARE = {Role.THERAPIST, Role.ADMIN}
 
 EXPECTED_ROLES = {
     "home": EVERYONE,
@@ -71,6 +73,16 @@ EXPECTED_ROLES = {
     "referrals:export": ADMIN,
     "referrals:export_detail": ADMIN,
     "referrals:export_download": ADMIN,
+    "billing:visit_create": CARE,
+    "billing:visit_edit": CARE,
+    "billing:visit_remove": CARE,
+    "billing:payment_create": CARE,
+    "billing:payment_edit": CARE,
+    "billing:payment_remove": CARE,
+    "billing:import_list": ADMIN,
+    "billing:import_detail": ADMIN,
+    "billing:review_list": ADMIN,
+    "billing:review_resolve": ADMIN,
     "clinics:organization_settings": ADMIN,
     "outreach:touch_list": OUTREACH,
     "outreach:touch_create": OUTREACH,

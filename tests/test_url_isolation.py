@@ -13,21 +13,25 @@ from clinics.models import Organization
 from referrals.models import PlanOfCare, ReferralDocument
 
 from .factories import (
+    BillingImportFactory,
     ClinicFactory,
     FollowUpFactory,
     GatekeeperFactory,
     MembershipFactory,
     NppesImportFactory,
     PayerFactory,
+    PaymentFactory,
     PhysicianFactory,
     PlanOfCareFactory,
     PracticeFactory,
     ReferralDocumentFactory,
     ReferralExportFactory,
     ReferralFactory,
+    ReviewRowFactory,
     ServiceAnnouncementFactory,
     ServiceOfferingFactory,
     TouchFactory,
+    VisitFactory,
 )
 from .outbox.factories import OutboundEmailFactory
 
@@ -50,6 +54,10 @@ OBJECT_MAKERS = {
     "followup_id": lambda organization: FollowUpFactory(organization=organization).pk,
     "announcement_id": lambda organization: ServiceAnnouncementFactory(organization=organization).pk,
     "email_id": lambda organization: OutboundEmailFactory(organization=organization).pk,
+    "visit_id": lambda organization: VisitFactory(organization=organization).pk,
+    "payment_id": lambda organization: PaymentFactory(organization=organization).pk,
+    "billing_import_id": lambda organization: BillingImportFactory(organization=organization).pk,
+    "review_id": lambda organization: ReviewRowFactory(organization=organization).pk,
 }
 
 

@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "outbox",
     "physicians",
     "referrals",
+    "billing",
     "outreach",
     "announcements",
     "analytics",
@@ -180,6 +181,8 @@ MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 REFERRAL_DOCUMENT_MAX_MB = env.int("REFERRAL_DOCUMENT_MAX_MB", default=20)
 # The NPPES file uploaded by an admin: a state's extract of the national file.
 NPPES_UPLOAD_MAX_MB = env.int("NPPES_UPLOAD_MAX_MB", default=2048)
+# A visit or payment report exported from the clinic's EMR (a year of a busy clinic is a few MB).
+BILLING_UPLOAD_MAX_MB = env.int("BILLING_UPLOAD_MAX_MB", default=200)
 # Request bodies are capped before they are read (config/uploads.py): a view
 # takes files up to the limit it declares (the two above), other views none,
 # and the form fields besides the files up to DATA_UPLOAD_MAX_MEMORY_SIZE (the

@@ -33,14 +33,18 @@ from referrals.models import Referral
 from ..factories import (
     TEST_PASSWORD,
     AffiliationFactory,
+    BillingImportFactory,
     FlagFactory,
     GatekeeperFactory,
     MembershipFactory,
     NppesImportFactory,
+    PaymentFactory,
     PracticeFactory,
     ReferralDocumentFactory,
     ReferralExportFactory,
+    ReviewRowFactory,
     TouchFactory,
+    VisitFactory,
 )
 from ..test_url_isolation import iter_patterns
 from .conftest import sign_in
@@ -169,6 +173,10 @@ def make_samples(summit: Organization, admin: Membership) -> Samples:
         "followup_id": FollowUp.objects.filter(organization=summit).order_by("pk")[0].pk,
         "announcement_id": announcement.pk,
         "email_id": email.pk,
+        "visit_id": VisitFactory(organization=summit, referral=referral).pk,
+        "payment_id": PaymentFactory(organization=summit, referral=referral).pk,
+        "billing_import_id": BillingImportFactory(organization=summit, original_name=f"{LONG_WORD}.csv").pk,
+        "review_id": ReviewRowFactory(organization=summit).pk,
         "export_id": ReferralExportFactory(
             organization=summit, requested_by=admin.user, filters_description=f"Referrals from {LONG_WORD}"
         ).pk,

@@ -41,6 +41,7 @@ def labels(links):
                     "Staff",
                     "Payers",
                     "Import from NPPES",
+                    "Import visits and payments",
                     "Service announcements",
                     "Email log",
                     "Organization settings",

@@ -9,7 +9,6 @@ from django.utils import timezone
 
 from referrals.diagnoses import normalize_icd10
 from referrals.models import Referral, Status, StatusChange
-from referrals.roles import CARE
 from referrals.selectors import (
     physician_referral_stats,
     queue,
@@ -18,7 +17,6 @@ from referrals.selectors import (
     referral_settings_get,
 )
 from referrals.services import (
-    ReferralCare,
     ReferralDetails,
     ReferralIntake,
     StaleReferral,
@@ -141,35 +139,18 @@ def test_a_stale_edit_is_refused_not_lost(make_referral, summit_admin):
     assert Referral.objects.get(pk=referral.pk).notes == "Called twice"
 
 
-def test_front_desk_cannot_record_visits_or_amounts(make_referral, summit_front_desk):
+def test_an_edit_leaves_the_totals_to_the_dated_rows(make_referral, summit_admin):
     referral = make_referral()
-
-    with pytest.raises(PermissionDenied, match="Only therapists and admins"):
-        referral_update(
-            referral=referral,
-            acting=summit_front_desk,
-            version=referral.version,
-            details=ReferralDetails.of(referral),
-            care=ReferralCare(visits_attended=3, billed_amount=Decimal(500), collected_amount=Decimal(0)),
-        )
-
-    assert Referral.objects.get(pk=referral.pk).billed_amount == 0
-
-
-@pytest.mark.parametrize("role", sorted(CARE))
-def test_care_roles_record_visits_and_amounts(make_referral, member_factory, summit, role):
-    referral = make_referral()
-    care = ReferralCare(visits_attended=3, billed_amount=Decimal(500), collected_amount=Decimal(320))
+    Referral.objects.filter(pk=referral.pk).update(visits_attended=3, billed_amount=Decimal(500))
+    referral.refresh_from_db()
 
     referral_update(
-        referral=referral,
-        acting=member_factory(summit, role),
-        version=referral.version,
-        details=ReferralDetails.of(referral),
-        care=care,
+        referral=referral, acting=summit_admin, version=referral.version, details=ReferralDetails.of(referral)
     )
 
-    assert ReferralCare.of(Referral.objects.get(pk=referral.pk)) == care
+    saved = Referral.objects.get(pk=referral.pk)
+    assert (saved.visits_attended, saved.billed_amount) == (3, Decimal(500))
+    assert "visits_attended" not in ReferralDetails.names()
 
 
 def test_another_organizations_staff_cannot_edit(make_referral, harbor_admin):

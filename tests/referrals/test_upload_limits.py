@@ -111,5 +111,6 @@ def test_only_the_views_that_take_files_declare_a_limit_and_each_is_a_setting():
         "referrals:intake": "REFERRAL_DOCUMENT_MAX_MB",
         "referrals:document_add": "REFERRAL_DOCUMENT_MAX_MB",
         "physicians:import_list": "NPPES_UPLOAD_MAX_MB",
+        "billing:import_list": "BILLING_UPLOAD_MAX_MB",
     }
     assert all(isinstance(getattr(django_settings, setting), int) for setting in declared.values())

@@ -1,0 +1,246 @@
+"""Writes of visits and payments, and the referral totals derived from them.
+
+A referral's `visits_attended`, `billed_amount` and `collected_amount` are
+the sums of its rows. Every write here (add, change, remove, import,
+review) locks the referrals it touches, writes the rows, then calls
+`referral_totals_recompute` for them in the same transaction: the totals are
+one SQL aggregate away from the rows and never typed.
+"""
+
+import dataclasses
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import DecimalField, Field, IntegerField, OuterRef, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from accounts.models import User
+from clinics.inputs import ModelFields
+from clinics.models import Clinic, Membership, Organization, Payer
+from clinics.roles import acts_as
+from referrals.models import Referral
+from referrals.roles import CARE
+
+from .models import (
+    COLLECTED_KINDS,
+    BillingCorrection,
+    CorrectionAction,
+    Payment,
+    PaymentKind,
+    RowSource,
+    Visit,
+)
+
+RECOMPUTE_BATCH = 1000
+
+
+def referral_totals_recompute(*, referral_ids: Iterable[int]) -> None:
+    """Sets each referral's visit count and billed and collected totals to the sums of its rows.
+
+    One UPDATE per 1,000 referrals, the sums computed by the database. The
+    caller holds the referrals' locks (`referrals_lock`), so a concurrent
+    write waits and then sums rows that include this one's.
+    """
+    ids = sorted(set(referral_ids))
+
+    def total(
+        queryset: QuerySet[Visit] | QuerySet[Payment], column: str, output: "Field[Any, Any]"
+    ) -> Coalesce:
+        return Coalesce(
+            Subquery(
+                queryset.filter(referral=OuterRef("pk"))
+                .order_by()
+                .values("referral")
+                .annotate(total=Sum(column))
+                .values("total")
+            ),
+            Value(0, output_field=output),
+            output_field=output,
+        )
+
+    money = DecimalField(max_digits=10, decimal_places=2)
+    for start in range(0, len(ids), RECOMPUTE_BATCH):
+        Referral.objects.filter(pk__in=ids[start : start + RECOMPUTE_BATCH]).update(
+            visits_attended=total(Visit.objects.all(), "visit_count", IntegerField()),
+            billed_amount=total(Visit.objects.all(), "billed_amount", money),
+            collected_amount=total(Payment.objects.filter(kind__in=COLLECTED_KINDS), "amount", money),
+        )
+
+
+def referrals_lock(referral_ids: Collection[int]) -> None:
+    """Locks the referrals whose totals are about to change, in id order (no two writers wait in a circle)."""
+    list(Referral.objects.select_for_update().filter(pk__in=sorted(set(referral_ids))).values_list("pk"))
+
+
+def _require_care(acting: Membership, referral: Referral) -> None:
+    if not acts_as(acting, CARE, organization_id=referral.organization_id):
+        raise PermissionDenied("Only therapists and admins record visits and payments.")
+
+
+@dataclass(frozen=True, kw_only=True)
+class VisitFields(ModelFields):
+    service_date: date
+    clinic: Clinic
+    therapist: User | None = None
+    procedure_codes: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    billed_amount: Decimal = Decimal(0)
+    payer: Payer | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class PaymentFields(ModelFields):
+    paid_on: date
+    amount: Decimal
+    kind: str = PaymentKind.PAYER
+    payer: Payer | None = None
+    reference: str = ""
+
+
+def _as_text(value: object) -> str:
+    if isinstance(value, list):
+        return ", ".join(
+            f"{item['code']}x{item['units']}" if item.get("units") else item["code"] for item in value
+        )
+    return "" if value is None else str(value)
+
+
+def _snapshot(row: Visit | Payment, names: Iterable[str]) -> dict[str, str]:
+    """The row's values as text, related rows by their name: what a correction shows."""
+    return {name: _as_text(getattr(row, name)) for name in names}
+
+
+def _record(
+    *, row: Visit | Payment, acting: Membership, action: str, changes: dict[str, list[str]]
+) -> BillingCorrection:
+    return BillingCorrection.objects.create(
+        organization_id=row.organization_id,
+        referral_id=row.referral_id,
+        row_kind="visit" if isinstance(row, Visit) else "payment",
+        row_id=row.pk,
+        row_key=row.row_key,
+        action=action,
+        changes=changes,
+        corrected_by=acting.user,
+        corrected_at=timezone.now(),
+    )
+
+
+def _save_by_hand[Row: (Visit, Payment)](
+    *, acting: Membership, row: Row, fields: VisitFields | PaymentFields
+) -> Row:
+    """Adds or changes one row as typed, records the correction, and brings its referral's totals in step."""
+    _require_care(acting, row.referral)
+    adding = row.pk is None
+    referrals_lock([row.referral_id])
+    names = fields.names()
+    before = {} if adding else _snapshot(type(row).objects.get(pk=row.pk), names)
+    fields.assign_to(row)
+    if adding:
+        row.created_by = acting.user
+    row.full_clean()
+    row.save()
+    after = _snapshot(row, names)
+    changes = {
+        name: [before.get(name, ""), after[name]] for name in names if before.get(name, "") != after[name]
+    }
+    if changes or adding:
+        _record(
+            row=row,
+            acting=acting,
+            action=CorrectionAction.ADDED if adding else CorrectionAction.CHANGED,
+            changes=changes,
+        )
+    referral_totals_recompute(referral_ids=[row.referral_id])
+    return row
+
+
+@transaction.atomic
+def visit_save(
+    *, acting: Membership, referral: Referral, visit: Visit | None = None, fields: VisitFields
+) -> Visit:
+    """Records a visit by hand, or corrects one (typed or imported); who and when are kept."""
+    visit = visit or Visit(
+        organization_id=referral.organization_id, referral=referral, source=RowSource.TYPED
+    )
+    if visit.referral_id != referral.pk:
+        raise PermissionDenied("That visit belongs to another referral.")
+    return _save_by_hand(acting=acting, row=visit, fields=fields)
+
+
+@transaction.atomic
+def payment_save(
+    *, acting: Membership, referral: Referral, payment: Payment | None = None, fields: PaymentFields
+) -> Payment:
+    """Records a payment or adjustment by hand, or corrects one (typed or imported); who and when are kept."""
+    payment = payment or Payment(
+        organization_id=referral.organization_id, referral=referral, source=RowSource.TYPED
+    )
+    if payment.referral_id != referral.pk:
+        raise PermissionDenied("That payment belongs to another referral.")
+    return _save_by_hand(acting=acting, row=payment, fields=fields)
+
+
+@transaction.atomic
+def billing_row_remove(*, acting: Membership, row: Visit | Payment) -> None:
+    """Removes a visit or payment; the correction keeps what it was (an imported one stays out of reruns)."""
+    _require_care(acting, row.referral)
+    referrals_lock([row.referral_id])
+    names = (VisitFields if isinstance(row, Visit) else PaymentFields).names()
+    _record(
+        row=row,
+        acting=acting,
+        action=CorrectionAction.REMOVED,
+        changes={name: [value, ""] for name, value in _snapshot(row, names).items()},
+    )
+    row.delete()
+    referral_totals_recompute(referral_ids=[row.referral_id])
+
+
+BULK_BATCH = 2000
+
+
+def _check_owned(organization_id: int, rows: Sequence[Visit | Payment]) -> None:
+    """Refuses rows of another organization, or naming its referrals, clinics or payers (a query per kind)."""
+    wrong = [row for row in rows if row.organization_id != organization_id]
+    referral_ids = {row.referral_id for row in rows}
+    clinic_ids = {row.clinic_id for row in rows if isinstance(row, Visit)}
+    payer_ids = {row.payer_id for row in rows if row.payer_id}
+    foreign = (
+        Referral.objects.filter(pk__in=referral_ids).exclude(organization_id=organization_id).exists()
+        or Clinic.objects.filter(pk__in=clinic_ids).exclude(organization_id=organization_id).exists()
+        or Payer.objects.filter(pk__in=payer_ids).exclude(organization_id=organization_id).exists()
+    )
+    if wrong or foreign:
+        raise ValidationError("A visit or payment names another organization's records.")
+
+
+@transaction.atomic
+def billing_rows_create_bulk(
+    *, organization: Organization, visits: Sequence[Visit], payments: Sequence[Payment]
+) -> None:
+    """Saves many visits and payments at once (the demo, an import) with the invariants of `visit_save`.
+
+    1. Every row and what it names (referral, clinic, payer) must be the
+       organization's; a row is validated as `full_clean` would, without a
+       query per row; any refusal raises ValidationError and nothing is saved.
+    2. The referrals are locked in id order, the rows inserted in batches,
+       then the referrals' totals recomputed from all their rows.
+    """
+    rows: list[Visit | Payment] = [*visits, *payments]
+    _check_owned(organization.pk, rows)
+    for number, row in enumerate(rows, start=1):
+        try:
+            row.full_clean(exclude=["organization", "referral", "clinic", "payer", "therapist", "import_run"])
+        except ValidationError as error:
+            raise ValidationError(f"Row {number}: {'; '.join(error.messages)}") from error
+    referral_ids = {row.referral_id for row in rows}
+    referrals_lock(referral_ids)
+    Visit.objects.bulk_create(visits, batch_size=BULK_BATCH)
+    Payment.objects.bulk_create(payments, batch_size=BULK_BATCH)
+    referral_totals_recompute(referral_ids=referral_ids)
