@@ -473,7 +473,8 @@ def test_a_review_cannot_pick_another_organizations_referral(client, summit, har
     theirs = ReferralFactory(organization=harbor)
     client.force_login(summit_admin.user)
 
-    client.post(reverse("billing:review_resolve", args=[ReviewRow.objects.get().pk]), {"referral": theirs.number})
+    review = ReviewRow.objects.get()
+    client.post(reverse("billing:review_resolve", args=[review.pk]), {"referral": theirs.number})
 
     assert ReviewRow.objects.get().status == ReviewStatus.PENDING
     assert not Visit.objects.exists()
