@@ -780,6 +780,8 @@ def review_row_resolve(*, acting: Membership, review: ReviewRow, referral: Refer
         row, referral.pk, referral.clinic_id
     )
     organization = referral.organization
+    # One row: its key's uniqueness and its checks can be asked of the database first.
+    built.validate_constraints()
     if isinstance(built, Visit):
         billing_rows_create_bulk(organization=organization, visits=[built], payments=[])
     else:

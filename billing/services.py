@@ -203,6 +203,8 @@ def billing_row_remove(*, acting: Membership, row: Visit | Payment) -> None:
 
 
 BULK_BATCH = 2000
+# Checked for the whole batch at once by `_check_owned`, not row by row.
+ROW_RELATIONS = ["organization", "referral", "clinic", "payer", "therapist", "import_run"]
 
 
 def _check_owned(organization_id: int, rows: Sequence[Visit | Payment]) -> None:
@@ -227,8 +229,12 @@ def billing_rows_create_bulk(
     """Saves many visits and payments at once (the demo, an import) with the invariants of `visit_save`.
 
     1. Every row and what it names (referral, clinic, payer) must be the
-       organization's; a row is validated as `full_clean` would, without a
-       query per row; any refusal raises ValidationError and nothing is saved.
+       organization's (`_check_owned`, for all the rows at once); each row's
+       fields are validated as `clean_fields` does, without a query per row:
+       its key's uniqueness and its check constraints are left to the
+       database, as validating them would cost a query or more per row (a
+       caller with one row to save validates them first). Any refusal raises
+       ValidationError and nothing is saved.
     2. The referrals are locked in id order, the rows inserted in batches,
        then the referrals' totals recomputed from all their rows.
     """
@@ -236,7 +242,8 @@ def billing_rows_create_bulk(
     _check_owned(organization.pk, rows)
     for number, row in enumerate(rows, start=1):
         try:
-            row.full_clean(exclude=["organization", "referral", "clinic", "payer", "therapist", "import_run"])
+            # Fields only: the models' own clean() checks the ownership `_check_owned` checked for all.
+            row.clean_fields(exclude=ROW_RELATIONS)
         except ValidationError as error:
             raise ValidationError(f"Row {number}: {'; '.join(error.messages)}") from error
     referral_ids = {row.referral_id for row in rows}
