@@ -127,6 +127,6 @@ def review_resolve(request: OrganizationRequest, review_id: int) -> HttpResponse
             request,
             f"Line {review.line_number} dismissed."
             if referral is None
-            else f"Line {review.line_number} saved to referral #{referral.pk}.",
+            else f"Line {review.line_number} saved to referral #{referral.number}.",
         )
     return redirect("billing:review_list")

@@ -199,7 +199,7 @@ def test_the_referral_page_logs_an_attempt_and_says_so(desk, summit):
     response = desk.post(reverse("referrals:contact_attempt_log", args=[referral.pk]), data, follow=True)
 
     page = response.content.decode()
-    assert f"the patient was reached, so referral #{referral.pk} is now contacted" in page
+    assert f"the patient was reached, so referral #{referral.number} is now contacted" in page
     assert "Booking Friday" in page
     assert ContactAttempt.objects.get().attempted_at == datetime.datetime(2026, 11, 24, 9, 45, tzinfo=DENVER)
 
