@@ -56,3 +56,16 @@ def start_worker(*, env: dict | None = None, hostname: str = "", stdout=subproce
         stderr=subprocess.STDOUT,
         text=True,
     )
+
+
+def stop_workers(started: list) -> None:
+    """Stops the workers a test started (politely, then for good) and closes their logs."""
+    for process, log in started:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        log.close()

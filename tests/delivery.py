@@ -22,7 +22,7 @@ from aiosmtpd.controller import Controller
 
 from outbox.tasks import send_pending
 
-from .celery_workers import purge_broker, start_worker
+from .celery_workers import purge_broker, start_worker, stop_workers
 
 LEASE_SECONDS = 3
 
@@ -100,15 +100,7 @@ def workers(tmp_path):
         return process
 
     yield start
-    for process, log in started:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-        log.close()
+    stop_workers(started)
 
 
 def wait_until(condition, *, timeout: float, worker: subprocess.Popen, what: str, tick: bool = True) -> None:

@@ -18,7 +18,7 @@ from referrals.exports.services import referral_export_request, referral_exports
 from referrals.models import ExportStatus, Referral, ReferralExport
 from referrals.services import referral_numbers_take
 
-from ..celery_workers import purge_broker, start_worker
+from ..celery_workers import purge_broker, start_worker, stop_workers
 from ..factories import ClinicFactory, PhysicianFactory
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
@@ -38,15 +38,7 @@ def workers(tmp_path):
         return process
 
     yield start
-    for process, log in started:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-        log.close()
+    stop_workers(started)
 
 
 @pytest.fixture
