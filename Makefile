@@ -38,7 +38,7 @@ test: $(VENV)/.synced
 	$(BIN)/ruff format --check .
 	$(BIN)/python manage.py makemigrations --check --dry-run --settings=config.settings.test
 	$(BIN)/mypy
-	$(BIN)/pytest
+	$(BIN)/pytest --numprocesses=auto --maxprocesses=4 --dist=loadfile
 
 lint format: $(VENV)/.synced
 	$(BIN)/ruff check --fix .

@@ -10,7 +10,6 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from .models import (
-    DEFAULT_POPULATIONS,
     Clinic,
     Membership,
     Organization,
@@ -97,11 +96,6 @@ OFFERINGS = [
 ]
 
 
-def _ensure_populations() -> None:
-    for code, name, adjective in DEFAULT_POPULATIONS:
-        Population.objects.update_or_create(code=code, defaults={"name": name, "adjective": adjective})
-
-
 def _seed_payers_and_services(organization: Organization) -> None:
     payers = [
         Payer.objects.update_or_create(organization=organization, name=name, defaults={"category": category})[
@@ -172,7 +166,6 @@ def seed(stdout=None) -> None:
             user=user,
             defaults={"role": demo.role, "home_clinic": home_clinic, "is_active": True},
         )
-    _ensure_populations()
     for organization in organizations.values():
         _seed_payers_and_services(organization)
     if stdout is not None:

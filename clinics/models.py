@@ -205,7 +205,7 @@ class Population(models.Model):
 
 
 # The population vocabulary: (code, name, adjective). Migration 0003 loaded
-# this list; seed_demo makes sure it is there.
+# the first list; clinics/vocabulary.py adds any missing after every migrate.
 DEFAULT_POPULATIONS = [
     ("sports", "Sports", "sports"),
     ("orthopedic", "Orthopedic", "orthopedic"),

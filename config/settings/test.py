@@ -9,7 +9,7 @@ import os
 import environ
 
 from .base import *  # noqa: F403
-from .base import DATABASES, REDIS_URL, VAR_DIR, filesystem_broker_options
+from .base import CELERY_BROKER_TRANSPORT_OPTIONS, DATABASES, REDIS_URL, VAR_DIR, filesystem_broker_options
 
 SECRET_KEY = "rapport-test-key-not-for-production"  # noqa: S105
 DEBUG = False
@@ -30,7 +30,12 @@ if os.environ.get("RAPPORT_TEST_EMAIL_URL"):
 # the shared Redis, whose clearing would empty the broker's queues too.
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 WHITENOISE_USE_FINDERS = True
-MEDIA_ROOT = VAR_DIR / "test-media"
+# The suite runs in parallel processes (pytest-xdist): each keeps its own
+# media folder, queue folder or Redis keys, and its own test database
+# (pytest-django names one per worker), so no two ever take each other's
+# files or messages. A Celery worker a test starts inherits the variable.
+XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
+MEDIA_ROOT = VAR_DIR / f"test-media-{XDIST_WORKER}"
 STATIC_ROOT = None
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -43,4 +48,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 if not REDIS_URL:
     # Its own queue folder, so a `make run` worker on the same machine never
     # takes the suite's messages.
-    CELERY_BROKER_TRANSPORT_OPTIONS = filesystem_broker_options(VAR_DIR / "test-celery")
+    CELERY_BROKER_TRANSPORT_OPTIONS = filesystem_broker_options(VAR_DIR / f"test-celery-{XDIST_WORKER}")
+else:
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        **CELERY_BROKER_TRANSPORT_OPTIONS,
+        "global_keyprefix": f"rapport-test-{XDIST_WORKER}:",
+    }
