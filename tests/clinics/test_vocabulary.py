@@ -10,7 +10,8 @@ from clinics.models import DEFAULT_POPULATIONS, Population
 def test_a_flush_brings_back_every_population():
     call_command("flush", interactive=False, verbosity=0)
 
-    assert set(Population.objects.values_list("code", flat=True)) == {code for code, _, _ in DEFAULT_POPULATIONS}
+    codes = set(Population.objects.values_list("code", flat=True))
+    assert codes == {code for code, _, _ in DEFAULT_POPULATIONS}
 
 
 @pytest.mark.django_db(transaction=True)
