@@ -34,6 +34,7 @@ from .factories import (
     VisitFactory,
 )
 from .outbox.factories import OutboundEmailFactory
+from .outcomes.factories import OutcomeScoreFactory
 
 # How to make an object of an organization for each URL keyword.
 OBJECT_MAKERS = {
@@ -58,6 +59,7 @@ OBJECT_MAKERS = {
     "payment_id": lambda organization: PaymentFactory(organization=organization).pk,
     "billing_import_id": lambda organization: BillingImportFactory(organization=organization).pk,
     "review_id": lambda organization: ReviewRowFactory(organization=organization).pk,
+    "score_id": lambda organization: OutcomeScoreFactory(organization=organization).pk,
 }
 
 
@@ -76,6 +78,7 @@ NOT_OBJECT_URLS = {
     "password_reset_confirm": "a signed one-time token, checked by Django",
     "outreach:calendar_feed": "a secret, revocable calendar address; tested in tests/outreach",
     "outbox:unsubscribe": "a random per-message token; tested in tests/outbox",
+    "outcomes:survey": "a signed, expiring, single-use survey link; tested in tests/outcomes",
 }
 # Namespaces outside tenancy.
 NOT_TENANT_NAMESPACES = {

@@ -26,9 +26,11 @@ from accounts.models import User
 from announcements.services import announcement_send
 from clinics.models import Membership, Organization, Payer, Role, ServiceOffering
 from outbox.models import OutboundEmail
+from outcomes.models import NpsResponse, Phase
+from outcomes.services import nps_survey_link
 from outreach.models import FlagKind, FlagSeverity, FollowUp, Touch
 from physicians.models import Gatekeeper, GatekeeperRole, Physician, Practice
-from referrals.models import Referral
+from referrals.models import Referral, Status
 
 from ..factories import (
     TEST_PASSWORD,
@@ -46,6 +48,7 @@ from ..factories import (
     TouchFactory,
     VisitFactory,
 )
+from ..outcomes.factories import OutcomeScoreFactory
 from ..test_url_isolation import iter_patterns
 from .conftest import sign_in
 
@@ -112,11 +115,12 @@ SMALL_BUTTONS_SCRIPT = """(smallest) => [...document.querySelectorAll(".btn")]
 
 @dataclass(frozen=True)
 class Samples:
-    """What the walk fills URLs with: an object's id for each URL keyword, and two tokens' owners."""
+    """What the walk fills URLs with: an object's id for each URL keyword, and three tokens' owners."""
 
     ids: dict[str, int]
     password_reset_user: User
     unsubscribe_token: str
+    survey_token: str
 
 
 def make_samples(summit: Organization, admin: Membership) -> Samples:
@@ -156,6 +160,11 @@ def make_samples(summit: Organization, admin: Membership) -> Samples:
         request_key=uuid.uuid4(),
     )
     email = OutboundEmail.objects.filter(organization=summit).order_by("pk")[0]
+    unanswered = (
+        Referral.objects.filter(organization=summit, status=Status.DISCHARGED)
+        .exclude(pk__in=NpsResponse.objects.values("referral_id"))
+        .order_by("pk")[0]
+    )
     ids = {
         "organization_id": summit.pk,
         "clinic_id": offering.clinic_id,
@@ -177,11 +186,17 @@ def make_samples(summit: Organization, admin: Membership) -> Samples:
         "payment_id": PaymentFactory(organization=summit, referral=referral).pk,
         "billing_import_id": BillingImportFactory(organization=summit, original_name=f"{LONG_WORD}.csv").pk,
         "review_id": ReviewRowFactory(organization=summit).pk,
+        "score_id": OutcomeScoreFactory(organization=summit, referral=referral, phase=Phase.PROGRESS).pk,
         "export_id": ReferralExportFactory(
             organization=summit, requested_by=admin.user, filters_description=f"Referrals from {LONG_WORD}"
         ).pk,
     }
-    return Samples(ids=ids, password_reset_user=admin.user, unsubscribe_token=email.unsubscribe_token)
+    return Samples(
+        ids=ids,
+        password_reset_user=admin.user,
+        unsubscribe_token=email.unsubscribe_token,
+        survey_token=nps_survey_link(acting=admin, referral=unanswered),
+    )
 
 
 def url_for(name: str, pattern, samples: Samples) -> str:
@@ -194,6 +209,8 @@ def url_for(name: str, pattern, samples: Samples) -> str:
         }
     elif name == "outbox:unsubscribe":
         kwargs = {"token": samples.unsubscribe_token}
+    elif name == "outcomes:survey":
+        kwargs = {"token": samples.survey_token}
     elif name == "outreach:calendar_feed":
         kwargs = {"token": "any"}  # a calendar file, never a page, whatever its token
     else:
