@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "physicians",
     "referrals",
     "billing",
+    "outcomes",
     "outreach",
     "announcements",
     "letters",
