@@ -1,6 +1,6 @@
 """Logs without the secrets some addresses carry.
 
-A calendar feed, an unsubscribe link and a password-reset link are bearer
+A calendar feed, an unsubscribe link, a letter's emailed link and a password-reset link are bearer
 secrets in their path: whoever reads the logs could use them. gunicorn runs
 with `--logger-class config.access_log.RedactingLogger`, which replaces those
 path segments before an access-log line is written, and the application's log
@@ -18,7 +18,9 @@ from urllib.parse import quote, unquote
 from gunicorn.glogging import Logger
 
 # The path segments after these prefixes are secrets (see the module doc).
-SECRET_IN_PATH = re.compile(r"(/outreach/calendar/|/email/unsubscribe/|/accounts/reset/[^/\s?]+/)[^/\s?]+")
+SECRET_IN_PATH = re.compile(
+    r"(/outreach/calendar/|/email/unsubscribe/|/letters/read/|/accounts/reset/[^/\s?]+/)[^/\s?]+"
+)
 # Request line, path and referrer: each can hold one of those paths.
 LOGGED_URLS = ("r", "U", "f")
 

@@ -23,6 +23,7 @@ from django.utils import formats, timezone
 from accounts.models import User
 from clinics.clock import local_date, organization_zone
 from clinics.models import Clinic, Organization
+from clinics.phones import phone_display
 from outcomes.selectors import (
     NpsAnswer,
     OutcomeChange,
@@ -96,7 +97,7 @@ def _nps(answer: NpsAnswer | None) -> dict[str, Any] | None:
 
 
 def _clinic(clinic: Clinic) -> dict[str, str]:
-    return {"name": clinic.name, "address": clinic.address, "phone": str(clinic.phone or "")}
+    return {"name": clinic.name, "address": clinic.address, "phone": phone_display(clinic.phone)}
 
 
 def _patient(referral: Referral, zone: Any) -> dict[str, Any]:
@@ -127,8 +128,10 @@ def _referral_letters(
         return []
     zone = organization_zone(organization)
     referral_ids = sorted({letter.referral_id for letter in due if letter.referral_id is not None})
-    referrals = Referral.objects.for_organization(organization).select_related("clinic", "therapist").in_bulk(
-        referral_ids
+    referrals = (
+        Referral.objects.for_organization(organization)
+        .select_related("clinic", "therapist")
+        .in_bulk(referral_ids)
     )
     notes = referral_care_notes(organization=organization, referral_ids=referral_ids)
     changes = referral_outcome_changes(organization=organization, referral_ids=referral_ids)

@@ -83,7 +83,9 @@ class Letter(TenantModel):
     sent_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
-    email = models.ForeignKey(OutboundEmail, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    email = models.ForeignKey(
+        OutboundEmail, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     # The secret the emailed link signs; rotating it revokes every link sent.
     access_token = models.CharField(max_length=64, blank=True)
     version = models.PositiveIntegerField(default=1)
@@ -103,7 +105,9 @@ class Letter(TenantModel):
         ]
         indexes = [
             models.Index(fields=["organization", "status", "created_at"], name="letters_org_status_created"),
-            models.Index(fields=["organization", "physician", "-created_at"], name="letters_org_phys_created"),
+            models.Index(
+                fields=["organization", "physician", "-created_at"], name="letters_org_phys_created"
+            ),
             models.Index(fields=["organization", "-created_at"], name="letters_org_created"),
         ]
 
@@ -122,9 +126,9 @@ def delivered() -> Q:
 
 def email_undelivered() -> Q:
     """Emailed letters whose email failed or was suppressed: they wait in the print queue too."""
-    return Q(
-        status=LetterStatus.EMAILED, email__status__in=[EmailStatus.FAILED, EmailStatus.SUPPRESSED]
-    ) | Q(status=LetterStatus.EMAILED, email__isnull=True)
+    return Q(status=LetterStatus.EMAILED, email__status__in=[EmailStatus.FAILED, EmailStatus.SUPPRESSED]) | Q(
+        status=LetterStatus.EMAILED, email__isnull=True
+    )
 
 
 class LetterReferral(TenantModel):
@@ -150,7 +154,9 @@ class LetterOpening(TenantModel):
 
     class Meta:
         ordering = ["-opened_at", "-pk"]
-        indexes = [models.Index(fields=["organization", "letter", "-opened_at"], name="letters_open_org_letter")]
+        indexes = [
+            models.Index(fields=["organization", "letter", "-opened_at"], name="letters_open_org_letter")
+        ]
 
 
 class LetterSettings(models.Model):

@@ -93,12 +93,12 @@ def _care_note_letters(
         .values_list("pk", "kind", "referral_id", "referral__physician_id", "created_at", "noted_on")
     )
     due: dict[str, DueLetter] = {}
-    for note_id, kind, referral_id, physician_id, created_at, noted_on in notes:
-        key = referral_letter_key(kind=kind, referral_id=referral_id, note_id=note_id)
+    for note_id, note_kind, referral_id, physician_id, created_at, noted_on in notes:
+        key = referral_letter_key(kind=note_kind, referral_id=referral_id, note_id=note_id)
         due.setdefault(
             key,
             DueLetter(
-                kind=kind,
+                kind=note_kind,
                 key=key,
                 physician_id=physician_id,
                 referral_id=referral_id,
@@ -115,7 +115,9 @@ def _closed_at() -> Subquery:
     """When a referral reached the closed status it has now (its last move there)."""
     return Subquery(
         StatusChange.objects.filter(
-            organization_id=OuterRef("organization_id"), referral_id=OuterRef("pk"), to_status=OuterRef("status")
+            organization_id=OuterRef("organization_id"),
+            referral_id=OuterRef("pk"),
+            to_status=OuterRef("status"),
         )
         .order_by("-changed_at")
         .values("changed_at")[:1]
@@ -129,7 +131,7 @@ def monthly_patients(
     end: datetime.datetime,
     physician_ids: Iterable[int] | None = None,
 ) -> QuerySet[Referral]:
-    """The referrals a monthly summary of [start, end) covers: received by its end, not closed before it began.
+    """The referrals a monthly summary of [start, end) covers: received by its end, not closed before.
 
     Of physicians whose rhythm is the monthly summary (or of `physician_ids`).
     """
@@ -140,9 +142,7 @@ def monthly_patients(
         referrals = referrals.filter(physician__update_rhythm=UpdateRhythm.MONTHLY)
     else:
         referrals = referrals.filter(physician_id__in=list(physician_ids))
-    return referrals.annotate(closed_at=_closed_at()).exclude(
-        status__in=CLOSED_STATUSES, closed_at__lt=start
-    )
+    return referrals.annotate(closed_at=_closed_at()).exclude(status__in=CLOSED_STATUSES, closed_at__lt=start)
 
 
 def _monthly_letters(
@@ -177,7 +177,9 @@ def _monthly_letters(
     ]
 
 
-def letters_due(*, organization: Organization, rules: LetterSettings, now: datetime.datetime) -> list[DueLetter]:
+def letters_due(
+    *, organization: Organization, rules: LetterSettings, now: datetime.datetime
+) -> list[DueLetter]:
     """Every letter due now that has not been composed yet; three queries whatever the numbers.
 
     Care notes recorded since letters were switched on (at most CATCH_UP
@@ -212,9 +214,19 @@ def _listed(organization: Organization) -> QuerySet[Letter]:
     )
 
 
-def letters_awaiting_review(*, organization: Organization, therapist_id: int | None = None) -> QuerySet[Letter]:
-    """Letters waiting for a reviewer, longest waiting first; a therapist's own patients' with `therapist_id`."""
+def letters_awaiting_review(
+    *,
+    organization: Organization,
+    therapist_id: int | None = None,
+    late_before: datetime.datetime | None = None,
+) -> QuerySet[Letter]:
+    """Letters waiting for a reviewer, longest waiting first; a therapist's own with `therapist_id`.
+
+    With `late_before`, only those waiting since before then.
+    """
     letters = _listed(organization).filter(status=LetterStatus.REVIEW)
+    if late_before is not None:
+        letters = letters.filter(created_at__lt=late_before)
     if therapist_id is not None:
         letters = letters.filter(Q(therapist_id=therapist_id) | Q(referral__therapist_id=therapist_id))
     return letters.order_by("created_at", "pk")
@@ -275,7 +287,9 @@ def letter_openings(*, organization: Organization, letter: Letter) -> list[Lette
 def letter_recipient_practice(*, organization: Organization, letter: Letter) -> Affiliation | None:
     """The physician's primary practice, for the address a printed letter is written to."""
     return (
-        Affiliation.objects.filter(organization=organization, physician_id=letter.physician_id, is_primary=True)
+        Affiliation.objects.filter(
+            organization=organization, physician_id=letter.physician_id, is_primary=True
+        )
         .select_related("practice")
         .first()
     )
@@ -294,7 +308,9 @@ def _reached_at(*statuses: str) -> Subquery:
 
 def _heard(*kinds: str) -> Exists:
     """Whether a letter of `kinds` about the referral reached its physician."""
-    about = LetterReferral.objects.filter(organization_id=OuterRef("organization_id"), referral_id=OuterRef("pk"))
+    about = LetterReferral.objects.filter(
+        organization_id=OuterRef("organization_id"), referral_id=OuterRef("pk")
+    )
     return Exists(Letter.objects.filter(delivered(), kind__in=kinds, pk__in=about.values("letter_id")))
 
 
@@ -307,7 +323,7 @@ class LoopReason(models.TextChoices):
 def loop_not_closed(
     *, organization: Organization, rules: LetterSettings, now: datetime.datetime | None = None
 ) -> QuerySet[Referral]:
-    """Evaluated or discharged referrals whose physician has not heard what their rhythm promised, `loop_days` on.
+    """Evaluated or discharged referrals whose physician has not heard as their rhythm promised.
 
     Heard: a letter about the patient reached them (emailed, or printed and
     marked sent). By rhythm (rhythm.py):
@@ -328,7 +344,9 @@ def loop_not_closed(
     horizon = now - LOOP_HORIZON
     # A month's summary is due at the month's end: a patient seen before the
     # month that `late` falls in should have been in one that is late now.
-    summary_late = month_bounds(organization_today(organization, now=late), organization_zone(organization))[0]
+    summary_late = month_bounds(organization_today(organization, now=late), organization_zone(organization))[
+        0
+    ]
     every_kind = [kind.value for kind in LetterKind]
     evaluation = Q(
         physician__update_rhythm__in=rhythms_wanting(LetterKind.EVALUATION),
@@ -349,7 +367,9 @@ def loop_not_closed(
         seen_at__gte=horizon,
         heard_any=False,
     )
-    about = LetterReferral.objects.filter(organization_id=OuterRef("organization_id"), referral_id=OuterRef("pk"))
+    about = LetterReferral.objects.filter(
+        organization_id=OuterRef("organization_id"), referral_id=OuterRef("pk")
+    )
     waiting = Letter.objects.filter(
         Q(status__in=[LetterStatus.REVIEW, LetterStatus.TO_SEND]) | email_undelivered(),
         pk__in=about.values("letter_id"),
@@ -378,31 +398,19 @@ def loop_not_closed(
 
 
 @dataclass(frozen=True)
-class LetterCounts:
-    review: int
-    review_late: int
-    to_send: int
-    loop_not_closed: int
+class ReviewCounts:
+    waiting: int
+    late: int
 
 
-def letter_counts(
-    *,
-    organization: Organization,
-    rules: LetterSettings,
-    now: datetime.datetime,
-    therapist_id: int | None = None,
-    late_after: datetime.timedelta,
-) -> LetterCounts:
-    """The home page's figures: letters waiting for review (and for long), to send, open loops; three queries."""
-    review = letters_awaiting_review(organization=organization, therapist_id=therapist_id).aggregate(
-        all=Count("pk"), late=Count("pk", filter=Q(created_at__lt=now - late_after))
+def review_counts(
+    *, organization: Organization, late_before: datetime.datetime, therapist_id: int | None = None
+) -> ReviewCounts:
+    """Letters waiting for review, and those waiting since before `late_before`; one query."""
+    counts = letters_awaiting_review(organization=organization, therapist_id=therapist_id).aggregate(
+        waiting=Count("pk"), late=Count("pk", filter=Q(created_at__lt=late_before))
     )
-    return LetterCounts(
-        review=review["all"],
-        review_late=review["late"],
-        to_send=letters_to_send(organization=organization).count(),
-        loop_not_closed=loop_not_closed(organization=organization, rules=rules, now=now).count(),
-    )
+    return ReviewCounts(waiting=counts["waiting"], late=counts["late"])
 
 
 def letter_for_access_token(*, access_token: str) -> Letter | None:
@@ -425,4 +433,3 @@ def letters_about(*, organization: Organization, referral_ids: Iterable[int]) ->
     ).values_list("referral_id", "letter_id"):
         found[referral_id].append(letter_id)
     return dict(found)
-

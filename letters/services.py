@@ -1,4 +1,4 @@
-"""Writes of outcome letters: the sweep that composes what is due, delivery, review, sending, the emailed link.
+"""Writes of outcome letters: the sweep composing what is due, delivery, review, sending, the emailed link.
 
 The sweep (`letters_compose_due`, the beat job's service), for one organization:
 
@@ -76,14 +76,14 @@ class SweepResult:
 
 
 def _lock_rules(organization: Organization) -> LetterSettings:
-    """The organization's letter rules, locked until the transaction ends: one sweep at a time per organization."""
+    """The organization's letter rules, locked until the transaction ends: one sweep at a time for it."""
     selectors.letter_settings_get(organization=organization)
     return LetterSettings.objects.select_for_update().get(organization=organization)
 
 
 @transaction.atomic
 def letters_compose_due(*, organization: Organization, now: datetime.datetime | None = None) -> SweepResult:
-    """Composes and delivers every letter due now (see the module's docstring); safe to run twice, or at once."""
+    """Composes and delivers every letter due now (see the module doc); safe to run twice, or at once."""
     now = now or timezone.now()
     rules = _lock_rules(organization)
     due = selectors.letters_due(organization=organization, rules=rules, now=now)
@@ -211,7 +211,10 @@ def may_review(acting: Membership, letter: Letter) -> bool:
         return False
     if acting.role == Role.ADMIN:
         return True
-    return letter.referral is not None and acting.user_id in (letter.therapist_id, letter.referral.therapist_id)
+    return letter.referral is not None and acting.user_id in (
+        letter.therapist_id,
+        letter.referral.therapist_id,
+    )
 
 
 def _locked(letter: Letter, version: int | None = None) -> Letter:
@@ -291,7 +294,9 @@ def letter_mark_sent(*, acting: Membership, letter: Letter) -> Letter:
         raise PermissionDenied("Your role does not send letters.")
     current = _locked(letter)
     waiting = (
-        Letter.objects.filter(pk=current.pk).filter(Q(status=LetterStatus.TO_SEND) | email_undelivered()).exists()
+        Letter.objects.filter(pk=current.pk)
+        .filter(Q(status=LetterStatus.TO_SEND) | email_undelivered())
+        .exists()
     )
     if not waiting:
         raise ValidationError("This letter is not waiting to be sent.")

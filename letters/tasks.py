@@ -18,7 +18,7 @@ def compose_due() -> None:
 
 @shared_task(name="letters.compose_due_for_organization", acks_late=True)
 def compose_due_for_organization(organization_id: int) -> int:
-    """Composes and delivers the organization's due letters; a rerun or a killed worker's retry repeats nothing.
+    """Composes and delivers the organization's due letters; a rerun or a retry repeats nothing.
 
     Late acknowledgement is safe because the sweep is idempotent in the
     database (services.letters_compose_due): a message redelivered after a
