@@ -247,8 +247,7 @@ def letter_read(request: HttpRequest, token: str) -> HttpResponse:
         )
     else:
         response = render(request, "letters/letter_print.html", _document(request, answer.letter))
-    # The letter names a patient: no search engine, no referrer, no shared cache keeps it.
+    # The letter names a patient: no search engine, no referrer and (never_cache) no cache keeps it.
     response["X-Robots-Tag"] = "noindex, nofollow"
     response["Referrer-Policy"] = "no-referrer"
-    response["Cache-Control"] = "private, no-store"
     return response
