@@ -119,15 +119,22 @@ class Letter(TenantModel):
         return self.status in (LetterStatus.REVIEW, LetterStatus.TO_SEND)
 
 
-def delivered() -> Q:
-    """Letters that reached the physician: marked sent by staff, or an email the server accepted."""
-    return Q(status=LetterStatus.SENT) | Q(status=LetterStatus.EMAILED, email__status=EmailStatus.SENT)
+def delivered(prefix: str = "") -> Q:
+    """Letters that reached the physician: marked sent by staff, or an email the server accepted.
+
+    `prefix` names the letter from another model ("letter__").
+    """
+    return Q(**{f"{prefix}status": LetterStatus.SENT}) | Q(
+        **{f"{prefix}status": LetterStatus.EMAILED, f"{prefix}email__status": EmailStatus.SENT}
+    )
 
 
-def email_undelivered() -> Q:
-    """Emailed letters whose email failed or was suppressed: they wait in the print queue too."""
-    return Q(status=LetterStatus.EMAILED, email__status__in=[EmailStatus.FAILED, EmailStatus.SUPPRESSED]) | Q(
-        status=LetterStatus.EMAILED, email__isnull=True
+def email_undelivered(prefix: str = "") -> Q:
+    """Emailed letters whose email failed or was suppressed (or left the log): they wait to be sent too."""
+    emailed = Q(**{f"{prefix}status": LetterStatus.EMAILED})
+    return emailed & (
+        Q(**{f"{prefix}email__status__in": [EmailStatus.FAILED, EmailStatus.SUPPRESSED]})
+        | Q(**{f"{prefix}email__isnull": True})
     )
 
 

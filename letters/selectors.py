@@ -306,12 +306,16 @@ def _reached_at(*statuses: str) -> Subquery:
     )
 
 
+def _about_referral(*conditions: Q, **lookup: Any) -> QuerySet[LetterReferral]:
+    """The letters about the outer query's referral that meet `conditions` (on `letter__…`)."""
+    return LetterReferral.objects.filter(
+        *conditions, organization_id=OuterRef("organization_id"), referral_id=OuterRef("pk"), **lookup
+    )
+
+
 def _heard(*kinds: str) -> Exists:
     """Whether a letter of `kinds` about the referral reached its physician."""
-    about = LetterReferral.objects.filter(
-        organization_id=OuterRef("organization_id"), referral_id=OuterRef("pk")
-    )
-    return Exists(Letter.objects.filter(delivered(), kind__in=kinds, pk__in=about.values("letter_id")))
+    return Exists(_about_referral(delivered("letter__"), letter__kind__in=kinds))
 
 
 class LoopReason(models.TextChoices):
@@ -367,12 +371,8 @@ def loop_not_closed(
         seen_at__gte=horizon,
         heard_any=False,
     )
-    about = LetterReferral.objects.filter(
-        organization_id=OuterRef("organization_id"), referral_id=OuterRef("pk")
-    )
-    waiting = Letter.objects.filter(
-        Q(status__in=[LetterStatus.REVIEW, LetterStatus.TO_SEND]) | email_undelivered(),
-        pk__in=about.values("letter_id"),
+    waiting = _about_referral(
+        Q(letter__status__in=[LetterStatus.REVIEW, LetterStatus.TO_SEND]) | email_undelivered("letter__")
     )
     return (
         Referral.objects.for_organization(organization)
@@ -390,7 +390,7 @@ def loop_not_closed(
                 When(discharge, then=Value(LoopReason.DISCHARGE)),
                 default=Value(LoopReason.MONTHLY),
             ),
-            waiting_letter=Subquery(waiting.order_by("created_at").values("status")[:1]),
+            waiting_letter=Subquery(waiting.order_by("letter__created_at").values("letter__status")[:1]),
         )
         .select_related("physician", "clinic", "therapist")
         .order_by("seen_at", "pk")

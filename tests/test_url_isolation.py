@@ -33,6 +33,7 @@ from .factories import (
     TouchFactory,
     VisitFactory,
 )
+from .letters.factories import LetterFactory
 from .outbox.factories import OutboundEmailFactory
 
 # How to make an object of an organization for each URL keyword.
@@ -58,6 +59,7 @@ OBJECT_MAKERS = {
     "payment_id": lambda organization: PaymentFactory(organization=organization).pk,
     "billing_import_id": lambda organization: BillingImportFactory(organization=organization).pk,
     "review_id": lambda organization: ReviewRowFactory(organization=organization).pk,
+    "letter_id": lambda organization: LetterFactory(organization=organization).pk,
 }
 
 
@@ -76,6 +78,7 @@ NOT_OBJECT_URLS = {
     "password_reset_confirm": "a signed one-time token, checked by Django",
     "outreach:calendar_feed": "a secret, revocable calendar address; tested in tests/outreach",
     "outbox:unsubscribe": "a random per-message token; tested in tests/outbox",
+    "letters:read": "a signed, expiring link to one letter; tested in tests/letters",
 }
 # Namespaces outside tenancy.
 NOT_TENANT_NAMESPACES = {
