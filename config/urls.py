@@ -22,6 +22,7 @@ urlpatterns = [
     path("directory/", include("physicians.urls")),
     path("referrals/", include("referrals.urls")),
     path("billing/", include("billing.urls")),
+    path("outcomes/", include("outcomes.urls")),
     path("outreach/", include("outreach.urls")),
     path("announcements/", include("announcements.urls")),
     path("letters/", include("letters.urls")),

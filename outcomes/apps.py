@@ -5,3 +5,7 @@ class OutcomesConfig(AppConfig):
     """Outcome measures, care notes and the patient's NPS of a referral, and the scorecards built on them."""
 
     name = "outcomes"
+
+    def ready(self) -> None:
+        # Adds the outcomes section to referral pages, the scorecard link to physicians' and the menu entry.
+        from . import navigation, panels  # noqa: F401

@@ -1,9 +1,9 @@
 """The outcome measures a clinic records, as data: range, which way is better, and the change that matters.
 
-Each instrument is one record below (from ../shared/DOMAIN.md, "Outcome
-measures"); the code that checks a score, computes a change and gives its
-verdict reads these fields and never asks which instrument it has. Adding an
-instrument is adding a record.
+Each instrument is one record below, with the source of its MCID; the code
+that checks a score, computes a change and gives its verdict reads these
+fields and never asks which instrument it has. Adding an instrument is adding
+a record.
 
 The MCID (minimal clinically important difference) is the smallest change a
 patient notices. Some instruments publish it two ways, "10 points or 30 % of
@@ -58,6 +58,16 @@ class Instrument:
     @property
     def has_mcid(self) -> bool:
         return self.mcid_points is not None or self.mcid_share_of_intake is not None
+
+    @property
+    def mcid_label(self) -> str:
+        """ "9 points", "10 points or 30 % of the intake score"; empty without an MCID."""
+        parts = []
+        if self.mcid_points is not None:
+            parts.append(points(self.mcid_points))
+        if self.mcid_share_of_intake is not None:
+            parts.append(f"{number(self.mcid_share_of_intake * 100)} % of the intake score")
+        return " or ".join(parts)
 
     @property
     def range_label(self) -> str:

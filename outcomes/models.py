@@ -6,7 +6,7 @@ from django.db import models
 from clinics.models import TenantModel
 from referrals.models import Referral
 
-from .instruments import instrument
+from .instruments import Instrument, instrument, number
 
 
 class Phase(models.TextChoices):
@@ -104,6 +104,15 @@ class OutcomeScore(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.instrument} {self.score} ({self.phase})"
+
+    @property
+    def measure(self) -> Instrument:
+        return instrument(self.instrument)
+
+    @property
+    def score_label(self) -> str:
+        """As people write it: 18, not 18.00."""
+        return number(self.score)
 
     def clean(self) -> None:
         measure = instrument(self.instrument)

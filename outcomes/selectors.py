@@ -11,11 +11,19 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
+from zoneinfo import ZoneInfo
 
+from django.db.models import Avg, Count, F, Min, Q
+
+from billing.models import RowSource, Visit
+from clinics.clock import local_date, local_day_bounds, organization_zone
 from clinics.models import Organization
+from physicians.models import Physician
+from referrals.models import Referral, Status
+from referrals.selectors import evaluated_ever, received
 
-from .instruments import BY_CODE, INSTRUMENTS
-from .models import CareNote, NpsResponse, OutcomeScore, Phase
+from .instruments import BY_CODE, INSTRUMENTS, Instrument, points
+from .models import CareNote, NpsResponse, NpsSurvey, OutcomeScore, Phase
 
 
 @dataclass(frozen=True)
@@ -156,4 +164,275 @@ def nps_summary(scores: Iterable[int]) -> NpsSummary:
         promoters=sum(1 for score in counted if score >= 9),
         passives=sum(1 for score in counted if 7 <= score <= 8),
         detractors=sum(1 for score in counted if score <= 6),
+    )
+
+
+# Scorecards: what a source's patients (or all the clinic's) got from their care.
+
+
+@dataclass(frozen=True)
+class InstrumentOutcome:
+    """One instrument across a scorecard's patients: how many, the mean change, how many reached its MCID."""
+
+    instrument: Instrument
+    patients: int
+    mean_improvement: Decimal
+    # Patients with a verdict: all of them where the instrument has an MCID, none where it has not.
+    judged: int
+    reached: int
+
+    @property
+    def share_reached(self) -> float | None:
+        return self.reached / self.judged if self.judged else None
+
+    @property
+    def change_words(self) -> str:
+        if self.mean_improvement > 0:
+            return f"{points(self.mean_improvement)} better"
+        if self.mean_improvement < 0:
+            return f"{points(-self.mean_improvement)} worse"
+        return "no change"
+
+
+@dataclass(frozen=True)
+class Scorecard:
+    """A period's referrals of one source (or all), from first contact to the patient's own verdict."""
+
+    since: date
+    until: date
+    received: int
+    evaluated: int
+    discharged: int
+    # Billing's derived count (`Referral.visits_attended`) averaged over discharged referrals: whole episodes.
+    visits_per_episode: Decimal | None
+    # From the clinic's day of receipt to the first dated visit, for the referrals seen.
+    median_days_to_first_visit: Decimal | None
+    first_visits_counted: int
+    outcomes: list[InstrumentOutcome]
+    # Patients with at least one change; changes with an MCID verdict, and those that reached it.
+    patients_with_outcomes: int
+    judged_changes: int
+    reached_changes: int
+    nps: NpsSummary
+
+    @property
+    def conversion(self) -> float | None:
+        return self.evaluated / self.received if self.received else None
+
+    @property
+    def share_reached(self) -> float | None:
+        return self.reached_changes / self.judged_changes if self.judged_changes else None
+
+
+def _median(values: list[int]) -> Decimal | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    if len(ordered) % 2:
+        return Decimal(ordered[middle])
+    return Decimal(ordered[middle - 1] + ordered[middle]) / 2
+
+
+def _mean(values: list[Decimal]) -> Decimal:
+    return (sum(values, Decimal(0)) / len(values)).quantize(Decimal("0.1"), ROUND_HALF_UP)
+
+
+def instrument_outcomes(changes: Iterable[OutcomeChange]) -> list[InstrumentOutcome]:
+    by_instrument: dict[str, list[OutcomeChange]] = defaultdict(list)
+    for change in changes:
+        by_instrument[change.instrument_code].append(change)
+    return [
+        InstrumentOutcome(
+            instrument=measure,
+            patients=len(rows),
+            mean_improvement=_mean([row.improvement for row in rows]),
+            judged=sum(1 for row in rows if row.reached_mcid is not None),
+            reached=sum(1 for row in rows if row.reached_mcid),
+        )
+        for measure in INSTRUMENTS
+        if (rows := by_instrument.get(measure.code))
+    ]
+
+
+def scorecard(
+    *,
+    organization: Organization,
+    since: date,
+    until: date,
+    physician_id: int | None = None,
+    clinic_id: int | None = None,
+) -> Scorecard:
+    """The scorecard of referrals received from `since` to `until` (organization days), all or one source's.
+
+    Five queries whatever the number of referrals: the funnel and episodes
+    (one aggregate), the first visits, the scores, the NPS answers.
+    """
+    zone = organization_zone(organization)
+    start, _ = local_day_bounds(since, zone)
+    _, end = local_day_bounds(until, zone)
+    referrals = Referral.objects.for_organization(organization).filter(received(start, end))
+    if physician_id is not None:
+        referrals = referrals.filter(physician_id=physician_id)
+    if clinic_id is not None:
+        referrals = referrals.filter(clinic_id=clinic_id)
+    funnel = referrals.aggregate(
+        received=Count("pk"),
+        evaluated=Count("pk", filter=evaluated_ever()),
+        discharged=Count("pk", filter=Q(status=Status.DISCHARGED)),
+        visits=Avg("visits_attended", filter=Q(status=Status.DISCHARGED)),
+    )
+    referral_ids = referrals.values("pk")
+    first_visits = (
+        Visit.objects.for_organization(organization)
+        .filter(referral_id__in=referral_ids)
+        .exclude(source=RowSource.MIGRATED)
+        .values("referral_id", "referral__received_at", "referral__clinic__timezone")
+        .annotate(first=Min("service_date"))
+        .order_by()
+    )
+    days = [
+        (
+            row["first"]
+            - local_date(row["referral__received_at"], ZoneInfo(row["referral__clinic__timezone"]))
+        ).days
+        for row in first_visits
+    ]
+    scores = (
+        OutcomeScore.objects.for_organization(organization)
+        .filter(referral_id__in=referral_ids)
+        .only("referral_id", "instrument", "phase", "score", "taken_on")
+    )
+    changes = changes_from_scores(scores)
+    flat = [change for group in changes.values() for change in group]
+    answers = NpsResponse.objects.for_organization(organization).filter(referral_id__in=referral_ids)
+    visits = funnel["visits"]
+    return Scorecard(
+        since=since,
+        until=until,
+        received=funnel["received"],
+        evaluated=funnel["evaluated"],
+        discharged=funnel["discharged"],
+        visits_per_episode=None
+        if visits is None
+        else Decimal(visits).quantize(Decimal("0.1"), ROUND_HALF_UP),
+        median_days_to_first_visit=_median(days),
+        first_visits_counted=len(days),
+        outcomes=instrument_outcomes(flat),
+        patients_with_outcomes=len(changes),
+        judged_changes=sum(1 for change in flat if change.reached_mcid is not None),
+        reached_changes=sum(1 for change in flat if change.reached_mcid),
+        nps=nps_summary(answers.values_list("score", flat=True)),
+    )
+
+
+@dataclass(frozen=True)
+class SourceRow:
+    """One physician's line on the scorecards list."""
+
+    physician: Physician
+    received: int
+    evaluated: int
+    nps: NpsSummary
+    judged_changes: int
+    reached_changes: int
+
+    @property
+    def conversion(self) -> float | None:
+        return self.evaluated / self.received if self.received else None
+
+    @property
+    def share_reached(self) -> float | None:
+        return self.reached_changes / self.judged_changes if self.judged_changes else None
+
+
+def scorecard_sources(*, organization: Organization, since: date, until: date) -> list[SourceRow]:
+    """Every physician who referred in the period, most referrals first, with their NPS and MCID share.
+
+    Four queries whatever the number of physicians and referrals.
+    """
+    zone = organization_zone(organization)
+    start, _ = local_day_bounds(since, zone)
+    _, end = local_day_bounds(until, zone)
+    referrals = Referral.objects.for_organization(organization).filter(
+        received(start, end), physician__isnull=False
+    )
+    counts = {
+        row["physician_id"]: row
+        for row in referrals.values("physician_id")
+        .annotate(received=Count("pk"), evaluated=Count("pk", filter=evaluated_ever()))
+        .order_by()
+    }
+    nps_scores: dict[int, list[int]] = defaultdict(list)
+    for physician_id, score in (
+        NpsResponse.objects.for_organization(organization)
+        .filter(referral__in=referrals)
+        .values_list("referral__physician_id", "score")
+    ):
+        nps_scores[physician_id].append(score)
+    scores = (
+        OutcomeScore.objects.for_organization(organization)
+        .filter(referral__in=referrals)
+        .annotate(physician_id=F("referral__physician_id"))
+        .only("referral_id", "instrument", "phase", "score", "taken_on")
+    )
+    physician_of = {}
+    score_rows = []
+    for row in scores:
+        physician_of[row.referral_id] = row.physician_id  # type: ignore[attr-defined]  # annotated
+        score_rows.append(row)
+    judged: dict[int, int] = defaultdict(int)
+    reached: dict[int, int] = defaultdict(int)
+    for referral_id, changes in changes_from_scores(score_rows).items():
+        for change in changes:
+            if change.reached_mcid is not None:
+                judged[physician_of[referral_id]] += 1
+                reached[physician_of[referral_id]] += bool(change.reached_mcid)
+    physicians = Physician.objects.for_organization(organization).in_bulk(list(counts))
+    rows = [
+        SourceRow(
+            physician=physicians[physician_id],
+            received=row["received"],
+            evaluated=row["evaluated"],
+            nps=nps_summary(nps_scores[physician_id]),
+            judged_changes=judged[physician_id],
+            reached_changes=reached[physician_id],
+        )
+        for physician_id, row in counts.items()
+    ]
+    return sorted(rows, key=lambda row: (-row.received, row.physician.last_name, row.physician.pk))
+
+
+@dataclass(frozen=True)
+class ReferralOutcomes:
+    """What a referral's page shows of its care: notes, every score, the changes, the NPS and survey."""
+
+    notes: list[CareNote]
+    scores: list[OutcomeScore]
+    changes: list[OutcomeChange]
+    nps: NpsResponse | None
+    survey: NpsSurvey | None
+
+    @property
+    def note_kinds(self) -> set[str]:
+        return {note.kind for note in self.notes}
+
+
+def referral_outcomes(*, organization: Organization, referral: Referral) -> ReferralOutcomes:
+    """Four queries whatever the number of notes and scores."""
+    notes = referral_care_notes(organization=organization, referral_ids=[referral.pk]).get(referral.pk, [])
+    scores = list(
+        OutcomeScore.objects.for_organization(organization)
+        .filter(referral=referral)
+        .order_by("taken_on", "pk")
+    )
+    scores.sort(
+        key=lambda row: (INSTRUMENT_ORDER.get(row.instrument, 0), row.taken_on, PHASE_ORDER[Phase(row.phase)])
+    )
+    return ReferralOutcomes(
+        notes=notes,
+        scores=scores,
+        changes=changes_from_scores(scores).get(referral.pk, []),
+        nps=NpsResponse.objects.for_organization(organization).filter(referral=referral).first(),
+        survey=NpsSurvey.objects.for_organization(organization).filter(referral=referral).first(),
     )

@@ -16,8 +16,10 @@ ADMIN = {Role.ADMIN}
 EDITORS = {Role.LIAISON, Role.ADMIN}
 # Everyone who courts sources: liaisons and admins, and therapists, who give in-services.
 OUTREACH = {Role.THERAPIST, Role.LIAISON, Role.ADMIN}
-# Who records visits and payments by hand, and reviews letters.
+# Who records visits and payments by hand, care notes, outcome scores and NPS, and reviews letters.
 CARE = {Role.THERAPIST, Role.ADMIN}
+# Who reads outcomes by source: those who court physicians, and those who treat.
+SCORECARDS = {Role.THERAPIST, Role.LIAISON, Role.ADMIN}
 # Who prints letters and marks them sent.
 SENDERS = {Role.FRONT_DESK, Role.THERAPIST, Role.ADMIN}
 
@@ -85,6 +87,14 @@ EXPECTED_ROLES = {
     "billing:import_detail": ADMIN,
     "billing:review_list": ADMIN,
     "billing:review_resolve": ADMIN,
+    "outcomes:care_note_create": CARE,
+    "outcomes:nps_create": CARE,
+    "outcomes:survey_link": CARE,
+    "outcomes:survey_email": CARE,
+    "outcomes:score_remove": CARE,
+    "outcomes:scorecards": SCORECARDS,
+    "outcomes:organization_scorecard": SCORECARDS,
+    "outcomes:physician_scorecard": SCORECARDS,
     "clinics:organization_settings": ADMIN,
     "outreach:touch_list": OUTREACH,
     "outreach:touch_create": OUTREACH,
@@ -126,6 +136,7 @@ PUBLIC = {
     "outreach:calendar_feed",
     "outbox:unsubscribe",
     "letters:read",
+    "outcomes:survey",
 }
 # Account pages every signed-in user has, whatever their role.
 ACCOUNT = {"password_change", "password_change_done"}

@@ -35,6 +35,7 @@ from .factories import (
 )
 from .letters.factories import LetterFactory
 from .outbox.factories import OutboundEmailFactory
+from .outcomes.factories import OutcomeScoreFactory
 
 # How to make an object of an organization for each URL keyword.
 OBJECT_MAKERS = {
@@ -60,6 +61,7 @@ OBJECT_MAKERS = {
     "billing_import_id": lambda organization: BillingImportFactory(organization=organization).pk,
     "review_id": lambda organization: ReviewRowFactory(organization=organization).pk,
     "letter_id": lambda organization: LetterFactory(organization=organization).pk,
+    "score_id": lambda organization: OutcomeScoreFactory(organization=organization).pk,
 }
 
 
@@ -79,6 +81,7 @@ NOT_OBJECT_URLS = {
     "outreach:calendar_feed": "a secret, revocable calendar address; tested in tests/outreach",
     "outbox:unsubscribe": "a random per-message token; tested in tests/outbox",
     "letters:read": "a signed, expiring link to one letter; tested in tests/letters",
+    "outcomes:survey": "a signed, expiring, single-use survey link; tested in tests/outcomes",
 }
 # Namespaces outside tenancy.
 NOT_TENANT_NAMESPACES = {

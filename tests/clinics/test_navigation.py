@@ -46,7 +46,7 @@ def labels(links):
                     "Email log",
                     "Organization settings",
                 ],
-                ["Outreach activity", "All touches", "Calendar subscription"],
+                ["Outcomes and scorecards", "Outreach activity", "All touches", "Calendar subscription"],
                 ["Clinics and services"],
             ],
         ),
@@ -63,12 +63,15 @@ def labels(links):
                 "Attention",
                 "Follow-ups",
             ],
-            [["Outreach activity", "All touches", "Calendar subscription"], ["Clinics and services"]],
+            [
+                ["Outcomes and scorecards", "Outreach activity", "All touches", "Calendar subscription"],
+                ["Clinics and services"],
+            ],
         ),
         (
             Role.THERAPIST,
             ["New referral", "Queues", "Referrals", "Plans of care", "Physicians", "Practices", "Follow-ups"],
-            [["All touches", "Calendar subscription"], ["Clinics and services"]],
+            [["Outcomes and scorecards", "All touches", "Calendar subscription"], ["Clinics and services"]],
         ),
         (
             Role.FRONT_DESK,

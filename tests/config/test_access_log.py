@@ -1,4 +1,4 @@
-"""The access log never holds a secret address: calendar feeds, unsubscribe and password-reset links."""
+"""The access log never holds a secret address: calendar feeds, unsubscribe, survey, password-reset links."""
 
 import datetime
 import logging
@@ -17,6 +17,7 @@ from config.access_log import RedactingLogger, RedactSecretsFilter, redact
         ("GET /outreach/calendar/s3cr3t-T0ken.ics HTTP/1.1", "GET /outreach/calendar/[redacted] HTTP/1.1"),
         ("POST /email/unsubscribe/AbC_123/ HTTP/1.1", "POST /email/unsubscribe/[redacted]/ HTTP/1.1"),
         ("GET /accounts/reset/MQ/cz3-abc123/ HTTP/1.1", "GET /accounts/reset/MQ/[redacted]/ HTTP/1.1"),
+        ("GET /outcomes/survey/MQ:1wEr:QKNg_w/ HTTP/1.1", "GET /outcomes/survey/[redacted]/ HTTP/1.1"),
         ("GET /directory/12/?q=smith HTTP/1.1", "GET /directory/12/?q=smith HTTP/1.1"),
     ],
 )

@@ -1,0 +1,34 @@
+from clinics.tenancy import OrganizationRequest
+from physicians.models import Physician
+from physicians.panels import Panel, register_physician_panel
+from referrals.models import Referral
+from referrals.panels import register_referral_panel
+
+from .models import NoteKind
+from .roles import READS_NOTES, RECORDERS, SCORECARD_READERS
+from .selectors import referral_outcomes
+from .services import SURVEY_LINK_DAYS
+
+
+@register_referral_panel
+def referral_outcomes_panel(request: OrganizationRequest, referral: Referral) -> Panel:
+    """Care notes, outcome scores with their change since intake, and the patient's NPS."""
+    role = request.membership.role
+    return Panel(
+        "outcomes/_referral_outcomes.html",
+        {
+            "referral": referral,
+            "outcomes": referral_outcomes(organization=request.organization, referral=referral),
+            "may_record": role in RECORDERS,
+            "reads_notes": role in READS_NOTES,
+            "kinds": NoteKind,
+            "survey_days": SURVEY_LINK_DAYS,
+        },
+    )
+
+
+@register_physician_panel
+def physician_scorecard_link(request: OrganizationRequest, physician: Physician) -> Panel | None:
+    if request.membership.role not in SCORECARD_READERS:
+        return None
+    return Panel("outcomes/_scorecard_link.html", {"physician": physician}, placement="header")
