@@ -124,7 +124,9 @@ def test_the_lists_cost_the_same_for_one_referral_as_for_two_hundred(
             referral = make_referral(make_physician())
             move(referral, Status.EVALUATED, NOW - datetime.timedelta(days=10))
             LetterFactory(organization=summit, referral=referral, status=LetterStatus.REVIEW)
-            LetterFactory(organization=summit, referral=referral, kind="progress", status=LetterStatus.TO_SEND)
+            LetterFactory(
+                organization=summit, referral=referral, kind="progress", status=LetterStatus.TO_SEND
+            )
         # A patient unheard of: in the loop-not-closed list.
         unheard = make_referral(make_physician())
         move(unheard, Status.EVALUATED, NOW - datetime.timedelta(days=10))
