@@ -145,19 +145,9 @@ def monthly_patients(
     return referrals.annotate(closed_at=_closed_at()).exclude(status__in=CLOSED_STATUSES, closed_at__lt=start)
 
 
-def _monthly_letters(
-    *, organization: Organization, rules: LetterSettings, now: datetime.datetime
-) -> list[DueLetter]:
-    """The summary of last month (the organization's calendar) for each monthly physician with patients in it.
-
-    Due from midnight on the 1st in the organization's zone; not for a month
-    that ended before letters were switched on. One query.
-    """
-    zone = organization_zone(organization)
-    month = previous_month(organization_today(organization, now=now))
-    start, end = month_bounds(month, zone)
-    if end <= rules.letters_since:
-        return []
+def monthly_letters_due(*, organization: Organization, month: datetime.date) -> list[DueLetter]:
+    """The summary of `month` for each monthly physician with patients in it; one query."""
+    start, end = month_bounds(month, organization_zone(organization))
     physician_ids = (
         monthly_patients(organization=organization, start=start, end=end)
         .order_by()
@@ -175,6 +165,34 @@ def _monthly_letters(
         )
         for physician_id in sorted(physician_ids)
     ]
+
+
+def _monthly_letters(
+    *, organization: Organization, rules: LetterSettings, now: datetime.datetime
+) -> list[DueLetter]:
+    """Last month's summaries (the organization's calendar), due from midnight on the 1st in its zone.
+
+    Not for a month that ended before letters were switched on.
+    """
+    month = previous_month(organization_today(organization, now=now))
+    if month_bounds(month, organization_zone(organization))[1] <= rules.letters_since:
+        return []
+    return monthly_letters_due(organization=organization, month=month)
+
+
+def letters_due_in_history(
+    *, organization: Organization, until: datetime.datetime, months: Iterable[datetime.date]
+) -> list[DueLetter]:
+    """Every letter the rhythms asked for up to `until`, and `months`' summaries: the demo's history.
+
+    One query for the care notes, one per month.
+    """
+    due = _care_note_letters(
+        organization=organization, since=datetime.datetime.min.replace(tzinfo=datetime.UTC), now=until
+    )
+    for month in months:
+        due += monthly_letters_due(organization=organization, month=month)
+    return due
 
 
 def letters_due(

@@ -41,6 +41,7 @@ from clinics.inputs import ModelFields
 from clinics.links import site_url
 from clinics.models import Membership, Organization, Role
 from clinics.roles import acts_as
+from outbox.models import EmailStatus, OutboundEmail
 from outbox.services import EmailToQueue, email_enqueue_many
 from physicians.models import Physician, UpdateChannel
 from physicians.services import register_physician_merging
@@ -95,7 +96,7 @@ def letters_compose_due(*, organization: Organization, now: datetime.datetime | 
     )
     for item in composed:
         item.letter.physician = physicians[item.letter.physician_id]
-        _plan_delivery(item.letter)
+        letter_plan_delivery(item.letter)
         item.letter.status = LetterStatus.REVIEW
     if not rules.review_before_sending:
         _deliver(organization=organization, rules=rules, letters=[item.letter for item in composed], now=now)
@@ -126,8 +127,11 @@ def _insert(*, organization: Organization, composed: Sequence[ComposedLetter]) -
     )
 
 
-def _plan_delivery(letter: Letter) -> None:
-    """Email when the physician asked for it and has an address; otherwise the print queue, saying why."""
+def letter_plan_delivery(letter: Letter) -> None:
+    """Email when the physician asked for it and has an address; otherwise the print queue, saying why.
+
+    Reads `letter.physician` as it is now.
+    """
     physician = letter.physician
     letter.channel = physician.update_channel
     if physician.update_channel == UpdateChannel.EMAIL and physician.email:
@@ -205,6 +209,69 @@ def _deliver(
         letter.email, letter.status, letter.sent_at = email, LetterStatus.EMAILED, now
 
 
+@transaction.atomic
+def letters_record_bulk(*, organization: Organization, composed: Sequence[ComposedLetter]) -> int:
+    """The bulk path for letters that already have a past (the demo): inserted as they went, in a few queries.
+
+    Each letter comes composed (`composition.letters_compose`), its delivery
+    planned (`letter_plan_delivery`) and its status, times and people set.
+    The rules the sweep and the services keep are checked: a status its
+    delivery allows, one key per organization (the database's constraint).
+    An emailed letter's email is recorded in the outbox as sent when the
+    letter was (`sent_at`), its body erased as a sent confidential email's
+    is: history, never a message to send.
+    """
+    waiting = {LetterStatus.REVIEW, LetterStatus.WITHDRAWN}
+    allowed: dict[str, set[str]] = {
+        Delivery.EMAIL: {*waiting, LetterStatus.EMAILED},
+        Delivery.PRINT: {*waiting, LetterStatus.TO_SEND, LetterStatus.SENT},
+    }
+    letters = [item.letter for item in composed]
+    for letter in letters:
+        if letter.organization_id != organization.pk:
+            raise PermissionDenied("A letter of another organization.")
+        if letter.status not in allowed[letter.delivery]:
+            raise ValidationError(f"A letter delivered by {letter.delivery} cannot be {letter.status}.")
+        if letter.status in (LetterStatus.EMAILED, LetterStatus.SENT) and letter.sent_at is None:
+            raise ValidationError("A letter that left says when.")
+    emailed = [letter for letter in letters if letter.status == LetterStatus.EMAILED]
+    if emailed:
+        rules = selectors.letter_settings_get(organization=organization)
+        for letter in emailed:
+            letter.access_token = secrets.token_urlsafe(32)
+        emails = email_enqueue_many(
+            organization=organization,
+            kind=EMAIL_KIND,
+            template=EMAIL_TEMPLATE,
+            messages=[
+                EmailToQueue(
+                    idempotency_key=f"letter:{organization.pk}:{letter.key}",
+                    to=letter.recipient_email,
+                    context=_email_context(letter, rules=rules, now=letter.sent_at or letter.created_at),
+                )
+                for letter in emailed
+            ],
+            confidential=True,
+        )
+        for letter, email in zip(emailed, emails, strict=True):
+            assert letter.sent_at is not None
+            email.status, email.sent_at, email.created_at, email.next_attempt_at = (
+                EmailStatus.SENT,
+                letter.sent_at,
+                letter.sent_at,
+                letter.sent_at,
+            )
+            email.attempts, email.body_text, email.body_html = 1, "", ""
+            letter.email = email
+        OutboundEmail.objects.bulk_update(
+            emails,
+            ["status", "sent_at", "created_at", "next_attempt_at", "attempts", "body_text", "body_html"],
+            batch_size=500,
+        )
+    _insert(organization=organization, composed=composed)
+    return len(letters)
+
+
 def may_review(acting: Membership, letter: Letter) -> bool:
     """Admins review every letter; a therapist those whose patient they treat or whose note it reports."""
     if not acts_as(acting, REVIEWERS, organization_id=letter.organization_id):
@@ -267,7 +334,7 @@ def letter_approve(*, acting: Membership, letter: Letter, version: int | None = 
     current.approved_by, current.approved_at = acting.user, now
     rules = selectors.letter_settings_get(organization=current.organization)
     # The physician's channel and address as they are now, not as they were when it was composed.
-    _plan_delivery(current)
+    letter_plan_delivery(current)
     _deliver(organization=current.organization, rules=rules, letters=[current], now=now)
     current.version += 1
     current.save()
