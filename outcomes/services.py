@@ -422,7 +422,8 @@ def outcomes_create_bulk(*, organization: Organization, records: Sequence[Outcom
                 raise ValidationError(f"Referral #{referral.number}: a note dated before the referral.")
             note = CareNote(organization=organization, referral=referral)
             fields.assign_to(note)
-            note.full_clean(exclude=["referral", "therapist"], validate_constraints=False)
+            # The foreign keys are the referrals and therapists loaded above: checking each costs a query.
+            note.clean_fields(exclude=["organization", "referral", "therapist"])
             notes.append(note)
             scores.append(
                 _score_rows(
