@@ -11,6 +11,7 @@ free-text parts (findings, plan) come from the care note and stay editable
 until the letter leaves.
 """
 
+import calendar
 import datetime
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -35,7 +36,7 @@ from referrals.models import Referral
 
 from .models import Letter, LetterKind
 from .rhythm import month_bounds
-from .selectors import DueLetter, monthly_patients
+from .selectors import DueLetter, in_month, monthly_candidates
 
 
 @dataclass
@@ -47,7 +48,8 @@ class ComposedLetter:
 
 
 def _day(value: datetime.date | None) -> str:
-    return formats.date_format(value, "N j, Y") if value else ""
+    """“March 2, 2026”, as a letter writes a date (a few thousand per sweep: no locale machinery)."""
+    return f"{calendar.month_name[value.month]} {value.day}, {value.year}" if value else ""
 
 
 def _number(value: Decimal | None) -> str:
@@ -96,8 +98,12 @@ def _nps(answer: NpsAnswer | None) -> dict[str, Any] | None:
     return {"score": answer.score, "answered_on": _day(answer.answered_on)}
 
 
-def _clinic(clinic: Clinic) -> dict[str, str]:
-    return {"name": clinic.name, "address": clinic.address, "phone": phone_display(clinic.phone)}
+def _clinic(clinic: Clinic, known: dict[int, dict[str, str]]) -> dict[str, str]:
+    """The letterhead's clinic; `known` keeps each clinic's once (a few clinics, thousands of letters)."""
+    if clinic.pk not in known:
+        phone = phone_display(clinic.phone)
+        known[clinic.pk] = {"name": clinic.name, "address": clinic.address, "phone": phone}
+    return known[clinic.pk]
 
 
 def _patient(referral: Referral, zone: Any) -> dict[str, Any]:
@@ -137,6 +143,7 @@ def _referral_letters(
     changes = referral_outcome_changes(organization=organization, referral_ids=referral_ids)
     answers = referral_nps(organization=organization, referral_ids=referral_ids)
     composed = []
+    clinics: dict[int, dict[str, str]] = {}
     for item in due:
         assert item.referral_id is not None
         referral = referrals[item.referral_id]
@@ -144,7 +151,7 @@ def _referral_letters(
         signer = (note.therapist if note is not None else None) or referral.therapist
         content = {
             "patient": _patient(referral, zone),
-            "clinic": _clinic(referral.clinic),
+            "clinic": _clinic(referral.clinic, clinics),
             "noted_on": _day(note.noted_on if note is not None else item.period_start),
             "outcomes": [_outcome(change) for change in changes.get(referral.pk, [])],
             "nps": _nps(answers.get(referral.pk)),
@@ -179,26 +186,27 @@ def _monthly_letters(
     by_month: dict[datetime.date, list[DueLetter]] = defaultdict(list)
     for item in due:
         by_month[item.period_start].append(item)
-    composed = []
-    for month, items in by_month.items():
-        start, end = month_bounds(month, zone)
-        patients = list(
-            monthly_patients(
-                organization=organization,
-                start=start,
-                end=end,
-                physician_ids=[item.physician_id for item in items],
-            )
-            .select_related("clinic")
-            .order_by("patient_last_name", "patient_first_name", "pk")
+    bounds = {month: month_bounds(month, zone) for month in by_month}
+    candidates = list(
+        monthly_candidates(
+            organization=organization,
+            until=max(end for _, end in bounds.values()),
+            physician_ids={item.physician_id for item in due},
         )
-        ids = [referral.pk for referral in patients]
-        changes = referral_outcome_changes(organization=organization, referral_ids=ids)
-        answers = referral_nps(organization=organization, referral_ids=ids)
+        .select_related("clinic")
+        .order_by("patient_last_name", "patient_first_name", "pk")
+    )
+    ids = [referral.pk for referral in candidates]
+    changes = referral_outcome_changes(organization=organization, referral_ids=ids)
+    answers = referral_nps(organization=organization, referral_ids=ids)
+    composed = []
+    clinics: dict[int, dict[str, str]] = {}
+    for month, items in by_month.items():
+        start, end = bounds[month]
         of_physician: dict[int, list[Referral]] = defaultdict(list)
-        for referral in patients:
-            assert referral.physician_id is not None
-            of_physician[referral.physician_id].append(referral)
+        for referral in candidates:
+            if referral.physician_id is not None and in_month(referral, start, end):
+                of_physician[referral.physician_id].append(referral)
         for item in items:
             mine = of_physician.get(item.physician_id, [])
             if not mine:
@@ -206,7 +214,7 @@ def _monthly_letters(
             clinic = max(mine, key=lambda referral: referral.received_at).clinic
             content = {
                 "month": formats.date_format(month, "F Y"),
-                "clinic": _clinic(clinic),
+                "clinic": _clinic(clinic, clinics),
                 "patients": [
                     {
                         **_patient(referral, zone),

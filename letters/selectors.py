@@ -6,7 +6,7 @@ cost a fixed number of queries however many rows they show.
 
 import datetime
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -124,6 +124,34 @@ def _closed_at() -> Subquery:
     )
 
 
+def monthly_candidates(
+    *, organization: Organization, until: datetime.datetime, physician_ids: Iterable[int] | None = None
+) -> QuerySet[Referral]:
+    """Referrals received before `until` that a monthly summary may list, with their `closed_at`; one query.
+
+    Of physicians whose rhythm is the monthly summary (or of `physician_ids`).
+    Which month lists which is `in_month`'s to say.
+    """
+    referrals = Referral.objects.for_organization(organization).filter(
+        source_type=SourceType.PHYSICIAN, physician__isnull=False, received_at__lt=until
+    )
+    if physician_ids is None:
+        referrals = referrals.filter(physician__update_rhythm=UpdateRhythm.MONTHLY)
+    else:
+        referrals = referrals.filter(physician_id__in=list(physician_ids))
+    return referrals.annotate(closed_at=_closed_at())
+
+
+def in_month(referral: Referral, start: datetime.datetime, end: datetime.datetime) -> bool:
+    """Whether the summary of [start, end) lists a referral: received by its end, not closed before it began.
+
+    Reads `closed_at` (`monthly_candidates`).
+    """
+    closed_at = referral.closed_at  # type: ignore[attr-defined]  # annotated by monthly_candidates
+    closed_before = referral.status in CLOSED_STATUSES and closed_at is not None and closed_at < start
+    return referral.received_at < end and not closed_before
+
+
 def monthly_patients(
     *,
     organization: Organization,
@@ -131,18 +159,11 @@ def monthly_patients(
     end: datetime.datetime,
     physician_ids: Iterable[int] | None = None,
 ) -> QuerySet[Referral]:
-    """The referrals a monthly summary of [start, end) covers: received by its end, not closed before.
-
-    Of physicians whose rhythm is the monthly summary (or of `physician_ids`).
-    """
-    referrals = Referral.objects.for_organization(organization).filter(
-        source_type=SourceType.PHYSICIAN, physician__isnull=False, received_at__lt=end
+    """The referrals the summary of [start, end) lists, as one query (`in_month` in SQL)."""
+    candidates = monthly_candidates(organization=organization, until=end, physician_ids=physician_ids)
+    return candidates.exclude(  # type: ignore[misc]  # an annotated name, unknown to the plugin
+        status__in=CLOSED_STATUSES, closed_at__lt=start
     )
-    if physician_ids is None:
-        referrals = referrals.filter(physician__update_rhythm=UpdateRhythm.MONTHLY)
-    else:
-        referrals = referrals.filter(physician_id__in=list(physician_ids))
-    return referrals.annotate(closed_at=_closed_at()).exclude(status__in=CLOSED_STATUSES, closed_at__lt=start)
 
 
 def monthly_letters_due(*, organization: Organization, month: datetime.date) -> list[DueLetter]:
@@ -181,17 +202,40 @@ def _monthly_letters(
 
 
 def letters_due_in_history(
-    *, organization: Organization, until: datetime.datetime, months: Iterable[datetime.date]
+    *, organization: Organization, until: datetime.datetime, months: Sequence[datetime.date]
 ) -> list[DueLetter]:
     """Every letter the rhythms asked for up to `until`, and `months`' summaries: the demo's history.
 
-    One query for the care notes, one per month.
+    Two queries: the care notes, and the monthly physicians' referrals, sorted into months here.
     """
-    due = _care_note_letters(
-        organization=organization, since=datetime.datetime.min.replace(tzinfo=datetime.UTC), now=until
+    since = datetime.datetime.min.replace(tzinfo=datetime.UTC)
+    due = _care_note_letters(organization=organization, since=since, now=until)
+    if not months:
+        return due
+    zone = organization_zone(organization)
+    bounds = {month: month_bounds(month, zone) for month in months}
+    candidates = list(
+        monthly_candidates(organization=organization, until=max(end for _, end in bounds.values())).only(
+            "pk", "physician_id", "received_at", "status"
+        )
     )
-    for month in months:
-        due += monthly_letters_due(organization=organization, month=month)
+    for month, (start, end) in bounds.items():
+        physician_ids = {
+            referral.physician_id
+            for referral in candidates
+            if referral.physician_id is not None and in_month(referral, start, end)
+        }
+        due += [
+            DueLetter(
+                kind=LetterKind.MONTHLY,
+                key=monthly_key(physician_id=physician_id, month=month),
+                physician_id=physician_id,
+                due_at=end,
+                period_start=month,
+                period_end=month_last_day(month),
+            )
+            for physician_id in sorted(physician_ids)
+        ]
     return due
 
 

@@ -33,7 +33,7 @@ from typing import Any
 from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import OuterRef, Q, Subquery
 from django.urls import reverse
 from django.utils import formats, timezone
 
@@ -254,21 +254,20 @@ def letters_record_bulk(*, organization: Organization, composed: Sequence[Compos
             confidential=True,
         )
         for letter, email in zip(emailed, emails, strict=True):
-            assert letter.sent_at is not None
-            email.status, email.sent_at, email.created_at, email.next_attempt_at = (
-                EmailStatus.SENT,
-                letter.sent_at,
-                letter.sent_at,
-                letter.sent_at,
-            )
-            email.attempts, email.body_text, email.body_html = 1, "", ""
             letter.email = email
-        OutboundEmail.objects.bulk_update(
-            emails,
-            ["status", "sent_at", "created_at", "next_attempt_at", "attempts", "body_text", "body_html"],
-            batch_size=500,
-        )
     _insert(organization=organization, composed=composed)
+    if emailed:
+        # Sent when its letter was: one statement, each email's time read from its letter.
+        sent_at = Subquery(Letter.objects.filter(email_id=OuterRef("pk")).values("sent_at")[:1])
+        OutboundEmail.objects.filter(pk__in=[letter.email_id for letter in emailed]).update(
+            status=EmailStatus.SENT,
+            attempts=1,
+            body_text="",
+            body_html="",
+            sent_at=sent_at,
+            created_at=sent_at,
+            next_attempt_at=sent_at,
+        )
     return len(letters)
 
 

@@ -55,7 +55,7 @@ def test_an_evaluation_is_emailed_with_initials_and_a_link_never_the_patients_na
     assert email.idempotency_key == f"letter:{summit.pk}:evaluation:{referral.pk}"
     text = f"{email.subject}\n{email.body_text}\n{email.body_html}"
     assert "M. L." in email.body_text
-    assert "referred on Feb. 28, 2026" in email.body_text
+    assert "referred on February 28, 2026" in email.body_text
     assert "Maria" not in text
     assert "Lopez" not in text
     assert "M. L." not in email.subject
