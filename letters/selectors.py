@@ -72,7 +72,7 @@ class DueLetter:
 def _care_note_letters(
     *, organization: Organization, since: datetime.datetime, now: datetime.datetime
 ) -> list[DueLetter]:
-    """Letters due for the care notes recorded in [since, now], by each physician's rhythm; one query.
+    """Letters due for the care notes recorded in (since, now], by each physician's rhythm; one query.
 
     An evaluation or a discharge is reported once per referral (its first
     note of that kind makes the letter due), every progress note once.
@@ -84,7 +84,7 @@ def _care_note_letters(
         CareNote.objects.filter(
             wanted,
             organization=organization,
-            created_at__gte=since,
+            created_at__gt=since,
             created_at__lte=now,
             referral__source_type=SourceType.PHYSICIAN,
             referral__physician__isnull=False,
