@@ -11,6 +11,7 @@ is added, with no list to update.
 import datetime
 import time
 import uuid
+from urllib.parse import urlsplit
 from dataclasses import dataclass
 
 import pytest
@@ -25,6 +26,8 @@ from django.utils.http import urlsafe_base64_encode
 from accounts.models import User
 from announcements.services import announcement_send
 from clinics.models import Membership, Organization, Payer, Role, ServiceOffering
+from letters.models import Letter, LetterKind, LetterStatus
+from letters.services import letter_link
 from outbox.models import OutboundEmail
 from outreach.models import FlagKind, FlagSeverity, FollowUp, Touch
 from physicians.models import Gatekeeper, GatekeeperRole, Physician, Practice
@@ -117,6 +120,7 @@ class Samples:
     ids: dict[str, int]
     password_reset_user: User
     unsubscribe_token: str
+    letter_link: str
 
 
 def make_samples(summit: Organization, admin: Membership) -> Samples:
@@ -181,7 +185,19 @@ def make_samples(summit: Organization, admin: Membership) -> Samples:
             organization=summit, requested_by=admin.user, filters_description=f"Referrals from {LONG_WORD}"
         ).pk,
     }
-    return Samples(ids=ids, password_reset_user=admin.user, unsubscribe_token=email.unsubscribe_token)
+    # The letter with the most to show: a discharge summary with outcome changes, sent by email.
+    letter = (
+        Letter.objects.filter(organization=summit, kind=LetterKind.DISCHARGE, status=LetterStatus.EMAILED)
+        .exclude(content__outcomes=[])
+        .order_by("pk")[0]
+    )
+    ids["letter_id"] = letter.pk
+    return Samples(
+        ids=ids,
+        password_reset_user=admin.user,
+        unsubscribe_token=email.unsubscribe_token,
+        letter_link=urlsplit(letter_link(letter)).path,
+    )
 
 
 def url_for(name: str, pattern, samples: Samples) -> str:
@@ -194,6 +210,8 @@ def url_for(name: str, pattern, samples: Samples) -> str:
         }
     elif name == "outbox:unsubscribe":
         kwargs = {"token": samples.unsubscribe_token}
+    elif name == "letters:read":
+        return samples.letter_link
     elif name == "outreach:calendar_feed":
         kwargs = {"token": "any"}  # a calendar file, never a page, whatever its token
     else:
