@@ -80,7 +80,7 @@ READ = (
 )
 MIN_VISITS_FOR_PROGRESS = 6
 
-FINDINGS = {
+FINDINGS: dict[str, str] = {
     BodyRegion.LUMBAR: "Pain with flexion and sitting over 20 minutes; lumbar mobility reduced; "
     "neurological screen negative.",
     BodyRegion.CERVICAL: "Neck pain with rotation, weak deep neck flexors; headaches twice a week.",

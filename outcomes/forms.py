@@ -130,7 +130,7 @@ class CareNoteForm(StyledForm, forms.Form):
                         empty_value=None,
                         required=False,
                     )
-        # A filled form that came back with an error was already shown scored: keep its state.
+        # Whether items were typed: their section opens again when the form comes back with an error.
         self.items_open = False
 
     def score_fields(self):

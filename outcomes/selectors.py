@@ -379,7 +379,7 @@ def scorecard_sources(*, organization: Organization, since: date, until: date) -
     physician_of = {}
     score_rows = []
     for row in scores:
-        physician_of[row.referral_id] = row.physician_id  # type: ignore[attr-defined]  # annotated
+        physician_of[row.referral_id] = row.physician_id  # annotated above
         score_rows.append(row)
     judged: dict[int, int] = defaultdict(int)
     reached: dict[int, int] = defaultdict(int)

@@ -402,10 +402,14 @@ class OutcomeRecord:
 
 
 def outcomes_create_bulk(*, organization: Organization, records: Sequence[OutcomeRecord]) -> int:
-    """The bulk path (demo data): the same checks as `care_note_record`, then one insert per table.
+    """The bulk path (demo data): the checks of `care_note_record`, then one insert per table.
 
-    Every row is checked (ranges, instrument, phase, dates, one evaluation and
-    discharge each) before anything is written; returns the number of notes.
+    Every row is checked (instrument, range and precision, phase, dates, one
+    evaluation and one discharge per referral, each measure once per note)
+    before anything is written; a repeat of a row already stored is refused
+    by the database's constraints, the whole batch with it. The therapists
+    are the caller's to choose among the organization's. Returns the number
+    of notes.
     """
     notes: list[CareNote] = []
     scores: list[list[OutcomeScore]] = []

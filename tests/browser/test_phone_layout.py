@@ -29,9 +29,11 @@ from clinics.models import Membership, Organization, Payer, Role, ServiceOfferin
 from letters.models import Letter, LetterKind, LetterStatus
 from letters.services import letter_link
 from outbox.models import OutboundEmail
+from outcomes.models import NpsResponse, Phase
+from outcomes.services import nps_survey_link
 from outreach.models import FlagKind, FlagSeverity, FollowUp, Touch
 from physicians.models import Gatekeeper, GatekeeperRole, Physician, Practice
-from referrals.models import Referral
+from referrals.models import Referral, Status
 
 from ..factories import (
     TEST_PASSWORD,
@@ -49,6 +51,7 @@ from ..factories import (
     TouchFactory,
     VisitFactory,
 )
+from ..outcomes.factories import OutcomeScoreFactory
 from ..test_url_isolation import iter_patterns
 from .conftest import sign_in
 
@@ -115,12 +118,13 @@ SMALL_BUTTONS_SCRIPT = """(smallest) => [...document.querySelectorAll(".btn")]
 
 @dataclass(frozen=True)
 class Samples:
-    """What the walk fills URLs with: an object's id for each URL keyword, and two tokens' owners."""
+    """What the walk fills URLs with: an object's id for each URL keyword, and three tokens' owners."""
 
     ids: dict[str, int]
     password_reset_user: User
     unsubscribe_token: str
     letter_link: str
+    survey_token: str
 
 
 def make_samples(summit: Organization, admin: Membership) -> Samples:
@@ -160,6 +164,11 @@ def make_samples(summit: Organization, admin: Membership) -> Samples:
         request_key=uuid.uuid4(),
     )
     email = OutboundEmail.objects.filter(organization=summit).order_by("pk")[0]
+    unanswered = (
+        Referral.objects.filter(organization=summit, status=Status.DISCHARGED)
+        .exclude(pk__in=NpsResponse.objects.values("referral_id"))
+        .order_by("pk")[0]
+    )
     ids = {
         "organization_id": summit.pk,
         "clinic_id": offering.clinic_id,
@@ -181,6 +190,7 @@ def make_samples(summit: Organization, admin: Membership) -> Samples:
         "payment_id": PaymentFactory(organization=summit, referral=referral).pk,
         "billing_import_id": BillingImportFactory(organization=summit, original_name=f"{LONG_WORD}.csv").pk,
         "review_id": ReviewRowFactory(organization=summit).pk,
+        "score_id": OutcomeScoreFactory(organization=summit, referral=referral, phase=Phase.PROGRESS).pk,
         "export_id": ReferralExportFactory(
             organization=summit, requested_by=admin.user, filters_description=f"Referrals from {LONG_WORD}"
         ).pk,
@@ -197,6 +207,7 @@ def make_samples(summit: Organization, admin: Membership) -> Samples:
         password_reset_user=admin.user,
         unsubscribe_token=email.unsubscribe_token,
         letter_link=urlsplit(letter_link(letter)).path,
+        survey_token=nps_survey_link(acting=admin, referral=unanswered),
     )
 
 
@@ -212,6 +223,8 @@ def url_for(name: str, pattern, samples: Samples) -> str:
         kwargs = {"token": samples.unsubscribe_token}
     elif name == "letters:read":
         return samples.letter_link
+    elif name == "outcomes:survey":
+        kwargs = {"token": samples.survey_token}
     elif name == "outreach:calendar_feed":
         kwargs = {"token": "any"}  # a calendar file, never a page, whatever its token
     else:

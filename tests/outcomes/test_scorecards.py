@@ -173,7 +173,8 @@ def test_the_scorecard_page_shows_the_figures_and_names_no_patient(
     assert "How the patients you referred did" in page
     assert "Dana Whitfield" in page
     assert "12.5 points better" in page
-    assert "50 % (1 of 2; MCID 9 points)" in page
+    assert '50 % <span class="scorecard-muted">(1 of 2)</span>' in page
+    assert "MCID 9 points" in page
     assert "no published MCID" in page
     assert "67 %" in page
     for referral in dana_referrals:
