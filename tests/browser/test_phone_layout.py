@@ -11,8 +11,8 @@ is added, with no list to update.
 import datetime
 import time
 import uuid
-from urllib.parse import urlsplit
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import pytest
 from django.contrib.auth.tokens import default_token_generator
