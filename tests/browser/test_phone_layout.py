@@ -163,7 +163,8 @@ def make_samples(summit: Organization, admin: Membership) -> Samples:
         population_ids=list(offering.populations.values_list("pk", flat=True)),
         request_key=uuid.uuid4(),
     )
-    email = OutboundEmail.objects.filter(organization=summit).order_by("pk")[0]
+    # The announcement's email, which offers an unsubscribe link (a letter's does not).
+    email = OutboundEmail.objects.filter(organization=summit).exclude(unsubscribe_token="").order_by("pk")[0]
     unanswered = (
         Referral.objects.filter(organization=summit, status=Status.DISCHARGED)
         .exclude(pk__in=NpsResponse.objects.values("referral_id"))
