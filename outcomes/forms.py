@@ -219,7 +219,7 @@ class NpsForm(StyledForm, forms.Form):
         return NpsEntry(score=self.cleaned_data["score"], comment=self.cleaned_data["comment"])
 
 
-class SurveyForm(forms.Form):
+class SurveyForm(StyledForm, forms.Form):
     """The patient's own page: the question, ten-and-one buttons, an optional comment."""
 
     score = forms.TypedChoiceField(
@@ -231,7 +231,7 @@ class SurveyForm(forms.Form):
     )
     comment = forms.CharField(
         label="Anything you would like to tell us? (optional)",
-        widget=forms.Textarea(attrs={"rows": 3, "class": "form-control"}),
+        widget=forms.Textarea(attrs={"rows": 3}),
         max_length=COMMENT_MAX_LENGTH,
         required=False,
         validators=[validate_multi_line],
