@@ -8,6 +8,5 @@ class LettersConfig(AppConfig):
 
     def ready(self) -> None:
         # Adds the letters' sections to referral and physician pages, the menu
-        # entry, the home-page card and the settings section; moves a merged
-        # physician's letters to the record kept.
-        from . import home_cards, navigation, panels, services, settings_sections  # noqa: F401
+        # entry, the home-page card and the settings section.
+        from . import home_cards, navigation, panels, settings_sections  # noqa: F401

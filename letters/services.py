@@ -44,7 +44,6 @@ from clinics.roles import acts_as
 from outbox.models import EmailStatus, OutboundEmail
 from outbox.services import EmailToQueue, email_enqueue_many
 from physicians.models import Physician, UpdateChannel
-from physicians.services import register_physician_merging
 
 from . import selectors
 from .composition import ComposedLetter, letters_compose
@@ -417,9 +416,3 @@ def letter_settings_update(
     rules.full_clean(exclude=["organization"])
     rules.save(update_fields=["review_before_sending", "loop_days", "link_valid_days"])
     return rules
-
-
-@register_physician_merging
-def _duplicate_merging(keep: Physician, duplicate: Physician) -> None:
-    """The duplicate's letters were sent to the physician kept: they move with the referrals."""
-    Letter.objects.filter(organization_id=keep.organization_id, physician=duplicate).update(physician=keep)
