@@ -1,7 +1,8 @@
 """Logs without the secrets some addresses carry.
 
-A calendar feed, an unsubscribe link, a patient's survey link and a
-password-reset link are bearer secrets in their path: whoever reads the logs could use them. gunicorn runs
+A calendar feed, an unsubscribe link, a patient's survey link, a letter's emailed
+link and a password-reset link are bearer secrets in their path: whoever reads the
+logs could use them. gunicorn runs
 with `--logger-class config.access_log.RedactingLogger`, which replaces those
 path segments before an access-log line is written, and the application's log
 handler has `RedactSecretsFilter` for the paths Django itself logs (a 404, a
@@ -19,7 +20,8 @@ from gunicorn.glogging import Logger
 
 # The path segments after these prefixes are secrets (see the module doc).
 SECRET_IN_PATH = re.compile(
-    r"(/outreach/calendar/|/email/unsubscribe/|/outcomes/survey/|/accounts/reset/[^/\s?]+/)[^/\s?]+"
+    r"(/outreach/calendar/|/email/unsubscribe/|/outcomes/survey/|/letters/read/|/accounts/reset/[^/\s?]+/)"
+    r"[^/\s?]+"
 )
 # Request line, path and referrer: each can hold one of those paths.
 LOGGED_URLS = ("r", "U", "f")

@@ -25,6 +25,7 @@ urlpatterns = [
     path("outcomes/", include("outcomes.urls")),
     path("outreach/", include("outreach.urls")),
     path("announcements/", include("announcements.urls")),
+    path("letters/", include("letters.urls")),
     path("email/", include("outbox.urls")),
     # Password reset mails through the outbox, which `accounts` may not import.
     path(

@@ -17,7 +17,17 @@ from django.utils.text import slugify
 from clinics.models import Organization, Payer, Population
 
 from .identifiers import npi_check_digit
-from .models import Affiliation, Gatekeeper, GatekeeperRole, Physician, Practice, Stage, StageChange, Tier
+from .models import (
+    Affiliation,
+    Gatekeeper,
+    GatekeeperRole,
+    Physician,
+    Practice,
+    Stage,
+    StageChange,
+    Tier,
+    UpdateRhythm,
+)
 
 # archetype: (practice name suffix, weighted taxonomy codes, populations)
 ARCHETYPES = [
@@ -227,6 +237,17 @@ PRACTICES_PER_ORGANIZATION = 40
 PHYSICIANS_PER_ORGANIZATION = 120
 
 
+# Most physicians want a letter after the evaluation or at discharge; some every note, some a
+# monthly summary, a few none.
+DEMO_RHYTHMS = (
+    *[UpdateRhythm.AFTER_EVALUATION] * 8,
+    *[UpdateRhythm.AT_DISCHARGE] * 5,
+    *[UpdateRhythm.EVERY_PROGRESS_NOTE] * 3,
+    *[UpdateRhythm.MONTHLY] * 3,
+    UpdateRhythm.NO_UPDATES,
+)
+
+
 def demo_npi(rng: random.Random) -> str:
     first_nine = str(rng.choice([1, 2])) + f"{rng.randrange(10**8):08d}"
     return first_nine + str(npi_check_digit(first_nine))
@@ -316,6 +337,8 @@ def seed_organization(organization: Organization) -> None:
         if int(npi) % 10 < 7:
             name = f"{slugify(fields['first_name'])}.{slugify(fields['last_name'])}"
             fields["email"] = f"{name}@{slugify(practice.name)}.example.org"
+        # How often they want to hear about their patients, derived the same way.
+        fields["update_rhythm"] = DEMO_RHYTHMS[int(npi) // 10 % len(DEMO_RHYTHMS)]
         path = (
             STAGE_PATH[: STAGE_PATH.index(stage) + 1]
             if stage in STAGE_PATH

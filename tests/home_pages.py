@@ -39,7 +39,14 @@ def rows_behind(client, url: str) -> int:
         case "outreach:followups":
             section = {"overdue-heading": "overdue", "today-heading": "today"}[parts.fragment]
             return len(getattr(context["groups"], section))
-        case "referrals:list" | "outreach:attention" | "physicians:prospects":
+        case (
+            "referrals:list"
+            | "outreach:attention"
+            | "physicians:prospects"
+            | "letters:review"
+            | "letters:to_send"
+            | "letters:loop"
+        ):
             return context["page"].paginator.count
         case other:
             raise AssertionError(f"No way to count the rows of {other}")

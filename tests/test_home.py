@@ -14,10 +14,12 @@ import time_machine
 from django.urls import reverse
 
 from clinics.models import Population, Role
+from letters.models import LetterStatus
+from letters.selectors import letter_settings_get
 from outreach.models import FlagSeverity
 from outreach.selectors import outreach_settings_get
 from physicians.models import Stage
-from referrals.models import Status
+from referrals.models import Status, StatusChange
 from referrals.selectors import referral_settings_get
 
 from .factories import (
@@ -34,6 +36,8 @@ from .factories import (
     TouchFactory,
 )
 from .home_pages import assert_links_show_what_they_count, home_counts, rows_behind, values
+from .letters.factories import LetterFactory
+from .outbox.factories import OutboundEmailFactory
 
 DENVER = ZoneInfo("America/Denver")
 NOW = datetime(2026, 12, 2, 10, 0, tzinfo=DENVER)
@@ -58,6 +62,9 @@ class Workday:
         # Read once here, so the first page does not create them inside a measured request.
         referral_settings_get(organization=organization)
         outreach_settings_get(organization=organization)
+        letter_settings_get(organization=organization)
+        # Asks for a letter after each evaluation (the default), by fax.
+        self.referring = PhysicianFactory(organization=organization)
         # The clinic takes one payer and runs a sports program: a practice with both fits it
         # fully (100), one with the payer alone by 60, below a strong fit.
         payer = PayerFactory(organization=organization)
@@ -104,6 +111,36 @@ class Workday:
         physician = PhysicianFactory(organization=self.organization, last_name=last_name, stage=stage)
         AffiliationFactory(organization=self.organization, physician=physician, practice=practice)
         return physician
+
+    def letter(self, status, *, therapist=None, days_ago=0, email_status=None):
+        """A letter about a referral of the therapist's, written `days_ago`; an email of `email_status`."""
+        referral = self.referral(Status.EVALUATED, NOW - timedelta(days=40), therapist=therapist)
+        letter = LetterFactory(
+            organization=self.organization,
+            referral=referral,
+            status=status,
+            created_at=NOW - timedelta(days=days_ago),
+        )
+        if email_status:
+            letter.email = OutboundEmailFactory(organization=self.organization, status=email_status)
+            letter.save()
+        return letter
+
+    def unheard(self, *, days_ago, heard=False):
+        """A referral evaluated `days_ago` whose physician has heard nothing (or has, with `heard`)."""
+        referral = self.referral(
+            Status.EVALUATED, NOW - timedelta(days=days_ago + 5), physician=self.referring
+        )
+        StatusChange.objects.create(
+            organization=self.organization,
+            referral=referral,
+            from_status=Status.SCHEDULED,
+            to_status=Status.EVALUATED,
+            changed_at=NOW - timedelta(days=days_ago),
+        )
+        if heard:
+            LetterFactory(organization=self.organization, referral=referral, status=LetterStatus.SENT)
+        return referral
 
     def flagged(self, owner, *, severity=FlagSeverity.OVERDUE, active=True, closed=False):
         physician = PhysicianFactory(
@@ -163,6 +200,18 @@ def workday(organization, member_factory) -> Workday:
     day.follow_up(day.liaison, due_in=-3, done=True)
     day.follow_up(day.therapist, due_in=-2)
     day.follow_up(day.therapist, due_in=0)
+    # Letters: two of the therapist's waiting for review (one for three days), a colleague's;
+    # one to print and one whose email failed; one patient evaluated ten days ago whose
+    # physician has heard nothing, one whose physician has, one evaluated two days ago.
+    day.letter(LetterStatus.REVIEW, therapist=day.therapist, days_ago=3)
+    day.letter(LetterStatus.REVIEW, therapist=day.therapist)
+    day.letter(LetterStatus.REVIEW, therapist=day.other_therapist)
+    day.letter(LetterStatus.TO_SEND)
+    day.letter(LetterStatus.EMAILED, email_status="failed")
+    day.letter(LetterStatus.EMAILED, email_status="sent")
+    day.unheard(days_ago=10)
+    day.unheard(days_ago=10, heard=True)
+    day.unheard(days_ago=2)
     # Prospects: two fit the clinic strongly, one by its payer alone; one fitting physician
     # already refers, so is no prospect.
     day.prospect("Mbeki", day.fitting_practice)
@@ -188,8 +237,13 @@ def harbor_day(harbor, member_factory):
 PATIENTS_TO_REACH = {"late for the first call": 2, "to contact in all": 4, "to schedule": 2}
 PLANS = {"overdue for signature": 1, "not sent to the physician yet": 1, "unsigned in all": 3}
 ATTENTION = {"of your sources": 1, "sources in all": 2}
+UNHEARD = {"patients whose physician has not heard back": 1}
 EXPECTED = {
-    Role.FRONT_DESK: {"Patients to reach": PATIENTS_TO_REACH, "Plans of care": PLANS},
+    Role.FRONT_DESK: {
+        "Patients to reach": PATIENTS_TO_REACH,
+        "Plans of care": PLANS,
+        "Letters to physicians": {"to print and send": 2},
+    },
     Role.THERAPIST: {
         "My evaluations coming up": {"scheduled with you for their evaluation": 2},
         "My plans of care": {
@@ -197,9 +251,11 @@ EXPECTED = {
             "not sent to the physician yet": 0,
             "unsigned in all": 2,
         },
+        "Letters to physicians": {"waiting for review over 2 days": 1, "waiting for review": 2},
         "Follow-ups": {"overdue": 1, "due today": 1},
     },
     Role.LIAISON: {
+        "Letters to physicians": UNHEARD,
         "Sources needing attention": ATTENTION,
         "Follow-ups": {"overdue": 2, "due today": 1},
         "Prospects with the best fit": {"fit {clinic} strongly (70+)": 2},
@@ -209,6 +265,12 @@ EXPECTED = {
         "Evaluations coming up": {"scheduled for their evaluation": 3},
         "Plans of care": PLANS,
         "Today's intake": {"received today": 3},
+        "Letters to physicians": {
+            "waiting for review over 2 days": 1,
+            "waiting for review": 3,
+            "to print and send": 2,
+            **UNHEARD,
+        },
         "Sources needing attention": {"of your sources": 1, "sources in all": 2},
         "Follow-ups": {
             "overdue": 0,
@@ -350,18 +412,22 @@ def more_work(day: Workday, n: int) -> None:
         day.flagged(day.liaison if i % 2 else day.admin)
         day.follow_up([day.liaison, day.admin, day.therapist][i % 3], due_in=i % 4 - 1)
         day.prospect(f"Prospect{i}", day.fitting_practice if i % 2 else day.payer_only_practice)
+        day.letter(LetterStatus.REVIEW, therapist=day.therapist, days_ago=i % 4)
+        day.letter(LetterStatus.TO_SEND)
+        day.unheard(days_ago=8 + i % 30)
 
 
 # The queries of a home page: 3 for any page (the session, the user, their memberships), then
 # the cards': the referral rules, the clinics' zones and the pipeline's counts, which the
 # referral cards share (3); plans of care (1); sources needing attention (1); follow-ups (1);
 # prospects, the clinic's payers and programs, then the count with the best three (3); the
-# organization's overview (1).
+# organization's overview (1); letters to review (1), to send (1), and patients whose physician
+# has not heard back, with the letter rules (2).
 QUERIES = {
-    Role.FRONT_DESK: 3 + 3 + 1,
-    Role.THERAPIST: 3 + 3 + 1 + 1,
-    Role.LIAISON: 3 + 1 + 1 + 3,
-    Role.ADMIN: 3 + 3 + 1 + 1 + 1 + 3 + 1,
+    Role.FRONT_DESK: 3 + 3 + 1 + 1,
+    Role.THERAPIST: 3 + 3 + 1 + 1 + 1,
+    Role.LIAISON: 3 + 1 + 1 + 3 + 2,
+    Role.ADMIN: 3 + 3 + 1 + 1 + 1 + 3 + 1 + 4,
 }
 
 

@@ -16,10 +16,12 @@ ADMIN = {Role.ADMIN}
 EDITORS = {Role.LIAISON, Role.ADMIN}
 # Everyone who courts sources: liaisons and admins, and therapists, who give in-services.
 OUTREACH = {Role.THERAPIST, Role.LIAISON, Role.ADMIN}
-# Who records visits and payments by hand, and care notes, outcome scores and NPS.
+# Who records visits and payments by hand, care notes, outcome scores and NPS, and reviews letters.
 CARE = {Role.THERAPIST, Role.ADMIN}
 # Who reads outcomes by source: those who court physicians, and those who treat.
 SCORECARDS = {Role.THERAPIST, Role.LIAISON, Role.ADMIN}
+# Who prints letters and marks them sent.
+SENDERS = {Role.FRONT_DESK, Role.THERAPIST, Role.ADMIN}
 
 EXPECTED_ROLES = {
     "home": EVERYONE,
@@ -111,6 +113,16 @@ EXPECTED_ROLES = {
     "outbox:log": ADMIN,
     "outbox:detail": ADMIN,
     "outbox:retry": ADMIN,
+    "letters:list": EVERYONE,
+    "letters:loop": EVERYONE,
+    "letters:detail": EVERYONE,
+    "letters:review": CARE,
+    "letters:edit": CARE,
+    "letters:approve": CARE,
+    "letters:withdraw": CARE,
+    "letters:to_send": SENDERS,
+    "letters:mark_sent": SENDERS,
+    "letters:print": SENDERS,
 }
 # Pages anyone may reach, signed in or not.
 PUBLIC = {
@@ -123,6 +135,7 @@ PUBLIC = {
     "healthz",
     "outreach:calendar_feed",
     "outbox:unsubscribe",
+    "letters:read",
     "outcomes:survey",
 }
 # Account pages every signed-in user has, whatever their role.

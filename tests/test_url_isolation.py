@@ -33,6 +33,7 @@ from .factories import (
     TouchFactory,
     VisitFactory,
 )
+from .letters.factories import LetterFactory
 from .outbox.factories import OutboundEmailFactory
 from .outcomes.factories import OutcomeScoreFactory
 
@@ -59,6 +60,7 @@ OBJECT_MAKERS = {
     "payment_id": lambda organization: PaymentFactory(organization=organization).pk,
     "billing_import_id": lambda organization: BillingImportFactory(organization=organization).pk,
     "review_id": lambda organization: ReviewRowFactory(organization=organization).pk,
+    "letter_id": lambda organization: LetterFactory(organization=organization).pk,
     "score_id": lambda organization: OutcomeScoreFactory(organization=organization).pk,
 }
 
@@ -78,6 +80,7 @@ NOT_OBJECT_URLS = {
     "password_reset_confirm": "a signed one-time token, checked by Django",
     "outreach:calendar_feed": "a secret, revocable calendar address; tested in tests/outreach",
     "outbox:unsubscribe": "a random per-message token; tested in tests/outbox",
+    "letters:read": "a signed, expiring link to one letter; tested in tests/letters",
     "outcomes:survey": "a signed, expiring, single-use survey link; tested in tests/outcomes",
 }
 # Namespaces outside tenancy.

@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "outcomes",
     "outreach",
     "announcements",
+    "letters",
     "analytics",
 ]
 
@@ -298,6 +299,9 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # does no harm.
 # The local hour (TIME_ZONE) at which the daily job flags lapsed and declining sources.
 OUTREACH_FLAG_HOUR = env.int("OUTREACH_FLAG_HOUR", default=5)
+# How often the letter sweep asks what is due (letters/services.py): often, as
+# it costs a few queries per organization when nothing is.
+LETTERS_SWEEP_SECONDS = env.int("LETTERS_SWEEP_SECONDS", default=30)
 CELERY_BEAT_SCHEDULE = {
     "sweep-expired-sessions": {
         "task": "accounts.sweep_expired_sessions",
@@ -317,6 +321,12 @@ CELERY_BEAT_SCHEDULE = {
     "send-pending-email": {
         "task": "outbox.send_pending",
         "schedule": timedelta(minutes=1),
+    },
+    # Outcome letters that came due: a note recorded a moment ago has its letter
+    # within a minute, and the 1st of a month brings the monthly summaries.
+    "compose-due-letters": {
+        "task": "letters.compose_due",
+        "schedule": timedelta(seconds=LETTERS_SWEEP_SECONDS),
     },
     "flag-sources": {
         "task": "outreach.flag_sources",

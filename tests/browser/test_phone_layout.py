@@ -12,6 +12,7 @@ import datetime
 import time
 import uuid
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import pytest
 from django.contrib.auth.tokens import default_token_generator
@@ -25,6 +26,8 @@ from django.utils.http import urlsafe_base64_encode
 from accounts.models import User
 from announcements.services import announcement_send
 from clinics.models import Membership, Organization, Payer, Role, ServiceOffering
+from letters.models import Letter, LetterKind, LetterStatus
+from letters.services import letter_link
 from outbox.models import OutboundEmail
 from outcomes.models import NpsResponse, Phase
 from outcomes.services import nps_survey_link
@@ -120,6 +123,7 @@ class Samples:
     ids: dict[str, int]
     password_reset_user: User
     unsubscribe_token: str
+    letter_link: str
     survey_token: str
 
 
@@ -159,7 +163,8 @@ def make_samples(summit: Organization, admin: Membership) -> Samples:
         population_ids=list(offering.populations.values_list("pk", flat=True)),
         request_key=uuid.uuid4(),
     )
-    email = OutboundEmail.objects.filter(organization=summit).order_by("pk")[0]
+    # The announcement's email, which offers an unsubscribe link (a letter's does not).
+    email = OutboundEmail.objects.filter(organization=summit).exclude(unsubscribe_token="").order_by("pk")[0]
     unanswered = (
         Referral.objects.filter(organization=summit, status=Status.DISCHARGED)
         .exclude(pk__in=NpsResponse.objects.values("referral_id"))
@@ -191,10 +196,18 @@ def make_samples(summit: Organization, admin: Membership) -> Samples:
             organization=summit, requested_by=admin.user, filters_description=f"Referrals from {LONG_WORD}"
         ).pk,
     }
+    # The letter with the most to show: a discharge summary with outcome changes, sent by email.
+    letter = (
+        Letter.objects.filter(organization=summit, kind=LetterKind.DISCHARGE, status=LetterStatus.EMAILED)
+        .exclude(content__outcomes=[])
+        .order_by("pk")[0]
+    )
+    ids["letter_id"] = letter.pk
     return Samples(
         ids=ids,
         password_reset_user=admin.user,
         unsubscribe_token=email.unsubscribe_token,
+        letter_link=urlsplit(letter_link(letter)).path,
         survey_token=nps_survey_link(acting=admin, referral=unanswered),
     )
 
@@ -209,6 +222,8 @@ def url_for(name: str, pattern, samples: Samples) -> str:
         }
     elif name == "outbox:unsubscribe":
         kwargs = {"token": samples.unsubscribe_token}
+    elif name == "letters:read":
+        return samples.letter_link
     elif name == "outcomes:survey":
         kwargs = {"token": samples.survey_token}
     elif name == "outreach:calendar_feed":

@@ -182,6 +182,8 @@ def test_an_admin_sets_the_organizations_time_zone(admin_client, summit):
             "outreach-cadence_tier_a_days": 14,
             "outreach-cadence_tier_b_days": 30,
             "outreach-cadence_tier_c_days": 60,
+            "letters-loop_days": 7,
+            "letters-link_valid_days": 30,
         },
     )
 

@@ -32,9 +32,15 @@ def titles(client) -> list[str]:
 @pytest.mark.parametrize(
     ("role", "keys"),
     [
-        (Role.FRONT_DESK, ["referrals.contact", "referrals.plans"]),
-        (Role.THERAPIST, ["referrals.my_evaluations", "referrals.my_plans", "outreach.followups"]),
-        (Role.LIAISON, ["outreach.attention", "outreach.followups", "physicians.best_fit"]),
+        (Role.FRONT_DESK, ["referrals.contact", "referrals.plans", "letters.letters"]),
+        (
+            Role.THERAPIST,
+            ["referrals.my_evaluations", "referrals.my_plans", "letters.letters", "outreach.followups"],
+        ),
+        (
+            Role.LIAISON,
+            ["letters.letters", "outreach.attention", "outreach.followups", "physicians.best_fit"],
+        ),
         (
             Role.ADMIN,
             [
@@ -42,6 +48,7 @@ def titles(client) -> list[str]:
                 "referrals.evaluations",
                 "referrals.plans",
                 "referrals.intake_today",
+                "letters.letters",
                 "outreach.attention",
                 "outreach.followups",
                 "physicians.best_fit",
@@ -88,7 +95,13 @@ def test_a_later_app_adds_a_card_without_touching_the_page(registry, client, sum
     client.force_login(member_factory(summit, Role.FRONT_DESK).user)
     front_desk = titles(client)
 
-    assert therapist == ["My evaluations coming up", "Letters to review", "My plans of care", "Follow-ups"]
+    assert therapist == [
+        "My evaluations coming up",
+        "Letters to review",
+        "My plans of care",
+        "Letters to physicians",
+        "Follow-ups",
+    ]
     assert "Letters to review" not in front_desk
 
 

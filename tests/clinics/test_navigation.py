@@ -30,6 +30,7 @@ def labels(links):
                 "Queues",
                 "Referrals",
                 "Plans of care",
+                "Letters",
                 "Physicians",
                 "Practices",
                 "Prospects",
@@ -57,6 +58,7 @@ def labels(links):
                 "Queues",
                 "Referrals",
                 "Plans of care",
+                "Letters",
                 "Physicians",
                 "Practices",
                 "Prospects",
@@ -70,12 +72,21 @@ def labels(links):
         ),
         (
             Role.THERAPIST,
-            ["New referral", "Queues", "Referrals", "Plans of care", "Physicians", "Practices", "Follow-ups"],
+            [
+                "New referral",
+                "Queues",
+                "Referrals",
+                "Plans of care",
+                "Letters",
+                "Physicians",
+                "Practices",
+                "Follow-ups",
+            ],
             [["Outcomes and scorecards", "All touches", "Calendar subscription"], ["Clinics and services"]],
         ),
         (
             Role.FRONT_DESK,
-            ["New referral", "Queues", "Referrals", "Plans of care", "Physicians", "Practices"],
+            ["New referral", "Queues", "Referrals", "Plans of care", "Letters", "Physicians", "Practices"],
             [["Clinics and services"]],
         ),
     ],
@@ -112,15 +123,15 @@ def test_no_entry_leads_a_role_to_a_page_it_may_not_open(entry):
 
 
 def test_entries_show_to_their_roles_in_their_order(registry):
-    register_menu_entry(MenuEntry("Letters", "clinics:payer_list", frozenset({Role.THERAPIST}), order=95))
+    register_menu_entry(MenuEntry("Reports", "clinics:payer_list", frozenset({Role.THERAPIST}), order=95))
     register_menu_entry(MenuEntry("Digest", "clinics:list", ALL_ROLES, order=5))
 
     therapist = labels(menus_for(role=Role.THERAPIST, path="/")[Menu.MAIN])
     front_desk = labels(menus_for(role=Role.FRONT_DESK, path="/")[Menu.MAIN])
 
     assert therapist[0] == "Digest"
-    assert therapist[-1] == "Letters"
-    assert "Letters" not in front_desk
+    assert therapist[-1] == "Reports"
+    assert "Reports" not in front_desk
     assert front_desk[0] == "Digest"
 
 

@@ -31,6 +31,8 @@ VALID = {
     "outreach-cadence_tier_a_days": 7,
     "outreach-cadence_tier_b_days": 21,
     "outreach-cadence_tier_c_days": 45,
+    "letters-loop_days": 7,
+    "letters-link_valid_days": 30,
 }
 
 
@@ -69,9 +71,10 @@ def test_the_page_shows_every_registered_section_in_order(admin_client):
         "organization",
         "referrals",
         "outreach",
+        "letters",
     ]
     content = response.content.decode()
-    titles = ["Organization", "Referrals and plans of care", "Contact cadence"]
+    titles = ["Organization", "Referrals and plans of care", "Contact cadence", "Letters to physicians"]
     positions = [content.index(f'">{title}</h2>') for title in titles]
     assert positions == sorted(positions)
     assert 'name="referrals-poc_signature_days" value="30"' in content

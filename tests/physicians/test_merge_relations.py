@@ -33,6 +33,7 @@ from ..factories import (
     ReferralFactory,
     TouchFactory,
 )
+from ..letters.factories import LetterFactory
 
 
 def population(number: int) -> Population:
@@ -64,6 +65,11 @@ ROWS = {
         ),
         ("outreach.Touch", "physician"): lambda physician, number: TouchFactory(
             organization=physician.organization, physician=physician
+        ),
+        ("letters.Letter", "physician"): lambda physician, number: LetterFactory(
+            organization=physician.organization,
+            physician=physician,
+            referral=ReferralFactory(organization=physician.organization, physician=physician),
         ),
         ("outreach.Flag", "physician"): lambda physician, number: FlagFactory(
             organization=physician.organization, physician=physician, kind=FlagKind.CONTACT_LAPSED

@@ -356,5 +356,6 @@ def test_the_referral_page_runs_constant_queries_whatever_its_documents_and_corr
     # 18: the referral (its attempts counted in the same query), its history (moves, appointments,
     # corrections), documents, attempts, plans and the rules, and the forms' lists of clinics,
     # payers and therapists; 3 for the visits and payments panel (visits, payments, corrections);
-    # 4 for the care and outcomes panel (notes, scores, the NPS answer, the survey link).
-    assert queries_for(1) == queries_for(10) <= 25
+    # 4 for the care and outcomes panel (notes, scores, the NPS answer, the survey link); 1 for
+    # the letters panel (the letters about it).
+    assert queries_for(1) == queries_for(10) <= 26

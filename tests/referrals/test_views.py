@@ -251,6 +251,8 @@ def test_admin_changes_the_organizations_deadlines(admin_client, summit):
         "outreach-cadence_tier_a_days": 14,
         "outreach-cadence_tier_b_days": 30,
         "outreach-cadence_tier_c_days": 60,
+        "letters-loop_days": 7,
+        "letters-link_valid_days": 30,
     }
 
     admin_client.post(reverse("clinics:organization_settings"), data)
