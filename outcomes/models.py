@@ -51,6 +51,8 @@ class CareNote(TenantModel):
         ordering = ["noted_on", "pk"]
         indexes = [
             models.Index(fields=["organization", "referral", "noted_on"], name="outcomes_note_org_ref"),
+            # The letters' sweep reads the notes recorded since its last run, every 30 s.
+            models.Index(fields=["organization", "created_at"], name="outcomes_note_org_created"),
         ]
         constraints = [
             models.UniqueConstraint(
