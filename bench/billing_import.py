@@ -86,6 +86,8 @@ def load_referrals(organization: Organization, count: int) -> list[tuple[str, st
             batch.append(
                 Referral(
                     organization=organization,
+                    # A scratch organization of its own: its numbers start at 1.
+                    number=number + 1,
                     clinic=clinic,
                     source_type="other",
                     source_name="Bench",
