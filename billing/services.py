@@ -48,6 +48,14 @@ def referral_totals_recompute(*, referral_ids: Iterable[int]) -> None:
     write waits and then sums rows that include this one's.
     """
     ids = sorted(set(referral_ids))
+    for start in range(0, len(ids), RECOMPUTE_BATCH):
+        referral_totals_recompute_where(
+            referrals=Referral.objects.filter(pk__in=ids[start : start + RECOMPUTE_BATCH])
+        )
+
+
+def referral_totals_recompute_where(*, referrals: QuerySet[Referral]) -> None:
+    """`referral_totals_recompute` for the referrals a query selects, in one UPDATE (an import's many)."""
 
     def total(
         queryset: QuerySet[Visit] | QuerySet[Payment], column: str, output: "Field[Any, Any]"
@@ -65,12 +73,11 @@ def referral_totals_recompute(*, referral_ids: Iterable[int]) -> None:
         )
 
     money = DecimalField(max_digits=10, decimal_places=2)
-    for start in range(0, len(ids), RECOMPUTE_BATCH):
-        Referral.objects.filter(pk__in=ids[start : start + RECOMPUTE_BATCH]).update(
-            visits_attended=total(Visit.objects.all(), "visit_count", IntegerField()),
-            billed_amount=total(Visit.objects.all(), "billed_amount", money),
-            collected_amount=total(Payment.objects.filter(kind__in=COLLECTED_KINDS), "amount", money),
-        )
+    referrals.update(
+        visits_attended=total(Visit.objects.all(), "visit_count", IntegerField()),
+        billed_amount=total(Visit.objects.all(), "billed_amount", money),
+        collected_amount=total(Payment.objects.filter(kind__in=COLLECTED_KINDS), "amount", money),
+    )
 
 
 def referrals_lock(referral_ids: Collection[int]) -> None:
