@@ -106,9 +106,9 @@ PLAN_CASE = f"""
             CASE WHEN known.row_fingerprint = k.fingerprint THEN '{Plan.SAME}' ELSE '{Plan.CHANGED}' END
         WHEN k.key IN (SELECT row_key FROM removed) OR k.visit_key IN (SELECT row_key FROM removed)
             THEN '{Plan.REMOVED}'
+        WHEN review.status = '{ReviewStatus.DISMISSED}' THEN '{Plan.DISMISSED}'
         WHEN k.referral_id IS NULL THEN
             CASE WHEN review.id IS NULL THEN '{Plan.UNMATCHED}' ELSE '{Plan.LISTED}' END
-        WHEN review.status = '{ReviewStatus.DISMISSED}' THEN '{Plan.DISMISSED}'
         ELSE '{Plan.NEW}'
     END
 """

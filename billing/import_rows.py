@@ -320,7 +320,7 @@ def plan_of(
     row: ImportedRow, *, known_fingerprint: str | None, removed: bool, review_status: str | None
 ) -> Plan:
     """The rules, in order: a line id seen earlier in the file; a key imported before (the same, or
-    changed in the EMR); removed by hand; not matched (listed for review once); dismissed on review; new.
+    changed in the EMR); removed by hand; dismissed on review; not matched (listed for review once); new.
     """
     if row.duplicate:
         return Plan.DUPLICATE
@@ -328,10 +328,10 @@ def plan_of(
         return Plan.SAME if known_fingerprint == row.fingerprint else Plan.CHANGED
     if removed:
         return Plan.REMOVED
-    if row.referral_id is None:
-        return Plan.UNMATCHED if review_status is None else Plan.LISTED
     if review_status == ReviewStatus.DISMISSED:
         return Plan.DISMISSED
+    if row.referral_id is None:
+        return Plan.UNMATCHED if review_status is None else Plan.LISTED
     return Plan.NEW
 
 

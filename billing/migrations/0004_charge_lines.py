@@ -81,6 +81,12 @@ def lines_from_imported_visits(apps, schema_editor):
         Referral.objects.filter(pk__in=ids[start : start + BATCH]).update(
             visits_attended=Coalesce(Subquery(counts), Value(0), output_field=IntegerField())
         )
+    _check_now(schema_editor)
+
+
+def _check_now(schema_editor):
+    """Checks the rows' foreign keys now: PostgreSQL alters no table (the next operations) with checks pending."""
+    schema_editor.connection.check_constraints(table_names=["billing_visit", "billing_chargeline"])
 
 
 def visits_from_charge_lines(apps, schema_editor):
@@ -117,6 +123,7 @@ def visits_from_charge_lines(apps, schema_editor):
         Referral.objects.filter(pk__in=ids[start : start + BATCH]).update(
             visits_attended=Coalesce(Subquery(counts), Value(0), output_field=IntegerField())
         )
+    _check_now(schema_editor)
 
 
 class Migration(migrations.Migration):

@@ -500,8 +500,8 @@ def test_the_command_imports_a_file_and_refuses_a_malformed_one(summit, patient,
         call_command("import_billing", str(bad), organization="summit", kind="visits")
 
     out = capsys.readouterr()
-    assert "2 created" in out.out
-    assert "0 created, 0 updated, 2 unchanged" in out.out
+    assert "2 created (2 new visits)" in out.out
+    assert "0 created (0 new visits), 0 updated, 2 unchanged" in out.out
     assert "line 3:" in out.err
     assert Visit.objects.count() == 2
 
