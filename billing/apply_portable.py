@@ -250,6 +250,12 @@ class PortableApplier:
                 "row_key", "pk"
             )
         )
+        # A visit made now takes its new lines' codes, sum and payer at once; one that was there, or
+        # that a changed line joins, takes them from its lines again (`visits_recompute`).
+        sums: dict[str, tuple[list[dict[str, Any]], Decimal, int | None]] = {}
+        for row, key in new:
+            codes, billed, payer_id = sums.get(key, ([], Decimal(0), None))
+            sums[key] = (codes + row.codes, billed + row.amount, payer_id or row.payer_id)
         made = [
             Visit(
                 organization_id=self.organization_id,
@@ -260,29 +266,34 @@ class PortableApplier:
                 created_by_id=self.job.created_by_id,
                 service_date=day,
                 clinic_id=clinic_id,
+                procedure_codes=sums[key][0] if key in sums else [],
+                billed_amount=sums[key][1] if key in sums else Decimal(0),
+                payer_id=sums[key][2] if key in sums else None,
             )
             for key, (referral_id, day, clinic_id) in wanted.items()
             if key not in visit_ids
         ]
+        touched_visits = {visit_ids[key] for _, key in new if key in visit_ids}
         Visit.objects.bulk_create(made, batch_size=BATCH)
         self.result.visits_created += len(made)
         visit_ids.update((visit.row_key, visit.pk) for visit in made)
-        lines = [
-            ChargeLine(
-                organization_id=self.organization_id,
-                visit_id=visit_ids[key],
-                row_key=row.key,
-                row_fingerprint=row.fingerprint,
-                service_date=row.day,
-                clinic_id=wanted[key][2],
-                procedure_codes=row.codes,
-                billed_amount=row.amount,
-                payer_id=row.payer_id,
-            )
-            for row, key in new
-        ]
-        ChargeLine.objects.bulk_create(lines, batch_size=BATCH)
-        touched_visits = {line.visit_id for line in lines}
+        ChargeLine.objects.bulk_create(
+            [
+                ChargeLine(
+                    organization_id=self.organization_id,
+                    visit_id=visit_ids[key],
+                    row_key=row.key,
+                    row_fingerprint=row.fingerprint,
+                    service_date=row.day,
+                    clinic_id=wanted[key][2],
+                    procedure_codes=row.codes,
+                    billed_amount=row.amount,
+                    payer_id=row.payer_id,
+                )
+                for row, key in new
+            ],
+            batch_size=BATCH,
+        )
         now = timezone.now()
         updated = []
         for row, (pk, _, old_visit_id, _, clinic_id), key in changed:
