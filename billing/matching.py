@@ -35,7 +35,7 @@ PAYMENT_GRACE_DAYS = 365
 VISIT_GRACE_DAYS = 7
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Episode:
     referral_id: int
     number: int  # the referral's number, as its organization knows it
@@ -53,7 +53,7 @@ class Episode:
         return Match(self.referral_id, number=self.number, clinic_id=self.clinic_id, by=by)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Match:
     referral_id: int | None
     number: int | None = None
