@@ -17,6 +17,7 @@ import hashlib
 import random
 from datetime import date, datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
+from typing import Any
 
 from django.db import transaction
 from django.db.models import Exists, OuterRef
@@ -26,15 +27,29 @@ from clinics.models import Organization
 from referrals.models import Referral, Status, StatusChange
 from referrals.services import referral_account_numbers_remember
 
-from .models import Payment, PaymentKind, RowSource, Visit
-from .services import billing_rows_create_bulk
+from .models import PaymentKind, Visit
+from .services import PaymentFields, VisitFields, billing_rows_create_bulk
 
-EVALUATION_CODES = [{"code": "97161", "units": None}, {"code": "97110", "units": 1}]
-TREATMENT_CODES = [
+EVALUATION_CODES: list[dict[str, Any]] = [{"code": "97161", "units": None}, {"code": "97110", "units": 1}]
+TREATMENT_CODES: list[list[dict[str, Any]]] = [
     [{"code": "97110", "units": 2}, {"code": "97140", "units": 1}],
     [{"code": "97110", "units": 1}, {"code": "97530", "units": 2}],
     [{"code": "97112", "units": 2}, {"code": "97140", "units": 1}],
 ]
+DEMO_FIELDS = (
+    "organization_id",
+    "status",
+    "received_at",
+    "visits_attended",
+    "billed_amount",
+    "collected_amount",
+    "patient_last_name",
+    "patient_first_name",
+    "patient_birth_date",
+    "clinic__timezone",
+    "therapist__id",
+    "payer__id",
+)
 # The patient stops coming about a week before the referral is marked lost (the referral demo's no-shows).
 NO_SHOW_DAYS = 8
 # Payers pay three to five weeks after the visit.
@@ -81,14 +96,17 @@ def seed_organization(organization: Organization) -> int:
         Referral.objects.for_organization(organization)
         .filter(visits_attended__gt=0)
         .exclude(Exists(Visit.objects.filter(referral=OuterRef("pk"))))
-        .select_related("clinic")
+        .select_related("clinic", "therapist", "payer")
+        # What the care's dates, amounts and account number need: the rest of a referral is not read.
+        .only(*DEMO_FIELDS)
         .order_by("pk")
     )
     moments: dict[int, dict[str, datetime]] = {}
-    for change in StatusChange.objects.filter(referral__in=referrals).order_by("changed_at", "pk"):
-        moments.setdefault(change.referral_id, {})[change.to_status] = change.changed_at
-    visits: list[Visit] = []
-    payments: list[Payment] = []
+    changes = StatusChange.objects.filter(referral__in=referrals).order_by("changed_at", "pk")
+    for referral_id, to_status, changed_at in changes.values_list("referral_id", "to_status", "changed_at"):
+        moments.setdefault(referral_id, {})[to_status] = changed_at
+    visits: list[tuple[Referral, VisitFields]] = []
+    payments: list[tuple[Referral, PaymentFields]] = []
     for referral in referrals:
         zone = clinic_zone(referral.clinic)
         steps = moments.get(referral.pk, {})
@@ -109,28 +127,31 @@ def seed_organization(organization: Organization) -> int:
                 strict=True,
             )
         ):
-            common = {"organization": organization, "referral": referral, "source": RowSource.TYPED}
             visits.append(
-                Visit(
-                    **common,
-                    service_date=day,
-                    clinic=referral.clinic,
-                    therapist_id=referral.therapist_id,
-                    payer_id=referral.payer_id,
-                    billed_amount=billed,
-                    procedure_codes=EVALUATION_CODES if index == 0 else rng.choice(TREATMENT_CODES),
+                (
+                    referral,
+                    VisitFields(
+                        service_date=day,
+                        clinic=referral.clinic,
+                        therapist=referral.therapist,
+                        payer=referral.payer,
+                        billed_amount=billed,
+                        procedure_codes=EVALUATION_CODES if index == 0 else rng.choice(TREATMENT_CODES),
+                    ),
                 )
             )
             if collected:
                 paid_on = min(day + timedelta(days=rng.randint(*PAYMENT_DELAY_DAYS)), today)
                 payments.append(
-                    Payment(
-                        **common,
-                        paid_on=paid_on,
-                        amount=collected,
-                        kind=PaymentKind.PAYER if referral.payer_id else PaymentKind.PATIENT,
-                        payer_id=referral.payer_id,
-                        reference=f"EFT {paid_on:%y%m%d}",
+                    (
+                        referral,
+                        PaymentFields(
+                            paid_on=paid_on,
+                            amount=collected,
+                            kind=PaymentKind.PAYER if referral.payer_id else PaymentKind.PATIENT,
+                            payer=referral.payer,
+                            reference=f"EFT {paid_on:%y%m%d}",
+                        ),
                     )
                 )
     referral_account_numbers_remember(

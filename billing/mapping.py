@@ -34,6 +34,8 @@ IDENTITY = (
             "chart",
             "chart number",
             "patient account",
+            "patient account number",
+            "patient acct",
             "pt acct",
         ),
     ),

@@ -18,6 +18,7 @@ discharged or lost (and for as long as it is open); a payment may arrive up
 to PAYMENT_GRACE_DAYS after the episode, a visit is refused after it.
 """
 
+import dataclasses
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -34,9 +35,10 @@ PAYMENT_GRACE_DAYS = 365
 VISIT_GRACE_DAYS = 7
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Episode:
     referral_id: int
+    number: int  # the referral's number, as its organization knows it
     clinic_id: int
     account_number: str
     starts_on: date
@@ -47,10 +49,14 @@ class Episode:
             self.ends_on is None or day <= self.ends_on + timedelta(days=grace_days)
         )
 
+    def match(self, *, by: str) -> "Match":
+        return Match(self.referral_id, number=self.number, clinic_id=self.clinic_id, by=by)
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, slots=True)
 class Match:
     referral_id: int | None
+    number: int | None = None
     clinic_id: int | None = None
     by: str = ""  # "account" or "name"
     reason: str = ""
@@ -88,6 +94,7 @@ class Matcher:
             )
             .values_list(
                 "pk",
+                "number",
                 "clinic_id",
                 "patient_account_number",
                 "patient_last_name",
@@ -98,11 +105,12 @@ class Matcher:
             )
             .order_by("received_at", "pk")
         )
-        for pk, clinic_id, account, last, first, born, received_at, closed_at in referrals.iterator(
+        for pk, number, clinic_id, account, last, first, born, received_at, closed_at in referrals.iterator(
             chunk_size=5000
         ):
             episode = Episode(
                 referral_id=pk,
+                number=number,
                 clinic_id=clinic_id,
                 account_number=account,
                 starts_on=local_date(received_at, zone),
@@ -127,7 +135,7 @@ class Matcher:
         if account_number and account_number in self.by_account:
             episodes = self.by_account[account_number]
             if len(episodes) == 1:
-                return Match(episodes[0].referral_id, clinic_id=episodes[0].clinic_id, by="account")
+                return episodes[0].match(by="account")
             return self._pick(episodes, day, grace, by="account")
         if not last_name or birth_date is None:
             return Match(
@@ -146,13 +154,7 @@ class Matcher:
         episode = self.episodes[referral_id]
         if episode.account_number:
             return False
-        remembered = Episode(
-            referral_id=referral_id,
-            clinic_id=episode.clinic_id,
-            account_number=account_number,
-            starts_on=episode.starts_on,
-            ends_on=episode.ends_on,
-        )
+        remembered = dataclasses.replace(episode, account_number=account_number)
         self.episodes[referral_id] = remembered
         self.by_account[account_number].append(remembered)
         return True
@@ -161,7 +163,7 @@ class Matcher:
     def _pick(episodes: list[Episode], day: date, grace: int, *, by: str) -> Match:
         holding = [episode for episode in episodes if episode.holds(day, grace_days=grace)]
         if len(holding) == 1:
-            return Match(holding[0].referral_id, clinic_id=holding[0].clinic_id, by=by)
+            return holding[0].match(by=by)
         ids = [episode.referral_id for episode in (holding or episodes)]
         if holding:
             return Match(

@@ -1,10 +1,11 @@
+from datetime import date
 from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 
-from clinics.models import Clinic, Payer, TenantModel
+from clinics.models import Clinic, Organization, Payer, TenantModel
 from physicians.models import ImportStatus
 from referrals.models import Referral
 
@@ -50,6 +51,8 @@ class BillingImport(TenantModel):
     # Rows read are checked first, all of them; then rows_applied counts up to rows_read as they are written.
     rows_applied = models.PositiveIntegerField(default=0)
     created_count = models.PositiveIntegerField(default=0)
+    # Of a charge report: the visits its new lines made (the others joined visits already there).
+    visits_created_count = models.PositiveIntegerField(default=0)
     updated_count = models.PositiveIntegerField(default=0)
     unchanged_count = models.PositiveIntegerField(default=0)
     matched_count = models.PositiveIntegerField(default=0)
@@ -86,20 +89,25 @@ class BillingImport(TenantModel):
         return self.status in (ImportStatus.SUCCEEDED, ImportStatus.FAILED)
 
 
+# The composite indexes of visits, payments and charge lines lead with their
+# organization: an index of the organization alone would only slow imports.
+UNINDEXED_ORGANIZATION = models.ForeignKey(
+    Organization, on_delete=models.CASCADE, related_name="+", db_index=False
+)
+
+
 class BillingRow(TenantModel):
     """What visits and payments share: their referral, where they came from, and their key in the EMR."""
 
+    organization = UNINDEXED_ORGANIZATION
     referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="+")
     source = models.CharField(max_length=20, choices=RowSource.choices, default=RowSource.TYPED)
     import_run = models.ForeignKey(
         BillingImport, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
-    # Stable across exports: the EMR's line id, else a hash of the row's
-    # identifying columns (billing/rowkeys.py). Empty for rows typed or migrated.
+    # Imported rows only, empty for rows typed or migrated: a payment's stable
+    # key in the EMR's exports, an imported visit's day (`visit_key`).
     row_key = models.CharField(max_length=80, blank=True)
-    # A hash of the row as the file last had it: a rerun tells a row the EMR
-    # changed (update it) from one it did not (leave it, even if corrected by hand).
-    row_fingerprint = models.CharField(max_length=64, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -117,7 +125,13 @@ class BillingRow(TenantModel):
 
 
 class Visit(BillingRow):
-    """One visit attended: its date of service, who treated, what was billed and to whom."""
+    """One visit attended: its date of service, who treated, what was billed and to whom.
+
+    An imported visit is one referral's day of care at one clinic: the charge
+    report's lines of that day (`ChargeLine`, one per CPT code in many
+    exports) belong to it, and its codes, billed amount and payer are theirs
+    (`billing.lines`). A typed visit has no lines.
+    """
 
     service_date = models.DateField("date of service")
     clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="+")
@@ -168,6 +182,48 @@ class Visit(BillingRow):
                 raise ValidationError({related: "Choose one of your organization's records."})
 
 
+def visit_key(referral_id: int, service_date: date, clinic_id: int) -> str:
+    """An imported visit's key: the charge lines of one referral, day and clinic make one visit.
+
+    billing/apply_postgres.py builds the same text in SQL (`VISIT_KEY_SQL`).
+    """
+    return f"visit:{referral_id}:{service_date.isoformat()}:{clinic_id}"
+
+
+class ChargeLine(TenantModel):
+    """One line of the EMR's charge report, as the file last had it: codes billed on a visit.
+
+    Many exports list a visit once per CPT code (97110 ×2, 97140, 97530 on
+    the same day): each line is kept under its stable key, so a rerun or an
+    overlapping file adds nothing twice, and a line first seen in a later
+    file joins its visit instead of counting another.
+    """
+
+    organization = UNINDEXED_ORGANIZATION
+    visit = models.ForeignKey(Visit, on_delete=models.CASCADE, related_name="lines")
+    # The EMR's line id, else a hash of the line's identifying columns (billing/importing.py).
+    row_key = models.CharField(max_length=80)
+    # A hash of the line as the file last had it: a changed line is updated, an unchanged one left.
+    row_fingerprint = models.CharField(max_length=64)
+    # The day and clinic the file gave (the visit's, unless corrected by hand since).
+    service_date = models.DateField("date of service")
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="+")
+    procedure_codes = models.JSONField("CPT/HCPCS codes", default=list, blank=True)
+    billed_amount = models.DecimalField("billed", max_digits=10, decimal_places=2, default=Decimal(0))
+    payer = models.ForeignKey(Payer, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["visit", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "row_key"], name="billing_line_unique_key"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Charge line #{self.pk}"
+
+
 class Payment(BillingRow):
     """Money received for a referral's care, or an adjustment to what is owed."""
 
@@ -178,6 +234,9 @@ class Payment(BillingRow):
     kind = models.CharField(max_length=20, choices=PaymentKind.choices, default=PaymentKind.PAYER)
     payer = models.ForeignKey(Payer, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     reference = models.CharField(max_length=100, blank=True, help_text="Check, EFT or claim number.")
+    # A hash of the row as the file last had it: a rerun tells a row the EMR
+    # changed (update it) from one it did not (leave it, even if corrected by hand).
+    row_fingerprint = models.CharField(max_length=64, blank=True)
 
     class Meta:
         ordering = ["paid_on", "pk"]

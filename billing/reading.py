@@ -10,7 +10,8 @@ What a real export brings, and what is done with it:
 3. Title lines before the header (“Charge Detail Report”, a date range):
    the header is the first line as wide as the report's widest early line.
 4. Blank lines, the header repeated at the top of each printed page,
-   page footers and totals (“Total”, “Grand Total”, “Page 2 of 9”): skipped.
+   page footers and totals (“Total”, “Grand Total”, “Visit Total”, “Page 2
+   of 9”): skipped.
 5. Extra columns: ignored; a short line is padded with empty cells.
 6. Amounts “$1,234.50”, “1234.5”, “(25.00)”, “-25.00”, “25.00-”; dates
    “12/01/2026”, “2026-12-01”, “12/1/26”, with or without a time after them.
@@ -35,7 +36,8 @@ HEADER_SEARCH_LINES = 20
 DELIMITERS = ",;\t|"
 FOOTER = re.compile(
     r"^(grand\s+total|sub-?\s*total|totals?\b|page\s+\d+(\s+of\s+\d+)?|report\s+(total|generated|printed)|"
-    r"end\s+of\s+report|\*+\s*end)",
+    # “Visit Total”, “Patient Total:”: the subtotals of reports that list a visit once per code.
+    r"end\s+of\s+report|\*+\s*end|[a-z][a-z ]{0,40}\s+totals?\s*:?$)",
     re.IGNORECASE,
 )
 AMOUNT = re.compile(

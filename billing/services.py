@@ -7,7 +7,10 @@ review) locks the referrals it touches, writes the rows, then calls
 one SQL aggregate away from the rows and never typed.
 """
 
+import csv
 import dataclasses
+import io
+import json
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -15,7 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import DecimalField, Field, IntegerField, OuterRef, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -48,6 +51,14 @@ def referral_totals_recompute(*, referral_ids: Iterable[int]) -> None:
     write waits and then sums rows that include this one's.
     """
     ids = sorted(set(referral_ids))
+    for start in range(0, len(ids), RECOMPUTE_BATCH):
+        referral_totals_recompute_where(
+            referrals=Referral.objects.filter(pk__in=ids[start : start + RECOMPUTE_BATCH])
+        )
+
+
+def referral_totals_recompute_where(*, referrals: QuerySet[Referral]) -> None:
+    """`referral_totals_recompute` for the referrals a query selects, in one UPDATE (an import's many)."""
 
     def total(
         queryset: QuerySet[Visit] | QuerySet[Payment], column: str, output: "Field[Any, Any]"
@@ -65,12 +76,11 @@ def referral_totals_recompute(*, referral_ids: Iterable[int]) -> None:
         )
 
     money = DecimalField(max_digits=10, decimal_places=2)
-    for start in range(0, len(ids), RECOMPUTE_BATCH):
-        Referral.objects.filter(pk__in=ids[start : start + RECOMPUTE_BATCH]).update(
-            visits_attended=total(Visit.objects.all(), "visit_count", IntegerField()),
-            billed_amount=total(Visit.objects.all(), "billed_amount", money),
-            collected_amount=total(Payment.objects.filter(kind__in=COLLECTED_KINDS), "amount", money),
-        )
+    referrals.update(
+        visits_attended=total(Visit.objects.all(), "visit_count", IntegerField()),
+        billed_amount=total(Visit.objects.all(), "billed_amount", money),
+        collected_amount=total(Payment.objects.filter(kind__in=COLLECTED_KINDS), "amount", money),
+    )
 
 
 def referrals_lock(referral_ids: Collection[int]) -> None:
@@ -202,52 +212,134 @@ def billing_row_remove(*, acting: Membership, row: Visit | Payment) -> None:
     referral_totals_recompute(referral_ids=[row.referral_id])
 
 
-BULK_BATCH = 2000
-# Checked for the whole batch at once by `_check_owned`, not row by row.
-ROW_RELATIONS = ["organization", "referral", "clinic", "payer", "therapist", "import_run"]
-
-
-def _check_owned(organization_id: int, rows: Sequence[Visit | Payment]) -> None:
-    """Refuses rows of another organization, or naming its referrals, clinics or payers (a query per kind)."""
-    wrong = [row for row in rows if row.organization_id != organization_id]
-    referral_ids = {row.referral_id for row in rows}
-    clinic_ids = {row.clinic_id for row in rows if isinstance(row, Visit)}
-    payer_ids = {row.payer_id for row in rows if row.payer_id}
+def _check_owned(
+    organization_id: int,
+    visits: Sequence[tuple[Referral, VisitFields]],
+    payments: Sequence[tuple[Referral, PaymentFields]],
+) -> None:
+    """Refuses rows naming another organization's referrals, clinics or payers (a query per kind)."""
+    referral_ids = {referral.pk for referral, _ in [*visits, *payments]}
+    clinic_ids = {fields.clinic.pk for _, fields in visits}
+    payers = [fields.payer for _, fields in visits] + [fields.payer for _, fields in payments]
+    payer_ids = {payer.pk for payer in payers if payer is not None}
     foreign = (
         Referral.objects.filter(pk__in=referral_ids).exclude(organization_id=organization_id).exists()
         or Clinic.objects.filter(pk__in=clinic_ids).exclude(organization_id=organization_id).exists()
         or Payer.objects.filter(pk__in=payer_ids).exclude(organization_id=organization_id).exists()
     )
-    if wrong or foreign:
+    if foreign:
         raise ValidationError("A visit or payment names another organization's records.")
+
+
+def _check_values(model: type[Visit] | type[Payment], rows: Sequence[VisitFields | PaymentFields]) -> None:
+    """Validates each field's value as the model field does, once per distinct value (rows repeat them)."""
+    if not rows:
+        return
+    for name in rows[0].names():
+        field = model._meta.get_field(name)
+        if not isinstance(field, Field) or field.is_relation:
+            continue  # `_check_owned` checks them, for all rows at once
+        checked: set[object] = set()
+        for number, fields in enumerate(rows, start=1):
+            value = getattr(fields, name)
+            # A list (the codes) is known by its identity: every row holds its own alive until the end.
+            key = id(value) if isinstance(value, list) else value
+            if key in checked:
+                continue
+            try:
+                field.clean(value, None)
+            except ValidationError as error:
+                raise ValidationError(
+                    f"Row {number}: {field.verbose_name}: {'; '.join(error.messages)}"
+                ) from error
+            checked.add(key)
+
+
+def _insert(model: type[Visit] | type[Payment], rows: list[dict[str, Any]]) -> None:
+    """Inserts rows ({attribute: value, as the database takes it}) in one statement: COPY on PostgreSQL.
+
+    Building a model instance a row cost more than the database's own work.
+    """
+    if not rows:
+        return
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
+    column = {field.attname: field.column or field.attname for field in model._meta.concrete_fields}
+    names = ", ".join(quote(column[name]) for name in rows[0])
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            buffer = io.StringIO()
+            # Only None is left unquoted, which COPY's CSV format reads as NULL; "" stays an empty string.
+            csv.writer(buffer, quoting=csv.QUOTE_NOTNULL).writerows(row.values() for row in rows)
+            buffer.seek(0)
+            cursor.cursor.copy_expert(f"COPY {table} ({names}) FROM STDIN WITH (FORMAT csv)", buffer)
+        else:
+            marks = ", ".join(["%s"] * len(rows[0]))
+            cursor.executemany(
+                f"INSERT INTO {table} ({names}) VALUES ({marks})",  # noqa: S608 (the model's own names)
+                [tuple(row.values()) for row in rows],
+            )
 
 
 @transaction.atomic
 def billing_rows_create_bulk(
-    *, organization: Organization, visits: Sequence[Visit], payments: Sequence[Payment]
+    *,
+    organization: Organization,
+    visits: Sequence[tuple[Referral, VisitFields]],
+    payments: Sequence[tuple[Referral, PaymentFields]],
 ) -> None:
-    """Saves many visits and payments at once (the demo, an import) with the invariants of `visit_save`.
+    """Records many visits and payments at once, as typed (the demo), with the invariants of `visit_save`.
 
-    1. Every row and what it names (referral, clinic, payer) must be the
-       organization's (`_check_owned`, for all the rows at once); each row's
-       fields are validated as `clean_fields` does, without a query per row:
-       its key's uniqueness and its check constraints are left to the
-       database, as validating them would cost a query or more per row (a
-       caller with one row to save validates them first). Any refusal raises
-       ValidationError and nothing is saved.
-    2. The referrals are locked in id order, the rows inserted in batches,
-       then the referrals' totals recomputed from all their rows.
+    1. Every referral, clinic and payer the rows name must be the
+       organization's (`_check_owned`, a query per kind for all the rows); each
+       field's value is validated as its model field validates it, once per
+       distinct value (`_check_values`). Any refusal raises ValidationError
+       and nothing is saved.
+    2. The referrals are locked in id order, the rows inserted in one
+       statement per table (`_insert`), then the referrals' totals recomputed
+       from all their rows.
     """
-    rows: list[Visit | Payment] = [*visits, *payments]
-    _check_owned(organization.pk, rows)
-    for number, row in enumerate(rows, start=1):
-        try:
-            # Fields only: the models' own clean() checks the ownership `_check_owned` checked for all.
-            row.clean_fields(exclude=ROW_RELATIONS)
-        except ValidationError as error:
-            raise ValidationError(f"Row {number}: {'; '.join(error.messages)}") from error
-    referral_ids = {row.referral_id for row in rows}
+    _check_owned(organization.pk, visits, payments)
+    _check_values(Visit, [fields for _, fields in visits])
+    _check_values(Payment, [fields for _, fields in payments])
+    referral_ids = {referral.pk for referral, _ in [*visits, *payments]}
     referrals_lock(referral_ids)
-    Visit.objects.bulk_create(visits, batch_size=BULK_BATCH)
-    Payment.objects.bulk_create(payments, batch_size=BULK_BATCH)
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    common = {"organization_id": organization.pk, "source": RowSource.TYPED, "row_key": ""}
+    stamps = {"created_at": now, "updated_at": now}
+    _insert(
+        Visit,
+        [
+            {
+                **common,
+                **stamps,
+                "referral_id": referral.pk,
+                "service_date": fields.service_date,
+                "clinic_id": fields.clinic.pk,
+                "therapist_id": fields.therapist.pk if fields.therapist else None,
+                "procedure_codes": json.dumps(fields.procedure_codes),
+                "billed_amount": fields.billed_amount,
+                "payer_id": fields.payer.pk if fields.payer else None,
+                "visit_count": 1,
+            }
+            for referral, fields in visits
+        ],
+    )
+    _insert(
+        Payment,
+        [
+            {
+                **common,
+                **stamps,
+                "row_fingerprint": "",
+                "referral_id": referral.pk,
+                "paid_on": fields.paid_on,
+                "amount": fields.amount,
+                "kind": fields.kind,
+                "payer_id": fields.payer.pk if fields.payer else None,
+                "reference": fields.reference,
+            }
+            for referral, fields in payments
+        ],
+    )
     referral_totals_recompute(referral_ids=referral_ids)

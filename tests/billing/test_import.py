@@ -11,6 +11,7 @@ from django.urls import reverse
 from billing.importing import review_row_resolve
 from billing.models import (
     BillingImport,
+    ChargeLine,
     ColumnMapping,
     Payment,
     PaymentKind,
@@ -286,13 +287,19 @@ def test_a_rerun_or_an_overlapping_file_counts_nothing_twice(summit, summit_admi
     assert_totals_are_the_sums(patient)
 
 
-def test_identical_lines_in_one_file_are_two_visits_and_stay_two(summit, summit_admin, patient):
+def test_identical_lines_in_one_file_are_two_lines_of_the_days_visit_and_stay_two(
+    summit, summit_admin, patient
+):
     twice = report(NOVEMBER[1], NOVEMBER[1])
 
     import_report(summit, summit_admin.user, twice)
-    import_report(summit, summit_admin.user, twice)
+    again = import_report(summit, summit_admin.user, twice)
 
-    assert Visit.objects.count() == 2
+    assert again.unchanged_count == 2
+    assert ChargeLine.objects.count() == 2
+    visit = Visit.objects.get()
+    assert visit.billed_amount == Decimal("240.00")
+    assert visit.procedure_codes == [{"code": "97110", "units": 2}] * 2
 
 
 def test_the_emrs_line_id_keys_rows_and_a_change_in_the_emr_updates_them(summit, summit_admin, patient):
@@ -363,7 +370,8 @@ def test_an_admin_resolves_a_row_and_a_rerun_leaves_it(summit, summit_admin, pat
     again = import_report(summit, summit_admin.user, content)
 
     visit = Visit.objects.get()
-    assert (visit.referral, visit.source, visit.row_key) == (patient, RowSource.IMPORTED, review.row_key)
+    assert (visit.referral, visit.source) == (patient, RowSource.IMPORTED)
+    assert ChargeLine.objects.get().row_key == review.row_key
     assert ReviewRow.objects.get().status == ReviewStatus.RESOLVED
     assert Referral.objects.get(pk=patient.pk).patient_account_number == "Z9"
     assert (again.created_count, again.unchanged_count, again.unmatched_count) == (0, 1, 0)
@@ -492,8 +500,8 @@ def test_the_command_imports_a_file_and_refuses_a_malformed_one(summit, patient,
         call_command("import_billing", str(bad), organization="summit", kind="visits")
 
     out = capsys.readouterr()
-    assert "2 created" in out.out
-    assert "0 created, 0 updated, 2 unchanged" in out.out
+    assert "2 created (2 new visits)" in out.out
+    assert "0 created (0 new visits), 0 updated, 2 unchanged" in out.out
     assert "line 3:" in out.err
     assert Visit.objects.count() == 2
 

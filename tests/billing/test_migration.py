@@ -69,3 +69,60 @@ def test_typed_totals_become_dated_migrated_rows(summit):
         assert Referral.objects.get(pk=discharged.pk).collected_amount == Decimal("910.25")
     finally:
         migrate()
+
+
+BEFORE_LINES = [("billing", "0003_import_mappings_and_review")]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_imported_visits_become_lines_and_one_days_lines_one_visit(summit):
+    """Imported before lines existed, a report with a line per code counted each line as a visit."""
+    clinic = ClinicFactory(organization=summit)
+    payer = PayerFactory(organization=summit)
+    referral = ReferralFactory(organization=summit, clinic=clinic)
+    migrate(BEFORE_LINES)
+    try:
+        old = MigrationExecutor(connection).loader.project_state(BEFORE_LINES[0]).apps
+        OldVisit = old.get_model("billing", "Visit")
+        common = {
+            "organization_id": summit.pk,
+            "referral_id": referral.pk,
+            "clinic_id": clinic.pk,
+            "service_date": date(2026, 11, 3),
+        }
+        for key, code, amount, payer_id in [
+            ("h:a", "97110", "90.00", None),
+            ("h:b", "97140", "45.00", payer.pk),
+        ]:
+            OldVisit.objects.create(
+                **common,
+                source="imported",
+                row_key=key,
+                row_fingerprint=f"f-{key}",
+                procedure_codes=[{"code": code, "units": 1}],
+                billed_amount=Decimal(amount),
+                payer_id=payer_id,
+            )
+        OldVisit.objects.create(**common, source="typed", billed_amount=Decimal("99.00"))
+        Referral.objects.filter(pk=referral.pk).update(visits_attended=3, billed_amount=Decimal("234.00"))
+
+        migrate()
+
+        imported = Visit.objects.get(referral=referral, source=RowSource.IMPORTED)
+        assert (imported.row_key, imported.billed_amount, imported.payer, imported.procedure_codes) == (
+            f"visit:{referral.pk}:2026-11-03:{clinic.pk}",
+            Decimal("135.00"),
+            payer,
+            [{"code": "97110", "units": 1}, {"code": "97140", "units": 1}],
+        )
+        assert list(
+            imported.lines.order_by("pk").values_list("row_key", "row_fingerprint", "billed_amount")
+        ) == [
+            ("h:a", "f-h:a", Decimal("90.00")),
+            ("h:b", "f-h:b", Decimal("45.00")),
+        ]
+        assert Visit.objects.get(referral=referral, source=RowSource.TYPED).billed_amount == Decimal("99.00")
+        assert_totals_are_the_sums(referral)
+        assert Referral.objects.get(pk=referral.pk).visits_attended == 2
+    finally:
+        migrate()

@@ -70,8 +70,9 @@ class Command(BaseCommand):
             for outcome in job.outcomes[:OUTCOMES_SHOWN]:
                 self.stderr.write(f"line {outcome['line']}: {outcome['reason']}")
             raise CommandError(job.error)
+        visits = f" ({job.visits_created_count} new visits)" if job.kind == ImportKind.VISITS else ""
         self.stdout.write(
             f"Import #{job.pk}: {job.rows_read} rows in {time.monotonic() - started:.1f} s: "
-            f"{job.created_count} created, {job.updated_count} updated, {job.unchanged_count} unchanged, "
-            f"{job.unmatched_count} listed for review."
+            f"{job.created_count} created{visits}, {job.updated_count} updated, "
+            f"{job.unchanged_count} unchanged, {job.unmatched_count} listed for review."
         )
