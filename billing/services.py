@@ -4,7 +4,8 @@ A referral's `visits_attended`, `billed_amount` and `collected_amount` are
 the sums of its rows. Every write here (add, change, remove, import,
 review) locks the referrals it touches, writes the rows, then calls
 `referral_totals_recompute` for them in the same transaction: the totals are
-one SQL aggregate away from the rows and never typed.
+one SQL aggregate away from the rows and never typed, and the apps that keep
+figures about referrals hear of it there (`referrals.services.referrals_changed`).
 """
 
 import dataclasses
@@ -26,6 +27,7 @@ from clinics.models import Clinic, Membership, Organization, Payer
 from clinics.roles import acts_as
 from referrals.models import Referral
 from referrals.roles import CARE
+from referrals.services import referrals_changed
 
 from .models import (
     COLLECTED_KINDS,
@@ -71,6 +73,8 @@ def referral_totals_recompute(*, referral_ids: Iterable[int]) -> None:
             billed_amount=total(Visit.objects.all(), "billed_amount", money),
             collected_amount=total(Payment.objects.filter(kind__in=COLLECTED_KINDS), "amount", money),
         )
+    # Figures kept about referrals elsewhere (analytics' rollups) follow the totals, in this transaction.
+    referrals_changed(referral_ids=ids)
 
 
 def referrals_lock(referral_ids: Collection[int]) -> None:

@@ -24,6 +24,7 @@ urlpatterns = [
     path("billing/", include("billing.urls")),
     path("outreach/", include("outreach.urls")),
     path("announcements/", include("announcements.urls")),
+    path("analytics/", include("analytics.urls")),
     path("email/", include("outbox.urls")),
     # Password reset mails through the outbox, which `accounts` may not import.
     path(

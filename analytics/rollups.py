@@ -1,0 +1,332 @@
+"""Keeping the rollups (analytics/models.py) equal to what they summarize.
+
+1. Every write to referrals (their details, history, plans, visits and
+   payments) calls `referral_facts_refresh` for the referrals it wrote, and
+   every touch logged or removed calls `touch_days_refresh`, inside the
+   writing transaction, through the hooks the lower apps offer
+   (`referrals.services.register_referrals_changed`,
+   `outreach.services.register_touches_changed`): a rollup row is rewritten
+   from the rows it summarizes, never nudged by a delta, so a retried or
+   repeated call is harmless.
+2. A physician merge moves these rows with the physician's others
+   (`physicians.services.related_rows_move`), as it moves referrals and touches.
+3. `rollups_verify` recomputes an organization's rollups from scratch,
+   compares, and with `repair` rewrites what differs: the nightly beat job
+   (`analytics.verify_rollups`) and `manage.py rebuild_analytics` use it.
+"""
+
+from collections import defaultdict
+from collections.abc import Collection, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date
+from zoneinfo import ZoneInfo
+
+from django.db import transaction
+from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models.functions import TruncDate
+
+from clinics.clock import local_date, local_day_bounds
+from clinics.models import Organization
+from outreach.models import Touch
+from referrals.models import PlanOfCare, Referral, ReferralSettings, Status, StatusChange
+from referrals.selectors import AT_OR_BEYOND, first_reached_at, lost_from
+from referrals.sla import contact_due_at
+
+from .models import ReferralFact, TouchDay
+
+BATCH = 2000
+FACT_FIELDS = [
+    field.attname
+    for field in ReferralFact._meta.concrete_fields
+    if field.attname not in ("referral_id", "organization_id")
+]
+
+
+def _contact_days(organization_ids: Iterable[int]) -> dict[int, int]:
+    """Each organization's contact deadline in business days (the default where never set)."""
+    default = ReferralSettings._meta.get_field("contact_sla_business_days").get_default()
+    saved = dict(
+        ReferralSettings.objects.filter(organization_id__in=set(organization_ids)).values_list(
+            "organization_id", "contact_sla_business_days"
+        )
+    )
+    return defaultdict(lambda: default, saved)
+
+
+def _facts_from_scratch(referral_ids: Collection[int]) -> list[ReferralFact]:
+    """The facts of these referrals, computed from them, their history, plans and totals (one query)."""
+    first_plan = PlanOfCare.objects.filter(
+        organization_id=OuterRef("organization_id"), referral_id=OuterRef("pk")
+    ).order_by("starts_on", "pk")
+    first_exit = StatusChange.objects.filter(
+        organization_id=OuterRef("organization_id"), referral_id=OuterRef("pk"), from_status=Status.RECEIVED
+    ).order_by("changed_at", "pk")
+    rows = (
+        Referral.objects.filter(pk__in=list(referral_ids))
+        .annotate(
+            contacted=first_reached_at(Status.CONTACTED),
+            scheduled=first_reached_at(Status.SCHEDULED),
+            evaluated=first_reached_at(Status.EVALUATED),
+            discharged=first_reached_at(Status.DISCHARGED),
+            left_received=Subquery(first_exit.values("changed_at")[:1]),
+            last_lost_from=lost_from(),
+            plan_starts=Subquery(first_plan.values("starts_on")[:1]),
+            plan_signed=Subquery(first_plan.values("signed_on")[:1]),
+        )
+        .values(
+            "pk",
+            "organization_id",
+            "organization__timezone",
+            "clinic_id",
+            "clinic__timezone",
+            "received_at",
+            "source_type",
+            "physician_id",
+            "referring_practice_id",
+            "referring_taxonomy_code",
+            "payer_id",
+            "therapist_id",
+            "status",
+            "loss_reason",
+            "first_appointment_at",
+            "visits_attended",
+            "billed_amount",
+            "collected_amount",
+            "contacted",
+            "scheduled",
+            "evaluated",
+            "discharged",
+            "left_received",
+            "last_lost_from",
+            "plan_starts",
+            "plan_signed",
+        )
+    )
+    rows = list(rows)
+    contact_days = _contact_days(row["organization_id"] for row in rows)
+    zones: dict[str, ZoneInfo] = {}
+    facts = []
+    for row in rows:
+        zone = zones.setdefault(row["organization__timezone"], ZoneInfo(row["organization__timezone"]))
+        # Evaluated by its status with no history row (before history was kept): reached, time unknown.
+        evaluated = row["evaluated"] or row["status"] in AT_OR_BEYOND[Status.EVALUATED]
+        facts.append(
+            ReferralFact(
+                referral_id=row["pk"],
+                organization_id=row["organization_id"],
+                received_at=row["received_at"],
+                received_on=local_date(row["received_at"], zone),
+                clinic_id=row["clinic_id"],
+                source_type=row["source_type"],
+                physician_id=row["physician_id"],
+                practice_id=row["referring_practice_id"],
+                specialty=row["referring_taxonomy_code"],
+                payer_id=row["payer_id"],
+                therapist_id=row["therapist_id"],
+                status=row["status"],
+                loss_reason=row["loss_reason"],
+                lost_after=(row["last_lost_from"] or "") if row["status"] == Status.LOST else "",
+                contacted_at=row["contacted"],
+                scheduled_at=row["scheduled"],
+                evaluated_at=row["evaluated"],
+                discharged_at=row["discharged"],
+                first_visit_at=(row["first_appointment_at"] or row["evaluated"]) if evaluated else None,
+                left_received_at=row["left_received"],
+                contact_due_at=contact_due_at(
+                    row["received_at"],
+                    timezone_name=row["clinic__timezone"],
+                    business_days=contact_days[row["organization_id"]],
+                ),
+                visits=row["visits_attended"],
+                billed=row["billed_amount"],
+                collected=row["collected_amount"],
+                plan_starts_on=row["plan_starts"],
+                plan_signed_on=row["plan_signed"],
+            )
+        )
+    return facts
+
+
+def _batches(ids: Sequence[int]) -> Iterator[Sequence[int]]:
+    for start in range(0, len(ids), BATCH):
+        yield ids[start : start + BATCH]
+
+
+def referral_facts_refresh(*, referral_ids: Collection[int]) -> None:
+    """Rewrites the facts of these referrals from the referrals as they now stand (3 queries per 2,000).
+
+    Called inside the writing transaction: the writer holds the referrals'
+    row locks, so two writers of one referral rewrite its facts one after the other.
+    """
+    ids = sorted(set(referral_ids))
+    for batch in _batches(ids):
+        facts = _facts_from_scratch(batch)
+        ReferralFact.objects.filter(referral_id__in=batch).delete()
+        ReferralFact.objects.bulk_create(facts)
+
+
+def touch_days_refresh(*, touches: Sequence[Touch]) -> None:
+    """Rewrites the day counts these touches fall in, recounted from the touches (2 queries per organization).
+
+    The cells rewritten are those of the touches' days (the organization's)
+    that name one of their physicians or practices: deleted, then recounted
+    from the touches with the same condition, so each cell ends as the count
+    of the touches it stands for, whoever else logged one meanwhile.
+    """
+    by_organization: dict[int, list[Touch]] = defaultdict(list)
+    for touch in touches:
+        by_organization[touch.organization_id].append(touch)
+    for organization_id, logged in by_organization.items():
+        organization = Organization.objects.only("timezone").get(pk=organization_id)
+        zone = ZoneInfo(organization.timezone)
+        days = {local_date(touch.occurred_at, zone) for touch in logged}
+        physicians = {touch.physician_id for touch in logged if touch.physician_id}
+        practices = {touch.practice_id for touch in logged if touch.practice_id}
+        _touch_cells_rewrite(organization, zone, days=days, physicians=physicians, practices=practices)
+
+
+def _touch_cells_rewrite(
+    organization: Organization,
+    zone: ZoneInfo,
+    *,
+    days: Collection[date],
+    physicians: Collection[int] | None,
+    practices: Collection[int] | None,
+) -> None:
+    """Deletes and recounts the cells of `days` naming one of `physicians` or `practices` (None: any)."""
+    parties = Q()
+    if physicians is not None or practices is not None:
+        parties = Q(physician_id__in=list(physicians or ())) | Q(practice_id__in=list(practices or ()))
+    TouchDay.objects.for_organization(organization).filter(parties, day__in=list(days)).delete()
+    TouchDay.objects.bulk_create(
+        _touch_days_from_scratch(organization, zone, days=days, parties=parties), batch_size=BATCH
+    )
+
+
+def _touch_days_from_scratch(
+    organization: Organization, zone: ZoneInfo, *, days: Collection[date], parties: Q
+) -> list[TouchDay]:
+    touches = Touch.objects.for_organization(organization).filter(parties)
+    if days:
+        touches = touches.filter(
+            occurred_at__gte=local_day_bounds(min(days), zone)[0],
+            occurred_at__lt=local_day_bounds(max(days), zone)[1],
+        )
+    counted = (
+        touches.annotate(day=TruncDate("occurred_at", tzinfo=zone))
+        .filter(day__in=list(days))
+        .values("day", "physician_id", "practice_id", "kind", "made_by_id")
+        .annotate(touches=Count("pk"))
+        .order_by()
+    )
+    return [TouchDay(organization=organization, **cell) for cell in counted]
+
+
+def _all_touch_days(organization: Organization, zone: ZoneInfo) -> list[TouchDay]:
+    counted = (
+        Touch.objects.for_organization(organization)
+        .annotate(day=TruncDate("occurred_at", tzinfo=zone))
+        .values("day", "physician_id", "practice_id", "kind", "made_by_id")
+        .annotate(touches=Count("pk"))
+        .order_by()
+    )
+    return [TouchDay(organization=organization, **cell) for cell in counted]
+
+
+@dataclass(frozen=True)
+class RollupCheck:
+    """What a verification found: facts missing, extra or different, and touch-day cells that differ."""
+
+    facts_checked: int
+    facts_wrong: int
+    touch_cells_wrong: int
+    repaired: bool
+
+    @property
+    def clean(self) -> bool:
+        return not (self.facts_wrong or self.touch_cells_wrong)
+
+
+def _fact_values(fact: ReferralFact) -> tuple[object, ...]:
+    return tuple(getattr(fact, name) for name in FACT_FIELDS)
+
+
+def _touch_cells(rows: Iterable[TouchDay]) -> dict[tuple[object, ...], int]:
+    """Cells summed by key: a merge may leave one cell as two rows for a moment."""
+    cells: dict[tuple[object, ...], int] = defaultdict(int)
+    for row in rows:
+        cells[(row.day, row.physician_id, row.practice_id, row.kind, row.made_by_id)] += row.touches
+    return dict(cells)
+
+
+def rollups_verify(*, organization: Organization, repair: bool) -> RollupCheck:
+    """Recomputes the organization's rollups from scratch and compares; with `repair`, rewrites what differs.
+
+    1. Referrals in batches of 2,000 by id: each one's facts recomputed and
+       compared field by field with the stored row; facts of referrals that no
+       longer exist are extra.
+    2. Touch-day cells recounted for the whole organization and compared
+       cell by cell.
+    3. With `repair`, each wrong fact is rewritten, extra ones deleted, and
+       the touch cells of every day that differs rewritten, each batch in its
+       own transaction under the referrals' locks, as a write would be.
+    """
+    zone = ZoneInfo(organization.timezone)
+    referral_ids = list(
+        Referral.objects.for_organization(organization).order_by("pk").values_list("pk", flat=True)
+    )
+    wrong_facts = 0
+    for batch in _batches(referral_ids):
+        with transaction.atomic():
+            if repair:
+                list(Referral.objects.select_for_update().filter(pk__in=batch).values_list("pk"))
+            expected = {fact.referral_id: _fact_values(fact) for fact in _facts_from_scratch(batch)}
+            stored = {
+                fact.referral_id: _fact_values(fact)
+                for fact in ReferralFact.objects.filter(referral_id__in=batch)
+            }
+            wrong = [pk for pk in batch if expected.get(pk) != stored.get(pk)]
+            wrong_facts += len(wrong)
+            if repair and wrong:
+                referral_facts_refresh(referral_ids=wrong)
+    extra = ReferralFact.objects.for_organization(organization).exclude(
+        referral_id__in=Referral.objects.for_organization(organization).values("pk")
+    )
+    extra_count = extra.count()
+    if repair and extra_count:
+        extra.delete()
+    wrong_facts += extra_count
+
+    expected_cells = _touch_cells(_all_touch_days(organization, zone))
+    stored_cells = _touch_cells(TouchDay.objects.for_organization(organization))
+    wrong_cells = {
+        key
+        for key in expected_cells.keys() | stored_cells.keys()
+        if expected_cells.get(key) != stored_cells.get(key)
+    }
+    if repair and wrong_cells:
+        with transaction.atomic():
+            _touch_cells_rewrite(
+                organization, zone, days={key[0] for key in wrong_cells}, physicians=None, practices=None
+            )
+    return RollupCheck(
+        facts_checked=len(referral_ids),
+        facts_wrong=wrong_facts,
+        touch_cells_wrong=len(wrong_cells),
+        repaired=repair,
+    )
+
+
+@transaction.atomic
+def rollups_rebuild(*, organization: Organization) -> int:
+    """Remakes the organization's rollups from nothing; returns how many referrals they cover."""
+    zone = ZoneInfo(organization.timezone)
+    ReferralFact.objects.for_organization(organization).delete()
+    TouchDay.objects.for_organization(organization).delete()
+    referral_ids = list(
+        Referral.objects.for_organization(organization).order_by("pk").values_list("pk", flat=True)
+    )
+    for batch in _batches(referral_ids):
+        ReferralFact.objects.bulk_create(_facts_from_scratch(batch))
+    TouchDay.objects.bulk_create(_all_touch_days(organization, zone), batch_size=BATCH)
+    return len(referral_ids)
