@@ -2,7 +2,7 @@ from django.apps import AppConfig
 
 
 class AnalyticsConfig(AppConfig):
-    """Dashboards over the other apps' data, from rollups kept in step with their writes; nothing imports it."""
+    """Dashboards over the other apps' data, from rollups kept in step with their writes."""
 
     name = "analytics"
 

@@ -87,15 +87,24 @@ class DashboardFilters:
             params["owner"] = self.owner.pk
         if self.specialty:
             params["specialty"] = self.specialty
-        params.update({name: value for name, value in narrowing.items() if value not in (None, "")})
+        params.update(narrowing)
         return params
 
     def list_url(self, *, period: Period | None = None, **narrowing: object) -> str:
-        """The referral list showing exactly the referrals behind a figure of this period (or `period`)."""
+        """The referral list showing exactly the referrals behind a figure of this period (or `period`).
+
+        "" when a narrowing is empty (no payer recorded, no specialty): the
+        list has no filter for what is missing, so such a figure links nowhere
+        rather than to a list that would not reproduce it.
+        """
+        if any(value in (None, "") for value in narrowing.values()):
+            return ""
         return f"{reverse('referrals:list')}?{urlencode(self.list_params(period=period, **narrowing))}"
 
     def current_list_url(self, **narrowing: object) -> str:
         """The referral list for a figure of the state now (open referrals), whenever received."""
+        if any(value in (None, "") for value in narrowing.values()):
+            return ""
         params = self.list_params(**narrowing)
         params.pop("received_since")
         params.pop("received_until")
@@ -137,6 +146,12 @@ class DashboardFilterForm(StyledForm, forms.Form):
                 organization=organization, role__in=[Role.LIAISON, Role.ADMIN]
             ).values("user_id")
         ).order_by("first_name", "last_name")
+
+    def shown_for(self, filters: DashboardFilters) -> "DashboardFilterForm":
+        """The form showing the period in force, when it came empty (the default period)."""
+        if not self.is_bound:
+            self.initial = {"start": filters.period.start, "end": filters.period.end}
+        return self
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}

@@ -42,15 +42,8 @@ FACT_FIELDS = [
 ]
 
 
-def _contact_days(organization_ids: Iterable[int]) -> dict[int, int]:
-    """Each organization's contact deadline in business days (the default where never set)."""
-    default = ReferralSettings._meta.get_field("contact_sla_business_days").get_default()
-    saved = dict(
-        ReferralSettings.objects.filter(organization_id__in=set(organization_ids)).values_list(
-            "organization_id", "contact_sla_business_days"
-        )
-    )
-    return defaultdict(lambda: default, saved)
+# The contact deadline's business days when the organization never saved its referral settings.
+DEFAULT_CONTACT_DAYS = ReferralSettings._meta.get_field("contact_sla_business_days").get_default()
 
 
 def _facts_from_scratch(referral_ids: Collection[int]) -> list[ReferralFact]:
@@ -72,6 +65,11 @@ def _facts_from_scratch(referral_ids: Collection[int]) -> list[ReferralFact]:
             last_lost_from=lost_from(),
             plan_starts=Subquery(first_plan.values("starts_on")[:1]),
             plan_signed=Subquery(first_plan.values("signed_on")[:1]),
+            contact_days=Subquery(
+                ReferralSettings.objects.filter(organization_id=OuterRef("organization_id")).values(
+                    "contact_sla_business_days"
+                )
+            ),
         )
         .values(
             "pk",
@@ -100,10 +98,9 @@ def _facts_from_scratch(referral_ids: Collection[int]) -> list[ReferralFact]:
             "last_lost_from",
             "plan_starts",
             "plan_signed",
+            "contact_days",
         )
     )
-    rows = list(rows)
-    contact_days = _contact_days(row["organization_id"] for row in rows)
     zones: dict[str, ZoneInfo] = {}
     facts = []
     for row in rows:
@@ -135,7 +132,7 @@ def _facts_from_scratch(referral_ids: Collection[int]) -> list[ReferralFact]:
                 contact_due_at=contact_due_at(
                     row["received_at"],
                     timezone_name=row["clinic__timezone"],
-                    business_days=contact_days[row["organization_id"]],
+                    business_days=row["contact_days"] or DEFAULT_CONTACT_DAYS,
                 ),
                 visits=row["visits_attended"],
                 billed=row["billed_amount"],
@@ -153,16 +150,20 @@ def _batches(ids: Sequence[int]) -> Iterator[Sequence[int]]:
 
 
 def referral_facts_refresh(*, referral_ids: Collection[int]) -> None:
-    """Rewrites the facts of these referrals from the referrals as they now stand (3 queries per 2,000).
+    """Rewrites the facts of these referrals from the referrals as they now stand (2 queries per 2,000).
 
-    Called inside the writing transaction: the writer holds the referrals'
-    row locks, so two writers of one referral rewrite its facts one after the other.
+    One read computes them, one upsert writes them. Called inside the
+    writing transaction: the writer holds the referrals' row locks, so two
+    writers of one referral rewrite its facts one after the other.
     """
     ids = sorted(set(referral_ids))
     for batch in _batches(ids):
-        facts = _facts_from_scratch(batch)
-        ReferralFact.objects.filter(referral_id__in=batch).delete()
-        ReferralFact.objects.bulk_create(facts)
+        ReferralFact.objects.bulk_create(
+            _facts_from_scratch(batch),
+            update_conflicts=True,
+            unique_fields=["referral"],
+            update_fields=FACT_FIELDS,
+        )
 
 
 def touch_days_refresh(*, touches: Sequence[Touch]) -> None:
@@ -176,8 +177,9 @@ def touch_days_refresh(*, touches: Sequence[Touch]) -> None:
     by_organization: dict[int, list[Touch]] = defaultdict(list)
     for touch in touches:
         by_organization[touch.organization_id].append(touch)
-    for organization_id, logged in by_organization.items():
-        organization = Organization.objects.only("timezone").get(pk=organization_id)
+    for logged in by_organization.values():
+        # The services' touches carry their organization; a query only for one that does not.
+        organization = logged[0].organization
         zone = ZoneInfo(organization.timezone)
         days = {local_date(touch.occurred_at, zone) for touch in logged}
         physicians = {touch.physician_id for touch in logged if touch.physician_id}

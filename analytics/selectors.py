@@ -359,8 +359,9 @@ def _days_cell(value: float | None) -> Cell:
 def sources(filters: DashboardFilters) -> SectionData:
     """Volume by physician, practice and specialty; weekly and monthly trends; new, declining, lapsed sources.
 
-    Eight queries whatever the volume: weekly and monthly trends, physicians,
-    practices, specialties, new sources, open flags, and the names shown.
+    Nine queries whatever the volume: weekly and monthly trends, physicians,
+    practices, specialties, new sources, open flags, and the physicians' and
+    practices' names shown.
     """
     current, previous = filters.period, filters.period.previous
     data = SectionData()
@@ -629,9 +630,9 @@ def _physician_scope(filters: DashboardFilters, prefix: str) -> dict[str, object
 def revenue(filters: DashboardFilters) -> SectionData:
     """Billed and collected by the period's referrals, per physician, practice, specialty and payer.
 
-    Six queries: totals of both periods, then physicians (ranked by collected,
-    with each one's rank by count), practices, specialties, payers and each
-    top physician's payer mix.
+    Nine queries: totals of both periods, then physicians (ranked by collected,
+    with each one's rank by count), practices, specialties, payers, each top
+    physician's payer mix, and the physicians', practices' and payers' names.
     """
     current, previous = filters.period, filters.period.previous
     both = _both_periods(filters)
@@ -866,9 +867,10 @@ LIFT_CAVEAT = (
 def outreach(filters: DashboardFilters, *, window: int = LIFT_WINDOW_DAYS) -> SectionData:
     """Touches by kind and person, touches against referrals per source, and the outreach lift.
 
-    Seven queries: touches of both periods by kind and by person, per source,
-    the touch days and referral days the lift needs, the active sources'
-    tiers, and the names shown. Touches have no clinic: the clinic filter
+    At most ten queries: touches of both periods by kind, by person and per
+    source, the referrals of those sources and of the period, the people's
+    and physicians' names, and for the lift the touch days, the referral days
+    and the active sources' tiers. Touches have no clinic: the clinic filter
     does not narrow them.
     """
     current, previous = filters.period, filters.period.previous

@@ -1,35 +1,52 @@
 """The dashboards: one page per section, its CSV export, and the index that opens the first one allowed."""
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 
-from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.text import slugify
 
-from clinics.roles import ALL_ROLES
 from clinics.tenancy import OrganizationRequest, StaffView, staff_view
 from config.spreadsheets import csv_lines
 
-from .figures import SectionData
+from .figures import Chart, SectionData, Table
 from .filters import DashboardFilterForm, DashboardFilters
 from .sections import DashboardSection, dashboard_sections, sections_for
 
 
-@staff_view(roles=ALL_ROLES)
+@staff_view(roles=frozenset().union(*(section.roles for section in dashboard_sections())))
 def index(request: OrganizationRequest) -> HttpResponse:
     """Opens the first dashboard the person's role may see, keeping the filters given."""
     allowed = sections_for(request.membership.role)
-    if not allowed:
-        raise PermissionDenied("Your role has no dashboards.")
     query = request.GET.urlencode()
     return redirect(reverse(f"analytics:{allowed[0].key}") + (f"?{query}" if query else ""))
 
 
+# A chart with more bars than this gets a taller frame, so its labels stay legible.
+TALL_CHART_LABELS = 8
+# A table with more columns than this goes under its chart, at full width.
+WIDE_TABLE_COLUMNS = 4
+
+
 def _filters(request: OrganizationRequest) -> tuple[DashboardFilterForm, DashboardFilters]:
     form = DashboardFilterForm(request.GET or None, organization=request.organization)
-    return form, form.dashboard_filters()
+    filters = form.dashboard_filters()
+    return form.shown_for(filters), filters
+
+
+@dataclass(frozen=True)
+class ChartBlock:
+    """A chart with the table of its numbers, laid side by side, or the table below when it is wide."""
+
+    chart: Chart
+    table: Table
+    tall: bool
+
+    @property
+    def wide(self) -> bool:
+        return len(self.table.columns) > WIDE_TABLE_COLUMNS
 
 
 def section_page(section: DashboardSection) -> StaffView:
@@ -47,7 +64,10 @@ def section_page(section: DashboardSection) -> StaffView:
                 "form": form,
                 "filters": filters,
                 "data": data,
-                "charts": [(chart, data.table(chart.table)) for chart in data.charts],
+                "charts": [
+                    ChartBlock(chart, data.table(chart.table), tall=len(chart.labels) > TALL_CHART_LABELS)
+                    for chart in data.charts
+                ],
                 "other_tables": [table for table in data.tables if table.key not in charted],
                 "charts_json": {chart.key: chart.as_json() for chart in data.charts},
                 "query": filters.query(),
