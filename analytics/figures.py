@@ -84,10 +84,10 @@ class Headline:
     higher_is_better: bool = True
 
     @property
-    def change(self) -> Number:
+    def change(self) -> float | None:
         if self.value is None or self.previous is None:
             return None
-        return self.value - self.previous
+        return float(self.value) - float(self.previous)
 
 
 @dataclass

@@ -7,7 +7,7 @@ filters, which reproduces it (`DashboardFilters.list_url`).
 
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlencode
 
 from django import forms
@@ -76,7 +76,7 @@ class DashboardFilters:
         """The organization's facts within the filters, either period (each query says which)."""
         return ReferralFact.objects.for_organization(self.organization).filter(self.scope())
 
-    def list_params(self, *, period: Period | None = None, **narrowing: object) -> dict[str, object]:
+    def list_params(self, period: Period | None = None, /, **narrowing: object) -> dict[str, object]:
         params: dict[str, object] = {}
         chosen = self.period if period is None else period
         params["received_since"] = chosen.start.isoformat()
@@ -90,7 +90,7 @@ class DashboardFilters:
         params.update(narrowing)
         return params
 
-    def list_url(self, *, period: Period | None = None, **narrowing: object) -> str:
+    def list_url(self, period: Period | None = None, /, **narrowing: object) -> str:
         """The referral list showing exactly the referrals behind a figure of this period (or `period`).
 
         "" when a narrowing is empty (no payer recorded, no specialty): the
@@ -99,7 +99,7 @@ class DashboardFilters:
         """
         if any(value in (None, "") for value in narrowing.values()):
             return ""
-        return f"{reverse('referrals:list')}?{urlencode(self.list_params(period=period, **narrowing))}"
+        return f"{reverse('referrals:list')}?{urlencode(self.list_params(period, **narrowing))}"
 
     def current_list_url(self, **narrowing: object) -> str:
         """The referral list for a figure of the state now (open referrals), whenever received."""
@@ -139,9 +139,11 @@ class DashboardFilterForm(StyledForm, forms.Form):
     def __init__(self, *args: Any, organization: Organization, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.organization = organization
-        self.fields["clinic"].queryset = Clinic.objects.for_organization(organization)
+        cast(forms.ModelChoiceField, self.fields["clinic"]).queryset = Clinic.objects.for_organization(
+            organization
+        )
         # Whoever can own a source: the organization's liaisons and admins.
-        self.fields["owner"].queryset = User.objects.filter(
+        cast(forms.ModelChoiceField, self.fields["owner"]).queryset = User.objects.filter(
             pk__in=Membership.objects.filter(
                 organization=organization, role__in=[Role.LIAISON, Role.ADMIN]
             ).values("user_id")

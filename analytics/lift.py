@@ -121,8 +121,8 @@ def lift(
 
     lifts, own, others, pool = [], [], [], []
     for event in events:
-        tier = tiers.get(event.source_id)
-        compared = comparison(event.day, tier) if tier is not None else None
+        event_tier = tiers.get(event.source_id)
+        compared = comparison(event.day, event_tier) if event_tier is not None else None
         if compared is None:
             continue
         change = referrals.change(event.source_id, event.day, window)

@@ -19,6 +19,7 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import cast
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
@@ -309,7 +310,11 @@ def rollups_verify(*, organization: Organization, repair: bool) -> RollupCheck:
     if repair and wrong_cells:
         with transaction.atomic():
             _touch_cells_rewrite(
-                organization, zone, days={key[0] for key in wrong_cells}, physicians=None, practices=None
+                organization,
+                zone,
+                days={cast(date, key[0]) for key in wrong_cells},
+                physicians=None,
+                practices=None,
             )
     return RollupCheck(
         facts_checked=len(referral_ids),

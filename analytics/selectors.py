@@ -7,7 +7,7 @@ a `SectionData` whose numbers link to the referral list that reproduces them.
 """
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -36,15 +36,15 @@ TOP_SOURCES = 15
 TOP_GROUPS = 10
 LIFT_WINDOW_DAYS = 60
 LOSS_STEPS = (Status.RECEIVED, Status.CONTACTED, Status.SCHEDULED, Status.EVALUATED)
-STEP_NAMES = {
+STEP_NAMES: dict[str, str] = {
     Status.RECEIVED: "Received",
     Status.CONTACTED: "Contacted",
     Status.SCHEDULED: "Scheduled",
     Status.EVALUATED: "Evaluated",
     Status.DISCHARGED: "Discharged",
 }
-LOSS_CHOICE = {step: f"lost_{step}" for step in LOSS_STEPS}
-REACHED_CHOICE = {step: f"reached_{step}" for step in FUNNEL[1:]}
+LOSS_CHOICE: dict[str, str] = {step: f"lost_{step}" for step in LOSS_STEPS}
+REACHED_CHOICE: dict[str, str] = {step: f"reached_{step}" for step in FUNNEL[1:]}
 
 
 def fact_reached(step: str) -> Q:
@@ -93,13 +93,14 @@ def _both_periods(filters: DashboardFilters) -> QuerySet[ReferralFact]:
     return filters.facts().filter(received_on__gte=previous.start, received_on__lte=filters.period.end)
 
 
-def _names(model: type[Physician] | type[Practice] | type[Clinic] | type[Payer], ids: Iterable[int]) -> dict:
-    wanted = [pk for pk in set(ids) if pk is not None]
-    if not wanted:
-        return {}
-    if model is Physician:
-        return {p.pk: p.display_name for p in Physician.objects.filter(pk__in=wanted)}
-    return dict(model.objects.filter(pk__in=wanted).values_list("pk", "name"))
+def _physician_names(ids: Iterable[int | None]) -> dict[int, str]:
+    wanted = {pk for pk in ids if pk is not None}
+    return {p.pk: p.display_name for p in Physician.objects.filter(pk__in=wanted)} if wanted else {}
+
+
+def _practice_names(ids: Iterable[int | None]) -> dict[int, str]:
+    wanted = {pk for pk in ids if pk is not None}
+    return dict(Practice.objects.filter(pk__in=wanted).values_list("pk", "name")) if wanted else {}
 
 
 # --- Pipeline ------------------------------------------------------------------------------------
@@ -189,7 +190,7 @@ def pipeline(filters: DashboardFilters) -> SectionData:
                 Cell(_share(reached_now, received), shown=_percent(_share(reached_now, received))),
                 Cell(lost_now, filters.list_url(funnel=LOSS_CHOICE[step]) if lost_now is not None else ""),
                 Cell(_share(lost_now, reached_now), shown=_percent(_share(lost_now, reached_now))),
-                Cell(reached_before, filters.list_url(period=previous, **_reached_narrowing(step))),
+                Cell(reached_before, filters.list_url(previous, **_reached_narrowing(step))),
             ]
         )
     data.tables.append(
@@ -387,9 +388,7 @@ def sources(filters: DashboardFilters) -> SectionData:
             Cell(
                 _as_int(weekly.get(week, weekly.get(_as_datetime(week)))),
                 filters.list_url(
-                    period=Period(
-                        start=max(week, current.start), end=min(week + timedelta(days=6), current.end)
-                    )
+                    Period(start=max(week, current.start), end=min(week + timedelta(days=6), current.end))
                 ),
             ),
         ]
@@ -428,7 +427,7 @@ def sources(filters: DashboardFilters) -> SectionData:
                 Cell(
                     _as_int(monthly.get(month, monthly.get(_as_datetime(month)))),
                     filters.list_url(
-                        period=Period(start=month, end=min(following - timedelta(days=1), current.end))
+                        Period(start=month, end=min(following - timedelta(days=1), current.end))
                     ),
                 ),
             ]
@@ -453,28 +452,24 @@ def sources(filters: DashboardFilters) -> SectionData:
         )
     )
 
-    counted = {
-        "now": Count("pk", filter=now_q),
-        "before": Count("pk", filter=before_q),
-        "evaluated": Count("pk", filter=now_q & fact_reached(Status.EVALUATED)),
-    }
-    physicians = list(
-        both.filter(physician_id__isnull=False)
-        .values("physician_id")
-        .annotate(**counted)
-        .filter(now__gt=0)
-        .order_by("-now", "physician_id")[:TOP_SOURCES]
-    )
-    practices = list(
-        both.filter(practice_id__isnull=False)
-        .values("practice_id")
-        .annotate(**counted)
-        .filter(now__gt=0)
-        .order_by("-now", "practice_id")[:TOP_GROUPS]
-    )
-    specialties = list(
-        both.values("specialty").annotate(**counted).filter(now__gt=0).order_by("-now", "specialty")
-    )
+    def grouped(field: str, limit: int | None = None) -> list[dict[str, Any]]:
+        """The period's referrals by `field`: both periods' counts and the evaluated, busiest first."""
+        rows = (
+            both.exclude(Q(**{f"{field}__isnull": True}))
+            .values(field)
+            .annotate(
+                now=Count("pk", filter=now_q),
+                before=Count("pk", filter=before_q),
+                evaluated=Count("pk", filter=now_q & fact_reached(Status.EVALUATED)),
+            )
+            .filter(Q(now__gt=0))
+            .order_by("-now", field)
+        )
+        return list(rows[:limit] if limit else rows)
+
+    physicians = grouped("physician_id", TOP_SOURCES)
+    practices = grouped("practice_id", TOP_GROUPS)
+    specialties = grouped("specialty")
     new = list(
         filters.facts()
         .filter(now_q, physician_id__isnull=False)
@@ -497,14 +492,14 @@ def sources(filters: DashboardFilters) -> SectionData:
         .values("physician_id", "kind", "severity")
         .order_by("physician__last_name", "physician_id")
     )
-    names = _names(Physician, [row["physician_id"] for row in physicians + new + flags])
-    practice_names = _names(Practice, [row["practice_id"] for row in practices])
+    names = _physician_names([row["physician_id"] for row in physicians + new + flags])
+    practice_names = _practice_names([row["practice_id"] for row in practices])
 
-    def source_row(name: str, row: dict, **narrowing: object) -> list[Cell]:
+    def source_row(name: str, row: Mapping[str, Any], **narrowing: object) -> list[Cell]:
         return [
             Cell(name),
             Cell(row["now"], filters.list_url(**narrowing)),
-            Cell(row["before"], filters.list_url(period=previous, **narrowing)),
+            Cell(row["before"], filters.list_url(previous, **narrowing)),
             Cell(row["now"] - row["before"]),
             Cell(row["evaluated"], filters.list_url(funnel=REACHED_CHOICE[Status.EVALUATED], **narrowing)),
             Cell(_share(row["evaluated"], row["now"]), shown=_percent(_share(row["evaluated"], row["now"]))),
@@ -702,11 +697,11 @@ def revenue(filters: DashboardFilters) -> SectionData:
         .annotate(n=Count("pk"))
         .order_by()
     )
-    names = _names(Physician, top_ids)
-    practice_names = _names(Practice, [row["practice_id"] for row in practices])
+    names = _physician_names(top_ids)
+    practice_names = _practice_names([row["practice_id"] for row in practices])
     payer_names = dict(Payer.objects.for_organization(filters.organization).values_list("pk", "name"))
 
-    def money_row(name: str, row: dict, **narrowing: object) -> list[Cell]:
+    def money_row(name: str, row: Mapping[str, Any], **narrowing: object) -> list[Cell]:
         return [
             Cell(name),
             Cell(row["referrals"], filters.list_url(**narrowing)),
@@ -815,8 +810,8 @@ def _ratio(part: int | None, whole: int | None) -> float | None:
 
 def _payer_mix(
     filters: DashboardFilters,
-    physicians: list[dict],
-    mix: list[dict],
+    physicians: Sequence[Mapping[str, Any]],
+    mix: Sequence[Mapping[str, Any]],
     names: Mapping[int, str],
     payer_names: Mapping[int, str],
 ) -> Table:
@@ -879,8 +874,8 @@ def outreach(filters: DashboardFilters, *, window: int = LIFT_WINDOW_DAYS) -> Se
     )
     periods = {"now": current.q("day"), "before": previous.q("day")}
     both = touch_days.filter(day__gte=previous.start, day__lte=current.end)
-    by_kind = {
-        row["kind"]: row
+    by_kind: dict[str, tuple[int, int]] = {
+        row["kind"]: (row["now"], row["before"])
         for row in both.values("kind").annotate(
             now=Coalesce(Sum("touches", filter=periods["now"]), 0),
             before=Coalesce(Sum("touches", filter=periods["before"]), 0),
@@ -911,15 +906,15 @@ def outreach(filters: DashboardFilters, *, window: int = LIFT_WINDOW_DAYS) -> Se
         user.pk: user.get_full_name() or user.username
         for user in User.objects.filter(pk__in=[row["made_by_id"] for row in by_person if row["made_by_id"]])
     }
-    names = _names(Physician, [row["physician_id"] for row in per_source])
+    names = _physician_names([row["physician_id"] for row in per_source])
 
     data = SectionData()
     touches_link = reverse("outreach:touch_list")
     kind_rows = [
         [
             Cell(label),
-            Cell(by_kind.get(kind, {}).get("now", 0), f"{touches_link}?kind={kind}"),
-            Cell(by_kind.get(kind, {}).get("before", 0)),
+            Cell(by_kind.get(kind, (0, 0))[0], f"{touches_link}?kind={kind}"),
+            Cell(by_kind.get(kind, (0, 0))[1]),
         ]
         for kind, label in TouchKind.choices
     ]
@@ -1168,7 +1163,7 @@ def plans(filters: DashboardFilters) -> SectionData:
                 _share(counts[f"now_{key}"], counts["now_plans"]),
                 shown=_percent(_share(counts[f"now_{key}"], counts["now_plans"])),
             ),
-            Cell(counts[f"before_{key}"], filters.list_url(period=previous, plan=key)),
+            Cell(counts[f"before_{key}"], filters.list_url(previous, plan=key)),
         ]
         for key, label in (
             ("in_time", f"Signed within {days} days"),
@@ -1218,7 +1213,7 @@ def plans(filters: DashboardFilters) -> SectionData:
         .annotate(n=Count("pk"))
         .order_by("-n", "practice_id")
     )
-    practice_names = _names(Practice, [row["practice_id"] for row in by_practice])
+    practice_names = _practice_names([row["practice_id"] for row in by_practice])
     plans_link = f"{reverse('referrals:plans_awaiting')}?status=overdue"
     practice_rows = [
         [Cell(practice_names.get(row["practice_id"], "No primary practice")), Cell(row["n"], plans_link)]

@@ -50,7 +50,6 @@ class ChartBlock:
 
 
 def section_page(section: DashboardSection) -> StaffView:
-    @staff_view(roles=section.roles)
     def page(request: OrganizationRequest) -> HttpResponse:
         form, filters = _filters(request)
         data = section.build(filters)
@@ -78,7 +77,7 @@ def section_page(section: DashboardSection) -> StaffView:
         )
 
     page.__name__ = page.__qualname__ = f"{section.key}_dashboard"
-    return page
+    return staff_view(roles=section.roles)(page)
 
 
 def _csv_rows(data: SectionData) -> Iterator[list[object]]:
@@ -92,7 +91,6 @@ def _csv_rows(data: SectionData) -> Iterator[list[object]]:
 
 
 def section_export(section: DashboardSection) -> StaffView:
-    @staff_view(roles=section.roles)
     def export(request: OrganizationRequest) -> StreamingHttpResponse:
         _, filters = _filters(request)
         data = section.build(filters)
@@ -104,7 +102,7 @@ def section_export(section: DashboardSection) -> StaffView:
         return response
 
     export.__name__ = export.__qualname__ = f"{section.key}_export"
-    return export
+    return staff_view(roles=section.roles)(export)
 
 
 def section_views() -> Iterator[tuple[DashboardSection, StaffView, StaffView]]:

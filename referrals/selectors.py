@@ -669,7 +669,7 @@ def referral_list(*, organization: Organization, filters: Mapping[str, Any]) -> 
         "received_from": "received_at__date__gte",
         "received_to": "received_at__date__lte",
     }
-    queryset = Referral.objects.for_organization(organization).filter(
+    queryset: QuerySet[Referral] = Referral.objects.for_organization(organization).filter(
         **{lookups[name]: value for name, value in filters.items() if name in lookups}
     )
     zone = organization_zone(organization)

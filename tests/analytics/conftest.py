@@ -107,7 +107,7 @@ def _record(world_parts, *, physician, when, steps, payer=None, appointment_afte
 
 
 @pytest.fixture
-def world(clock, summit, member_factory) -> World:
+def world(clock, summit, member_factory):
     admin = member_factory(summit, Role.ADMIN)
     liaison = member_factory(summit, Role.LIAISON)
     clinic = ClinicFactory(organization=summit, name="Downtown")
