@@ -1,10 +1,12 @@
 """Keeping the rollups (analytics/models.py) equal to what they summarize.
 
-1. Every write to referrals (their details, history, plans, visits and
-   payments) calls `referral_facts_refresh` for the referrals it wrote, and
-   every touch logged or removed calls `touch_days_refresh`, inside the
-   writing transaction, through the hooks the lower apps offer
+1. Every write to referrals (their details, history, plans) calls
+   `referral_facts_refresh` for the referrals it wrote, every write to
+   visits and payments `referral_facts_totals_refresh`, and every touch
+   logged or removed `touch_days_refresh`, inside the writing transaction,
+   through the hooks the lower apps offer
    (`referrals.services.register_referrals_changed`,
+   `billing.services.register_referral_totals_changed`,
    `outreach.services.register_touches_changed`): a rollup row is rewritten
    from the rows it summarizes, never nudged by a delta, so a retried or
    repeated call is harmless.
@@ -167,6 +169,22 @@ def referral_facts_refresh(*, referral_ids: Collection[int]) -> None:
         )
 
 
+def referral_facts_totals_refresh(*, referral_ids: Collection[int]) -> None:
+    """Copies these referrals' visit and money totals into their facts (one UPDATE per 2,000).
+
+    The billing app recomputes the totals on every write to visits and
+    payments; nothing else of a referral's facts depends on them.
+    """
+    ids = sorted(set(referral_ids))
+    totals = Referral.objects.filter(pk=OuterRef("referral_id"))
+    for batch in _batches(ids):
+        ReferralFact.objects.filter(referral_id__in=batch).update(
+            visits=Subquery(totals.values("visits_attended")[:1]),
+            billed=Subquery(totals.values("billed_amount")[:1]),
+            collected=Subquery(totals.values("collected_amount")[:1]),
+        )
+
+
 def touch_days_refresh(*, touches: Sequence[Touch]) -> None:
     """Rewrites the day counts these touches fall in, recounted from the touches (2 queries per organization).
 
@@ -321,6 +339,15 @@ def rollups_verify(*, organization: Organization, repair: bool) -> RollupCheck:
         facts_wrong=wrong_facts,
         touch_cells_wrong=len(wrong_cells),
         repaired=repair,
+    )
+
+
+@transaction.atomic
+def touch_days_rebuild(*, organization: Organization) -> None:
+    """Remakes the organization's touch-day counts from its touches (after a bulk load of touches)."""
+    TouchDay.objects.for_organization(organization).delete()
+    TouchDay.objects.bulk_create(
+        _all_touch_days(organization, ZoneInfo(organization.timezone)), batch_size=BATCH
     )
 
 

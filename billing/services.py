@@ -5,11 +5,11 @@ the sums of its rows. Every write here (add, change, remove, import,
 review) locks the referrals it touches, writes the rows, then calls
 `referral_totals_recompute` for them in the same transaction: the totals are
 one SQL aggregate away from the rows and never typed, and the apps that keep
-figures about referrals hear of it there (`referrals.services.referrals_changed`).
+figures built on those totals hear of it there (`register_referral_totals_changed`).
 """
 
 import dataclasses
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -27,7 +27,6 @@ from clinics.models import Clinic, Membership, Organization, Payer
 from clinics.roles import acts_as
 from referrals.models import Referral
 from referrals.roles import CARE
-from referrals.services import referrals_changed
 
 from .models import (
     COLLECTED_KINDS,
@@ -40,6 +39,20 @@ from .models import (
 )
 
 RECOMPUTE_BATCH = 1000
+
+# Apps above keep figures built on a referral's totals (analytics' rollups) and
+# must bring them in step in the same transaction, without this app importing
+# them: they register when they load. A hook takes the ids of the referrals
+# whose totals were just recomputed and runs inside the writing transaction.
+TotalsChangedHook = Callable[[Sequence[int]], None]
+_totals_changed_hooks: list[TotalsChangedHook] = []
+
+
+def register_referral_totals_changed(hook: TotalsChangedHook) -> TotalsChangedHook:
+    """Calls `hook(referral_ids)` after every recomputation of referrals' totals, in its transaction."""
+    if hook not in _totals_changed_hooks:
+        _totals_changed_hooks.append(hook)
+    return hook
 
 
 def referral_totals_recompute(*, referral_ids: Iterable[int]) -> None:
@@ -73,8 +86,8 @@ def referral_totals_recompute(*, referral_ids: Iterable[int]) -> None:
             billed_amount=total(Visit.objects.all(), "billed_amount", money),
             collected_amount=total(Payment.objects.filter(kind__in=COLLECTED_KINDS), "amount", money),
         )
-    # Figures kept about referrals elsewhere (analytics' rollups) follow the totals, in this transaction.
-    referrals_changed(referral_ids=ids)
+    for hook in _totals_changed_hooks:
+        hook(ids)
 
 
 def referrals_lock(referral_ids: Collection[int]) -> None:
