@@ -22,11 +22,11 @@ import io
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import cast
 from zoneinfo import ZoneInfo
 
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.db.models import Count, OuterRef, Q, Subquery
 from django.db.models.functions import TruncDate
 
@@ -34,7 +34,7 @@ from clinics.clock import local_date, local_day_bounds
 from clinics.models import Organization
 from outreach.models import Touch
 from referrals.models import PlanOfCare, Referral, ReferralSettings, Status, StatusChange
-from referrals.selectors import AT_OR_BEYOND, first_reached_at, lost_from
+from referrals.selectors import AT_OR_BEYOND
 from referrals.sla import contact_due_at
 
 from .models import ReferralFact, TouchDay
@@ -51,30 +51,65 @@ FACT_FIELDS = [
 DEFAULT_CONTACT_DAYS = ReferralSettings._meta.get_field("contact_sla_business_days").get_default()
 
 
+@dataclass
+class _Milestones:
+    """What a referral's history says, read as `referrals.selectors` defines it (reached, lost_from)."""
+
+    reached: dict[str, datetime]
+    left_received: datetime | None = None
+    lost_from: str = ""
+
+
+MILESTONE_STEPS = (Status.CONTACTED, Status.SCHEDULED, Status.EVALUATED, Status.DISCHARGED)
+
+
+def _milestones(referral_ids: Collection[int]) -> dict[int, _Milestones]:
+    """Each referral's milestones from its history, oldest move first (one query on the history's index).
+
+    A step is reached the first time a move lands on it or beyond
+    (`AT_OR_BEYOND`); it leaves "received" with its first move from there;
+    `lost_from` is where its latest loss took it from.
+    """
+    found: dict[int, _Milestones] = {}
+    moves = (
+        StatusChange.objects.filter(referral_id__in=list(referral_ids))
+        .order_by("referral_id", "changed_at", "pk")
+        .values_list("referral_id", "from_status", "to_status", "changed_at")
+    )
+    for referral_id, from_status, to_status, changed_at in moves:
+        milestones = found.setdefault(referral_id, _Milestones(reached={}))
+        for step in MILESTONE_STEPS:
+            if to_status in AT_OR_BEYOND[step]:
+                milestones.reached.setdefault(step, changed_at)
+        if from_status == Status.RECEIVED and milestones.left_received is None:
+            milestones.left_received = changed_at
+        if to_status == Status.LOST:
+            milestones.lost_from = from_status
+    return found
+
+
+def _first_plans(referral_ids: Collection[int]) -> dict[int, tuple[date, date | None]]:
+    """Each referral's first plan of care (by first treatment day): its start and signature (one query)."""
+    plans: dict[int, tuple[date, date | None]] = {}
+    for referral_id, starts_on, signed_on in (
+        PlanOfCare.objects.filter(referral_id__in=list(referral_ids))
+        .order_by("referral_id", "starts_on", "pk")
+        .values_list("referral_id", "starts_on", "signed_on")
+    ):
+        plans.setdefault(referral_id, (starts_on, signed_on))
+    return plans
+
+
 def _facts_from_scratch(referral_ids: Collection[int]) -> list[ReferralFact]:
-    """The facts of these referrals, computed from them, their history, plans and totals (one query)."""
-    first_plan = PlanOfCare.objects.filter(
-        organization_id=OuterRef("organization_id"), referral_id=OuterRef("pk")
-    ).order_by("starts_on", "pk")
-    first_exit = StatusChange.objects.filter(
-        organization_id=OuterRef("organization_id"), referral_id=OuterRef("pk"), from_status=Status.RECEIVED
-    ).order_by("changed_at", "pk")
-    rows = (
+    """The facts of these referrals, computed from them, their history, plans and totals (three queries)."""
+    rows = list(
         Referral.objects.filter(pk__in=list(referral_ids))
         .annotate(
-            contacted=first_reached_at(Status.CONTACTED),
-            scheduled=first_reached_at(Status.SCHEDULED),
-            evaluated=first_reached_at(Status.EVALUATED),
-            discharged=first_reached_at(Status.DISCHARGED),
-            left_received=Subquery(first_exit.values("changed_at")[:1]),
-            last_lost_from=lost_from(),
-            plan_starts=Subquery(first_plan.values("starts_on")[:1]),
-            plan_signed=Subquery(first_plan.values("signed_on")[:1]),
             contact_days=Subquery(
                 ReferralSettings.objects.filter(organization_id=OuterRef("organization_id")).values(
                     "contact_sla_business_days"
                 )
-            ),
+            )
         )
         .values(
             "pk",
@@ -95,23 +130,20 @@ def _facts_from_scratch(referral_ids: Collection[int]) -> list[ReferralFact]:
             "visits_attended",
             "billed_amount",
             "collected_amount",
-            "contacted",
-            "scheduled",
-            "evaluated",
-            "discharged",
-            "left_received",
-            "last_lost_from",
-            "plan_starts",
-            "plan_signed",
             "contact_days",
         )
     )
+    histories = _milestones(referral_ids)
+    plans = _first_plans(referral_ids)
     zones: dict[str, ZoneInfo] = {}
     facts = []
     for row in rows:
         zone = zones.setdefault(row["organization__timezone"], ZoneInfo(row["organization__timezone"]))
+        history = histories.get(row["pk"]) or _Milestones(reached={})
+        reached = history.reached
         # Evaluated by its status with no history row (before history was kept): reached, time unknown.
-        evaluated = row["evaluated"] or row["status"] in AT_OR_BEYOND[Status.EVALUATED]
+        evaluated = Status.EVALUATED in reached or row["status"] in AT_OR_BEYOND[Status.EVALUATED]
+        plan_starts, plan_signed = plans.get(row["pk"], (None, None))
         facts.append(
             ReferralFact(
                 referral_id=row["pk"],
@@ -127,13 +159,15 @@ def _facts_from_scratch(referral_ids: Collection[int]) -> list[ReferralFact]:
                 therapist_id=row["therapist_id"],
                 status=row["status"],
                 loss_reason=row["loss_reason"],
-                lost_after=(row["last_lost_from"] or "") if row["status"] == Status.LOST else "",
-                contacted_at=row["contacted"],
-                scheduled_at=row["scheduled"],
-                evaluated_at=row["evaluated"],
-                discharged_at=row["discharged"],
-                first_visit_at=(row["first_appointment_at"] or row["evaluated"]) if evaluated else None,
-                left_received_at=row["left_received"],
+                lost_after=history.lost_from if row["status"] == Status.LOST else "",
+                contacted_at=reached.get(Status.CONTACTED),
+                scheduled_at=reached.get(Status.SCHEDULED),
+                evaluated_at=reached.get(Status.EVALUATED),
+                discharged_at=reached.get(Status.DISCHARGED),
+                first_visit_at=(row["first_appointment_at"] or reached.get(Status.EVALUATED))
+                if evaluated
+                else None,
+                left_received_at=history.left_received,
                 contact_due_at=contact_due_at(
                     row["received_at"],
                     timezone_name=row["clinic__timezone"],
@@ -142,8 +176,8 @@ def _facts_from_scratch(referral_ids: Collection[int]) -> list[ReferralFact]:
                 visits=row["visits_attended"],
                 billed=row["billed_amount"],
                 collected=row["collected_amount"],
-                plan_starts_on=row["plan_starts"],
-                plan_signed_on=row["plan_signed"],
+                plan_starts_on=plan_starts,
+                plan_signed_on=plan_signed,
             )
         )
     return facts
@@ -155,9 +189,10 @@ def _batches(ids: Sequence[int]) -> Iterator[Sequence[int]]:
 
 
 def referral_facts_refresh(*, referral_ids: Collection[int]) -> None:
-    """Rewrites the facts of these referrals from the referrals as they now stand (2 queries per 2,000).
+    """Rewrites the facts of these referrals from the referrals as they now stand (4 queries per 2,000).
 
-    One read computes them, one upsert writes them. Called inside the
+    Three reads compute them (the referrals, their history, their plans),
+    one upsert writes them. Called inside the
     writing transaction: the writer holds the referrals' row locks, so two
     writers of one referral rewrite its facts one after the other.
     """
@@ -349,7 +384,8 @@ def _insert(model: type[ReferralFact] | type[TouchDay], rows: Sequence[ReferralF
     if connection.vendor != "postgresql":
         model.objects.bulk_create(rows, batch_size=BATCH)  # type: ignore[arg-type]
         return
-    fields = model._meta.concrete_fields
+    # Every column but an id the database numbers itself (a fact's key is its referral's).
+    fields = [field for field in model._meta.concrete_fields if not isinstance(field, models.AutoField)]
     buffer = io.StringIO()
     # Only None is left unquoted, which COPY's CSV format reads as NULL; "" stays an empty string.
     writer = csv.writer(buffer, quoting=csv.QUOTE_NOTNULL)

@@ -406,19 +406,6 @@ def reached(step: str) -> Q:
     return Q(status__in=beyond) | Q(Exists(moves))
 
 
-def first_reached_at(step: str) -> Subquery:
-    """When the history first shows the referral at `step` or beyond (None if it never got there)."""
-    return Subquery(
-        StatusChange.objects.filter(
-            organization_id=OuterRef("organization_id"),
-            referral_id=OuterRef("pk"),
-            to_status__in=AT_OR_BEYOND[step],
-        )
-        .order_by("changed_at", "pk")
-        .values("changed_at")[:1]
-    )
-
-
 def lost_from() -> Subquery:
     """The status a referral had when it was last lost ("" if it never was); meaningful while it is lost."""
     return Subquery(
