@@ -50,6 +50,8 @@ from .models import ReferralFact, TouchDay
 TOP_SOURCES = 15
 TOP_GROUPS = 10
 LIFT_WINDOW_DAYS = 60
+# The most sources the lift compares (see `outreach_lift`).
+LIFT_SOURCES = 1500
 LOSS_STEPS = (Status.RECEIVED, Status.CONTACTED, Status.SCHEDULED, Status.EVALUATED)
 STEP_NAMES: dict[str, str] = {
     Status.RECEIVED: "Received",
@@ -1052,17 +1054,31 @@ def outreach(filters: DashboardFilters, *, window: int = LIFT_WINDOW_DAYS) -> Se
 def outreach_lift(
     filters: DashboardFilters, *, window: int, people: Mapping[int, str]
 ) -> tuple[Table, Table]:
-    """The lift per touch kind and per person (see analytics/lift.py), from the rollups (3 queries)."""
+    """The lift per touch kind and per person (see analytics/lift.py), from the rollups (3 queries).
+
+    The sources taking part are the organization's active sources within the
+    filters, or, beyond LIFT_SOURCES of them, the same LIFT_SOURCES drawn at
+    random each time (touched and comparison sources alike): the work stays
+    bounded whatever the directory's size, and the interval widens with the
+    smaller number, as it should.
+    """
     current = filters.period
     last_event_day = min(current.end, filters.today - timedelta(days=window))
     span = timedelta(days=window)
+    tiers = dict(
+        Physician.objects.for_organization(filters.organization)
+        .filter(is_active=True, **_physician_scope(filters, ""))
+        .values_list("pk", "tier")
+    )
+    if len(tiers) > LIFT_SOURCES:
+        drawn = sorted(tiers, key=_scrambled)[:LIFT_SOURCES]
+        tiers = {pk: tiers[pk] for pk in drawn}
     touches = list(
         TouchDay.objects.for_organization(filters.organization)
         .filter(
-            physician_id__isnull=False,
+            physician_id__in=list(tiers),
             day__gte=current.start - span,
             day__lte=last_event_day + span,
-            **_physician_scope(filters, "physician__"),
         )
         .values_list("physician_id", "day", "kind", "made_by_id")
     )
@@ -1070,18 +1086,13 @@ def outreach_lift(
     for physician_id, day in (
         filters.facts()
         .filter(
-            physician_id__isnull=False,
+            physician_id__in=list(tiers),
             received_on__gte=current.start - span,
             received_on__lt=last_event_day + span,
         )
         .values_list("physician_id", "received_on")
     ):
         referral_days[physician_id].append(day)
-    tiers = dict(
-        Physician.objects.for_organization(filters.organization)
-        .filter(is_active=True, **_physician_scope(filters, ""))
-        .values_list("pk", "tier")
-    )
     counts = lift_math.ReferralDays(referral_days)
 
     def estimate(rule_out: Iterable[tuple[int, date]], events: Iterable[tuple[int, date]]) -> lift_math.Lift:
@@ -1126,7 +1137,8 @@ def outreach_lift(
         f"Referrals per source in the {window} days after the first touch in the period against the "
         f"{window} days before, for touches on or before {last_event_day:%b %-d, %Y} (later ones have not "
         f"had {window} days yet), minus the same change for active sources of the same tier with no such "
-        "touch in those days."
+        f"touch in those days. With more than {LIFT_SOURCES:,} active sources, {LIFT_SOURCES:,} of them, "
+        "drawn at random, take part."
     )
     return (
         Table("lift_by_kind", "Outreach lift by kind of touch", ["Kind", *columns[1:]], kind_rows, note=note),
@@ -1138,6 +1150,11 @@ def outreach_lift(
             note=note,
         ),
     )
+
+
+def _scrambled(pk: int) -> int:
+    """A fixed pseudo-random order of ids (Knuth's multiplicative hash): the same draw on every visit."""
+    return (pk * 2654435761) % 2**32
 
 
 def _rounded(value: float | None) -> float | None:
