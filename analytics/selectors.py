@@ -919,7 +919,7 @@ LIFT_CAVEAT = (
 def outreach(filters: DashboardFilters, *, window: int = LIFT_WINDOW_DAYS) -> SectionData:
     """Touches by kind and person, touches against referrals per source, and the outreach lift.
 
-    At most ten queries: touches of both periods by kind, by person and per
+    At most nine queries: touches of both periods by kind and person, per
     source, the referrals of those sources and of the period, the people's
     and physicians' names, and for the lift the touch days, the referral days
     and the active sources' tiers. Touches have no clinic: the clinic filter
@@ -931,21 +931,20 @@ def outreach(filters: DashboardFilters, *, window: int = LIFT_WINDOW_DAYS) -> Se
     )
     periods = {"now": current.q("day"), "before": previous.q("day")}
     both = touch_days.filter(day__gte=previous.start, day__lte=current.end)
-    by_kind: dict[str, tuple[int, int]] = {
-        row["kind"]: (row["now"], row["before"])
-        for row in both.values("kind").annotate(
-            now=Coalesce(Sum("touches", filter=periods["now"]), 0),
-            before=Coalesce(Sum("touches", filter=periods["before"]), 0),
-        )
-    }
-    by_person = list(
-        both.values("made_by_id")
-        .annotate(
-            now=Coalesce(Sum("touches", filter=periods["now"]), 0),
-            before=Coalesce(Sum("touches", filter=periods["before"]), 0),
-        )
-        .order_by("-now", "made_by_id")
-    )
+    # Both periods' touches by kind and person in one pass; the two tables are its margins.
+    by_kind: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    by_made_by: dict[int | None, list[int]] = defaultdict(lambda: [0, 0])
+    for cell in both.values("kind", "made_by_id").annotate(
+        now=Coalesce(Sum("touches", filter=periods["now"]), 0),
+        before=Coalesce(Sum("touches", filter=periods["before"]), 0),
+    ):
+        for totals in (by_kind[cell["kind"]], by_made_by[cell["made_by_id"]]):
+            totals[0] += cell["now"]
+            totals[1] += cell["before"]
+    by_person: list[dict[str, Any]] = [
+        {"made_by_id": made_by, "now": now, "before": before}
+        for made_by, (now, before) in sorted(by_made_by.items(), key=lambda item: (-item[1][0], item[0] or 0))
+    ]
     per_source = list(
         touch_days.filter(periods["now"], physician_id__isnull=False)
         .values("physician_id")
@@ -970,8 +969,8 @@ def outreach(filters: DashboardFilters, *, window: int = LIFT_WINDOW_DAYS) -> Se
     kind_rows = [
         [
             Cell(label),
-            Cell(by_kind.get(kind, (0, 0))[0], f"{touches_link}?kind={kind}"),
-            Cell(by_kind.get(kind, (0, 0))[1]),
+            Cell(by_kind[kind][0], f"{touches_link}?kind={kind}"),
+            Cell(by_kind[kind][1]),
         ]
         for kind, label in TouchKind.choices
     ]

@@ -196,7 +196,7 @@ def test_sections_build_within_their_stated_queries(world, django_assert_max_num
         (selectors.pipeline, 5),
         (selectors.sources, 9),
         (selectors.revenue, 9),
-        (selectors.outreach, 10),
+        (selectors.outreach, 9),
         (selectors.plans, 4),
     ):
         with django_assert_max_num_queries(most):
