@@ -127,12 +127,15 @@ def _practice_names(ids: Iterable[int | None]) -> dict[int, str]:
 class Milestone:
     label: str
     field: str
+    # The funnel filter of the referral list that lists the referrals timed.
+    reached: str
 
 
 MILESTONES = (
-    Milestone("Time to contact", "contacted_at"),
-    Milestone("Time to schedule", "scheduled_at"),
-    Milestone("Time to first visit", "first_visit_at"),
+    Milestone("Time to contact", "contacted_at", "reached_contacted"),
+    Milestone("Time to schedule", "scheduled_at", "reached_scheduled"),
+    # Set once evaluated: the evaluation is the first visit.
+    Milestone("Time to first visit", "first_visit_at", "reached_evaluated"),
 )
 
 
@@ -383,7 +386,7 @@ def _milestone_table(filters: DashboardFilters, periods: Mapping[str, Period]) -
         table_rows.append(
             [
                 Cell(milestone.label),
-                Cell(int(days.get(f"now_{field}_n") or 0)),
+                Cell(int(days.get(f"now_{field}_n") or 0), filters.list_url(funnel=milestone.reached)),
                 _days_cell(days.get(f"now_{field}_50")),
                 _days_cell(days.get(f"now_{field}_90")),
                 _days_cell(days.get(f"before_{field}_50")),
