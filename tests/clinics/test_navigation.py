@@ -46,7 +46,7 @@ def labels(links):
                     "Email log",
                     "Organization settings",
                 ],
-                ["Outreach activity", "All touches", "Calendar subscription"],
+                ["Dashboards", "Outreach activity", "All touches", "Calendar subscription"],
                 ["Clinics and services"],
             ],
         ),
@@ -63,7 +63,10 @@ def labels(links):
                 "Attention",
                 "Follow-ups",
             ],
-            [["Outreach activity", "All touches", "Calendar subscription"], ["Clinics and services"]],
+            [
+                ["Dashboards", "Outreach activity", "All touches", "Calendar subscription"],
+                ["Clinics and services"],
+            ],
         ),
         (
             Role.THERAPIST,
@@ -73,7 +76,7 @@ def labels(links):
         (
             Role.FRONT_DESK,
             ["New referral", "Queues", "Referrals", "Plans of care", "Physicians", "Practices"],
-            [["Clinics and services"]],
+            [["Dashboards"], ["Clinics and services"]],
         ),
     ],
 )
