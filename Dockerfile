@@ -1,9 +1,11 @@
 # Rapport production image. One image runs every process of docker-compose.yml:
 # the one-shot migration, gunicorn (web), the Celery worker and Celery beat.
 #
-# Sources: the python:3.13-slim base image and PyPI, nothing else. uv itself is
+# Sources: the python:3.13-slim base image, PyPI, and in the build stage only
+# Debian's npm and the npm registry for the chart library. uv itself is
 # installed from PyPI (same version as the Makefile) and installs exactly what
-# uv.lock pins; it never downloads a Python interpreter.
+# uv.lock pins; it never downloads a Python interpreter. npm installs exactly
+# what package-lock.json pins, and only the served file reaches the image.
 
 # ---- build: the locked runtime dependencies, in /app/.venv -------------------
 FROM python:3.13-slim AS build
@@ -25,6 +27,14 @@ WORKDIR /app
 COPY pyproject.toml uv.lock .python-version ./
 RUN uv sync --frozen --no-dev
 
+# The chart library the dashboards draw with, as the Makefile fetches it.
+COPY package.json package-lock.json .npmrc ./
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends npm \
+ && npm ci --ignore-scripts --no-audit --no-fund \
+ && mkdir -p static/vendor \
+ && cp node_modules/chart.js/dist/chart.umd.min.js node_modules/chart.js/LICENSE.md static/vendor/
+
 # ---- runtime -----------------------------------------------------------------
 FROM python:3.13-slim
 
@@ -40,6 +50,7 @@ RUN groupadd --system --gid 10001 rapport \
 WORKDIR /app
 COPY --from=build /app/.venv /app/.venv
 COPY . .
+COPY --from=build /app/static/vendor static/vendor
 
 # Static files are collected into the image (var/staticfiles, served by
 # whitenoise). production.py refuses to load without a long SECRET_KEY, so this

@@ -21,7 +21,17 @@ $(VENV)/.synced: pyproject.toml uv.lock | $(UV)
 	$(UV) sync --frozen --quiet
 	@touch $@
 
-run: $(VENV)/.synced
+# The chart library (Chart.js), from the npm registry at the version and hash
+# package-lock.json pins, copied into the static files Rapport serves itself.
+CHART_JS := static/vendor/chart.umd.min.js
+
+$(CHART_JS): package.json package-lock.json
+	@command -v npm >/dev/null || { echo "Rapport needs npm (Node.js) to fetch its chart library: apt-get install npm"; exit 1; }
+	npm ci --ignore-scripts --no-audit --no-fund --silent
+	mkdir -p $(@D)
+	cp node_modules/chart.js/dist/chart.umd.min.js node_modules/chart.js/LICENSE.md $(@D)/
+
+run: $(VENV)/.synced $(CHART_JS)
 	$(BIN)/python manage.py migrate --no-input
 	$(BIN)/python manage.py collectstatic --no-input --verbosity 0
 	$(BIN)/python manage.py seed_demo
@@ -33,7 +43,7 @@ run: $(VENV)/.synced
 	@echo
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start --procfile Procfile
 
-test: $(VENV)/.synced
+test: $(VENV)/.synced $(CHART_JS)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python manage.py makemigrations --check --dry-run --settings=config.settings.test
@@ -45,4 +55,4 @@ lint format: $(VENV)/.synced
 	$(BIN)/ruff format .
 
 clean:
-	rm -rf .tools $(VENV) var
+	rm -rf .tools $(VENV) var node_modules static/vendor

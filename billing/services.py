@@ -4,14 +4,15 @@ A referral's `visits_attended`, `billed_amount` and `collected_amount` are
 the sums of its rows. Every write here (add, change, remove, import,
 review) locks the referrals it touches, writes the rows, then calls
 `referral_totals_recompute` for them in the same transaction: the totals are
-one SQL aggregate away from the rows and never typed.
+one SQL aggregate away from the rows and never typed, and the apps that keep
+figures built on those totals hear of it there (`register_referral_totals_changed`).
 """
 
 import csv
 import dataclasses
 import io
 import json
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -41,6 +42,20 @@ from .models import (
 )
 
 RECOMPUTE_BATCH = 1000
+
+# Apps above keep figures built on a referral's totals (analytics' rollups) and
+# must bring them in step in the same transaction, without this app importing
+# them: they register when they load. A hook takes the ids of the referrals
+# whose totals were just recomputed and runs inside the writing transaction.
+TotalsChangedHook = Callable[[Sequence[int]], None]
+_totals_changed_hooks: list[TotalsChangedHook] = []
+
+
+def register_referral_totals_changed(hook: TotalsChangedHook) -> TotalsChangedHook:
+    """Calls `hook(referral_ids)` after every recomputation of referrals' totals, in its transaction."""
+    if hook not in _totals_changed_hooks:
+        _totals_changed_hooks.append(hook)
+    return hook
 
 
 def referral_totals_recompute(*, referral_ids: Iterable[int]) -> None:
@@ -81,6 +96,10 @@ def referral_totals_recompute_where(*, referrals: QuerySet[Referral]) -> None:
         billed_amount=total(Visit.objects.all(), "billed_amount", money),
         collected_amount=total(Payment.objects.filter(kind__in=COLLECTED_KINDS), "amount", money),
     )
+    if _totals_changed_hooks:
+        changed = list(referrals.order_by("pk").values_list("pk", flat=True))
+        for hook in _totals_changed_hooks:
+            hook(changed)
 
 
 def referrals_lock(referral_ids: Collection[int]) -> None:

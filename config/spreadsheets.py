@@ -4,16 +4,21 @@ A cell that starts with = + - @, a tab or a carriage return is run as a
 formula by Excel, LibreOffice and Google Sheets, so a name typed as
 "=HYPERLINK(...)" (into the directory, a referral, anything exported) could
 act when the file is opened. Such a cell is prefixed with a quote and
-arrives as text.
+arrives as text. A value that is a number (not text that looks like one) is
+written as it is: "-3" from a count's change is a number, not a formula.
 """
 
 import csv
 from collections.abc import Iterable, Iterator
+from decimal import Decimal
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def spreadsheet_safe(value: object) -> str:
+    # A number is never a formula: a negative one (a change, a refund) stays a number.
+    if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
+        return str(value)
     text = "" if value is None else str(value)
     return f"'{text}" if text.startswith(FORMULA_TRIGGERS) else text
 

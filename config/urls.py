@@ -26,6 +26,7 @@ urlpatterns = [
     path("outreach/", include("outreach.urls")),
     path("announcements/", include("announcements.urls")),
     path("letters/", include("letters.urls")),
+    path("analytics/", include("analytics.urls")),
     path("email/", include("outbox.urls")),
     # Password reset mails through the outbox, which `accounts` may not import.
     path(

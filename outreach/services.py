@@ -1,6 +1,6 @@
 import datetime
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -24,6 +24,28 @@ FOLLOW_UP_MAX_DAYS_AHEAD = 730
 # Relationship history starts here: an earlier date is a typo (year 0001 or 1926 for 2026).
 EARLIEST_TOUCH_DATE = datetime.date(2000, 1, 1)
 TOUCH_TOO_EARLY_MESSAGE = f"Choose a date on or after {EARLIEST_TOUCH_DATE:%B %-d, %Y}."
+
+
+# Apps above keep figures derived from touches (analytics' rollups) and must
+# bring them in step in the same transaction as every write here, without this
+# app importing them: they register when they load. A hook takes the touches
+# just logged or removed (a removed one keeps its fields, not its id) and runs
+# inside the writing transaction.
+TouchesChangedHook = Callable[[Sequence[Touch]], None]
+_touches_changed_hooks: list[TouchesChangedHook] = []
+
+
+def register_touches_changed(hook: TouchesChangedHook) -> TouchesChangedHook:
+    """Calls `hook(touches)` inside every transaction that logs or removes touches."""
+    if hook not in _touches_changed_hooks:
+        _touches_changed_hooks.append(hook)
+    return hook
+
+
+def _touches_changed(touches: Sequence[Touch]) -> None:
+    if touches:
+        for hook in _touches_changed_hooks:
+            hook(touches)
 
 
 def follow_up_latest(*, today: datetime.date) -> datetime.date:
@@ -105,6 +127,7 @@ def touch_log(
         )
         follow_up.full_clean()
         follow_up.save()
+    _touches_changed([touch])
     # The attention page should drop a source the moment someone reaches it,
     # not at tomorrow's run of the job.
     # Robust: the touch is saved either way, and the morning job catches up.
@@ -136,7 +159,7 @@ def touch_log_broadcast(
     physicians = list(physicians)
     if any(physician.organization_id != organization.pk for physician in physicians):
         raise ValueError("Every physician reached must belong to the organization.")
-    return Touch.objects.bulk_create(
+    touches = Touch.objects.bulk_create(
         Touch(
             organization=organization,
             physician=physician,
@@ -148,6 +171,8 @@ def touch_log_broadcast(
         )
         for physician in physicians
     )
+    _touches_changed(touches)
+    return touches
 
 
 def _may_act_on(follow_up: FollowUp, acting: Membership) -> bool:
@@ -188,6 +213,7 @@ def touch_remove(*, touch: Touch, acting: Membership) -> None:
         raise PermissionDenied("Only the person who made or logged this touch, or an admin, can remove it.")
     organization, reached = touch.organization, physicians_reached(touch=touch)
     touch.delete()
+    _touches_changed([touch])
     transaction.on_commit(
         lambda: flags_update(organization=organization, physician_ids=reached),
         robust=True,

@@ -14,10 +14,11 @@ from clinics.models import Clinic, Organization, Payer, Role
 from config.text import SingleLineField
 from physicians.forms import PHYSICIAN_QUERY_MAX_LENGTH, resolve_typed_physician
 from physicians.identifiers import validate_npi
-from physicians.models import Physician
+from physicians.models import Physician, Practice
 from physicians.services import PhysicianFields
+from physicians.taxonomy import taxonomy_label
 
-from . import services
+from . import list_filters, services
 from .attachments import sniff
 from .diagnoses import CODES_OFFERED, Diagnosis, diagnosis_lookup, normalize_icd10, unknown_code_message
 from .models import (
@@ -565,6 +566,28 @@ class ReferralFilterForm(StyledForm, forms.Form):
     received_to = forms.DateField(label="to", required=False, widget=forms.DateInput())
     # A day in the organization's zone: the home page's "received today" leads here.
     received_on = forms.DateField(required=False, widget=forms.HiddenInput)
+    # Where a figure elsewhere (a physician's practice, analytics' dashboards)
+    # leads: who the referral is attributed to, whose source it is, why it was
+    # lost, and a period of the organization's days.
+    practice = forms.ModelChoiceField(
+        label="Referring practice", queryset=Practice.objects.none(), required=False, widget=forms.HiddenInput
+    )
+    specialty = forms.RegexField(
+        label="Referring specialty", regex=r"^[0-9A-Z]{10}$", required=False, widget=forms.HiddenInput
+    )
+    owner = forms.ModelChoiceField(
+        label="Source owner", queryset=User.objects.none(), required=False, widget=forms.HiddenInput
+    )
+    loss_reason = forms.ChoiceField(
+        label="Lost because",
+        choices=[("", "Any"), *LossReason.choices],
+        required=False,
+        widget=forms.HiddenInput,
+    )
+    received_since = forms.DateField(label="Received on or after", required=False, widget=forms.HiddenInput)
+    received_until = forms.DateField(label="Received on or before", required=False, widget=forms.HiddenInput)
+    # The organization's days, not the viewer's: shown as such.
+    ORGANIZATION_DAYS = ("received_on", "received_since", "received_until")
 
     def __init__(self, *args, organization: Organization, **kwargs):
         super().__init__(*args, **kwargs)
@@ -574,20 +597,39 @@ class ReferralFilterForm(StyledForm, forms.Form):
             memberships__organization=organization, memberships__role=Role.THERAPIST
         ).order_by("first_name")
         self.fields["payer"].queryset = Payer.objects.for_organization(organization)
+        self.fields["practice"].queryset = Practice.objects.for_organization(organization)
+        self.fields["owner"].queryset = User.objects.filter(memberships__organization=organization)
+        for extra in list_filters.registered():
+            self.fields[extra.name] = forms.ChoiceField(
+                label=extra.label,
+                choices=[("", "Any"), *extra.choices],
+                required=False,
+                widget=forms.HiddenInput,
+            )
 
     def filters(self) -> dict:
         return {
             name: value for name, value in (self.cleaned_data if self.is_valid() else {}).items() if value
         }
 
-    def description(self) -> str:
+    def hidden_filters(self) -> dict:
+        """The filters a link set rather than the form's visible fields: the list names them in words."""
+        return {
+            name: value
+            for name, value in self.filters().items()
+            if isinstance(self.fields[name].widget, forms.HiddenInput) and name != "physician"
+        }
+
+    def description(self, filters: dict | None = None) -> str:
         """The filters in words, for people ("Status: Received · Received from Jan 1, 2025")."""
         labels = {"received_from": "Received from", "received_to": "Received until"}
         parts = []
-        for name, value in self.filters().items():
+        for name, value in (self.filters() if filters is None else filters).items():
             field = self.fields[name]
             if isinstance(value, date):
                 shown = date_format(value, "M j, Y")
+            elif name == "specialty":
+                shown = taxonomy_label(value)
             elif isinstance(field, forms.ChoiceField) and not isinstance(field, forms.ModelChoiceField):
                 shown = str(dict(cast(list[tuple[str, str]], field.choices)).get(value, value))
             else:

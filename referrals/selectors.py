@@ -16,6 +16,7 @@ from clinics.models import Clinic, Organization
 from physicians.models import Affiliation, Gatekeeper, Physician, Practice
 from physicians.search import SIMILARITY_THRESHOLD, searchable, strict_word_similarity
 
+from . import list_filters
 from .models import (
     OPEN_STATUSES,
     AppointmentChange,
@@ -368,6 +369,54 @@ def evaluated_ever() -> Q:
     return Q(status__in=EVALUATED_OR_LATER) | Q(Exists(evaluation))
 
 
+# The funnel's steps as analytics shows them, and the statuses that mean a
+# referral got at least that far: steps may be skipped forward, so a patient
+# scheduled on the first call was contacted then too. "In care" is a stretch
+# of the evaluated step, not a step of its own.
+FUNNEL = (Status.RECEIVED, Status.CONTACTED, Status.SCHEDULED, Status.EVALUATED, Status.DISCHARGED)
+AT_OR_BEYOND: dict[str, tuple[str, ...]] = {
+    Status.RECEIVED: tuple(Status.values),
+    Status.CONTACTED: (Status.CONTACTED, Status.SCHEDULED, *EVALUATED_OR_LATER),
+    Status.SCHEDULED: (Status.SCHEDULED, *EVALUATED_OR_LATER),
+    Status.EVALUATED: EVALUATED_OR_LATER,
+    Status.DISCHARGED: (Status.DISCHARGED,),
+}
+# The funnel step a referral is at while it has each open status (or had, when it was lost).
+STEP_OF_STATUS: dict[str, str] = {
+    Status.RECEIVED: Status.RECEIVED,
+    Status.CONTACTED: Status.CONTACTED,
+    Status.SCHEDULED: Status.SCHEDULED,
+    Status.EVALUATED: Status.EVALUATED,
+    Status.IN_CARE: Status.EVALUATED,
+}
+
+
+def reached(step: str) -> Q:
+    """Referrals that got at least as far as `step` at some time (`evaluated_ever` for evaluation).
+
+    By the status now, or by the history: a referral lost after contact was
+    contacted all the same.
+    """
+    if step == Status.RECEIVED:
+        return Q()
+    beyond = AT_OR_BEYOND[step]
+    moves = StatusChange.objects.filter(
+        organization_id=OuterRef("organization_id"), referral_id=OuterRef("pk"), to_status__in=beyond
+    )
+    return Q(status__in=beyond) | Q(Exists(moves))
+
+
+def lost_from() -> Subquery:
+    """The status a referral had when it was last lost ("" if it never was); meaningful while it is lost."""
+    return Subquery(
+        StatusChange.objects.filter(
+            organization_id=OuterRef("organization_id"), referral_id=OuterRef("pk"), to_status=Status.LOST
+        )
+        .order_by("-changed_at", "-pk")
+        .values("from_status")[:1]
+    )
+
+
 def referral_count(since: datetime | None = None, until: datetime | None = None) -> Count:
     """An aggregate: referrals received in the window (see `received`)."""
     window = received(since, until)
@@ -598,21 +647,38 @@ def referral_list(*, organization: Organization, filters: Mapping[str, Any]) -> 
         "clinic": "clinic",
         "source": "source_type",
         "physician": "physician",
+        "practice": "referring_practice",
+        "specialty": "referring_taxonomy_code",
+        "owner": "physician__owner",
         "therapist": "therapist",
         "payer": "payer",
+        "loss_reason": "loss_reason",
         "received_from": "received_at__date__gte",
         "received_to": "received_at__date__lte",
     }
-    queryset = Referral.objects.for_organization(organization).filter(
+    queryset: QuerySet[Referral] = Referral.objects.for_organization(organization).filter(
         **{lookups[name]: value for name, value in filters.items() if name in lookups}
     )
+    zone = organization_zone(organization)
+    # Days in the organization's zone: the home page's "received today" and analytics' periods.
     if received_on := filters.get("received_on"):
-        # The organization's day, as the home page counts today's intake.
-        starts, ends = local_day_bounds(received_on, organization_zone(organization))
+        starts, ends = local_day_bounds(_as_date(received_on), zone)
         queryset = queryset.filter(received_at__gte=starts, received_at__lt=ends)
+    if since := filters.get("received_since"):
+        queryset = queryset.filter(received_at__gte=local_day_bounds(_as_date(since), zone)[0])
+    if until := filters.get("received_until"):
+        queryset = queryset.filter(received_at__lt=local_day_bounds(_as_date(until), zone)[1])
+    for extra in list_filters.registered():
+        if value := filters.get(extra.name):
+            queryset = extra.narrow(queryset, organization, value)
     return queryset.select_related(
         "clinic", "physician", "payer", "therapist", "first_appointment_clinic"
     ).order_by(*LIST_ORDER)
+
+
+def _as_date(value: date | str) -> date:
+    """A filter's day as the form parsed it, or as an export stored it (ISO)."""
+    return date.fromisoformat(value) if isinstance(value, str) else value
 
 
 BOARD_CARDS_PER_COLUMN = 25

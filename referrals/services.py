@@ -1,7 +1,7 @@
 import dataclasses
 import uuid
 from collections import defaultdict, deque
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -101,6 +101,28 @@ class ReferralCare(ModelFields):
 
 REFERRAL_FIELDS = ReferralIntake.names()
 
+# Apps above keep figures derived from referrals (analytics' rollups) and must
+# bring them in step in the same transaction as every write here, without this
+# app importing them: they register when they load. A hook takes the ids of the
+# referrals just written (the rows carry their organization) and runs inside the
+# writing transaction, so a failing hook rolls the write back with it.
+ReferralsChangedHook = Callable[[Collection[int]], None]
+_referrals_changed_hooks: list[ReferralsChangedHook] = []
+
+
+def register_referrals_changed(hook: ReferralsChangedHook) -> ReferralsChangedHook:
+    """Calls `hook(referral_ids)` inside every transaction that writes referrals or what derives from them."""
+    if hook not in _referrals_changed_hooks:
+        _referrals_changed_hooks.append(hook)
+    return hook
+
+
+def referrals_changed(*, referral_ids: Collection[int]) -> None:
+    """Tells the registered apps which referrals a write changed: details, history, plans or totals."""
+    if referral_ids:
+        for hook in _referrals_changed_hooks:
+            hook(referral_ids)
+
 
 class StaleReferral(ValidationError):
     """Someone else saved the referral after this copy was loaded."""
@@ -184,6 +206,7 @@ def referral_create(
     )
     if pending_document is not None:
         _pending_document_claim(referral=referral, user=user, pending=pending_document)
+    referrals_changed(referral_ids=[referral.pk])
     return referral
 
 
@@ -233,6 +256,7 @@ def referral_update(
             corrected_at=now,
         )
     referral.version = version + 1
+    referrals_changed(referral_ids=[referral.pk])
     return referral
 
 
@@ -383,6 +407,7 @@ def _move(
             "updated_at",
         ]
     )
+    referrals_changed(referral_ids=[current.pk])
 
 
 def _locked(referral: Referral, version: int | None) -> Referral:
@@ -461,6 +486,7 @@ def referral_reschedule(
     current.first_appointment_at, current.first_appointment_clinic = appointment.starts_at, appointment.clinic
     current.version += 1
     current.save(update_fields=["first_appointment_at", "first_appointment_clinic", "version", "updated_at"])
+    referrals_changed(referral_ids=[current.pk])
     return current
 
 
@@ -543,6 +569,7 @@ def referral_transition_many(
     for referral in current:
         referral.status, referral.loss_reason, referral.updated_at = to_status, kept_reason, now
         referral.version += 1
+    referrals_changed(referral_ids=[referral.pk for referral in current])
     return current
 
 
@@ -683,6 +710,7 @@ def plan_of_care_save(
         )
     plan.full_clean()
     plan.save()
+    referrals_changed(referral_ids=[referral.pk])
     return plan
 
 
@@ -896,6 +924,7 @@ def referrals_create_bulk(*, organization: Organization, records: Sequence[Refer
     ContactAttempt.objects.bulk_create([row for h in histories for row in h.attempts], batch_size=BULK_BATCH)
     PlanOfCare.objects.bulk_create(_plans_of_care(organization, referrals, records), batch_size=BULK_BATCH)
     _restamp(referrals, stamps)
+    referrals_changed(referral_ids=[referral.pk for referral in referrals])
     return referrals
 
 

@@ -244,6 +244,11 @@ def referral_list(request: OrganizationRequest) -> HttpResponse:
     other_filters.pop("status", None)
     without_received_on = query.copy()
     without_received_on.pop("received_on", None)
+    # Filters a link set (a dashboard's figure, a practice's page): named in words, with a way out.
+    narrowing = {name: value for name, value in form.hidden_filters().items() if name != "received_on"}
+    without_narrowing = query.copy()
+    for name in narrowing:
+        without_narrowing.pop(name, None)
     return render(
         request,
         "referrals/referral_list.html",
@@ -261,6 +266,9 @@ def referral_list(request: OrganizationRequest) -> HttpResponse:
             "physician": filters.get("physician"),
             "received_on": filters.get("received_on"),
             "without_received_on": without_received_on.urlencode(),
+            "narrowing_fields": [form[name] for name in narrowing],
+            "narrowing": form.description(narrowing) if narrowing else "",
+            "without_narrowing": without_narrowing.urlencode(),
         },
     )
 

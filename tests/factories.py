@@ -4,6 +4,7 @@ import factory
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
+from analytics.models import ReferralFact, TouchDay
 from announcements.models import ServiceAnnouncement
 from billing.models import BillingImport, Payment, ReviewRow, Visit
 from clinics.models import Clinic, Membership, Organization, Payer, PayerCategory, Role, ServiceOffering
@@ -303,3 +304,30 @@ class ServiceAnnouncementFactory(factory.django.DjangoModelFactory):
 def first_appointment(referral: Referral, *, after: datetime.timedelta = datetime.timedelta(days=3)):
     """An evaluation booked `after` the referral was received, at its clinic: what scheduling needs."""
     return FirstAppointment(starts_at=referral.received_at + after, clinic=referral.clinic)
+
+
+class ReferralFactFactory(factory.django.DjangoModelFactory):
+    """A rollup row as it is stored; the rollups' own tests write through the services instead."""
+
+    class Meta:
+        model = ReferralFact
+
+    organization = factory.SubFactory(OrganizationFactory)
+    referral = factory.SubFactory(ReferralFactory, organization=factory.SelfAttribute("..organization"))
+    received_at = factory.SelfAttribute("referral.received_at")
+    received_on = factory.LazyAttribute(lambda fact: fact.received_at.date())
+    clinic = factory.SelfAttribute("referral.clinic")
+    source_type = "physician"
+    physician = factory.SelfAttribute("referral.physician")
+    status = "received"
+    contact_due_at = factory.SelfAttribute("referral.received_at")
+
+
+class TouchDayFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = TouchDay
+
+    organization = factory.SubFactory(OrganizationFactory)
+    day = factory.LazyFunction(timezone.localdate)
+    kind = TouchKind.CALL
+    touches = 1

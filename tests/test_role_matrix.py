@@ -22,6 +22,8 @@ CARE = {Role.THERAPIST, Role.ADMIN}
 SCORECARDS = {Role.THERAPIST, Role.LIAISON, Role.ADMIN}
 # Who prints letters and marks them sent.
 SENDERS = {Role.FRONT_DESK, Role.THERAPIST, Role.ADMIN}
+# The pipeline's dashboard: the front desk sees it, and nothing else of the dashboards.
+PIPELINE = {Role.FRONT_DESK, Role.LIAISON, Role.ADMIN}
 
 EXPECTED_ROLES = {
     "home": EVERYONE,
@@ -123,6 +125,18 @@ EXPECTED_ROLES = {
     "letters:to_send": SENDERS,
     "letters:mark_sent": SENDERS,
     "letters:print": SENDERS,
+    # Revenue is for admins only; liaisons see sources, outreach and plans; the front desk the pipeline.
+    "analytics:index": PIPELINE,
+    "analytics:pipeline": PIPELINE,
+    "analytics:pipeline_export": PIPELINE,
+    "analytics:sources": EDITORS,
+    "analytics:sources_export": EDITORS,
+    "analytics:revenue": ADMIN,
+    "analytics:revenue_export": ADMIN,
+    "analytics:outreach": EDITORS,
+    "analytics:outreach_export": EDITORS,
+    "analytics:plans": EDITORS,
+    "analytics:plans_export": EDITORS,
 }
 # Pages anyone may reach, signed in or not.
 PUBLIC = {

@@ -332,6 +332,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "outreach.flag_sources",
         "schedule": crontab(hour=OUTREACH_FLAG_HOUR, minute=0),
     },
+    # Compares the dashboards' rollups with a recomputation and repairs them;
+    # an hour after the flags, when nobody is looking at the figures.
+    "verify-analytics-rollups": {
+        "task": "analytics.verify_rollups",
+        "schedule": crontab(hour=(OUTREACH_FLAG_HOUR + 1) % 24, minute=0),
+    },
 }
 
 LOGGING = {

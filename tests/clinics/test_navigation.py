@@ -47,7 +47,13 @@ def labels(links):
                     "Email log",
                     "Organization settings",
                 ],
-                ["Outcomes and scorecards", "Outreach activity", "All touches", "Calendar subscription"],
+                [
+                    "Dashboards",
+                    "Outcomes and scorecards",
+                    "Outreach activity",
+                    "All touches",
+                    "Calendar subscription",
+                ],
                 ["Clinics and services"],
             ],
         ),
@@ -66,7 +72,13 @@ def labels(links):
                 "Follow-ups",
             ],
             [
-                ["Outcomes and scorecards", "Outreach activity", "All touches", "Calendar subscription"],
+                [
+                    "Dashboards",
+                    "Outcomes and scorecards",
+                    "Outreach activity",
+                    "All touches",
+                    "Calendar subscription",
+                ],
                 ["Clinics and services"],
             ],
         ),
@@ -87,7 +99,7 @@ def labels(links):
         (
             Role.FRONT_DESK,
             ["New referral", "Queues", "Referrals", "Plans of care", "Letters", "Physicians", "Practices"],
-            [["Clinics and services"]],
+            [["Dashboards"], ["Clinics and services"]],
         ),
     ],
 )

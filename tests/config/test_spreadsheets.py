@@ -14,6 +14,9 @@ from config.spreadsheets import csv_lines, spreadsheet_safe
         ("\rcmd", "'\rcmd"),
         ("O'Brien", "O'Brien"),
         (None, ""),
+        # Numbers themselves (a change, a refund) are no formula and stay numbers.
+        (-3, "-3"),
+        (-2.5, "-2.5"),
     ],
 )
 def test_spreadsheet_formulas_are_neutralized(value, expected):

@@ -30,7 +30,9 @@ from ..factories import (
     PhysicianFactory,
     PlanOfCareFactory,
     PracticeFactory,
+    ReferralFactFactory,
     ReferralFactory,
+    TouchDayFactory,
     TouchFactory,
 )
 from ..letters.factories import LetterFactory
@@ -74,6 +76,13 @@ ROWS = {
         ("outreach.Flag", "physician"): lambda physician, number: FlagFactory(
             organization=physician.organization, physician=physician, kind=FlagKind.CONTACT_LAPSED
         ),
+        # The dashboards' rollups follow the physician's referrals and touches.
+        ("analytics.ReferralFact", "physician"): lambda physician, number: ReferralFactFactory(
+            organization=physician.organization, physician=physician
+        ),
+        ("analytics.TouchDay", "physician"): lambda physician, number: TouchDayFactory(
+            organization=physician.organization, physician=physician
+        ),
     },
     Practice: {
         ("physicians.Affiliation", "practice"): lambda practice, number: AffiliationFactory(
@@ -93,6 +102,12 @@ ROWS = {
             organization=practice.organization, referring_practice=practice
         ),
         # The tables of Practice.populations and Practice.payers, which no model declares.
+        ("analytics.ReferralFact", "practice"): lambda practice, number: ReferralFactFactory(
+            organization=practice.organization, practice=practice
+        ),
+        ("analytics.TouchDay", "practice"): lambda practice, number: TouchDayFactory(
+            organization=practice.organization, practice=practice
+        ),
         ("physicians.Practice_populations", "practice"): lambda practice, number: (
             Practice.populations.through.objects.create(practice=practice, population=population(number))
         ),

@@ -259,6 +259,10 @@ def varied_referrals(summit, member_factory):
     mbeki, okafor = PhysicianFactory(organization=summit), PhysicianFactory(organization=summit)
     ana, ben = member_factory(summit, Role.THERAPIST).user, member_factory(summit, Role.THERAPIST).user
     aetna, cigna = PayerFactory(organization=summit), PayerFactory(organization=summit)
+    north, south = PracticeFactory(organization=summit), PracticeFactory(organization=summit)
+    liaison = member_factory(summit, Role.LIAISON).user
+    mbeki.owner = liaison
+    mbeki.save()
     start = datetime.datetime(2025, 3, 6, 8, 30, tzinfo=datetime.UTC)  # 10:30 pm the day before in Honolulu
     statuses = [Status.RECEIVED, Status.CONTACTED, Status.SCHEDULED, Status.LOST]
     for n in range(24):
@@ -272,6 +276,8 @@ def varied_referrals(summit, member_factory):
             source_name="Law office" if attorney else "",
             therapist=[ana, ben, None][n % 3],
             payer=[aetna, cigna, None][n % 3],
+            referring_practice=[north, south, None][n % 3],
+            referring_taxonomy_code=["207X00000X", "207Q00000X"][n % 2],
             status=statuses[n % 4],
             loss_reason=LossReason.DECLINED if lost else "",
             received_at=start + datetime.timedelta(hours=7 * n),
@@ -282,6 +288,8 @@ def varied_referrals(summit, member_factory):
         "mbeki": mbeki,
         "ana": ana,
         "cigna": cigna,
+        "north": north,
+        "liaison": liaison,
     }
 
 
@@ -303,6 +311,13 @@ FILTER_SETS = {
         "received_from": "2025-03-06",
         "received_to": "2025-03-11",
     },
+    # Where the dashboards' figures lead: attribution, the source's owner, why lost, the organization's days.
+    "practice": lambda objects: {"practice": objects["north"].pk},
+    "specialty": lambda objects: {"specialty": "207Q00000X"},
+    "owner": lambda objects: {"owner": objects["liaison"].pk},
+    "loss reason": lambda objects: {"status": "lost", "loss_reason": "declined"},
+    # Denver's days (the organization's), whatever the admin's own zone.
+    "organization's days": lambda objects: {"received_since": "2025-03-07", "received_until": "2025-03-09"},
     # The status tabs send an empty status with the other filters.
     "empty values": lambda objects: {"status": "", "clinic": objects["downtown"].pk, "payer": ""},
 }

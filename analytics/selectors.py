@@ -1,0 +1,1321 @@
+"""The dashboards' figures, read from the rollups in a fixed number of queries each.
+
+Every figure counts the referrals received in the period (the organization's
+days) within the filters, and the same for the period before; revenue is
+what those referrals have billed and collected so far. Each builder returns
+a `SectionData` whose numbers link to the referral list that reproduces them.
+"""
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.db import connection
+from django.db.models import (
+    Aggregate,
+    Count,
+    Exists,
+    Expression,
+    F,
+    FloatField,
+    Func,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Window,
+)
+from django.db.models.functions import Coalesce, Rank, TruncMonth, TruncWeek
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import User
+from clinics.models import Clinic, Payer
+from outreach.models import Flag, FlagKind, TouchKind
+from physicians.models import Affiliation, Physician, Practice
+from physicians.taxonomy import taxonomy_label
+from referrals.models import OPEN_STATUSES, LossReason, PlanOfCare, Status
+from referrals.selectors import AT_OR_BEYOND, FUNNEL, referral_settings_get
+
+from . import lift as lift_math
+from .drilldown import contact_late, plan_signed_within, statuses_at_step, waiting_late
+from .figures import Cell, Chart, Headline, SectionData, Series, Table
+from .filters import DashboardFilters, Period
+from .models import ReferralFact, TouchDay
+
+TOP_SOURCES = 15
+TOP_GROUPS = 10
+LIFT_WINDOW_DAYS = 60
+# The most sources the lift compares (see `outreach_lift`).
+LIFT_SOURCES = 1500
+LOSS_STEPS = (Status.RECEIVED, Status.CONTACTED, Status.SCHEDULED, Status.EVALUATED)
+STEP_NAMES: dict[str, str] = {
+    Status.RECEIVED: "Received",
+    Status.CONTACTED: "Contacted",
+    Status.SCHEDULED: "Scheduled",
+    Status.EVALUATED: "Evaluated",
+    Status.DISCHARGED: "Discharged",
+}
+LOSS_CHOICE: dict[str, str] = {step: f"lost_{step}" for step in LOSS_STEPS}
+REACHED_CHOICE: dict[str, str] = {step: f"reached_{step}" for step in FUNNEL[1:]}
+
+
+def fact_reached(step: str) -> Q:
+    """Facts of referrals that got at least as far as `step` (referrals.selectors.reached, on the facts)."""
+    if step == Status.RECEIVED:
+        return Q()
+    return Q(**{f"{step}_at__isnull": False}) | Q(status__in=AT_OR_BEYOND[step])
+
+
+def _share(part: int | None, whole: int | None) -> float | None:
+    return round(100 * part / whole, 1) if part is not None and whole else None
+
+
+def _percent(value: float | None) -> str:
+    return "—" if value is None else f"{value:g} %"
+
+
+def _cents(value: Decimal | None) -> Decimal | None:
+    """A sum of money to the cent (SQLite's decimal sums carry more places)."""
+    return None if value is None else Decimal(value).quantize(Decimal("0.01"))
+
+
+def _money(value: Decimal | float | None) -> str:
+    return "—" if value is None else f"${value:,.0f}"
+
+
+def _per(value: Decimal | int | None, count: int | None) -> Decimal | None:
+    if value is None or not count:
+        return None
+    return (Decimal(value) / count).quantize(Decimal("0.01"))
+
+
+def percentile(values: list[float], share: float) -> float | None:
+    """Linear interpolation between closest ranks (PostgreSQL's percentile_cont): 0.5 is the median."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    position = (len(ordered) - 1) * share
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def _both_periods(filters: DashboardFilters) -> QuerySet[ReferralFact]:
+    previous = filters.period.previous
+    return filters.facts().filter(received_on__gte=previous.start, received_on__lte=filters.period.end)
+
+
+def _physician_names(ids: Iterable[int | None]) -> dict[int, str]:
+    wanted = {pk for pk in ids if pk is not None}
+    return {p.pk: p.display_name for p in Physician.objects.filter(pk__in=wanted)} if wanted else {}
+
+
+def _practice_names(ids: Iterable[int | None]) -> dict[int, str]:
+    wanted = {pk for pk in ids if pk is not None}
+    return dict(Practice.objects.filter(pk__in=wanted).values_list("pk", "name")) if wanted else {}
+
+
+# --- Pipeline ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Milestone:
+    label: str
+    field: str
+    # The funnel filter of the referral list that lists the referrals timed.
+    reached: str
+
+
+MILESTONES = (
+    Milestone("Time to contact", "contacted_at", "reached_contacted"),
+    Milestone("Time to schedule", "scheduled_at", "reached_scheduled"),
+    # Set once evaluated: the evaluation is the first visit.
+    Milestone("Time to first visit", "first_visit_at", "reached_evaluated"),
+)
+
+
+def pipeline(filters: DashboardFilters) -> SectionData:
+    """Open referrals by step and clinic; the funnel with its losses; times to each milestone; late contacts.
+
+    Five queries: the open referrals, the funnel and late contacts of both
+    periods, the loss reasons, the milestone times of both periods, the clinics' names.
+    """
+    current, previous = filters.period, filters.period.previous
+    periods = {"now": current, "before": previous}
+    aggregates: dict[str, Any] = {}
+    for tag, period in periods.items():
+        within = period.q()
+        aggregates[f"{tag}_received"] = Count("pk", filter=within)
+        for step in FUNNEL[1:]:
+            aggregates[f"{tag}_{step}"] = Count("pk", filter=within & fact_reached(step))
+        for step in LOSS_STEPS:
+            aggregates[f"{tag}_lost_{step}"] = Count(
+                "pk", filter=within & Q(status=Status.LOST, lost_after__in=statuses_at_step(step))
+            )
+        aggregates[f"{tag}_late"] = Count("pk", filter=within & contact_late())
+    now = timezone.now()
+    aggregates["waiting_late"] = Count("pk", filter=current.q() & waiting_late(now))
+    counts = _both_periods(filters).aggregate(**aggregates)
+
+    data = SectionData()
+    received, before = counts["now_received"], counts["before_received"]
+    evaluated = counts[f"now_{Status.EVALUATED}"]
+    data.headlines = [
+        Headline("Referrals received", received, before, filters.list_url()),
+        Headline(
+            "Evaluated",
+            evaluated,
+            counts[f"before_{Status.EVALUATED}"],
+            filters.list_url(funnel=REACHED_CHOICE[Status.EVALUATED]),
+        ),
+        Headline(
+            "Conversion (evaluated ÷ received)",
+            _share(evaluated, received),
+            _share(counts[f"before_{Status.EVALUATED}"], before),
+            unit="percent",
+        ),
+        Headline(
+            "Contacted after the deadline",
+            counts["now_late"],
+            counts["before_late"],
+            filters.list_url(contact="late"),
+            higher_is_better=False,
+        ),
+        Headline(
+            "Waiting past the deadline now",
+            counts["waiting_late"],
+            None,
+            filters.list_url(contact="waiting_late"),
+            higher_is_better=False,
+        ),
+    ]
+
+    funnel_rows = []
+    for step in FUNNEL:
+        reached_now = received if step == Status.RECEIVED else counts[f"now_{step}"]
+        reached_before = before if step == Status.RECEIVED else counts[f"before_{step}"]
+        lost_now = counts.get(f"now_lost_{step}")
+        link = (
+            filters.list_url() if step == Status.RECEIVED else filters.list_url(funnel=REACHED_CHOICE[step])
+        )
+        funnel_rows.append(
+            [
+                Cell(STEP_NAMES[step]),
+                Cell(reached_now, link),
+                Cell(_share(reached_now, received), shown=_percent(_share(reached_now, received))),
+                Cell(lost_now, filters.list_url(funnel=LOSS_CHOICE[step]) if lost_now is not None else ""),
+                Cell(_share(lost_now, reached_now), shown=_percent(_share(lost_now, reached_now))),
+                Cell(reached_before, filters.list_url(previous, **_reached_narrowing(step))),
+            ]
+        )
+    data.tables.append(
+        Table(
+            "funnel",
+            "Funnel: how far the period's referrals got",
+            [
+                "Step",
+                "Reached",
+                "Share of received",
+                "Lost at this step",
+                "Share lost here",
+                "Previous period",
+            ],
+            funnel_rows,
+            note="A referral counts at every step it reached, even if lost later; "
+            "“lost at this step” is lost before the next.",
+        )
+    )
+    data.charts.append(
+        Chart(
+            "funnel",
+            "Funnel",
+            "bar",
+            [STEP_NAMES[step] for step in FUNNEL],
+            [
+                Series("This period", [row[1].value for row in funnel_rows]),  # type: ignore[misc]
+                Series("Previous period", [row[5].value for row in funnel_rows]),  # type: ignore[misc]
+            ],
+            table="funnel",
+        )
+    )
+
+    reasons = dict(
+        filters.facts()
+        .filter(current.q(), status=Status.LOST)
+        .values_list("loss_reason")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    reason_rows = [
+        [
+            Cell(label),
+            Cell(reasons.get(value, 0), filters.list_url(status=Status.LOST, loss_reason=value)),
+            Cell(
+                _share(reasons.get(value, 0), received),
+                shown=_percent(_share(reasons.get(value, 0), received)),
+            ),
+        ]
+        for value, label in LossReason.choices
+    ]
+    data.tables.append(
+        Table("loss_reasons", "Why referrals were lost", ["Reason", "Lost", "Share of received"], reason_rows)
+    )
+    data.charts.append(
+        Chart(
+            "loss_reasons",
+            "Loss reasons",
+            "hbar",
+            [row[0].text for row in reason_rows],
+            [Series("Lost", [row[1].value for row in reason_rows])],  # type: ignore[misc]
+            table="loss_reasons",
+        )
+    )
+
+    data.tables.append(_milestone_table(filters, periods))
+
+    open_rows = list(
+        filters.facts()
+        .filter(status__in=OPEN_STATUSES)
+        .values_list("clinic_id", "status")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    clinics = dict(Clinic.objects.for_organization(filters.organization).values_list("pk", "name"))
+    by_clinic: dict[int, dict[str, int]] = defaultdict(dict)
+    for clinic_id, status, n in open_rows:
+        by_clinic[clinic_id][status] = n
+    table_rows = []
+    for clinic_id in sorted(by_clinic, key=lambda pk: clinics.get(pk, "")):
+        narrowing = {"clinic": clinic_id}
+        scoped = filters.current_list_url  # open referrals, whenever received
+        table_rows.append(
+            [Cell(clinics.get(clinic_id, "—"))]
+            + [
+                Cell(by_clinic[clinic_id].get(status, 0), scoped(status=status, **narrowing))
+                for status in OPEN_STATUSES
+            ]
+        )
+    status_labels = [Status(status).label for status in OPEN_STATUSES]
+    data.tables.append(
+        Table(
+            "open_by_clinic",
+            "Open referrals now, by step and clinic",
+            ["Clinic", *status_labels],
+            table_rows,
+            note="Every open referral, whenever it was received.",
+            empty="No open referrals.",
+        )
+    )
+    data.charts.append(
+        Chart(
+            "open_by_clinic",
+            "Open referrals by step",
+            "stacked",
+            status_labels,
+            [Series(row[0].text, [cell.value for cell in row[1:]]) for row in table_rows],  # type: ignore[misc]
+            table="open_by_clinic",
+        )
+    )
+    return data
+
+
+def _reached_narrowing(step: str) -> dict[str, str]:
+    return {} if step == Status.RECEIVED else {"funnel": REACHED_CHOICE[step]}
+
+
+class PercentileCont(Aggregate):
+    """PostgreSQL's percentile_cont over an expression; `share` 0.5 is the median."""
+
+    function = "PERCENTILE_CONT"
+    template = "%(function)s(%(share)s) WITHIN GROUP (ORDER BY %(expressions)s)%(filter)s"
+    output_field = FloatField()
+
+    def __init__(self, expression: Expression, *, share: float, **extra: Any) -> None:
+        super().__init__(expression, share=share, **extra)
+
+
+def _days_after_receipt(field: str) -> Func:
+    return Func(F(field) - F("received_at"), template="EXTRACT(EPOCH FROM %(expressions)s) / 86400.0")
+
+
+def _milestone_days(filters: DashboardFilters, periods: Mapping[str, Period]) -> dict[str, float | None]:
+    """`<period>_<field>_<50|90|n>` for each milestone and period, in one query.
+
+    PostgreSQL computes the percentiles (percentile_cont); elsewhere the days
+    are read and interpolated the same way here (`percentile`).
+    """
+    both = _both_periods(filters)
+    if connection.vendor == "postgresql":
+        figures: dict[str, Any] = {}
+        for tag, period in periods.items():
+            for milestone in MILESTONES:
+                within = period.q() & Q(**{f"{milestone.field}__isnull": False})
+                days = _days_after_receipt(milestone.field)
+                figures[f"{tag}_{milestone.field}_n"] = Count("pk", filter=within)
+                figures[f"{tag}_{milestone.field}_50"] = PercentileCont(days, share=0.5, filter=within)
+                figures[f"{tag}_{milestone.field}_90"] = PercentileCont(days, share=0.9, filter=within)
+        return both.aggregate(**figures)
+    values: dict[tuple[str, str], list[float]] = defaultdict(list)
+    current = periods["now"]
+    for received_on, received_at, *moments in both.values_list(
+        "received_on", "received_at", *(milestone.field for milestone in MILESTONES)
+    ):
+        tag = "now" if current.start <= received_on <= current.end else "before"
+        for milestone, moment in zip(MILESTONES, moments, strict=True):
+            if moment is not None:
+                values[(tag, milestone.field)].append((moment - received_at).total_seconds() / 86400)
+    computed: dict[str, float | None] = {}
+    for (tag, field), spans in values.items():
+        computed[f"{tag}_{field}_n"] = len(spans)
+        computed[f"{tag}_{field}_50"] = percentile(spans, 0.5)
+        computed[f"{tag}_{field}_90"] = percentile(spans, 0.9)
+    return computed
+
+
+def _milestone_table(filters: DashboardFilters, periods: Mapping[str, Period]) -> Table:
+    """Median and 90th percentile of the days from receipt to each milestone, for both periods (one query)."""
+    days = _milestone_days(filters, periods)
+    table_rows = []
+    for milestone in MILESTONES:
+        field = milestone.field
+        table_rows.append(
+            [
+                Cell(milestone.label),
+                Cell(int(days.get(f"now_{field}_n") or 0), filters.list_url(funnel=milestone.reached)),
+                _days_cell(days.get(f"now_{field}_50")),
+                _days_cell(days.get(f"now_{field}_90")),
+                _days_cell(days.get(f"before_{field}_50")),
+                _days_cell(days.get(f"before_{field}_90")),
+            ]
+        )
+    return Table(
+        "milestones",
+        "Days from receipt, in calendar days",
+        [
+            "Milestone",
+            "Referrals that got there",
+            "Median",
+            "90th percentile",
+            "Median before",
+            "90th before",
+        ],
+        table_rows,
+        note="Counted over the period's referrals that reached each milestone; the first visit is the "
+        "evaluation's appointment.",
+    )
+
+
+def _days_cell(value: float | None) -> Cell:
+    return Cell(None if value is None else round(value, 1), shown="—" if value is None else f"{value:.1f}")
+
+
+# --- Sources -------------------------------------------------------------------------------------
+
+
+def sources(filters: DashboardFilters) -> SectionData:
+    """Volume by physician, practice and specialty; weekly and monthly trends; new, declining, lapsed sources.
+
+    Nine queries whatever the volume: weekly and monthly trends, physicians,
+    practices, specialties, new sources, open flags, and the physicians' and
+    practices' names shown.
+    """
+    current, previous = filters.period, filters.period.previous
+    data = SectionData()
+    both = _both_periods(filters)
+    now_q, before_q = current.q(), previous.q()
+
+    weekly = dict(
+        filters.facts()
+        .filter(now_q)
+        .annotate(week=TruncWeek("received_on"))
+        .values_list("week")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    weeks = []
+    start = current.start - timedelta(days=current.start.weekday())
+    while start <= current.end:
+        weeks.append(start)
+        start += timedelta(days=7)
+    week_rows = [
+        [
+            Cell(week.isoformat(), shown=week.strftime("%b %-d")),
+            Cell(
+                _as_int(weekly.get(week, weekly.get(_as_datetime(week)))),
+                filters.list_url(
+                    Period(start=max(week, current.start), end=min(week + timedelta(days=6), current.end))
+                ),
+            ),
+        ]
+        for week in weeks
+    ]
+    data.tables.append(
+        Table("weekly", "Referrals per week (weeks start on Monday)", ["Week", "Referrals"], week_rows)
+    )
+    data.charts.append(
+        Chart(
+            "weekly",
+            "Referrals per week",
+            "line",
+            [row[0].text for row in week_rows],
+            [Series("Referrals", [row[1].value for row in week_rows])],  # type: ignore[misc]
+            table="weekly",
+        )
+    )
+
+    year_start = date(current.end.year - 1, current.end.month, 1)
+    monthly = dict(
+        filters.facts()
+        .filter(received_on__gte=year_start, received_on__lte=current.end)
+        .annotate(month=TruncMonth("received_on"))
+        .values_list("month")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    month_rows = []
+    month = year_start
+    while month <= current.end:
+        following = date(month.year + (month.month == 12), month.month % 12 + 1, 1)
+        month_rows.append(
+            [
+                Cell(month.isoformat()[:7], shown=month.strftime("%b %Y")),
+                Cell(
+                    _as_int(monthly.get(month, monthly.get(_as_datetime(month)))),
+                    filters.list_url(
+                        Period(start=month, end=min(following - timedelta(days=1), current.end))
+                    ),
+                ),
+            ]
+        )
+        month = following
+    data.tables.append(
+        Table(
+            "monthly",
+            "Referrals per month, the 13 months to the period's end",
+            ["Month", "Referrals"],
+            month_rows,
+        )
+    )
+    data.charts.append(
+        Chart(
+            "monthly",
+            "Referrals per month",
+            "bar",
+            [row[0].text for row in month_rows],
+            [Series("Referrals", [row[1].value for row in month_rows])],  # type: ignore[misc]
+            table="monthly",
+        )
+    )
+
+    def grouped(field: str, limit: int | None = None) -> list[dict[str, Any]]:
+        """The period's referrals by `field`: both periods' counts and the evaluated, busiest first."""
+        rows = (
+            both.exclude(Q(**{f"{field}__isnull": True}))
+            .values(field)
+            .annotate(
+                now=Count("pk", filter=now_q),
+                before=Count("pk", filter=before_q),
+                evaluated=Count("pk", filter=now_q & fact_reached(Status.EVALUATED)),
+            )
+            .filter(Q(now__gt=0))
+            .order_by("-now", field)
+        )
+        return list(rows[:limit] if limit else rows)
+
+    physicians = grouped("physician_id", TOP_SOURCES)
+    practices = grouped("practice_id", TOP_GROUPS)
+    specialties = grouped("specialty")
+    new = list(
+        filters.facts()
+        .filter(now_q, physician_id__isnull=False)
+        .values("physician_id")
+        .annotate(n=Count("pk"))
+        .filter(
+            ~Exists(
+                ReferralFact.objects.filter(
+                    organization=filters.organization,
+                    physician_id=OuterRef("physician_id"),
+                    received_on__lt=current.start,
+                )
+            )
+        )
+        .order_by("-n", "physician_id")
+    )
+    flags = list(
+        Flag.objects.for_organization(filters.organization)
+        .filter(closed_at__isnull=True, **_physician_scope(filters, "physician__"))
+        .values("physician_id", "kind", "severity")
+        .order_by("physician__last_name", "physician_id")
+    )
+    names = _physician_names([row["physician_id"] for row in physicians + new + flags])
+    practice_names = _practice_names([row["practice_id"] for row in practices])
+
+    def source_row(name: str, row: Mapping[str, Any], **narrowing: object) -> list[Cell]:
+        return [
+            Cell(name),
+            Cell(row["now"], filters.list_url(**narrowing)),
+            Cell(row["before"], filters.list_url(previous, **narrowing)),
+            Cell(row["now"] - row["before"]),
+            Cell(row["evaluated"], filters.list_url(funnel=REACHED_CHOICE[Status.EVALUATED], **narrowing)),
+            Cell(_share(row["evaluated"], row["now"]), shown=_percent(_share(row["evaluated"], row["now"]))),
+        ]
+
+    columns = ["Source", "Referrals", "Previous period", "Change", "Evaluated", "Conversion"]
+    physician_rows = [
+        source_row(names.get(row["physician_id"], "—"), row, physician=row["physician_id"])
+        for row in physicians
+    ]
+    data.tables.append(Table("top_physicians", f"Top {TOP_SOURCES} physicians", columns, physician_rows))
+    data.charts.append(
+        Chart(
+            "top_physicians",
+            "Top physicians",
+            "hbar",
+            [row[0].text for row in physician_rows],
+            [
+                Series("This period", [row[1].value for row in physician_rows]),  # type: ignore[misc]
+                Series("Previous period", [row[2].value for row in physician_rows]),  # type: ignore[misc]
+            ],
+            table="top_physicians",
+        )
+    )
+    data.tables.append(
+        Table(
+            "top_practices",
+            f"Top {TOP_GROUPS} practices",
+            ["Practice", *columns[1:]],
+            [
+                source_row(practice_names.get(row["practice_id"], "—"), row, practice=row["practice_id"])
+                for row in practices
+            ],
+            note="Practices as each referral was attributed when it arrived.",
+        )
+    )
+    specialty_rows = [
+        source_row(taxonomy_label(row["specialty"]) or "No specialty", row, specialty=row["specialty"])
+        for row in specialties
+    ]
+    data.tables.append(Table("specialties", "By specialty", ["Specialty", *columns[1:]], specialty_rows))
+    data.charts.append(
+        Chart(
+            "specialties",
+            "Referrals by specialty",
+            "hbar",
+            [row[0].text for row in specialty_rows],
+            [Series("This period", [row[1].value for row in specialty_rows])],  # type: ignore[misc]
+            table="specialties",
+        )
+    )
+    data.tables.append(
+        Table(
+            "new_sources",
+            f"New sources: first referral ever in this period ({len(new)})",
+            ["Physician", "Referrals"],
+            [
+                [
+                    Cell(names.get(row["physician_id"], "—")),
+                    Cell(row["n"], filters.list_url(physician=row["physician_id"])),
+                ]
+                for row in new[:TOP_SOURCES]
+            ],
+            empty="No physician referred for the first time in this period.",
+        )
+    )
+    attention = reverse("outreach:attention")
+    kind_labels = dict(FlagKind.choices)
+    data.tables.append(
+        Table(
+            "flags",
+            "Declining and lapsed sources now (the daily flags)",
+            ["Physician", "Signal", "Severity"],
+            [
+                [
+                    Cell(names.get(row["physician_id"], "—")),
+                    Cell(kind_labels.get(row["kind"], row["kind"]), f"{attention}?kind={row['kind']}"),
+                    Cell(row["severity"].replace("_", " ")),
+                ]
+                for row in flags[: TOP_SOURCES * 2]
+            ],
+            note=f"{sum(row['kind'] == FlagKind.REFERRALS_DECLINING for row in flags)} declining, "
+            f"{sum(row['kind'] == FlagKind.CONTACT_LAPSED for row in flags)} with contact lapsed; "
+            "the Attention page lists them all.",
+            empty="No source is flagged.",
+        )
+    )
+    data.headlines = [
+        Headline("Referrals received", sum(_as_int(v) for v in weekly.values()), None, filters.list_url()),
+        Headline("New sources", len(new)),
+        Headline(
+            "Sources declining",
+            sum(row["kind"] == FlagKind.REFERRALS_DECLINING for row in flags),
+            link=f"{attention}?kind={FlagKind.REFERRALS_DECLINING}",
+            higher_is_better=False,
+        ),
+    ]
+    return data
+
+
+def _as_int(value: object) -> int:
+    return int(value) if isinstance(value, int) else 0
+
+
+def _as_datetime(day: date) -> datetime:
+    """TruncWeek/TruncMonth of a date field give a date on SQLite and PostgreSQL alike; kept for either."""
+    return datetime(day.year, day.month, day.day)
+
+
+def _physician_scope(filters: DashboardFilters, prefix: str) -> dict[str, object]:
+    """The owner and specialty filters on a physician reached through `prefix` (flags, touches)."""
+    scope: dict[str, object] = {}
+    if filters.owner is not None:
+        scope[f"{prefix}owner_id"] = filters.owner.pk
+    if filters.specialty:
+        scope[f"{prefix}taxonomy_code"] = filters.specialty
+    return scope
+
+
+# --- Revenue -------------------------------------------------------------------------------------
+
+
+def revenue(filters: DashboardFilters) -> SectionData:
+    """Billed and collected by the period's referrals, per physician, practice, specialty and payer.
+
+    Nine queries: totals of both periods, then physicians (ranked by collected,
+    with each one's rank by count), practices, specialties, payers, each top
+    physician's payer mix, and the physicians', practices' and payers' names.
+    """
+    current, previous = filters.period, filters.period.previous
+    both = _both_periods(filters)
+    sums: dict[str, Any] = {}
+    for tag, period in (("now", current), ("before", previous)):
+        within = period.q()
+        sums[f"{tag}_referrals"] = Count("pk", filter=within)
+        sums[f"{tag}_visits"] = Coalesce(Sum("visits", filter=within), 0)
+        sums[f"{tag}_billed"] = Coalesce(Sum("billed", filter=within), Decimal(0))
+        sums[f"{tag}_collected"] = Coalesce(Sum("collected", filter=within), Decimal(0))
+    totals = both.aggregate(**sums)
+    data = SectionData()
+    data.headlines = [
+        Headline(
+            "Billed",
+            _cents(totals["now_billed"]),
+            _cents(totals["before_billed"]),
+            filters.list_url(),
+            unit="money",
+        ),
+        Headline(
+            "Collected",
+            _cents(totals["now_collected"]),
+            _cents(totals["before_collected"]),
+            filters.list_url(),
+            unit="money",
+        ),
+        Headline(
+            "Collected per referral",
+            _per(totals["now_collected"], totals["now_referrals"]),
+            _per(totals["before_collected"], totals["before_referrals"]),
+            unit="money",
+        ),
+        Headline(
+            "Visits per referral",
+            _ratio(totals["now_visits"], totals["now_referrals"]),
+            _ratio(totals["before_visits"], totals["before_referrals"]),
+            unit="ratio",
+        ),
+    ]
+    money = {
+        "referrals": Count("pk"),
+        "visits": Coalesce(Sum("visits"), 0),
+        "billed": Coalesce(Sum("billed"), Decimal(0)),
+        "collected": Coalesce(Sum("collected"), Decimal(0)),
+    }
+    in_period = filters.facts().filter(current.q())
+    physicians = list(
+        in_period.filter(physician_id__isnull=False)
+        .values("physician_id")
+        .annotate(**money)
+        .annotate(rank_by_count=Window(Rank(), order_by=F("referrals").desc()))
+        .order_by("-collected", "physician_id")[:TOP_SOURCES]
+    )
+    practices = list(
+        in_period.filter(practice_id__isnull=False)
+        .values("practice_id")
+        .annotate(**money)
+        .order_by("-collected", "practice_id")[:TOP_GROUPS]
+    )
+    specialties = list(in_period.values("specialty").annotate(**money).order_by("-collected", "specialty"))
+    payers = list(in_period.values("payer_id").annotate(**money).order_by("-collected", "payer_id"))
+    top_ids = [row["physician_id"] for row in physicians]
+    mix = list(
+        in_period.filter(physician_id__in=top_ids)
+        .values("physician_id", "payer_id")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    names = _physician_names(top_ids)
+    practice_names = _practice_names([row["practice_id"] for row in practices])
+    payer_names = dict(Payer.objects.for_organization(filters.organization).values_list("pk", "name"))
+
+    def money_row(name: str, row: Mapping[str, Any], **narrowing: object) -> list[Cell]:
+        return [
+            Cell(name),
+            Cell(row["referrals"], filters.list_url(**narrowing)),
+            Cell(row["visits"]),
+            Cell(_cents(row["billed"]), shown=_money(row["billed"])),
+            Cell(_cents(row["collected"]), shown=_money(row["collected"])),
+            Cell(
+                _per(row["collected"], row["referrals"]),
+                shown=_money(_per(row["collected"], row["referrals"])),
+            ),
+            Cell(_ratio(row["visits"], row["referrals"])),
+        ]
+
+    columns = [
+        "Source",
+        "Referrals",
+        "Visits",
+        "Billed",
+        "Collected",
+        "Collected per referral",
+        "Visits per referral",
+    ]
+    physician_rows = [
+        [
+            *money_row(names.get(row["physician_id"], "—"), row, physician=row["physician_id"]),
+            Cell(row["rank_by_count"]),
+        ]
+        for row in physicians
+    ]
+    data.tables.append(
+        Table(
+            "revenue_physicians",
+            f"Top {TOP_SOURCES} physicians by money collected",
+            [*columns, "Rank by referrals"],
+            physician_rows,
+            note="What the period's referrals have billed and collected so far: a recent period has had "
+            "less time to be paid than the one before it.",
+        )
+    )
+    data.charts.append(
+        Chart(
+            "revenue_physicians",
+            "Collected and billed by physician",
+            "hbar",
+            [row[0].text for row in physician_rows],
+            [
+                Series("Collected", [row[4].value for row in physician_rows]),  # type: ignore[misc]
+                Series("Billed", [row[3].value for row in physician_rows]),  # type: ignore[misc]
+            ],
+            table="revenue_physicians",
+            unit="money",
+        )
+    )
+    data.tables.append(
+        Table(
+            "revenue_practices",
+            f"Top {TOP_GROUPS} practices by money collected",
+            ["Practice", *columns[1:]],
+            [
+                money_row(practice_names.get(row["practice_id"], "—"), row, practice=row["practice_id"])
+                for row in practices
+            ],
+        )
+    )
+    data.tables.append(
+        Table(
+            "revenue_specialties",
+            "By specialty",
+            ["Specialty", *columns[1:]],
+            [
+                money_row(taxonomy_label(row["specialty"]) or "No specialty", row, specialty=row["specialty"])
+                for row in specialties
+            ],
+        )
+    )
+    payer_rows = [
+        money_row(payer_names.get(row["payer_id"], "No payer recorded"), row, payer=row["payer_id"])
+        for row in payers
+    ]
+    data.tables.append(
+        Table(
+            "revenue_payers",
+            "By payer (the referral's insurance at intake)",
+            ["Payer", *columns[1:]],
+            payer_rows,
+        )
+    )
+    data.charts.append(
+        Chart(
+            "revenue_payers",
+            "Collected by payer",
+            "hbar",
+            [row[0].text for row in payer_rows],
+            [Series("Collected", [row[4].value for row in payer_rows])],  # type: ignore[misc]
+            table="revenue_payers",
+            unit="money",
+        )
+    )
+    data.tables.append(_payer_mix(filters, physicians, mix, names, payer_names))
+    return data
+
+
+def _ratio(part: int | None, whole: int | None) -> float | None:
+    return round(part / whole, 1) if part is not None and whole else None
+
+
+def _payer_mix(
+    filters: DashboardFilters,
+    physicians: Sequence[Mapping[str, Any]],
+    mix: Sequence[Mapping[str, Any]],
+    names: Mapping[int, str],
+    payer_names: Mapping[int, str],
+) -> Table:
+    """Each top physician's referrals by payer, as shares of their referrals in the period."""
+    counts: dict[int, dict[int | None, int]] = defaultdict(dict)
+    totals: dict[int | None, int] = defaultdict(int)
+    for row in mix:
+        counts[row["physician_id"]][row["payer_id"]] = row["n"]
+        totals[row["payer_id"]] += row["n"]
+    payers = sorted(totals, key=lambda pk: (-totals[pk], payer_names.get(pk, "") if pk else "~"))[:5]
+    rows = []
+    for row in physicians:
+        physician_id = row["physician_id"]
+        mine = counts[physician_id]
+        whole = sum(mine.values())
+        cells = [Cell(names.get(physician_id, "—"))]
+        for payer_id in payers:
+            n = mine.get(payer_id, 0)
+            cells.append(
+                Cell(
+                    _share(n, whole),
+                    filters.list_url(physician=physician_id, payer=payer_id) if payer_id else "",
+                    shown=_percent(_share(n, whole)),
+                )
+            )
+        rest = whole - sum(mine.get(payer_id, 0) for payer_id in payers)
+        cells.append(Cell(_share(rest, whole), shown=_percent(_share(rest, whole))))
+        rows.append(cells)
+    return Table(
+        "payer_mix",
+        "Payer mix of the top physicians (share of each one's referrals)",
+        ["Physician", *(payer_names.get(pk, "No payer") if pk else "No payer" for pk in payers), "Other"],
+        rows,
+    )
+
+
+# --- Outreach ------------------------------------------------------------------------------------
+
+LIFT_CAVEAT = (
+    "Read this with care. Liaisons touch sources that are slipping, so touched sources often start "
+    "from a dip and recover on their own: the comparison with untouched sources of the same tier takes "
+    "some of that out, not all of it. A handful of touches proves little: an interval that crosses zero "
+    "means this period cannot tell a lift from chance. It shows what followed the touches, not what "
+    "they caused."
+)
+
+
+def outreach(filters: DashboardFilters, *, window: int = LIFT_WINDOW_DAYS) -> SectionData:
+    """Touches by kind and person, touches against referrals per source, and the outreach lift.
+
+    At most nine queries: touches of both periods by kind and person, per
+    source, the referrals of those sources and of the period, the people's
+    and physicians' names, and for the lift the touch days, the referral days
+    and the active sources' tiers. Touches have no clinic: the clinic filter
+    does not narrow them.
+    """
+    current, previous = filters.period, filters.period.previous
+    touch_days = TouchDay.objects.for_organization(filters.organization).filter(
+        **_physician_scope(filters, "physician__")
+    )
+    periods = {"now": current.q("day"), "before": previous.q("day")}
+    both = touch_days.filter(day__gte=previous.start, day__lte=current.end)
+    # Both periods' touches by kind and person in one pass; the two tables are its margins.
+    by_kind: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    by_made_by: dict[int | None, list[int]] = defaultdict(lambda: [0, 0])
+    for cell in both.values("kind", "made_by_id").annotate(
+        now=Coalesce(Sum("touches", filter=periods["now"]), 0),
+        before=Coalesce(Sum("touches", filter=periods["before"]), 0),
+    ):
+        for totals in (by_kind[cell["kind"]], by_made_by[cell["made_by_id"]]):
+            totals[0] += cell["now"]
+            totals[1] += cell["before"]
+    by_person: list[dict[str, Any]] = [
+        {"made_by_id": made_by, "now": now, "before": before}
+        for made_by, (now, before) in sorted(by_made_by.items(), key=lambda item: (-item[1][0], item[0] or 0))
+    ]
+    per_source = list(
+        touch_days.filter(periods["now"], physician_id__isnull=False)
+        .values("physician_id")
+        .annotate(touches=Sum("touches"))
+        .order_by("-touches", "physician_id")[:TOP_SOURCES]
+    )
+    referral_counts = dict(
+        filters.facts()
+        .filter(current.q(), physician_id__in=[row["physician_id"] for row in per_source])
+        .values_list("physician_id")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    people = {
+        user.pk: user.get_full_name() or user.username
+        for user in User.objects.filter(pk__in=[row["made_by_id"] for row in by_person if row["made_by_id"]])
+    }
+    names = _physician_names([row["physician_id"] for row in per_source])
+
+    data = SectionData()
+    touches_link = reverse("outreach:touch_list")
+    kind_rows = [
+        [
+            Cell(label),
+            Cell(by_kind[kind][0], f"{touches_link}?kind={kind}"),
+            Cell(by_kind[kind][1]),
+        ]
+        for kind, label in TouchKind.choices
+    ]
+    data.tables.append(
+        Table("touches_by_kind", "Touches by kind", ["Kind", "This period", "Previous period"], kind_rows)
+    )
+    data.charts.append(
+        Chart(
+            "touches_by_kind",
+            "Touches by kind",
+            "bar",
+            [row[0].text for row in kind_rows],
+            [
+                Series("This period", [row[1].value for row in kind_rows]),  # type: ignore[misc]
+                Series("Previous period", [row[2].value for row in kind_rows]),  # type: ignore[misc]
+            ],
+            table="touches_by_kind",
+        )
+    )
+    data.tables.append(
+        Table(
+            "touches_by_person",
+            "Touches by who made them",
+            ["Person", "This period", "Previous period"],
+            [
+                [
+                    Cell(people.get(row["made_by_id"], "Nobody recorded")),
+                    Cell(
+                        row["now"], f"{touches_link}?made_by={row['made_by_id']}" if row["made_by_id"] else ""
+                    ),
+                    Cell(row["before"]),
+                ]
+                for row in by_person
+            ],
+        )
+    )
+    source_rows = []
+    for row in per_source:
+        referred = referral_counts.get(row["physician_id"], 0)
+        source_rows.append(
+            [
+                Cell(names.get(row["physician_id"], "—")),
+                Cell(row["touches"], f"{touches_link}?physician={row['physician_id']}"),
+                Cell(referred, filters.list_url(physician=row["physician_id"])),
+                Cell(_ratio(referred, row["touches"])),
+            ]
+        )
+    data.tables.append(
+        Table(
+            "touches_per_source",
+            f"The {TOP_SOURCES} most touched physicians: touches against referrals",
+            ["Physician", "Touches", "Referrals", "Referrals per touch"],
+            source_rows,
+        )
+    )
+    data.charts.append(
+        Chart(
+            "touches_per_source",
+            "Touches and referrals per physician",
+            "hbar",
+            [row[0].text for row in source_rows],
+            [
+                Series("Touches", [row[1].value for row in source_rows]),  # type: ignore[misc]
+                Series("Referrals", [row[2].value for row in source_rows]),  # type: ignore[misc]
+            ],
+            table="touches_per_source",
+        )
+    )
+    kind_lift, person_lift = outreach_lift(filters, window=window, people=people)
+    data.tables += [kind_lift, person_lift]
+    data.charts.append(_lift_chart(kind_lift, "lift_by_kind", "Outreach lift by kind of touch"))
+    data.notes.append(LIFT_CAVEAT)
+    data.headlines = [
+        Headline("Touches", sum(row[1].value for row in kind_rows), sum(row[2].value for row in kind_rows)),  # type: ignore[misc]
+        Headline("Referrals received", filters.facts().filter(current.q()).count(), None, filters.list_url()),
+    ]
+    return data
+
+
+def outreach_lift(
+    filters: DashboardFilters, *, window: int, people: Mapping[int, str]
+) -> tuple[Table, Table]:
+    """The lift per touch kind and per person (see analytics/lift.py), from the rollups (3 queries).
+
+    The sources taking part are the organization's active sources within the
+    filters, or, beyond LIFT_SOURCES of them, the same LIFT_SOURCES drawn at
+    random each time (touched and comparison sources alike): the work stays
+    bounded whatever the directory's size, and the interval widens with the
+    smaller number, as it should.
+    """
+    current = filters.period
+    last_event_day = min(current.end, filters.today - timedelta(days=window))
+    span = timedelta(days=window)
+    tiers = dict(
+        Physician.objects.for_organization(filters.organization)
+        .filter(is_active=True, **_physician_scope(filters, ""))
+        .values_list("pk", "tier")
+    )
+    if len(tiers) > LIFT_SOURCES:
+        drawn = sorted(tiers, key=_scrambled)[:LIFT_SOURCES]
+        tiers = {pk: tiers[pk] for pk in drawn}
+    touches = list(
+        TouchDay.objects.for_organization(filters.organization)
+        .filter(
+            physician_id__in=list(tiers),
+            day__gte=current.start - span,
+            day__lte=last_event_day + span,
+        )
+        .values_list("physician_id", "day", "kind", "made_by_id")
+    )
+    referral_days: dict[int, list[date]] = defaultdict(list)
+    for physician_id, day in (
+        filters.facts()
+        .filter(
+            physician_id__in=list(tiers),
+            received_on__gte=current.start - span,
+            received_on__lt=last_event_day + span,
+        )
+        .values_list("physician_id", "received_on")
+    ):
+        referral_days[physician_id].append(day)
+    counts = lift_math.ReferralDays(referral_days)
+
+    def estimate(rule_out: Iterable[tuple[int, date]], events: Iterable[tuple[int, date]]) -> lift_math.Lift:
+        touched: dict[int, list[date]] = defaultdict(list)
+        for physician_id, day in rule_out:
+            touched[physician_id].append(day)
+        return lift_math.lift(
+            events=lift_math.first_events(list(events)),
+            touched_days=touched,
+            tiers=tiers,
+            referrals=counts,
+            window=window,
+        )
+
+    def in_events(day: date) -> bool:
+        return current.start <= day <= last_event_day
+
+    kind_rows = []
+    for kind, label in TouchKind.choices:
+        of_kind = [(p, d) for p, d, k, _ in touches if k == kind]
+        kind_rows.append(_lift_row(label, estimate(of_kind, [(p, d) for p, d in of_kind if in_events(d)])))
+    person_rows = []
+    for person_id in sorted({m for *_, m in touches if m}, key=lambda pk: people.get(pk, "")):
+        by_person = [(p, d) for p, d, _, m in touches if m == person_id]
+        person_rows.append(
+            _lift_row(
+                people.get(person_id, "—"),
+                estimate(by_person, [(p, d) for p, d in by_person if in_events(d)]),
+            )
+        )
+    columns = [
+        "",
+        "Touched sources",
+        "Their change",
+        "Comparison change",
+        "Lift",
+        "95 % interval",
+        "Comparison sources (mean)",
+        "Verdict",
+    ]
+    note = (
+        f"Referrals per source in the {window} days after the first touch in the period against the "
+        f"{window} days before, for touches on or before {last_event_day:%b %-d, %Y} (later ones have not "
+        f"had {window} days yet), minus the same change for active sources of the same tier with no such "
+        f"touch in those days. With more than {LIFT_SOURCES:,} active sources, {LIFT_SOURCES:,} of them, "
+        "drawn at random, take part."
+    )
+    return (
+        Table("lift_by_kind", "Outreach lift by kind of touch", ["Kind", *columns[1:]], kind_rows, note=note),
+        Table(
+            "lift_by_person",
+            "Outreach lift by who made the touches",
+            ["Person", *columns[1:]],
+            person_rows,
+            note=note,
+        ),
+    )
+
+
+def _scrambled(pk: int) -> int:
+    """A fixed pseudo-random order of ids (Knuth's multiplicative hash): the same draw on every visit."""
+    return (pk * 2654435761) % 2**32
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)
+
+
+def _lift_row(label: str, result: lift_math.Lift) -> list[Cell]:
+    interval = (
+        f"{result.low:+.2f} to {result.high:+.2f}"
+        if result.low is not None and result.high is not None
+        else "—"
+    )
+    return [
+        Cell(label),
+        Cell(result.events),
+        Cell(_rounded(result.mean_change)),
+        Cell(_rounded(result.mean_comparison_change)),
+        Cell(_rounded(result.estimate), shown="—" if result.estimate is None else f"{result.estimate:+.2f}"),
+        Cell(interval),
+        Cell(round(result.comparisons, 1)),
+        Cell(result.verdict),
+    ]
+
+
+def _lift_chart(table: Table, key: str, title: str) -> Chart:
+    rows = [row for row in table.rows if row[4].value is not None]
+    return Chart(
+        key,
+        title,
+        "bar",
+        [row[0].text for row in rows],
+        [Series("Lift (referrals per source)", [row[4].value for row in rows])],  # type: ignore[misc]
+        table=table.key,
+        unit="ratio",
+    )
+
+
+# --- Plans of care -------------------------------------------------------------------------------
+
+
+def plans(filters: DashboardFilters) -> SectionData:
+    """First plans of care of the period's referrals: signed in time, late, unsigned; overdue now by practice.
+
+    Four queries: the organization's rules, the plans of both periods, the
+    unsigned overdue plans by the certifier's primary practice, and those practices' names.
+    """
+    rules = referral_settings_get(organization=filters.organization)
+    days = rules.poc_signature_days
+    current, previous = filters.period, filters.period.previous
+    counted: dict[str, Any] = {}
+    for tag, period in (("now", current), ("before", previous)):
+        within = period.q() & Q(plan_starts_on__isnull=False)
+        counted[f"{tag}_plans"] = Count("pk", filter=within)
+        counted[f"{tag}_in_time"] = Count("pk", filter=within & plan_signed_within(days))
+        counted[f"{tag}_late"] = Count(
+            "pk", filter=within & Q(plan_signed_on__isnull=False) & ~plan_signed_within(days)
+        )
+        counted[f"{tag}_unsigned"] = Count("pk", filter=within & Q(plan_signed_on__isnull=True))
+    counts = _both_periods(filters).aggregate(**counted)
+    data = SectionData()
+    data.headlines = [
+        Headline(
+            "First plans of care", counts["now_plans"], counts["before_plans"], filters.list_url(plan="any")
+        ),
+        Headline(
+            f"Signed within {days} days",
+            _share(counts["now_in_time"], counts["now_plans"]),
+            _share(counts["before_in_time"], counts["before_plans"]),
+            filters.list_url(plan="in_time"),
+            unit="percent",
+        ),
+    ]
+    rows = [
+        [
+            Cell(label),
+            Cell(counts[f"now_{key}"], filters.list_url(plan=key)),
+            Cell(
+                _share(counts[f"now_{key}"], counts["now_plans"]),
+                shown=_percent(_share(counts[f"now_{key}"], counts["now_plans"])),
+            ),
+            Cell(counts[f"before_{key}"], filters.list_url(previous, plan=key)),
+        ]
+        for key, label in (
+            ("in_time", f"Signed within {days} days"),
+            ("late", "Signed later"),
+            ("unsigned", "Not signed yet"),
+        )
+    ]
+    data.tables.append(
+        Table(
+            "plans",
+            "First plans of care of the period's referrals",
+            ["Plan", "Plans", "Share", "Previous period"],
+            rows,
+            note=f"Counted from the first treatment day; {days} days is the organization's setting.",
+        )
+    )
+    data.charts.append(
+        Chart(
+            "plans",
+            "First plans of care",
+            "bar",
+            [row[0].text for row in rows],
+            [
+                Series("This period", [row[1].value for row in rows]),  # type: ignore[misc]
+                Series("Previous period", [row[3].value for row in rows]),  # type: ignore[misc]
+            ],
+            table="plans",
+        )
+    )
+    primary_practice = Affiliation.objects.filter(
+        physician_id=OuterRef("certifier_id"), is_primary=True
+    ).values("practice_id")[:1]
+    overdue = PlanOfCare.objects.for_organization(filters.organization).filter(
+        signed_on__isnull=True,
+        referral__status__in=OPEN_STATUSES,
+        starts_on__lt=filters.today - timedelta(days=days),
+    )
+    if filters.clinic is not None:
+        overdue = overdue.filter(referral__clinic=filters.clinic)
+    if filters.owner is not None:
+        overdue = overdue.filter(referral__physician__owner=filters.owner)
+    if filters.specialty:
+        overdue = overdue.filter(referral__referring_taxonomy_code=filters.specialty)
+    by_practice = list(
+        overdue.annotate(practice_id=Subquery(primary_practice))
+        .values("practice_id")
+        .annotate(n=Count("pk"))
+        .order_by("-n", "practice_id")
+    )
+    practice_names = _practice_names([row["practice_id"] for row in by_practice])
+    plans_link = f"{reverse('referrals:plans_awaiting')}?status=overdue"
+    practice_rows = [
+        [Cell(practice_names.get(row["practice_id"], "No primary practice")), Cell(row["n"], plans_link)]
+        for row in by_practice
+    ]
+    data.tables.append(
+        Table(
+            "overdue_by_practice",
+            "Overdue for signature now, by the certifier's practice",
+            ["Practice", "Plans overdue"],
+            practice_rows,
+            note="Unsigned plans of open referrals, whenever received, past the signature days.",
+            empty="No plan is overdue.",
+        )
+    )
+    data.charts.append(
+        Chart(
+            "overdue_by_practice",
+            "Overdue plans by practice",
+            "hbar",
+            [row[0].text for row in practice_rows],
+            [Series("Overdue", [row[1].value for row in practice_rows])],  # type: ignore[misc]
+            table="overdue_by_practice",
+        )
+    )
+    data.headlines.append(
+        Headline(
+            "Overdue now", sum(row["n"] for row in by_practice), None, plans_link, higher_is_better=False
+        )
+    )
+    return data
