@@ -1,11 +1,7 @@
 """Dependencies point one way: each app knows only the apps above it in INSTALLED_APPS.
 
 accounts ← clinics ← outbox ← physicians ← referrals ← billing ← outcomes ← outreach ← announcements
-<<<<<<< HEAD
 ← letters ← analytics.
-=======
-← analytics.
->>>>>>> refs/heads/outcomes
 An app knows another by importing it, and also by naming it: its URL names
 (`reverse("outreach:…")`, `{% url 'outreach:…' %}`), its templates
 (`"outreach/…"`) and the accessors its models add to ours
