@@ -28,10 +28,10 @@ from clinics.models import Membership, Organization, Role
 from physicians.models import Physician
 from referrals.models import Referral
 
-from .composition import letters_compose
-from .models import Letter, LetterStatus
+from .composition import ComposedLetter, letters_compose
+from .models import Letter, LetterKind, LetterStatus
 from .rhythm import month_start, previous_month
-from .selectors import letter_settings_get, letters_due_in_history
+from .selectors import LOOP_HORIZON, letter_settings_get, letters_due_in_history
 from .services import letter_plan_delivery, letters_record_bulk
 
 # The demo clinics switched letters on this many months ago (before the month now running).
@@ -42,6 +42,8 @@ END_OF_DAY = datetime.time(17, 30)
 STILL_WAITING = datetime.timedelta(days=2)
 # The share of older letters someone forgot: they keep their patients on the loop-not-closed list.
 FORGOTTEN = 0.04
+# Old enough to be late under any usual loop setting (the default is 7 days, see LetterSettings.loop_days).
+FORGOTTEN_LATE = datetime.timedelta(days=30)
 REVIEWING_ORGANIZATIONS = {"summit"}
 
 
@@ -94,10 +96,19 @@ def seed_organization(organization: Organization) -> int:
     reviewer = _member(organization, Role.ADMIN)
     sender = _member(organization, Role.FRONT_DESK)
     for item in composed:
+        item.letter.physician = physicians[item.letter.physician_id]
+        letter_plan_delivery(item.letter)
+    forgotten = _forgotten_patient(composed, now=now, reviews=reviews)
+    for item in composed:
         letter = item.letter
-        letter.physician = physicians[letter.physician_id]
-        letter_plan_delivery(letter)
-        _live(letter, now=now, reviews=reviews, reviewer=reviewer, sender=sender)
+        _live(
+            letter,
+            now=now,
+            reviews=reviews,
+            reviewer=reviewer,
+            sender=sender,
+            forgotten=letter.referral_id is not None and letter.referral_id == forgotten,
+        )
     written = letters_record_bulk(organization=organization, composed=composed)
     rules = letter_settings_get(organization=organization)
     if rules.review_before_sending != reviews:
@@ -106,14 +117,40 @@ def seed_organization(organization: Organization) -> int:
     return written
 
 
+def _forgotten_patient(
+    composed: list[ComposedLetter], *, now: datetime.datetime, reviews: bool
+) -> int | None:
+    """The patient whose letters were all forgotten, so the loop-not-closed list is never empty.
+
+    The random share alone leaves a small clinic's list empty on some days:
+    this picks, whatever the day, the latest evaluation letter old enough to
+    be late and young enough to be on the list, that a person had to act on
+    (reviewed, or printed and posted; an email without review goes by itself).
+    """
+    late = [
+        item.letter
+        for item in composed
+        if item.letter.kind == LetterKind.EVALUATION
+        and (reviews or item.letter.delivery != "email")
+        and LOOP_HORIZON - STILL_WAITING > now - item.letter.due_at > FORGOTTEN_LATE
+    ]
+    return max(late, key=lambda letter: letter.due_at).referral_id if late else None
+
+
 def _live(
-    letter: Letter, *, now: datetime.datetime, reviews: bool, reviewer: User | None, sender: User | None
+    letter: Letter,
+    *,
+    now: datetime.datetime,
+    reviews: bool,
+    reviewer: User | None,
+    sender: User | None,
+    forgotten: bool,
 ) -> None:
     """Gives a composed letter the life it had: written, perhaps reviewed, then sent or still waiting."""
     rng = random.Random(f"letters-{letter.organization_id}-{letter.key}")  # noqa: S311 (demo data, not secrets)
     letter.created_at = min(now, letter.due_at + datetime.timedelta(minutes=rng.randrange(5, 90)))
     recent = now - letter.created_at < STILL_WAITING
-    forgotten = rng.random() < FORGOTTEN
+    forgotten = forgotten or rng.random() < FORGOTTEN
     leaves_at = letter.created_at
     if reviews:
         if recent or forgotten:
