@@ -1124,12 +1124,14 @@ def referral_settings_update(
     poc_signature_days: int,
     poc_certification_days: int,
     unreachable_after_attempts: int,
+    patient_details_retention_years: int,
 ) -> ReferralSettings:
     rules = selectors.referral_settings_get(organization=organization)
     rules.contact_sla_business_days = contact_sla_business_days
     rules.poc_signature_days = poc_signature_days
     rules.poc_certification_days = poc_certification_days
     rules.unreachable_after_attempts = unreachable_after_attempts
+    rules.patient_details_retention_years = patient_details_retention_years
     rules.full_clean(exclude=["organization"])  # the organization it was read for
     rules.save()
     return rules
