@@ -8,5 +8,5 @@ class LettersConfig(AppConfig):
 
     def ready(self) -> None:
         # Adds the letters' sections to referral and physician pages, the menu
-        # entry, the home-page card and the settings section.
-        from . import home_cards, navigation, panels, settings_sections  # noqa: F401
+        # entry, the home-page card, the settings section and what retention erases of a patient in letters.
+        from . import home_cards, navigation, panels, retention, settings_sections  # noqa: F401

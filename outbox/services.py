@@ -505,3 +505,22 @@ def email_unsubscribe(*, token: str) -> EmailSuppression | None:
     if created:
         logger.info("Suppression %s recorded from outbound email %s", suppression.pk, email.pk)
     return suppression
+
+
+# What an erased email's recipient reads as: the row stays, so the email log still counts it.
+ERASED_ADDRESS = ""
+
+
+def emails_erase(*, organization: Organization, idempotency_keys: Iterable[str]) -> int:
+    """Erases the recipient and bodies of the organization's emails with these keys; returns how many.
+
+    For a patient's details removed after the retention period: the row
+    stays (its kind, subject, dates and status, which name no patient) so
+    the email log and its counts do not change. An email not sent yet is
+    cancelled, as it has no one left to go to.
+    """
+    emails = OutboundEmail.objects.filter(
+        organization=organization, idempotency_key__in=list(idempotency_keys)
+    )
+    emails.filter(status__in=[EmailStatus.PENDING, EmailStatus.FAILED]).update(status=EmailStatus.SUPPRESSED)
+    return emails.update(to_address=ERASED_ADDRESS, reply_to="", body_text="", body_html="", headers={})

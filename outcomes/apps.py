@@ -7,5 +7,6 @@ class OutcomesConfig(AppConfig):
     name = "outcomes"
 
     def ready(self) -> None:
-        # Adds the outcomes section to referral pages, the scorecard link to physicians' and the menu entry.
-        from . import navigation, panels  # noqa: F401
+        # Adds the outcomes section to referral pages, the scorecard link to physicians', the menu entry
+        # and what retention erases of a patient's words.
+        from . import navigation, panels, retention  # noqa: F401

@@ -662,6 +662,7 @@ class ReferralSettingsForm(forms.ModelForm):
             "unreachable_after_attempts",
             "poc_signature_days",
             "poc_certification_days",
+            "patient_details_retention_years",
         )
 
 

@@ -133,6 +133,10 @@ class BodyRegion(models.TextChoices):
     OTHER = "other", "Other"
 
 
+# What stands for a patient's name once the retention period removed it.
+PATIENT_DETAILS_REMOVED = "Patient details removed"
+
+
 class Referral(TenantModel):
     """One patient sent to the clinic, followed from received to discharged (or lost)."""
 
@@ -169,7 +173,8 @@ class Referral(TenantModel):
     )
     patient_first_name = models.CharField("patient first name", max_length=100)
     patient_last_name = models.CharField("patient last name", max_length=100)
-    patient_birth_date = models.DateField("date of birth")
+    # Required at intake (blank=False); null only once the retention period removed it.
+    patient_birth_date = models.DateField("date of birth", null=True)
     patient_phone = PhoneField("patient phone")
     patient_email = models.EmailField("patient email", blank=True)
     # The clinic's own id for the patient in its EMR or practice-management
@@ -211,6 +216,9 @@ class Referral(TenantModel):
     visits_attended = models.PositiveSmallIntegerField(default=0, editable=False)
     billed_amount = models.DecimalField(max_digits=10, decimal_places=2, default=0, editable=False)
     collected_amount = models.DecimalField(max_digits=10, decimal_places=2, default=0, editable=False)
+    # When the retention period removed the patient's identifiers (referrals/retention/):
+    # the referral, its dates, source, payer, outcomes and amounts stay.
+    patient_details_removed_at = models.DateTimeField(null=True, blank=True, editable=False)
     # Incremented on every save: an edit made on a stale copy is refused.
     version = models.PositiveIntegerField(default=1)
     created_by = models.ForeignKey(
@@ -265,6 +273,19 @@ class Referral(TenantModel):
     @property
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
+
+    @property
+    def patient_full_name(self) -> str:
+        if self.patient_details_removed_at is not None:
+            return PATIENT_DETAILS_REMOVED
+        return f"{self.patient_first_name} {self.patient_last_name}"
+
+    @property
+    def patient_short_name(self) -> str:
+        """First name and last initial, as lists show a patient."""
+        if self.patient_details_removed_at is not None:
+            return PATIENT_DETAILS_REMOVED
+        return f"{self.patient_first_name} {self.patient_last_name[:1]}."
 
     @property
     def source_label(self) -> str:
@@ -530,6 +551,15 @@ class ReferralSettings(models.Model):
         help_text="Attempts in a row without reaching the patient, after which the referral offers "
         "to be marked lost as unreachable.",
     )
+    patient_details_retention_years = models.PositiveSmallIntegerField(
+        "keep patient details for (years after discharge or loss)",
+        default=7,
+        validators=[MinValueValidator(1), MaxValueValidator(30)],
+        help_text="Then names, date of birth, phone, email, account number, notes and documents are "
+        "removed every night; the referral, its dates, source, payer, outcomes and amounts stay, so no "
+        "figure changes. "
+        "Check your state's medical-record retention rule before shortening it.",
+    )
 
     class Meta:
         verbose_name = "referral settings"
@@ -603,3 +633,32 @@ class ReferralExport(TenantModel):
     def list_query(self) -> str:
         """The referral list's query string for these filters: they are stored as the list reads them."""
         return urlencode(self.filters)
+
+
+class PatientDetailsRemoval(TenantModel):
+    """One run that removed patient details past the retention period: when, by whom, which referrals.
+
+    Rows are never edited. `removed_by` is empty for the nightly job.
+    """
+
+    removed_at = models.DateTimeField()
+    removed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # Referrals closed (discharged or lost) before this day lost their patient details.
+    closed_before = models.DateField()
+    referral_ids = models.JSONField(default=list)
+    documents_removed = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-removed_at", "-pk"]
+        indexes = [
+            models.Index(fields=["organization", "-removed_at"], name="referrals_removal_org_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Removal of patient details #{self.pk}"
+
+    @property
+    def referral_count(self) -> int:
+        return len(self.referral_ids)

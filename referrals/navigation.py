@@ -5,8 +5,8 @@ therapist's with the referrals and plans of care they follow.
 """
 
 from clinics.models import Role
-from clinics.navigation import MenuEntry, register_menu_entry
-from clinics.roles import ALL_ROLES
+from clinics.navigation import Menu, MenuEntry, register_menu_entry
+from clinics.roles import ADMINS, ALL_ROLES
 
 FRONT_DESK = frozenset({Role.FRONT_DESK})
 THERAPISTS = frozenset({Role.THERAPIST})
@@ -18,4 +18,7 @@ register_menu_entry(MenuEntry("Queues", "referrals:queues", ALL_ROLES, order=20,
 register_menu_entry(MenuEntry("Referrals", "referrals:list", ALL_ROLES, order=30, phone_first_for=THERAPISTS))
 register_menu_entry(
     MenuEntry("Plans of care", "referrals:plans_awaiting", ALL_ROLES, order=40, phone_first_for=THERAPISTS)
+)
+register_menu_entry(
+    MenuEntry("Patient data retention", "referrals:retention", ADMINS, order=80, menu=Menu.ADMIN)
 )

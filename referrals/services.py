@@ -124,6 +124,12 @@ def referrals_changed(*, referral_ids: Collection[int]) -> None:
             hook(referral_ids)
 
 
+PATIENT_DETAILS_REMOVED_REFUSAL = (
+    "This referral's patient details were removed past the retention period; it is kept as a record "
+    "and cannot be edited, moved or reopened. Enter a returning patient as a new referral."
+)
+
+
 class StaleReferral(ValidationError):
     """Someone else saved the referral after this copy was loaded."""
 
@@ -227,6 +233,8 @@ def referral_update(
     """
     if not acts_as(acting, ALL_ROLES, organization_id=referral.organization_id):
         raise PermissionDenied("Only the staff of the referral's organization can edit it.")
+    if referral.patient_details_removed_at is not None:
+        raise ValidationError(PATIENT_DETAILS_REMOVED_REFUSAL)
     _assign(referral, details)
     referral.full_clean(exclude=["number"])  # never edited: its uniqueness needs no query here
     before = (
@@ -298,6 +306,9 @@ def _transition_refusal(
     now: datetime,
 ) -> str | None:
     """Why `current` cannot move to `to_status` (the pipeline's rules), or None when it can."""
+    if current.patient_details_removed_at is not None:
+        # Reopened, it would wait in the queues for a patient nobody can call.
+        return PATIENT_DETAILS_REMOVED_REFUSAL
     if to_status not in TRANSITIONS[current.status]:
         allowed = ", ".join(Status(s).label.lower() for s in sorted(TRANSITIONS[current.status])) or "nothing"
         return (
@@ -1113,12 +1124,14 @@ def referral_settings_update(
     poc_signature_days: int,
     poc_certification_days: int,
     unreachable_after_attempts: int,
+    patient_details_retention_years: int,
 ) -> ReferralSettings:
     rules = selectors.referral_settings_get(organization=organization)
     rules.contact_sla_business_days = contact_sla_business_days
     rules.poc_signature_days = poc_signature_days
     rules.poc_certification_days = poc_certification_days
     rules.unreachable_after_attempts = unreachable_after_attempts
+    rules.patient_details_retention_years = patient_details_retention_years
     rules.full_clean(exclude=["organization"])  # the organization it was read for
     rules.save()
     return rules

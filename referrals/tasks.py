@@ -6,6 +6,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from config.celery import RapportTask
 
 from .exports.services import referral_export_fail, referral_export_run, referral_exports_sweep
+from .retention.services import patient_details_remove_everywhere
 from .services import pending_documents_sweep
 
 logger = logging.getLogger(__name__)
@@ -49,3 +50,11 @@ def sweep_exports() -> None:
         sweep.given_up,
         sweep.expired,
     )
+
+
+# Safe to run twice or side by side: a removed referral is no longer due, and
+# rows another run holds are skipped.
+@shared_task(name="referrals.remove_expired_patient_details")
+def remove_expired_patient_details() -> None:
+    removed = patient_details_remove_everywhere()
+    logger.info("Removed the patient details of %d referrals past their retention period", removed)

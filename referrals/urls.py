@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import export_views, views
+from . import export_views, retention_views, views
 
 app_name = "referrals"
 
@@ -20,6 +20,7 @@ urlpatterns = [
     path("<int:referral_id>/plans/", views.plan_save, name="plan_create"),
     path("<int:referral_id>/plans/<int:plan_id>/", views.plan_save, name="plan_update"),
     path("plans/", views.plans_awaiting_signature, name="plans_awaiting"),
+    path("retention/", retention_views.retention, name="retention"),
     path("exports/", export_views.export_start, name="export"),
     path("exports/<int:export_id>/", export_views.export_detail, name="export_detail"),
     path("exports/<int:export_id>/download/", export_views.export_download, name="export_download"),

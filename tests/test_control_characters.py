@@ -128,6 +128,7 @@ def test_an_organization_name_with_a_line_break_is_a_form_error(admin_client, su
             "organization-name": "Summit\r\nBcc: someone@example.com",
             "referrals-contact_sla_business_days": 1,
             "referrals-unreachable_after_attempts": 3,
+            "referrals-patient_details_retention_years": 7,
             "referrals-poc_signature_days": 30,
             "referrals-poc_certification_days": 90,
             "outreach-cadence_tier_a_days": 14,

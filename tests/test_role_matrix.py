@@ -76,6 +76,7 @@ EXPECTED_ROLES = {
     "referrals:document": EVERYONE,
     "referrals:document_add": EVERYONE,
     "referrals:board": EVERYONE,
+    "referrals:retention": ADMIN,
     "referrals:export": ADMIN,
     "referrals:export_detail": ADMIN,
     "referrals:export_download": ADMIN,

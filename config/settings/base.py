@@ -332,6 +332,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "outreach.flag_sources",
         "schedule": crontab(hour=OUTREACH_FLAG_HOUR, minute=0),
     },
+    # Patient details past each organization's retention period; two hours
+    # after the flags, in the quiet of the night.
+    "remove-expired-patient-details": {
+        "task": "referrals.remove_expired_patient_details",
+        "schedule": crontab(hour=(OUTREACH_FLAG_HOUR + 2) % 24, minute=0),
+    },
     # Compares the dashboards' rollups with a recomputation and repairs them;
     # an hour after the flags, when nobody is looking at the figures.
     "verify-analytics-rollups": {

@@ -82,7 +82,7 @@ COLUMNS = (
     Column("Patient first name", _field("patient_first_name"), ("patient_first_name",), patient_data=True),
     Column(
         "Date of birth",
-        lambda referral: referral.patient_birth_date.isoformat(),
+        lambda referral: referral.patient_birth_date.isoformat() if referral.patient_birth_date else "",
         ("patient_birth_date",),
         patient_data=True,
     ),

@@ -177,6 +177,7 @@ def test_an_admin_sets_the_organizations_time_zone(admin_client, summit):
             "organization-timezone": "America/Los_Angeles",
             "referrals-contact_sla_business_days": 1,
             "referrals-unreachable_after_attempts": 3,
+            "referrals-patient_details_retention_years": 7,
             "referrals-poc_signature_days": 30,
             "referrals-poc_certification_days": 90,
             "outreach-cadence_tier_a_days": 14,

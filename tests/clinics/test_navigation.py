@@ -45,6 +45,7 @@ def labels(links):
                     "Import visits and payments",
                     "Service announcements",
                     "Email log",
+                    "Patient data retention",
                     "Organization settings",
                 ],
                 [

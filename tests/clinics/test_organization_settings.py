@@ -26,6 +26,7 @@ VALID = {
     "organization-name": "Summit PT Group",
     "referrals-contact_sla_business_days": 2,
     "referrals-unreachable_after_attempts": 3,
+    "referrals-patient_details_retention_years": 7,
     "referrals-poc_signature_days": 45,
     "referrals-poc_certification_days": 60,
     "outreach-cadence_tier_a_days": 7,

@@ -146,6 +146,7 @@ def test_the_queue_suggests_unreachable_at_the_organizations_threshold(desk, sum
         poc_signature_days=30,
         poc_certification_days=90,
         unreachable_after_attempts=2,
+        patient_details_retention_years=7,
     )
     [row] = queue(organization=summit, name="needs_contact")
     assert row.suggest_unreachable

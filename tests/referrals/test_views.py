@@ -246,6 +246,7 @@ def test_admin_changes_the_organizations_deadlines(admin_client, summit):
         "organization-name": summit.name,
         "referrals-contact_sla_business_days": 2,
         "referrals-unreachable_after_attempts": 4,
+        "referrals-patient_details_retention_years": 7,
         "referrals-poc_signature_days": 45,
         "referrals-poc_certification_days": 60,
         "outreach-cadence_tier_a_days": 14,
