@@ -17,7 +17,7 @@ from django.utils import timezone
 from clinics.models import Organization
 from letters.models import LetterKind
 from letters.rhythm import rhythms_wanting
-from letters.selectors import letter_settings_get
+from letters.selectors import loop_days_get
 from outcomes.instruments import CHOICES as MEASURE_CHOICES
 from outcomes.models import NpsResponse
 from outcomes.selectors import NPS_GROUPS, nps_group
@@ -198,7 +198,7 @@ def loop_closed(days: int) -> Q:
 def _loop(referrals: QuerySet[Referral], organization: Organization, choice: str) -> QuerySet[Referral]:
     if choice not in dict(LOOP_CHOICES):
         return referrals
-    days = letter_settings_get(organization=organization).loop_days
+    days = loop_days_get(organization=organization)
     facts = ReferralFact.objects.for_organization(organization).filter(
         loop_due(organization=organization, now=timezone.now(), days=days)
     )

@@ -36,7 +36,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from clinics.models import Clinic, Payer
-from letters.selectors import letter_settings_get
+from letters.selectors import loop_days_get
 from outcomes.instruments import INSTRUMENTS
 from outcomes.selectors import NPS_GROUPS, NpsSummary
 from outreach.models import Flag, FlagKind, TouchKind
@@ -1423,7 +1423,7 @@ def outcomes(filters: DashboardFilters) -> SectionData:
     measures, and the physicians', practices' and clinics' names.
     """
     current, previous = filters.period, filters.period.previous
-    days = letter_settings_get(organization=filters.organization).loop_days
+    days = loop_days_get(organization=filters.organization)
     loop = loop_due(organization=filters.organization, now=timezone.now(), days=days)
     closed = loop_closed(days)
     both = _both_periods(filters).aggregate(

@@ -56,6 +56,18 @@ def letter_settings_get(*, organization: Organization) -> LetterSettings:
     return rules
 
 
+def loop_days_get(*, organization: Organization) -> int:
+    """The days after which a physician who heard nothing counts as a loop not closed; one read, no write.
+
+    For pages that only read (analytics' dashboards): the field's default
+    while the organization has never saved its letter rules.
+    """
+    saved = (
+        LetterSettings.objects.filter(organization=organization).values_list("loop_days", flat=True).first()
+    )
+    return saved if saved is not None else LetterSettings._meta.get_field("loop_days").get_default()
+
+
 @dataclass(frozen=True)
 class DueLetter:
     """A letter the sweep must compose: what it reports, for whom, and its once-only key."""
