@@ -104,11 +104,11 @@ def _first_plans(referral_ids: Collection[int]) -> dict[int, tuple[date, date | 
     return plans
 
 
-def _headline_changes(rows: Sequence[dict[str, object]]) -> dict[int, OutcomeChange]:
-    """The referrals' headline outcome changes: one query per organization among them (one, in practice)."""
+def _headline_changes(referrals: Iterable[tuple[int, int]]) -> dict[int, OutcomeChange]:
+    """The headline outcome changes of (referral id, organization id) pairs: one query per organization."""
     by_organization: dict[int, list[int]] = defaultdict(list)
-    for row in rows:
-        by_organization[cast(int, row["organization_id"])].append(cast(int, row["pk"]))
+    for referral_id, organization_id in referrals:
+        by_organization[organization_id].append(referral_id)
     changes: dict[int, OutcomeChange] = {}
     for organization_id, ids in by_organization.items():
         changes |= referral_headline_changes(organization_id=organization_id, referral_ids=ids)
@@ -159,7 +159,7 @@ def _facts_from_scratch(referral_ids: Collection[int]) -> list[ReferralFact]:
         )
     )
     histories = _milestones(referral_ids)
-    outcomes = _headline_changes(rows)
+    outcomes = _headline_changes((row["pk"], row["organization_id"]) for row in rows)
     plans = _first_plans(referral_ids)
     zones: dict[str, ZoneInfo] = {}
     facts = []
