@@ -32,7 +32,7 @@ from analytics.models import ReferralFact
 from analytics.rollups import rollups_rebuild, rollups_verify
 from letters.models import Letter
 from letters.selectors import letter_settings_get
-from letters.services import letter_mark_sent, letters_compose_due
+from letters.services import letter_approve, letter_mark_sent, letters_compose_due
 from outcomes.models import NoteKind, OutcomeScore
 from outcomes.services import (
     CareNoteFields,
@@ -40,8 +40,11 @@ from outcomes.services import (
     ScoreEntry,
     care_note_record,
     nps_record,
+    nps_survey_answer,
+    nps_survey_link,
     outcome_score_remove,
 )
+from physicians.models import UpdateChannel
 from referrals.models import Status
 from referrals.services import ReferralDetails, referral_update, referrals_create_bulk
 
@@ -295,3 +298,28 @@ def test_query_counts_stay_flat_with_many_outcomes(world, care, admin_client, dj
     with django_assert_max_num_queries(len(few.captured_queries)):
         response = admin_client.get(reverse("analytics:outcomes"), PERIOD)
     assert headline(response.context["data"], "Outcomes measured").value == 123
+
+
+def test_the_rollups_follow_a_patients_survey_answer_and_an_approved_letter(world, care):
+    org, r4 = world.organization, world.referrals["R4"]
+    token = nps_survey_link(acting=world.admin, referral=r4)
+    nps_survey_answer(token=token, entry=NpsEntry(score=7))
+    assert ReferralFact.objects.get(referral=r4).nps_score == 7
+
+    world.physician_b.update_channel, world.physician_b.email = UpdateChannel.EMAIL, "baker@example.org"
+    world.physician_b.save()
+    rules = letter_settings_get(organization=org)
+    rules.review_before_sending = True
+    rules.save()
+    note(world, care, NoteKind.EVALUATION, date(2026, 6, 17))
+    letters_compose_due(organization=org)
+    waiting = Letter.objects.get(organization=org, referral=care)
+    assert ReferralFact.objects.get(referral=care).letter_sent_at is None
+    letter_approve(acting=world.admin, letter=waiting)
+
+    # Emailed now, June 30: thirteen days after the evaluation, so not in time.
+    assert ReferralFact.objects.get(referral=care).letter_sent_at == NOW
+    assert rollups_verify(organization=org, repair=False).clean
+    data = selectors.outcomes(june(world))
+    assert headline(data, LETTER).value == 50.0
+    assert headline(data, "NPS answers").value == 4
