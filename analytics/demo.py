@@ -16,8 +16,8 @@ the demo and each made once (a second seeding finds it and adds nothing):
    visits, paid), so on the Revenue page they lead by money collected while
    others lead by count.
 
-The referral and billing demos write through the bulk paths, whose hooks
-keep the facts in step; the outreach demo (and this one) writes touches
+The referral, billing, outcomes and letters demos write through the bulk
+paths, whose hooks keep the facts in step; the outreach demo (and this one) writes touches
 straight into the table, so their day counts are rebuilt last.
 """
 

@@ -56,13 +56,15 @@ class DashboardFilters:
     clinic: Clinic | None = None
     owner: User | None = None
     specialty: str = ""
+    # A therapist's dashboards count their own caseload (the referrals they treat), set by the view.
+    therapist: User | None = None
 
     @property
     def previous(self) -> "DashboardFilters":
         return replace(self, period=self.period.previous)
 
     def scope(self) -> Q:
-        """The clinic, owner and specialty, as conditions on the facts (no period)."""
+        """The clinic, owner, specialty and therapist, as conditions on the facts (no period)."""
         q = Q()
         if self.clinic is not None:
             q &= Q(clinic_id=self.clinic.pk)
@@ -70,6 +72,8 @@ class DashboardFilters:
             q &= Q(physician__owner_id=self.owner.pk)
         if self.specialty:
             q &= Q(specialty=self.specialty)
+        if self.therapist is not None:
+            q &= Q(therapist_id=self.therapist.pk)
         return q
 
     def facts(self) -> QuerySet[ReferralFact]:
@@ -87,6 +91,8 @@ class DashboardFilters:
             params["owner"] = self.owner.pk
         if self.specialty:
             params["specialty"] = self.specialty
+        if self.therapist is not None:
+            params["therapist"] = self.therapist.pk
         params.update(narrowing)
         return params
 

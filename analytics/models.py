@@ -77,6 +77,16 @@ class ReferralFact(TenantModel):
     # The referral's first plan of care (by first treatment day) and when it was signed.
     plan_starts_on = models.DateField(null=True, blank=True)
     plan_signed_on = models.DateField(null=True, blank=True)
+    # The referral's headline outcome (outcomes.selectors.headline_change): its measure, the
+    # improvement in that measure's points and as a share of its range, and the MCID verdict
+    # (None where the measure has no published MCID).
+    outcome_instrument = models.CharField(max_length=20, blank=True)
+    outcome_improvement = models.DecimalField(max_digits=6, decimal_places=2, null=True, blank=True)
+    outcome_share_of_range = models.DecimalField(max_digits=4, decimal_places=1, null=True, blank=True)
+    outcome_mcid_reached = models.BooleanField(null=True, blank=True)
+    nps_score = models.PositiveSmallIntegerField(null=True, blank=True)
+    # When the first letter about the patient left the clinic after they were first seen.
+    letter_sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [

@@ -1,6 +1,7 @@
 """Keeping the rollups (analytics/models.py) equal to what they summarize.
 
-1. Every write to referrals (their details, history, plans) calls
+1. Every write to referrals (their details, history, plans, and the
+   outcome scores, NPS answers and letters about them) calls
    `referral_facts_refresh` for the referrals it wrote, every write to
    visits and payments `referral_facts_totals_refresh`, and every touch
    logged or removed `touch_days_refresh`, inside the writing transaction,
@@ -32,6 +33,9 @@ from django.db.models.functions import TruncDate
 
 from clinics.clock import local_date, local_day_bounds
 from clinics.models import Organization
+from letters.selectors import first_letter_after, first_seen_at
+from outcomes.instruments import BY_CODE
+from outcomes.selectors import OutcomeChange, nps_score_of_referral, referral_headline_changes
 from outreach.models import Touch
 from referrals.models import PlanOfCare, Referral, ReferralSettings, Status, StatusChange
 from referrals.selectors import AT_OR_BEYOND
@@ -100,8 +104,24 @@ def _first_plans(referral_ids: Collection[int]) -> dict[int, tuple[date, date | 
     return plans
 
 
+def _headline_changes(referrals: Iterable[tuple[int, int]]) -> dict[int, OutcomeChange]:
+    """The headline outcome changes of (referral id, organization id) pairs: one query per organization."""
+    by_organization: dict[int, list[int]] = defaultdict(list)
+    for referral_id, organization_id in referrals:
+        by_organization[organization_id].append(referral_id)
+    changes: dict[int, OutcomeChange] = {}
+    for organization_id, ids in by_organization.items():
+        changes |= referral_headline_changes(organization_id=organization_id, referral_ids=ids)
+    return changes
+
+
 def _facts_from_scratch(referral_ids: Collection[int]) -> list[ReferralFact]:
-    """The facts of these referrals, computed from them, their history, plans and totals (three queries)."""
+    """The facts of these referrals, computed from them, their history, plans, totals and care (four queries).
+
+    The NPS answer and the first letter after the patient was seen come with
+    the referrals (the outcomes' and letters' own subqueries); the outcome
+    change is the outcomes app's, from the scores.
+    """
     rows = list(
         Referral.objects.filter(pk__in=list(referral_ids))
         .annotate(
@@ -109,8 +129,11 @@ def _facts_from_scratch(referral_ids: Collection[int]) -> list[ReferralFact]:
                 ReferralSettings.objects.filter(organization_id=OuterRef("organization_id")).values(
                     "contact_sla_business_days"
                 )
-            )
+            ),
+            nps_score=nps_score_of_referral(),
+            seen_at=first_seen_at(),
         )
+        .annotate(letter_sent_at=first_letter_after("seen_at"))
         .values(
             "pk",
             "organization_id",
@@ -131,9 +154,12 @@ def _facts_from_scratch(referral_ids: Collection[int]) -> list[ReferralFact]:
             "billed_amount",
             "collected_amount",
             "contact_days",
+            "nps_score",
+            "letter_sent_at",
         )
     )
     histories = _milestones(referral_ids)
+    outcomes = _headline_changes((row["pk"], row["organization_id"]) for row in rows)
     plans = _first_plans(referral_ids)
     zones: dict[str, ZoneInfo] = {}
     facts = []
@@ -144,6 +170,7 @@ def _facts_from_scratch(referral_ids: Collection[int]) -> list[ReferralFact]:
         # Evaluated by its status with no history row (before history was kept): reached, time unknown.
         evaluated = Status.EVALUATED in reached or row["status"] in AT_OR_BEYOND[Status.EVALUATED]
         plan_starts, plan_signed = plans.get(row["pk"], (None, None))
+        outcome = outcomes.get(row["pk"])
         facts.append(
             ReferralFact(
                 referral_id=row["pk"],
@@ -178,6 +205,14 @@ def _facts_from_scratch(referral_ids: Collection[int]) -> list[ReferralFact]:
                 collected=row["collected_amount"],
                 plan_starts_on=plan_starts,
                 plan_signed_on=plan_signed,
+                outcome_instrument=outcome.instrument_code if outcome else "",
+                outcome_improvement=outcome.improvement if outcome else None,
+                outcome_share_of_range=BY_CODE[outcome.instrument_code].share_of_range(outcome.improvement)
+                if outcome
+                else None,
+                outcome_mcid_reached=outcome.reached_mcid if outcome else None,
+                nps_score=row["nps_score"],
+                letter_sent_at=row["letter_sent_at"],
             )
         )
     return facts
@@ -189,10 +224,10 @@ def _batches(ids: Sequence[int]) -> Iterator[Sequence[int]]:
 
 
 def referral_facts_refresh(*, referral_ids: Collection[int]) -> None:
-    """Rewrites the facts of these referrals from the referrals as they now stand (4 queries per 2,000).
+    """Rewrites the facts of these referrals from the referrals as they now stand (5 queries per 2,000).
 
-    Three reads compute them (the referrals, their history, their plans),
-    one upsert writes them. Called inside the
+    Four reads compute them (the referrals with their NPS and letters, their
+    history, their plans, their outcome scores), one upsert writes them. Called inside the
     writing transaction: the writer holds the referrals' row locks, so two
     writers of one referral rewrite its facts one after the other.
     """

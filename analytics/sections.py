@@ -18,6 +18,8 @@ from .filters import DashboardFilters
 ADMINS = frozenset({Role.ADMIN})
 # Who courts sources and runs outreach: the organization's figures, with "my sources" as a filter.
 SOURCES = frozenset({Role.LIAISON, Role.ADMIN})
+# Outcomes by source: those who court sources, and therapists, for their own caseload (analytics.views).
+OUTCOMES = frozenset({Role.THERAPIST, Role.LIAISON, Role.ADMIN})
 # The front desk sees the pipeline they work, nothing else.
 PIPELINE = frozenset({Role.FRONT_DESK, Role.LIAISON, Role.ADMIN})
 
@@ -87,6 +89,17 @@ register_dashboard_section(
         roles=SOURCES,
         order=40,
         build=selectors.outreach,
+    )
+)
+register_dashboard_section(
+    DashboardSection(
+        key="outcomes",
+        title="Outcomes and experience by source",
+        summary="How the patients each source sends fare: their outcomes, their NPS, and whether their "
+        "physician heard from us after the evaluation.",
+        roles=OUTCOMES,
+        order=50,
+        build=selectors.outcomes,
     )
 )
 register_dashboard_section(

@@ -16,6 +16,7 @@ from typing import Any
 from django.db import connection
 from django.db.models import (
     Aggregate,
+    Avg,
     Count,
     Exists,
     Expression,
@@ -35,6 +36,9 @@ from django.utils import timezone
 
 from accounts.models import User
 from clinics.models import Clinic, Payer
+from letters.selectors import loop_days_get
+from outcomes.instruments import INSTRUMENTS
+from outcomes.selectors import NPS_GROUPS, NpsSummary
 from outreach.models import Flag, FlagKind, TouchKind
 from physicians.models import Affiliation, Physician, Practice
 from physicians.taxonomy import taxonomy_label
@@ -42,7 +46,16 @@ from referrals.models import OPEN_STATUSES, LossReason, PlanOfCare, Status
 from referrals.selectors import AT_OR_BEYOND, FUNNEL, referral_settings_get
 
 from . import lift as lift_math
-from .drilldown import contact_late, plan_signed_within, statuses_at_step, waiting_late
+from .drilldown import (
+    contact_late,
+    loop_closed,
+    loop_due,
+    nps_condition,
+    outcome_condition,
+    plan_signed_within,
+    statuses_at_step,
+    waiting_late,
+)
 from .figures import Cell, Chart, Headline, SectionData, Series, Table
 from .filters import DashboardFilters, Period
 from .models import ReferralFact, TouchDay
@@ -1319,3 +1332,372 @@ def plans(filters: DashboardFilters) -> SectionData:
         )
     )
     return data
+
+
+# --- Outcomes and experience ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OutcomeTally:
+    """What a group of referrals got from their care, counted from their facts.
+
+    Each referral counts once, on its headline outcome
+    (outcomes.selectors.headline_change): `measured` have one, `judged` one
+    with an MCID verdict, `reached` reached it. `mean_change` is the mean
+    improvement as a share of each measure's range, so scales compare. The
+    NPS is the outcomes app's formula over the answers. `loop_due` are the
+    evaluated referrals owed a letter for `loop_days` or more, `loop_closed`
+    those whose letter left within them.
+    """
+
+    referrals: int
+    measured: int
+    mean_change: float | None
+    judged: int
+    reached: int
+    nps: NpsSummary
+    loop_due: int
+    loop_closed: int
+
+    @property
+    def share_reached(self) -> float | None:
+        return _share(self.reached, self.judged)
+
+    @property
+    def loop_rate(self) -> float | None:
+        return _share(self.loop_closed, self.loop_due)
+
+
+def _outcome_aggregates(*, loop: Q, closed: Q, within: Q | None = None, prefix: str = "") -> dict[str, Any]:
+    """The aggregates behind an `OutcomeTally`, of the facts within `within`, named `<prefix><figure>`."""
+    within = within or Q()
+    figures: dict[str, Any] = {
+        "referrals": Count("pk", filter=within),
+        "measured": Count("pk", filter=within & outcome_condition("measured")),
+        "mean_change": Avg("outcome_share_of_range", filter=within),
+        "judged": Count("pk", filter=within & outcome_condition("judged")),
+        "reached": Count("pk", filter=within & outcome_condition("reached")),
+        "answered": Count("pk", filter=within & nps_condition("answered")),
+        "loop_due": Count("pk", filter=within & loop),
+        "loop_closed": Count("pk", filter=within & loop & closed),
+    }
+    for group in NPS_GROUPS:
+        figures[f"nps_{group}"] = Count("pk", filter=within & nps_condition(group))
+    return {f"{prefix}{name}": aggregate for name, aggregate in figures.items()}
+
+
+def _tally(row: Mapping[str, Any], prefix: str = "") -> OutcomeTally:
+    mean = row[f"{prefix}mean_change"]
+    return OutcomeTally(
+        referrals=row[f"{prefix}referrals"],
+        measured=row[f"{prefix}measured"],
+        mean_change=None if mean is None else round(float(mean), 1),
+        judged=row[f"{prefix}judged"],
+        reached=row[f"{prefix}reached"],
+        nps=NpsSummary(
+            promoters=row[f"{prefix}nps_promoter"],
+            passives=row[f"{prefix}nps_passive"],
+            detractors=row[f"{prefix}nps_detractor"],
+        ),
+        loop_due=row[f"{prefix}loop_due"],
+        loop_closed=row[f"{prefix}loop_closed"],
+    )
+
+
+def _of(part: int, whole: int) -> str:
+    """ "75 % (3 of 4)", or "—" when there is nothing to count."""
+    share = _share(part, whole)
+    return "—" if share is None else f"{share:g} % ({part} of {whole})"
+
+
+def _change(value: float | None) -> str:
+    return "—" if value is None else f"{value:+.1f}"
+
+
+def outcomes(filters: DashboardFilters) -> SectionData:
+    """Outcome change, MCID share, NPS and the letter after the evaluation, per physician, practice,
+    specialty and clinic, and per measure, of the period's referrals.
+
+    Ten queries whatever the volume: the letter rules, the headline figures of
+    both periods, the physicians, practices, specialties, clinics and
+    measures, and the physicians', practices' and clinics' names.
+    """
+    current, previous = filters.period, filters.period.previous
+    days = loop_days_get(organization=filters.organization)
+    loop = loop_due(organization=filters.organization, now=timezone.now(), days=days)
+    closed = loop_closed(days)
+    both = _both_periods(filters).aggregate(
+        **_outcome_aggregates(loop=loop, closed=closed, within=current.q(), prefix="now_"),
+        **_outcome_aggregates(loop=loop, closed=closed, within=previous.q(), prefix="before_"),
+    )
+    now, before = _tally(both, "now_"), _tally(both, "before_")
+    letter_label = f"Letter within {days} days of the evaluation"
+
+    data = SectionData()
+    data.headlines = [
+        Headline("Outcomes measured", now.measured, before.measured, filters.list_url(outcome="measured")),
+        Headline("Mean change (% of the scale)", now.mean_change, before.mean_change, unit="ratio"),
+        Headline(
+            "Reached the MCID",
+            now.share_reached,
+            before.share_reached,
+            filters.list_url(outcome="reached"),
+            unit="percent",
+        ),
+        # The NPS is no count of referrals: the answers it is computed from are the figure beside it.
+        Headline("NPS", now.nps.score, before.nps.score),
+        Headline("NPS answers", now.nps.answers, before.nps.answers, filters.list_url(nps="answered")),
+        Headline(
+            letter_label, now.loop_rate, before.loop_rate, filters.list_url(loop="closed"), unit="percent"
+        ),
+    ]
+
+    in_period = filters.facts().filter(current.q())
+    evidence = Q(measured__gt=0) | Q(answered__gt=0) | Q(loop_due__gt=0)
+
+    def grouped(field: str, limit: int | None = None) -> list[dict[str, Any]]:
+        """The period's referrals by `field` with anything to show, most referrals first."""
+        rows = (
+            in_period.values(field)
+            .annotate(**_outcome_aggregates(loop=loop, closed=closed))
+            .filter(evidence)
+            .order_by("-referrals", field)
+        )
+        return list(rows[:limit] if limit else rows)
+
+    physicians = grouped("physician_id", TOP_SOURCES)
+    practices = grouped("practice_id", TOP_GROUPS)
+    specialties = grouped("specialty")
+    clinic_rows = grouped("clinic_id")
+    names = _physician_names([row["physician_id"] for row in physicians])
+    practice_names = _practice_names([row["practice_id"] for row in practices])
+    clinic_names = dict(
+        Clinic.objects.for_organization(filters.organization)
+        .filter(pk__in=[row["clinic_id"] for row in clinic_rows])
+        .values_list("pk", "name")
+    )
+
+    def outcome_row(name: str, tally: OutcomeTally, **narrowing: object) -> list[Cell]:
+        return [
+            Cell(name),
+            Cell(tally.referrals, filters.list_url(**narrowing)),
+            Cell(tally.measured, filters.list_url(outcome="measured", **narrowing)),
+            Cell(
+                tally.mean_change,
+                filters.list_url(outcome="measured", **narrowing) if tally.measured else "",
+                shown=_change(tally.mean_change),
+            ),
+            Cell(
+                tally.share_reached,
+                filters.list_url(outcome="reached", **narrowing) if tally.judged else "",
+                shown=_of(tally.reached, tally.judged),
+            ),
+            Cell(tally.nps.score, shown="—" if tally.nps.score is None else f"{tally.nps.score:+d}"),
+            Cell(tally.nps.answers, filters.list_url(nps="answered", **narrowing)),
+            Cell(
+                tally.loop_rate,
+                filters.list_url(loop="closed", **narrowing) if tally.loop_due else "",
+                shown=_of(tally.loop_closed, tally.loop_due),
+            ),
+        ]
+
+    columns = [
+        "Source",
+        "Referrals",
+        "Outcomes measured",
+        "Mean change (% of the scale)",
+        "Reached the MCID",
+        "NPS",
+        "NPS answers",
+        letter_label,
+    ]
+    physician_rows = [
+        outcome_row(names.get(row["physician_id"], "—"), _tally(row), physician=row["physician_id"])
+        for row in physicians
+        if row["physician_id"] is not None
+    ]
+    data.tables.append(
+        Table(
+            "outcome_physicians",
+            f"The {TOP_SOURCES} physicians with the most referrals: outcomes and experience",
+            ["Physician", *columns[1:]],
+            physician_rows,
+            note="Each patient counts once, on their headline measure: the first in the clinic's list of "
+            "measures with a published MCID, else the first measured. The mean change is the improvement "
+            "as a share of each measure's range, so different scales compare; the measures' own points "
+            "are in the table by measure. Care takes weeks: a recent period has fewer outcomes yet.",
+        )
+    )
+    data.charts.append(
+        Chart(
+            "outcome_physicians",
+            "Reaching the MCID and letters in time, by physician",
+            "hbar",
+            [row[0].text for row in physician_rows],
+            [
+                Series("Reached the MCID", [row[4].value for row in physician_rows]),  # type: ignore[misc]
+                Series(letter_label, [row[7].value for row in physician_rows]),  # type: ignore[misc]
+            ],
+            table="outcome_physicians",
+            unit="percent",
+        )
+    )
+    data.tables.append(
+        Table(
+            "outcome_practices",
+            f"The {TOP_GROUPS} practices with the most referrals",
+            ["Practice", *columns[1:]],
+            [
+                outcome_row(
+                    practice_names.get(row["practice_id"], "—"), _tally(row), practice=row["practice_id"]
+                )
+                for row in practices
+                if row["practice_id"] is not None
+            ],
+            note="Practices as each referral was attributed when it arrived.",
+        )
+    )
+    specialty_rows = [
+        outcome_row(
+            taxonomy_label(row["specialty"]) or "No specialty", _tally(row), specialty=row["specialty"]
+        )
+        for row in specialties
+    ]
+    data.tables.append(
+        Table("outcome_specialties", "By specialty", ["Specialty", *columns[1:]], specialty_rows)
+    )
+    data.charts.append(
+        Chart(
+            "outcome_specialties",
+            "NPS by specialty",
+            "hbar",
+            [row[0].text for row in specialty_rows],
+            [Series("NPS", [row[5].value for row in specialty_rows])],  # type: ignore[misc]
+            table="outcome_specialties",
+            unit="ratio",
+        )
+    )
+    data.tables.append(
+        Table(
+            "outcome_clinics",
+            "By clinic",
+            ["Clinic", *columns[1:]],
+            [
+                outcome_row(clinic_names.get(row["clinic_id"], "—"), _tally(row), clinic=row["clinic_id"])
+                for row in sorted(clinic_rows, key=lambda row: clinic_names.get(row["clinic_id"], ""))
+            ],
+        )
+    )
+    data.tables.append(_nps_groups(filters, now.nps, before.nps))
+    data.charts.append(
+        Chart(
+            "nps_groups",
+            "NPS answers by group",
+            "bar",
+            [row[0].text for row in data.table("nps_groups").rows],
+            [
+                Series("This period", [row[1].value for row in data.table("nps_groups").rows]),  # type: ignore[misc]
+                Series("Previous period", [row[3].value for row in data.table("nps_groups").rows]),  # type: ignore[misc]
+            ],
+            table="nps_groups",
+        )
+    )
+    measures = _measures_table(filters, in_period)
+    data.tables.append(measures)
+    data.charts.append(
+        Chart(
+            "outcome_measures",
+            "Share reaching the MCID, by measure",
+            "hbar",
+            [row[0].text for row in measures.rows],
+            [Series("Reached the MCID", [row[5].value for row in measures.rows])],  # type: ignore[misc]
+            table="outcome_measures",
+            unit="percent",
+        )
+    )
+    return data
+
+
+NPS_GROUP_LABELS = {
+    "promoter": "Promoters (9–10)",
+    "passive": "Passives (7–8)",
+    "detractor": "Detractors (0–6)",
+}
+
+
+def _nps_groups(filters: DashboardFilters, now: NpsSummary, before: NpsSummary) -> Table:
+    """The answers by group, both periods: the parts the NPS is computed from."""
+    counts = {
+        "promoter": (now.promoters, before.promoters),
+        "passive": (now.passives, before.passives),
+        "detractor": (now.detractors, before.detractors),
+    }
+    previous = filters.period.previous
+    rows = [
+        [
+            Cell(label),
+            Cell(counts[group][0], filters.list_url(nps=group)),
+            Cell(
+                _share(counts[group][0], now.answers), shown=_percent(_share(counts[group][0], now.answers))
+            ),
+            Cell(counts[group][1], filters.list_url(previous, nps=group)),
+        ]
+        for group, label in NPS_GROUP_LABELS.items()
+    ]
+    return Table(
+        "nps_groups",
+        "NPS answers: promoters, passives, detractors",
+        ["Group", "This period", "Share", "Previous period"],
+        rows,
+        note="NPS = % promoters − % detractors, from −100 to +100; passives count in the total. "
+        "No published benchmark for physical therapy is shown, as none exists.",
+        empty="No patient answered in this period.",
+    )
+
+
+def _measures_table(filters: DashboardFilters, in_period: QuerySet[ReferralFact]) -> Table:
+    """Each measure's patients (as their headline measure): mean change in its own points and MCID share."""
+    found = {
+        row["outcome_instrument"]: row
+        for row in in_period.exclude(outcome_instrument="")
+        .values("outcome_instrument")
+        .annotate(
+            patients=Count("pk"),
+            mean=Avg("outcome_improvement"),
+            judged=Count("pk", filter=outcome_condition("judged")),
+            reached=Count("pk", filter=outcome_condition("reached")),
+        )
+        .order_by()
+    }
+    rows = []
+    for measure in INSTRUMENTS:
+        row = found.get(measure.code)
+        if row is None:
+            continue
+        mean = None if row["mean"] is None else round(float(row["mean"]), 1)
+        rows.append(
+            [
+                Cell(measure.name),
+                Cell(row["patients"], filters.list_url(measure=measure.code)),
+                Cell(mean, shown=_change(mean)),
+                Cell(measure.mcid_label or "None published"),
+                Cell(
+                    row["judged"],
+                    filters.list_url(measure=measure.code, outcome="judged") if row["judged"] else "",
+                ),
+                Cell(
+                    _share(row["reached"], row["judged"]),
+                    filters.list_url(measure=measure.code, outcome="reached") if row["judged"] else "",
+                    shown=_of(row["reached"], row["judged"]) if measure.has_mcid else "No verdict",
+                ),
+            ]
+        )
+    return Table(
+        "outcome_measures",
+        "By measure: the change in each measure's own points",
+        ["Measure", "Patients", "Mean change (points)", "MCID", "With a verdict", "Reached the MCID"],
+        rows,
+        note="A positive change is an improvement, whichever way the scale runs. Measures without a "
+        "published MCID show their change without a verdict.",
+        empty="No outcome measured for this period's referrals yet.",
+    )

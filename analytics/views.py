@@ -1,13 +1,14 @@
 """The dashboards: one page per section, its CSV export, and the index that opens the first one allowed."""
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.text import slugify
 
+from clinics.models import Role
 from clinics.tenancy import OrganizationRequest, StaffView, staff_view
 from config.spreadsheets import csv_lines
 
@@ -33,6 +34,9 @@ WIDE_TABLE_COLUMNS = 4
 def _filters(request: OrganizationRequest) -> tuple[DashboardFilterForm, DashboardFilters]:
     form = DashboardFilterForm(request.GET or None, organization=request.organization)
     filters = form.dashboard_filters()
+    if request.membership.role == Role.THERAPIST:
+        # Therapists see the outcomes of the patients they treat, never the organization's.
+        filters = replace(filters, therapist=request.user)
     return form.shown_for(filters), filters
 
 

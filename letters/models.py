@@ -129,6 +129,14 @@ def delivered(prefix: str = "") -> Q:
     )
 
 
+def left_clinic(prefix: str = "") -> Q:
+    """Letters that left the clinic: handed to the outbox, or printed and marked sent; `sent_at` says when.
+
+    What the clinic did, whatever the mail server did next (`delivered` adds that).
+    """
+    return Q(**{f"{prefix}status__in": [LetterStatus.EMAILED, LetterStatus.SENT]})
+
+
 def email_undelivered(prefix: str = "") -> Q:
     """Emailed letters whose email failed or was suppressed (or left the log): they wait to be sent too."""
     emailed = Q(**{f"{prefix}status": LetterStatus.EMAILED})

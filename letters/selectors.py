@@ -29,6 +29,7 @@ from .models import (
     LetterStatus,
     delivered,
     email_undelivered,
+    left_clinic,
 )
 from .rhythm import (
     month_bounds,
@@ -53,6 +54,18 @@ def letter_settings_get(*, organization: Organization) -> LetterSettings:
     """The organization's letter rules, made with the defaults the first time they are asked for."""
     rules, _ = LetterSettings.objects.get_or_create(organization=organization)
     return rules
+
+
+def loop_days_get(*, organization: Organization) -> int:
+    """The days after which a physician who heard nothing counts as a loop not closed; one read, no write.
+
+    For pages that only read (analytics' dashboards): the field's default
+    while the organization has never saved its letter rules.
+    """
+    saved = (
+        LetterSettings.objects.filter(organization=organization).values_list("loop_days", flat=True).first()
+    )
+    return saved if saved is not None else LetterSettings._meta.get_field("loop_days").get_default()
 
 
 @dataclass(frozen=True)
@@ -378,6 +391,25 @@ def _about_referral(*conditions: Q, **lookup: Any) -> QuerySet[LetterReferral]:
 def _heard(*kinds: str) -> Exists:
     """Whether a letter of `kinds` about the referral reached its physician."""
     return Exists(_about_referral(delivered("letter__"), letter__kind__in=kinds))
+
+
+def first_seen_at() -> Subquery:
+    """When the outer query's referral's patient was first seen (its first move to a seen status)."""
+    return _reached_at(*SEEN_STATUSES)
+
+
+def first_letter_after(seen_at: str) -> Subquery:
+    """When the first letter about the outer query's referral left the clinic at or after `seen_at`.
+
+    `seen_at` names an annotation of the outer query (`first_seen_at`): a
+    monthly summary that listed the patient before the evaluation tells the
+    physician nothing of it. None while no such letter has left.
+    """
+    return Subquery(
+        _about_referral(left_clinic("letter__"), letter__sent_at__gte=OuterRef(seen_at))
+        .order_by("letter__sent_at")
+        .values("letter__sent_at")[:1]
+    )
 
 
 class LoopReason(models.TextChoices):

@@ -44,6 +44,7 @@ from clinics.roles import acts_as
 from outbox.models import EmailStatus, OutboundEmail
 from outbox.services import EmailToQueue, email_enqueue_many
 from physicians.models import Physician, UpdateChannel
+from referrals.services import referrals_changed
 
 from . import selectors
 from .composition import ComposedLetter, letters_compose
@@ -123,6 +124,23 @@ def _insert(*, organization: Organization, composed: Sequence[ComposedLetter]) -
         LetterReferral(organization=organization, letter=letter, referral_id=referral_id)
         for letter, item in zip(letters, composed, strict=True)
         for referral_id in item.referral_ids
+    )
+    _letters_left([item for item in composed if item.letter.sent_at is not None])
+
+
+def _letters_left(composed: Sequence[ComposedLetter]) -> None:
+    """Tells the figures derived from referrals (analytics' loop-closed rate) which patients' letters left."""
+    referrals_changed(referral_ids={referral_id for item in composed for referral_id in item.referral_ids})
+
+
+def _letter_left(letter: Letter) -> None:
+    """The same for one letter that left, its patients read from the database (one query)."""
+    referrals_changed(
+        referral_ids=set(
+            LetterReferral.objects.filter(organization_id=letter.organization_id, letter=letter).values_list(
+                "referral_id", flat=True
+            )
+        )
     )
 
 
@@ -336,6 +354,8 @@ def letter_approve(*, acting: Membership, letter: Letter, version: int | None = 
     _deliver(organization=current.organization, rules=rules, letters=[current], now=now)
     current.version += 1
     current.save()
+    if current.sent_at is not None:
+        _letter_left(current)
     return current
 
 
@@ -368,6 +388,7 @@ def letter_mark_sent(*, acting: Membership, letter: Letter) -> Letter:
     current.status, current.sent_at, current.sent_by = LetterStatus.SENT, timezone.now(), acting.user
     current.version += 1
     current.save(update_fields=["status", "sent_at", "sent_by", "version"])
+    _letter_left(current)
     return current
 
 

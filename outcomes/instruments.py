@@ -90,6 +90,10 @@ class Instrument:
         change = latest - intake
         return change if self.better is Better.HIGHER else -change
 
+    def share_of_range(self, improvement: Decimal) -> Decimal:
+        """An improvement as a percentage of the scale's range, so changes on different scales compare."""
+        return (improvement * 100 / (self.maximum - self.minimum)).quantize(Decimal("0.1"), ROUND_HALF_UP)
+
     def mcid_for(self, intake: Decimal) -> Decimal | None:
         """The change that matters for a patient who started at `intake`; None if none is published.
 

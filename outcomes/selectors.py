@@ -7,13 +7,13 @@ too: read the answers with `.get(referral_id, [])`.
 """
 
 from collections import defaultdict
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
-from django.db.models import Avg, Count, F, Min, Q
+from django.db.models import Avg, Count, F, Min, OuterRef, Q, Subquery
 
 from billing.models import RowSource, Visit
 from clinics.clock import local_date, local_day_bounds, organization_zone
@@ -104,6 +104,35 @@ def referral_outcome_changes(
     return changes_from_scores(scores.only("referral_id", "instrument", "phase", "score", "taken_on"))
 
 
+def headline_change(changes: Sequence[OutcomeChange]) -> OutcomeChange | None:
+    """The change that stands for a referral where figures count patients rather than measures.
+
+    The first in the instruments' order (outcomes/instruments.py) that has an
+    MCID verdict, else the first: a patient measured on KOOS JR and NPRS is
+    judged on NPRS, the one with a published threshold.
+    """
+    return next((change for change in changes if change.reached_mcid is not None), None) or next(
+        iter(changes), None
+    )
+
+
+def referral_headline_changes(
+    *, organization_id: int, referral_ids: Collection[int]
+) -> dict[int, OutcomeChange]:
+    """Each referral's headline change (`headline_change`), for referrals with one; one query.
+
+    Takes the organization's id, as the rollups that read it know their
+    referrals by their rows (analytics.rollups).
+    """
+    scores = OutcomeScore.objects.filter(organization_id=organization_id, referral_id__in=list(referral_ids))
+    changes = changes_from_scores(scores.only("referral_id", "instrument", "phase", "score", "taken_on"))
+    return {
+        referral_id: headline
+        for referral_id, found in changes.items()
+        if (headline := headline_change(found)) is not None
+    }
+
+
 def referral_nps(*, organization: Organization, referral_ids: Collection[int]) -> dict[int, NpsAnswer]:
     """The patient's NPS answer of each referral that has one; one query."""
     rows = NpsResponse.objects.for_organization(organization).filter(referral_id__in=list(referral_ids))
@@ -158,12 +187,32 @@ class NpsSummary:
         return int(exact.quantize(Decimal(1), ROUND_HALF_UP))
 
 
+# DOMAIN.md's groups, as the score ranges (both ends included) every count of them reads.
+NPS_GROUPS: dict[str, tuple[int, int]] = {"promoter": (9, 10), "passive": (7, 8), "detractor": (0, 6)}
+
+
+def nps_group(group: str, *, field: str = "score") -> Q:
+    """Answers of `group` ("promoter", "passive", "detractor") as a condition on the score column `field`."""
+    low, high = NPS_GROUPS[group]
+    return Q(**{f"{field}__gte": low, f"{field}__lte": high})
+
+
 def nps_summary(scores: Iterable[int]) -> NpsSummary:
     counted = list(scores)
-    return NpsSummary(
-        promoters=sum(1 for score in counted if score >= 9),
-        passives=sum(1 for score in counted if 7 <= score <= 8),
-        detractors=sum(1 for score in counted if score <= 6),
+
+    def of(group: str) -> int:
+        low, high = NPS_GROUPS[group]
+        return sum(1 for score in counted if low <= score <= high)
+
+    return NpsSummary(promoters=of("promoter"), passives=of("passive"), detractors=of("detractor"))
+
+
+def nps_score_of_referral() -> Subquery:
+    """The outer query's referral's NPS answer (0–10), None before the patient answers; for annotations."""
+    return Subquery(
+        NpsResponse.objects.filter(
+            organization_id=OuterRef("organization_id"), referral_id=OuterRef("pk")
+        ).values("score")[:1]
     )
 
 

@@ -25,7 +25,7 @@ from clinics.roles import acts_as
 from outbox.models import OutboundEmail
 from outbox.services import email_enqueue
 from referrals.models import TRANSITIONS, Referral, Status
-from referrals.services import referral_transition
+from referrals.services import referral_transition, referrals_changed
 
 from .instruments import instrument
 from .models import (
@@ -212,6 +212,8 @@ def care_note_record(
                 f"A {referral.get_status_display().lower()} referral cannot be moved from here."
             )
         referral_transition(referral=referral, user=acting.user, to_status=to_status)
+    # Figures derived from referrals (analytics' rollups) read their scores and NPS.
+    referrals_changed(referral_ids=[referral.pk])
     return care_note
 
 
@@ -253,14 +255,18 @@ def nps_record(*, acting: Membership, referral: Referral, entry: NpsEntry, answe
     _require_recorder(acting, referral)
     if answered_on < received_on(referral):
         raise ValidationError({"answered_on": "The answer cannot be dated before the referral was received."})
-    return _nps_save(referral=referral, entry=entry, answered_on=answered_on, recorded_by=acting.user)
+    response = _nps_save(referral=referral, entry=entry, answered_on=answered_on, recorded_by=acting.user)
+    referrals_changed(referral_ids=[referral.pk])
+    return response
 
 
 @transaction.atomic
 def outcome_score_remove(*, acting: Membership, score: OutcomeScore) -> None:
     """Removes a score typed by mistake, so the right one can be typed."""
     _require_recorder(acting, score.referral)
+    referral_id = score.referral_id
     score.delete()
+    referrals_changed(referral_ids=[referral_id])
 
 
 # The patient's survey link.
@@ -379,7 +385,7 @@ def nps_survey_answer(*, token: str, entry: NpsEntry, now: datetime | None = Non
     if not claimed:
         raise SurveyAlreadyAnswered
     try:
-        return _nps_save(
+        response = _nps_save(
             referral=survey.referral,
             entry=entry,
             answered_on=organization_today(survey.organization, now=now),
@@ -388,6 +394,8 @@ def nps_survey_answer(*, token: str, entry: NpsEntry, now: datetime | None = Non
         )
     except NpsAlreadyAnswered:
         raise SurveyAlreadyAnswered from None
+    referrals_changed(referral_ids=[survey.referral_id])
+    return response
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -458,4 +466,5 @@ def outcomes_create_bulk(*, organization: Organization, records: Sequence[Outcom
                 row.care_note = note
         OutcomeScore.objects.bulk_create([row for rows in scores for row in rows])
         NpsResponse.objects.bulk_create(answers)
+        referrals_changed(referral_ids={record.referral.pk for record in records})
     return len(notes)

@@ -126,8 +126,9 @@ EXPECTED_ROLES = {
     "letters:to_send": SENDERS,
     "letters:mark_sent": SENDERS,
     "letters:print": SENDERS,
-    # Revenue is for admins only; liaisons see sources, outreach and plans; the front desk the pipeline.
-    "analytics:index": PIPELINE,
+    # Revenue is for admins only; liaisons see sources, outreach and plans; the front desk the pipeline;
+    # therapists the outcomes of their own caseload.
+    "analytics:index": EVERYONE,
     "analytics:pipeline": PIPELINE,
     "analytics:pipeline_export": PIPELINE,
     "analytics:sources": EDITORS,
@@ -136,6 +137,8 @@ EXPECTED_ROLES = {
     "analytics:revenue_export": ADMIN,
     "analytics:outreach": EDITORS,
     "analytics:outreach_export": EDITORS,
+    "analytics:outcomes": SCORECARDS,
+    "analytics:outcomes_export": SCORECARDS,
     "analytics:plans": EDITORS,
     "analytics:plans_export": EDITORS,
 }

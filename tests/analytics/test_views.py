@@ -26,10 +26,10 @@ def page(client, key, **params):
 @pytest.mark.parametrize(
     ("role", "allowed"),
     [
-        ("admin", {"pipeline", "sources", "revenue", "outreach", "plans"}),
-        ("liaison", {"pipeline", "sources", "outreach", "plans"}),
+        ("admin", {"pipeline", "sources", "revenue", "outreach", "outcomes", "plans"}),
+        ("liaison", {"pipeline", "sources", "outreach", "outcomes", "plans"}),
         ("front_desk", {"pipeline"}),
-        ("therapist", set()),
+        ("therapist", {"outcomes"}),
     ],
 )
 def test_each_role_sees_its_dashboards_and_only_admins_see_revenue(
@@ -40,8 +40,8 @@ def test_each_role_sees_its_dashboards_and_only_admins_see_revenue(
         expected = 200 if key in allowed else 403
         assert page(client, key).status_code == expected, key
         assert client.get(reverse(f"analytics:{key}_export"), PERIOD).status_code == expected, key
-    if allowed:
-        assert client.get(reverse("analytics:index")).url.startswith(reverse("analytics:pipeline"))
+    first = "pipeline" if "pipeline" in allowed else "outcomes"
+    assert client.get(reverse("analytics:index")).url.startswith(reverse(f"analytics:{first}"))
     body = page(client, "pipeline").content.decode() if "pipeline" in allowed else ""
     assert ("Revenue by source" in body) == ("revenue" in allowed)
 
@@ -168,7 +168,7 @@ def build_volume(world, count):
     rollups_rebuild(organization=org)
 
 
-@pytest.mark.parametrize("key", ["pipeline", "sources", "revenue", "outreach", "plans"])
+@pytest.mark.parametrize("key", ["pipeline", "sources", "revenue", "outreach", "outcomes", "plans"])
 def test_query_counts_stay_flat_from_one_referral_to_five_hundred(
     world, admin_client, key, django_assert_max_num_queries
 ):
@@ -197,6 +197,7 @@ def test_sections_build_within_their_stated_queries(world, django_assert_max_num
         (selectors.sources, 9),
         (selectors.revenue, 9),
         (selectors.outreach, 9),
+        (selectors.outcomes, 10),
         (selectors.plans, 4),
     ):
         with django_assert_max_num_queries(most):

@@ -54,3 +54,24 @@ def test_the_front_desk_sees_the_pipeline_and_no_money(page, live_server, demo):
     page.get_by_role("heading", name="Pipeline", exact=True).wait_for()
     assert page.get_by_role("link", name="Revenue by source").count() == 0
     assert page.console_errors == []
+
+
+def test_no_dashboard_is_wider_than_a_phone(page, live_server, demo):
+    page.set_viewport_size({"width": 390, "height": 844})
+    sign_in(page, live_server, "summit.admin")
+    for section in dashboard_sections():
+        page.goto(f"{live_server.url}/analytics/{section.key}/")
+        page.get_by_role("heading", name=section.title, exact=True).wait_for()
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390, section.key
+    assert page.console_errors == []
+
+
+def test_a_therapist_sees_the_outcomes_of_their_own_caseload(page, live_server, demo):
+    sign_in(page, live_server, "summit.therapist")
+    page.goto(f"{live_server.url}/analytics/")
+
+    page.get_by_role("heading", name="Outcomes and experience by source", exact=True).wait_for()
+    assert page.get_by_text("Your own caseload").count() == 1
+    assert page.get_by_role("link", name="Pipeline", exact=True).count() == 0
+    assert page.locator("canvas[data-chart]").count() >= 1
+    assert page.console_errors == []

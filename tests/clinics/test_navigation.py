@@ -95,7 +95,10 @@ def labels(links):
                 "Practices",
                 "Follow-ups",
             ],
-            [["Outcomes and scorecards", "All touches", "Calendar subscription"], ["Clinics and services"]],
+            [
+                ["Dashboards", "Outcomes and scorecards", "All touches", "Calendar subscription"],
+                ["Clinics and services"],
+            ],
         ),
         (
             Role.FRONT_DESK,

@@ -7,7 +7,8 @@ from ...rollups import rollups_rebuild, rollups_verify
 
 class Command(BaseCommand):
     help = (
-        "Remakes the dashboards' rollups from the referrals, their history, visits, payments and touches "
+        "Remakes the dashboards' rollups from the referrals, their history, visits, payments, care, letters "
+        "and touches "
         "(after an upgrade, a restore or a bulk load); with --verify, only compares them and reports."
     )
 
