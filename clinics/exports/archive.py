@@ -140,10 +140,7 @@ def readme(*, heading: str, written: Sequence[WrittenTable], excluded: Sequence[
         "passwords, sign-in and link tokens and other secrets are never exported.",
         "",
     ]
-    lines += [
-        f"- {_cell_text(str(item.model._meta.verbose_name_plural).capitalize())}: {item.reason}"
-        for item in excluded
-    ]
+    lines += [f"- {item.label}: {_cell_text(item.reason)}" for item in excluded]
     return "\n".join(lines) + "\n"
 
 

@@ -57,6 +57,11 @@ class ExcludedModel:
     model: type[models.Model]
     reason: str
 
+    @property
+    def label(self) -> str:
+        name = str(self.model._meta.verbose_name_plural)
+        return name[:1].upper() + name[1:]
+
 
 _tables: dict[str, ExportTable] = {}
 _excluded: dict[type[models.Model], ExcludedModel] = {}

@@ -46,6 +46,7 @@ def labels(links):
                     "Service announcements",
                     "Email log",
                     "Organization settings",
+                    "Data export",
                 ],
                 [
                     "Dashboards",
