@@ -48,8 +48,8 @@ class ExportSweep:
 
 
 @dataclass(frozen=True)
-class ExportFiles:
-    model: type[models.Model]
+class ExportFiles[ExportT: models.Model]:
+    model: type[ExportT]
     # How long a written file is kept.
     lifetime: timedelta
     # How long a claim lasts without news from its run.
@@ -65,7 +65,7 @@ class ExportFiles:
     # The progress fields a new claim starts again from.
     progress_reset: Mapping[str, Any] = field(default_factory=dict)
 
-    def claim(self, export_id: int) -> Any:
+    def claim(self, export_id: int) -> ExportT | None:
         """Takes the export for this run with one conditional UPDATE; None if another run holds it,
         it is finished or expired, or it was claimed `max_attempts` times."""
         now = timezone.now()

@@ -44,7 +44,7 @@ def _queue(export_id: int) -> None:
     export_organization.delay(export_id)
 
 
-FILES = ExportFiles(
+FILES = ExportFiles[OrganizationExport](
     model=OrganizationExport,
     lifetime=EXPORT_LIFETIME,
     # Renewed after every chunk and every table (a fraction of a second each): only a dead run lets it lapse.

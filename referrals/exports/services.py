@@ -79,7 +79,7 @@ def _queue(export_id: int) -> None:
 
 
 # The claim, lease, publication and expiry every background export shares (clinics/exports/jobs.py).
-FILES = ExportFiles(
+FILES = ExportFiles[ReferralExport](
     model=ReferralExport,
     lifetime=EXPORT_LIFETIME,
     lease=EXPORT_LEASE,

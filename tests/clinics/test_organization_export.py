@@ -81,7 +81,7 @@ def tenant_models() -> list[type[models.Model]]:
         field.remote_field.through
         for model in owned
         for field in model._meta.many_to_many
-        if field.remote_field.through._meta.auto_created
+        if field.remote_field.through is not None and field.remote_field.through._meta.auto_created
     ]
     return owned + through
 
