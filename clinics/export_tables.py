@@ -1,5 +1,7 @@
 """The organization's own tables in its data export: itself, its clinics, staff, payers and services."""
 
+from accounts.models import User
+
 from .exports.registry import register
 from .models import Clinic, Membership, Organization, OrganizationExport, Payer, ServiceOffering
 
@@ -25,6 +27,7 @@ register(
         "Other tables name people by user_id: the user_id column here says who that is."
     ),
     extra_columns=("user__username", "user__first_name", "user__last_name", "user__email"),
+    identifies={User: "user_id"},
 )
 register(Payer, name="payers", description="Insurers and payment sources on the organization's list.")
 register(ServiceOffering, name="service_offerings", description="The programs each clinic offers.")

@@ -18,10 +18,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import IO
 
+from django.db import models
+
 from config.spreadsheets import csv_lines
 
 from ..models import Organization
-from .registry import ExcludedModel, ExportTable
+from .registry import ExcludedModel, ExportColumn, ExportTable, id_pointers
 
 
 @dataclass(frozen=True)
@@ -121,6 +123,7 @@ def readme(*, heading: str, written: Sequence[WrittenTable], excluded: Sequence[
     lines += [
         f"| {item.table.name}.csv | {item.rows} | {_cell_text(item.table.description)} |" for item in written
     ]
+    pointers = id_pointers()
     for item in written:
         lines += [
             "",
@@ -131,7 +134,10 @@ def readme(*, heading: str, written: Sequence[WrittenTable], excluded: Sequence[
             "| Column | Meaning |",
             "| --- | --- |",
         ]
-        lines += [f"| {column.header} | {_cell_text(column.description)} |" for column in item.table.columns]
+        lines += [
+            f"| {column.header} | {_cell_text(column.description + _points_to(column, pointers))} |"
+            for column in item.table.columns
+        ]
     lines += [
         "",
         "## Left out",
@@ -142,6 +148,15 @@ def readme(*, heading: str, written: Sequence[WrittenTable], excluded: Sequence[
     ]
     lines += [f"- {item.label}: {_cell_text(item.reason)}" for item in excluded]
     return "\n".join(lines) + "\n"
+
+
+def _points_to(column: ExportColumn, pointers: dict[type[models.Model], str]) -> str:
+    """Where to look up the row an id column names."""
+    target = column.field.related_model
+    if not column.field.is_relation or not isinstance(target, type):
+        return ""
+    where = pointers.get(target, f"{target._meta.verbose_name_plural}, not exported")
+    return f" (an id: see {where})"
 
 
 def _cell_text(text: str) -> str:

@@ -14,8 +14,8 @@ says token, password or secret must be named in `exclude_fields`, or
 `register` refuses the table.
 """
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 
 from django.db import models
 from django.db.models import QuerySet
@@ -50,6 +50,8 @@ class ExportTable:
     columns: tuple[ExportColumn, ...]
     # `rows(organization)`: the organization's rows, and no one else's.
     rows: Callable[[Organization], QuerySet]
+    # Models whose ids this table's columns explain ({User: "user_id"}: staff.csv says who a user is).
+    identifies: Mapping[type[models.Model], str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,7 @@ def register(
     exclude_fields: Iterable[str] = (),
     extra_columns: Iterable[str] = (),
     queryset: Callable[[Organization], QuerySet] | None = None,
+    identifies: Mapping[type[models.Model], str] | None = None,
 ) -> ExportTable:
     """Adds `model` to the export as `name`.csv; registering the same name again replaces it.
 
@@ -101,7 +104,12 @@ def register(
             return model._default_manager.filter(organization=organization)
 
     table = ExportTable(
-        name=name, model=model, description=description, columns=tuple(columns), rows=queryset
+        name=name,
+        model=model,
+        description=description,
+        columns=tuple(columns),
+        rows=queryset,
+        identifies=identifies or {},
     )
     _tables[name] = table
     return table
@@ -114,6 +122,14 @@ def exclude(model: type[models.Model], *, reason: str) -> None:
 
 def export_tables() -> list[ExportTable]:
     return list(_tables.values())
+
+
+def id_pointers() -> dict[type[models.Model], str]:
+    """Where the README sends a reader to look an id up: "referrals.csv", "user_id in staff.csv"."""
+    pointers = {table.model: f"{table.name}.csv" for table in _tables.values()}
+    for table in _tables.values():
+        pointers |= {model: f"{column} in {table.name}.csv" for model, column in table.identifies.items()}
+    return pointers
 
 
 def excluded_models() -> list[ExcludedModel]:
@@ -151,8 +167,6 @@ def _describe(field: models.Field) -> str:
     text = text[:1].upper() + text[1:]
     if field.primary_key and not field.is_relation:
         text = "Id"
-    if field.is_relation and field.related_model is not None and not isinstance(field.related_model, str):
-        text += f" (an id of {field.related_model._meta.verbose_name_plural})"
     if field.help_text:
         text += f". {field.help_text}"
     if field.choices and not field.is_relation:

@@ -142,6 +142,9 @@ def test_the_zip_holds_every_table_and_a_readme_of_every_column(
             assert f"| {column.header} |" in section, f"README lacks {table.name}.{column.header}"
     for item in excluded_models():
         assert f"- {item.label}: " in readme
+    # An id says where to look it up: the table of its model, or the table that says who a user is.
+    assert "| clinic_id | Clinic (an id: see clinics.csv) |" in readme
+    assert "| therapist_id | Therapist (an id: see user_id in staff.csv) |" in readme
     assert (export.tables_done, export.tables_total) == (len(tables), len(tables))
     assert export.rows_done == sum(len(members[f"{table.name}.csv"]) for table in tables)
     assert export.size == default_storage.size(export.file.name) > 0
@@ -433,7 +436,7 @@ def test_the_progress_page_refreshes_itself_until_the_export_is_finished(admin_c
     )
 
     page = admin_client.get(reverse("clinics:data_export_detail", args=[export.pk])).content.decode()
-    assert "table 10 of 40" in page
+    assert "10 of 40 tables, 1,234 rows so far" in page
     assert "25 %" in page
     assert 'hx-trigger="every 2s"' in page
     assert '<meta http-equiv="refresh"' in page  # inside <noscript>: no JavaScript needed
