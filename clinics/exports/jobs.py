@@ -66,8 +66,11 @@ class ExportFiles[ExportT: models.Model]:
     progress_reset: Mapping[str, Any] = field(default_factory=dict)
 
     def claim(self, export_id: int) -> ExportT | None:
-        """Takes the export for this run with one conditional UPDATE; None if another run holds it,
-        it is finished or expired, or it was claimed `max_attempts` times."""
+        """Takes the export for this run with one conditional UPDATE; two runs never both win it.
+
+        None when it is not claimable: another run holds it, it is finished or
+        expired, or `max_attempts` runs have claimed it already.
+        """
         now = timezone.now()
         token = secrets.token_hex(16)
         claimable = Q(status=ExportStatus.QUEUED) | Q(status=ExportStatus.RUNNING, claimed_until__lte=now)
