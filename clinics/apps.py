@@ -1,5 +1,6 @@
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
+from django.utils.module_loading import autodiscover_modules
 
 
 class ClinicsConfig(AppConfig):
@@ -13,3 +14,6 @@ class ClinicsConfig(AppConfig):
         from .vocabulary import populations_after_migrate
 
         post_migrate.connect(populations_after_migrate, sender=self)
+        # Every app's tables for the organization data export (clinics/exports/registry.py),
+        # this one's included: loaded by name, so clinics names no app above it.
+        autodiscover_modules("export_tables")

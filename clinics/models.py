@@ -243,3 +243,64 @@ class ServiceOffering(TenantModel):
     def clean(self) -> None:
         if self.clinic_id and self.clinic.organization_id != self.organization_id:
             raise ValidationError({"clinic": "Choose a clinic of this organization."})
+
+
+class ExportStatus(models.TextChoices):
+    """Where a file written in the background stands: shared by every export Rapport writes."""
+
+    QUEUED = "queued", "Waiting for the background worker"
+    RUNNING = "running", "Writing"
+    READY = "ready", "Ready to download"
+    FAILED = "failed", "Failed"
+    EXPIRED = "expired", "Expired"
+
+
+class OrganizationExport(TenantModel):
+    """One ZIP of everything the organization holds, written by the worker and kept until it expires.
+
+    The row outlives its file: once expired it still says who took the
+    organization's data out, when, and how big the file was.
+    """
+
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    status = models.CharField(max_length=20, choices=ExportStatus.choices, default=ExportStatus.QUEUED)
+    # Progress: the registry's tables written so far, and their rows.
+    tables_total = models.PositiveSmallIntegerField(default=0)
+    tables_done = models.PositiveSmallIntegerField(default=0)
+    rows_done = models.PositiveBigIntegerField(default=0)
+    # The ZIP's size in bytes, once written.
+    size = models.PositiveBigIntegerField(default=0)
+    # Never served at a URL: downloaded only through the view that checks the organization and role.
+    file = models.FileField(blank=True)
+    error = models.TextField(blank=True)
+    # The worker that writes the file holds the claim: a token and a lease it renews as it goes.
+    claim_token = models.CharField(max_length=32, blank=True)
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    # Runs that claimed it: an export that stops its worker every time is given up, not retried for ever.
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(fields=["organization", "-created_at"], name="clinics_orgexport_org_created"),
+            models.Index(fields=["status", "expires_at"], name="clinics_orgexport_status_exp"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Organization export #{self.pk}"
+
+    @property
+    def percent(self) -> int:
+        if self.status == ExportStatus.READY:
+            return 100
+        return min(100, 100 * self.tables_done // self.tables_total) if self.tables_total else 0
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (ExportStatus.READY, ExportStatus.FAILED, ExportStatus.EXPIRED)

@@ -94,4 +94,5 @@ register_menu_entry(MenuEntry("Payers", "clinics:payer_list", ADMINS, order=20, 
 register_menu_entry(
     MenuEntry("Organization settings", "clinics:organization_settings", ADMINS, order=90, menu=Menu.ADMIN)
 )
+register_menu_entry(MenuEntry("Data export", "clinics:data_export", ADMINS, order=95, menu=Menu.ADMIN))
 register_menu_entry(MenuEntry("Clinics and services", "clinics:list", ALL_ROLES, order=10, menu=Menu.ACCOUNT))

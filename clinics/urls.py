@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import export_views, views
 
 app_name = "clinics"
 
@@ -15,6 +15,18 @@ urlpatterns = [
     path("services/add/", views.service_create, name="service_create"),
     path("services/<int:offering_id>/edit/", views.service_edit, name="service_edit"),
     path("settings/", views.organization_settings, name="organization_settings"),
+    path("data-export/", export_views.data_export, name="data_export"),
+    path("data-export/request/", export_views.data_export_request, name="data_export_request"),
+    path(
+        "data-export/<int:organization_export_id>/",
+        export_views.data_export_detail,
+        name="data_export_detail",
+    ),
+    path(
+        "data-export/<int:organization_export_id>/download/",
+        export_views.data_export_download,
+        name="data_export_download",
+    ),
     path("staff/", views.staff_list, name="staff_list"),
     path("staff/add/", views.staff_create, name="staff_create"),
     path("staff/<int:membership_id>/edit/", views.staff_edit, name="staff_edit"),

@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
-from clinics.models import Clinic, Organization, Payer, TenantModel
+from clinics.models import Clinic, ExportStatus, Organization, Payer, TenantModel
 from clinics.phones import PhoneField
 from physicians.models import Physician, Practice
 
@@ -567,14 +567,6 @@ class ReferralSettings(models.Model):
 
     def __str__(self) -> str:
         return f"Referral settings of {self.organization_id}"
-
-
-class ExportStatus(models.TextChoices):
-    QUEUED = "queued", "Waiting for the background worker"
-    RUNNING = "running", "Writing"
-    READY = "ready", "Ready to download"
-    FAILED = "failed", "Failed"
-    EXPIRED = "expired", "Expired"
 
 
 class ReferralExport(TenantModel):

@@ -6,10 +6,13 @@ exist. A new URL keyword with no entry in OBJECT_MAKERS fails this test, so
 every new view is covered the day it is added.
 """
 
+import datetime
+
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 
-from clinics.models import Organization
+from clinics.models import Organization, OrganizationExport
 from referrals.models import PlanOfCare, ReferralDocument
 
 from .factories import (
@@ -52,6 +55,11 @@ OBJECT_MAKERS = {
     "document_id": lambda organization: ReferralDocumentFactory(organization=organization).pk,
     "plan_id": lambda organization: PlanOfCareFactory(organization=organization).pk,
     "export_id": lambda organization: ReferralExportFactory(organization=organization).pk,
+    "organization_export_id": lambda organization: (
+        OrganizationExport.objects.create(
+            organization=organization, expires_at=timezone.now() + datetime.timedelta(hours=24)
+        ).pk
+    ),
     "touch_id": lambda organization: TouchFactory(organization=organization).pk,
     "followup_id": lambda organization: FollowUpFactory(organization=organization).pk,
     "announcement_id": lambda organization: ServiceAnnouncementFactory(organization=organization).pk,

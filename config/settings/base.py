@@ -317,6 +317,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "referrals.sweep_exports",
         "schedule": timedelta(minutes=5),
     },
+    # The same for organization data exports (clinics/exports).
+    "sweep-organization-exports": {
+        "task": "clinics.sweep_organization_exports",
+        "schedule": timedelta(minutes=5),
+    },
     # Sends what on_commit did not (a worker down, a retry coming due).
     "send-pending-email": {
         "task": "outbox.send_pending",

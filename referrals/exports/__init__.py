@@ -19,4 +19,7 @@
    attachment; after EXPORT_LIFETIME the beat sweep deletes the file and
    marks the row expired. The row stays: it records who exported which
    referrals, when, and whether with patient data.
+
+The claim, lease, publication and sweep are `clinics.exports.jobs.ExportFiles`,
+shared with the organization data export; this package says what is written.
 """

@@ -2,26 +2,22 @@
 
 import io
 import logging
-import secrets
 import tempfile
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import IO, Any
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.core.exceptions import PermissionDenied
-from django.core.files import File
-from django.core.files.storage import default_storage
 from django.db import transaction
-from django.db.models import F, Q
 from django.utils import timezone
 
+from clinics.exports.jobs import ExportClaimLost, ExportFiles, ExportSweep
 from clinics.models import Membership, Organization
 from clinics.roles import ADMINS, acts_as
 from config.spreadsheets import csv_lines
 
-from ..models import ExportStatus, ReferralExport
+from ..models import ReferralExport
 from .columns import export_columns, fields_read, filters_for_storage, storage_name
 from .selectors import referral_export_rows
 
@@ -41,11 +37,6 @@ GIVEN_UP = (
     f"The export was started {EXPORT_MAX_ATTEMPTS} times and never finished. "
     "Narrow the filters and export again; if it fails again, tell your administrator."
 )
-SWEEP_BATCH = 500
-
-
-class ExportClaimLost(Exception):
-    """The run no longer holds the export: its lease ran out and another run took over, or it expired."""
 
 
 def referral_export_request(
@@ -87,6 +78,19 @@ def _queue(export_id: int) -> None:
     export_referrals.delay(export_id)
 
 
+# The claim, lease, publication and expiry every background export shares (clinics/exports/jobs.py).
+FILES = ExportFiles[ReferralExport](
+    model=ReferralExport,
+    lifetime=EXPORT_LIFETIME,
+    lease=EXPORT_LEASE,
+    max_attempts=EXPORT_MAX_ATTEMPTS,
+    given_up=GIVEN_UP,
+    storage_name=storage_name,
+    queue=_queue,
+    progress_reset={"rows_done": 0, "rows_total": 0},
+)
+
+
 def referral_export_run(*, export_id: int) -> ReferralExport | None:
     """Writes the export's file if this run can claim it; returns the export, or None if it was not claimable.
 
@@ -94,7 +98,7 @@ def referral_export_run(*, export_id: int) -> ReferralExport | None:
     error releases the claim and propagates, so the task can retry; once it
     gives up, `referral_export_fail` records why.
     """
-    export = _claim(export_id)
+    export = FILES.claim(export_id)
     if export is None:
         logger.info("Referral export %s is not waiting to be written; nothing to do", export_id)
         return None
@@ -103,43 +107,15 @@ def referral_export_run(*, export_id: int) -> ReferralExport | None:
     except ExportClaimLost:
         logger.warning("Referral export %s was taken over by another run; this run stopped", export_id)
     except BaseException:
-        ReferralExport.objects.filter(pk=export.pk, claim_token=export.claim_token).update(
-            status=ExportStatus.QUEUED, claim_token="", claimed_until=None
-        )
+        FILES.release(export)
         raise
     export.refresh_from_db()
     return export
 
 
-def _claim(export_id: int) -> ReferralExport | None:
-    """Takes the export for this run with one conditional UPDATE: two runs never both win it."""
-    now = timezone.now()
-    token = secrets.token_hex(16)
-    claimable = Q(status=ExportStatus.QUEUED) | Q(status=ExportStatus.RUNNING, claimed_until__lte=now)
-    claimed = ReferralExport.objects.filter(
-        claimable, pk=export_id, expires_at__gt=now, attempts__lt=EXPORT_MAX_ATTEMPTS
-    ).update(
-        status=ExportStatus.RUNNING,
-        attempts=F("attempts") + 1,
-        claim_token=token,
-        claimed_until=now + EXPORT_LEASE,
-        started_at=now,
-        rows_done=0,
-        rows_total=0,
-        error="",
-    )
-    if not claimed:
-        return None
-    return ReferralExport.objects.select_related("organization").get(pk=export_id)
-
-
 def _renew(export: ReferralExport, **progress: int) -> None:
     """Saves progress and renews the lease, if this run still holds the claim."""
-    renewed = ReferralExport.objects.filter(pk=export.pk, claim_token=export.claim_token).update(
-        claimed_until=timezone.now() + EXPORT_LEASE, **progress
-    )
-    if not renewed:
-        raise ExportClaimLost
+    FILES.renew(export, **progress)
 
 
 def _write(export: ReferralExport) -> None:
@@ -169,100 +145,20 @@ def _write(export: ReferralExport) -> None:
         # Checked once more just before the file is replaced: only the holder of the claim writes it.
         _renew(export, rows_done=rows_done)
         raw.seek(0)
-        name = _store(storage_name(organization_id=export.organization_id, export_id=export.pk), raw)
-    now = timezone.now()
-    published = ReferralExport.objects.filter(pk=export.pk, claim_token=export.claim_token).update(
-        status=ExportStatus.READY,
-        file=name,
-        rows_done=rows_done,
-        rows_total=rows_done,
-        finished_at=now,
-        expires_at=now + EXPORT_LIFETIME,
-        claim_token="",
-        claimed_until=None,
-    )
-    if not published:
-        raise ExportClaimLost
+        name = FILES.store(export, raw)
+    FILES.publish(export, file_name=name, rows_done=rows_done, rows_total=rows_done)
     logger.info("Referral export %s is ready: %d rows", export.pk, rows_done)
-
-
-def _store(name: str, content: IO[bytes]) -> str:
-    """Puts the finished file under the export's one name, replacing what a killed run left there."""
-    default_storage.delete(name)
-    return default_storage.save(name, File(content, name=name))
 
 
 def referral_export_fail(*, export_id: int, error: str) -> None:
     """Marks the export failed with `error`, unless it has finished."""
-    ReferralExport.objects.filter(
-        pk=export_id, status__in=[ExportStatus.QUEUED, ExportStatus.RUNNING]
-    ).update(
-        status=ExportStatus.FAILED,
-        error=error,
-        finished_at=timezone.now(),
-        claim_token="",
-        claimed_until=None,
-    )
-
-
-@dataclass(frozen=True)
-class ExportSweep:
-    requeued: int
-    given_up: int
-    expired: int
+    FILES.fail(export_id, error)
 
 
 def referral_exports_sweep(*, now: datetime | None = None) -> ExportSweep:
     """Queues again the exports whose message or run was lost, and expires old ones; safe to run twice.
 
-    1. Stalled: waiting longer than a lease (the broker was down when it was
-       requested), or running with its lease run out (its worker died). Queued
-       again, as the claim makes an extra message harmless; or failed, when
-       EXPORT_MAX_ATTEMPTS runs have claimed it already.
-    2. Expired: past `expires_at` and not being written at this moment. The
-       row is kept, its file deleted once the row's change commits. Rows are
-       locked and skipped if locked, so two sweeps never expire a row twice.
+    See `ExportFiles.sweep`: stalled exports are queued again, or given up
+    after EXPORT_MAX_ATTEMPTS runs; expired ones keep their row and lose their file.
     """
-    now = now or timezone.now()
-    stalled = ReferralExport.objects.filter(
-        Q(status=ExportStatus.QUEUED, created_at__lte=now - EXPORT_LEASE)
-        | Q(status=ExportStatus.RUNNING, claimed_until__lte=now),
-        expires_at__gt=now,
-    )
-    given_up = stalled.filter(attempts__gte=EXPORT_MAX_ATTEMPTS).update(
-        status=ExportStatus.FAILED, error=GIVEN_UP, finished_at=now, claim_token="", claimed_until=None
-    )
-    requeued = list(stalled.values_list("pk", flat=True))
-    for export_id in requeued:
-        _queue(export_id)
-    expired = 0
-    while True:
-        with transaction.atomic():
-            batch = list(
-                ReferralExport.objects.select_for_update(skip_locked=True)
-                .filter(
-                    status__in=[
-                        ExportStatus.QUEUED,
-                        ExportStatus.RUNNING,
-                        ExportStatus.READY,
-                        ExportStatus.FAILED,
-                    ],
-                    expires_at__lte=now,
-                )
-                .exclude(status=ExportStatus.RUNNING, claimed_until__gt=now)
-                .order_by("pk")
-                .values_list("pk", "organization_id")[:SWEEP_BATCH]
-            )
-            ReferralExport.objects.filter(pk__in=[export_id for export_id, _ in batch]).update(
-                status=ExportStatus.EXPIRED, file="", claim_token="", claimed_until=None
-            )
-            for export_id, organization_id in batch:
-                _delete_on_commit(storage_name(organization_id=organization_id, export_id=export_id))
-        expired += len(batch)
-        if len(batch) < SWEEP_BATCH:
-            return ExportSweep(requeued=len(requeued), given_up=given_up, expired=expired)
-
-
-def _delete_on_commit(name: str) -> None:
-    # By its one name, not the row's file field: it also finds what a run that never finished left.
-    transaction.on_commit(lambda: default_storage.delete(name))
+    return FILES.sweep(now=now)

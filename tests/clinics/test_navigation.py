@@ -47,6 +47,7 @@ def labels(links):
                     "Email log",
                     "Patient data retention",
                     "Organization settings",
+                    "Data export",
                 ],
                 [
                     "Dashboards",
