@@ -110,5 +110,5 @@ def test_a_person_in_kolkata_gets_theirs_at_seven_in_kolkata_on_their_monday():
 
 
 def test_a_week_name_that_is_not_one_is_refused():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="does not match format"):
         week_monday("2026-W99")

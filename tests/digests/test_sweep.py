@@ -69,7 +69,7 @@ def test_due_digests_are_queued_once_however_often_the_sweep_runs(staff):
 
 
 def test_a_row_claimed_by_another_sweep_meanwhile_is_not_queued_twice(staff):
-    """Two sweeps read the same due rows; the second's conditional claim finds them moved and queues nothing."""
+    """A second sweep that read the rows before the first committed claims none of them."""
     digests_send_due(now=WEDNESDAY)
     stale = list(DigestPreference.objects.all())
     digests_send_due(now=MONDAY_SEVEN)
