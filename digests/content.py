@@ -498,9 +498,8 @@ def _change_text(changes: list[OutcomeChange]) -> str:
         verdict = {True: "reached the MCID", False: "below the MCID", None: "no MCID published"}[
             change.reached_mcid
         ]
-        parts.append(
-            f"{change.instrument_code} {change.intake_score:g} → {change.latest_score:g} ({verdict})"
-        )
+        intake, latest = (f"{score.normalize():f}" for score in (change.intake_score, change.latest_score))
+        parts.append(f"{change.instrument_name} {intake} → {latest} ({verdict})")
     return "; ".join(parts)
 
 
