@@ -272,3 +272,15 @@ def digest_send_test(*, membership: Membership) -> tuple[OutboundEmail, bool]:
         test=True,
     )
     return email, not before
+
+
+def digests_make_due(*, now: datetime.datetime) -> int:
+    """Makes every digest that is on due at `now` (`send_digests --due-now`, for the demo and trials).
+
+    The digest then sent is this week's (its key names the week of `now`), so
+    a person who already had this week's gets none; one statement.
+    """
+    digest_preferences_ensure(now=now)
+    return DigestPreference.objects.filter(enabled=True, next_digest_at__isnull=False).update(
+        next_digest_at=now
+    )
