@@ -588,7 +588,7 @@ def _liaison_followups(week: OrganizationWeek, user_id: int) -> DigestSection:
 def _trend_line(trend: Any) -> Line:
     return Line(
         trend.name,
-        trend.link,
+        site_url(trend.link) if trend.link else "",
         f"{trend.now} referral{pluralize(trend.now)}, {_signed(trend.change)} on the 4 weeks before",
     )
 
