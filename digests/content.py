@@ -112,6 +112,7 @@ DIGEST_ROLES = frozenset(ROLE_SECTIONS)
 # Rows shown in one list before "and N more" (the link shows them all).
 LIST_LIMIT = 8
 TOP_SOURCES = 5
+PRACTICES_SHOWN = 5
 # How far back top sources, new sources and revenue look: a week is too short to show a trend.
 TREND_DAYS = 28
 REVENUE_DAYS = 90
@@ -425,6 +426,10 @@ def _therapist_plans(week: OrganizationWeek, user_id: int) -> DigestSection:
         )
         title = practice_group.practice.name if practice_group.practice else "No practice on file"
         groups.append(_listed(title, lines, note=f"Call {call}" if call else ""))
+    if len(groups) > PRACTICES_SHOWN:
+        # The practices with the most overdue plans come first; the rest are one line, the link shows them.
+        rest = sum(len(group.lines) + group.more for group in groups[PRACTICES_SHOWN:])
+        groups = [*groups[:PRACTICES_SHOWN], Group(title="", lines=[], more=rest)]
     overdue = sum(
         row.state.status == PlanStatus.OVERDUE
         for group in week.plans
