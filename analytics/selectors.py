@@ -1059,7 +1059,7 @@ class _LiftInputs:
 
     tiers: dict[int, str]
     # (physician, day, kind, made by) of every touch day in reach.
-    touches: list[tuple[int, date, str, int | None]]
+    touches: Sequence[tuple[int, date, str, int | None]]
     referrals: lift_math.ReferralDays
     period: Period
     last_event_day: date

@@ -699,7 +699,7 @@ def _admin_revenue(week: OrganizationWeek) -> DigestSection:
             row[0].text,
             site_url(row[1].link) if row[1].link else "",
             f"{row[4].text} collected from {row[1].text} referral{pluralize(row[1].value)}",
-        )  # type: ignore[arg-type]
+        )
         for row in table.rows[:TOP_SOURCES]
         if row[4].value
     ]

@@ -24,15 +24,15 @@ class DigestPreferenceForm(StyledForm, forms.ModelForm):
 
     def __init__(self, *args: Any, role: str, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        choices = [(section.value, section.label) for section in sections_for(role)]
+        self.section_keys = [section.value for section in sections_for(role)]
         field = self.fields["sections"]
         assert isinstance(field, forms.MultipleChoiceField)
-        field.choices = choices
+        field.choices = [(section.value, section.label) for section in sections_for(role)]
         if not self.is_bound:
-            self.initial["sections"] = [key for key, _ in choices if key not in self.instance.sections_off]
+            self.initial["sections"] = [
+                key for key in self.section_keys if key not in self.instance.sections_off
+            ]
 
     def sections_off(self) -> list[str]:
-        field = self.fields["sections"]
-        assert isinstance(field, forms.MultipleChoiceField)
         chosen = set(self.cleaned_data["sections"])
-        return [str(key) for key, _ in field.choices if key not in chosen]
+        return [key for key in self.section_keys if key not in chosen]

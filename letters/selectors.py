@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import models
-from django.db.models import Case, Count, Exists, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models import Case, Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.utils import timezone
 
 from clinics.clock import organization_today, organization_zone
@@ -478,7 +478,7 @@ def loop_not_closed(
             waiting_letter=Subquery(waiting.order_by("letter__created_at").values("letter__status")[:1]),
         )
         .select_related("physician", "clinic", "therapist")
-        .order_by("seen_at", "pk")
+        .order_by(F("seen_at"), "pk")
     )
 
 
