@@ -45,6 +45,7 @@ def labels(links):
                     "Import visits and payments",
                     "Service announcements",
                     "Email log",
+                    "Weekly digests",
                     "Organization settings",
                 ],
                 [
@@ -53,6 +54,7 @@ def labels(links):
                     "Outreach activity",
                     "All touches",
                     "Calendar subscription",
+                    "Weekly digest",
                 ],
                 ["Clinics and services"],
             ],
@@ -78,6 +80,7 @@ def labels(links):
                     "Outreach activity",
                     "All touches",
                     "Calendar subscription",
+                    "Weekly digest",
                 ],
                 ["Clinics and services"],
             ],
@@ -94,7 +97,10 @@ def labels(links):
                 "Practices",
                 "Follow-ups",
             ],
-            [["Outcomes and scorecards", "All touches", "Calendar subscription"], ["Clinics and services"]],
+            [
+                ["Outcomes and scorecards", "All touches", "Calendar subscription", "Weekly digest"],
+                ["Clinics and services"],
+            ],
         ),
         (
             Role.FRONT_DESK,
