@@ -7,10 +7,12 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 from django.db import connection
+from django.db.models import F
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from clinics.models import Role
+from digests import services
 from digests.models import DigestPreference, Section
 from digests.services import digest_preference_update, digests_send_due
 from outbox.models import EmailStatus, OutboundEmail
@@ -24,6 +26,7 @@ KOLKATA = ZoneInfo("Asia/Kolkata")
 # Wednesday December 2, 2026, noon in Denver: the defaults make the next digest Monday the 7th at 7:00.
 WEDNESDAY = datetime.datetime(2026, 12, 2, 12, tzinfo=DENVER)
 MONDAY_SEVEN = datetime.datetime(2026, 12, 7, 7, tzinfo=DENVER)
+WEEK = datetime.timedelta(weeks=1)
 
 
 def digests():
@@ -68,21 +71,25 @@ def test_due_digests_are_queued_once_however_often_the_sweep_runs(staff):
     assert preference_of(staff[Role.ADMIN]).last_week == "2026-W50"
 
 
-def test_a_row_claimed_by_another_sweep_meanwhile_is_not_queued_twice(staff):
-    """A second sweep that read the rows before the first committed claims none of them."""
+def test_a_batch_whose_row_another_sweep_claimed_meanwhile_is_rolled_back_and_queues_nothing(
+    staff, monkeypatch
+):
+    """Between reading the due rows and claiming them, another sweep moves one: the claim sees it and gives up."""
     digests_send_due(now=WEDNESDAY)
-    stale = list(DigestPreference.objects.all())
-    digests_send_due(now=MONDAY_SEVEN)
+    moved = preference_of(staff[Role.LIAISON])
+    next_at = services._next_at
 
-    # The second sweep's claim, with what it read before the first committed.
-    from django.db.models import Q
+    def another_sweep_claims_first(preference, *, after):
+        DigestPreference.objects.filter(pk=moved.pk).update(next_digest_at=F("next_digest_at") + WEEK)
+        return next_at(preference, after=after)
 
-    claimed = DigestPreference.objects.filter(
-        Q(*[Q(pk=row.pk, next_digest_at=row.next_digest_at) for row in stale], _connector=Q.OR)
-    ).update(last_week="stolen")
+    monkeypatch.setattr(services, "_next_at", another_sweep_claims_first)
+    assert digests_send_due(now=MONDAY_SEVEN) == 0
+    monkeypatch.undo()
 
-    assert claimed == 0
-    assert digests().count() == 3
+    assert not digests().exists()
+    assert preference_of(staff[Role.THERAPIST]).next_digest_at == MONDAY_SEVEN  # still due
+    assert digests_send_due(now=MONDAY_SEVEN) == 3
 
 
 @pytest.mark.parametrize(
