@@ -74,7 +74,7 @@ def test_due_digests_are_queued_once_however_often_the_sweep_runs(staff):
 def test_a_batch_whose_row_another_sweep_claimed_meanwhile_is_rolled_back_and_queues_nothing(
     staff, monkeypatch
 ):
-    """Between reading the due rows and claiming them, another sweep moves one: the claim sees it and gives up."""
+    """Between reading the due rows and claiming them, another sweep moves one: the claim gives up."""
     digests_send_due(now=WEDNESDAY)
     moved = preference_of(staff[Role.LIAISON])
     next_at = services._next_at
