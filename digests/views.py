@@ -20,7 +20,7 @@ from clinics.tenancy import OrganizationRequest, organization_switch, staff_view
 from . import selectors, services
 from .content import DIGEST_ROLES
 from .forms import DigestPreferenceForm
-from .schedule import WEEKDAYS
+from .schedule import WEEKDAYS, week_monday
 
 
 def _membership_in(request: OrganizationRequest, organization_id: int) -> Membership | None:
@@ -51,6 +51,12 @@ def digest_view(request: OrganizationRequest, organization_id: int) -> HttpRespo
     preference = services.digest_preference_for(membership=membership)
     digest = selectors.digest_preview(membership=membership, sections_off=set(preference.sections_off))
     others = [m for m in request.memberships if m.pk != membership.pk and m.role in DIGEST_ROLES]
+    # The email's link names its week: say so when the page, which shows the digest now, is of another.
+    emailed_week = request.GET.get("week", "")
+    try:
+        emailed_monday = week_monday(emailed_week) if emailed_week != digest.week else None
+    except ValueError:
+        emailed_monday = None
     return render(
         request,
         "digests/digest_page.html",
@@ -60,6 +66,7 @@ def digest_view(request: OrganizationRequest, organization_id: int) -> HttpRespo
             "weekday": WEEKDAYS[preference.weekday],
             "others": others,
             "can_send": membership.role in ADMINS,
+            "emailed_monday": emailed_monday,
         },
     )
 

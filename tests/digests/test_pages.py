@@ -112,3 +112,16 @@ def test_an_organization_the_person_is_not_in_is_404(client, login, summit, harb
     login(MembershipFactory(organization=summit, role=Role.ADMIN))
 
     assert client.get(reverse(url_name, kwargs={"organization_id": harbor.pk})).status_code == 404
+
+
+def test_the_page_says_so_when_the_email_it_came_from_was_of_another_week(client, login, make_member):
+    admin = make_member(Role.ADMIN)
+    login(admin)
+    url = reverse("digests:view", kwargs={"organization_id": admin.organization_id})
+
+    older = client.get(url, {"week": "2026-W01"})
+    nonsense = client.get(url, {"week": "W99<script>"})
+
+    assert "was for the week of Dec 29, 2025" in older.content.decode()
+    assert nonsense.status_code == 200
+    assert "was for the week of" not in nonsense.content.decode()
