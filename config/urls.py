@@ -27,6 +27,7 @@ urlpatterns = [
     path("announcements/", include("announcements.urls")),
     path("letters/", include("letters.urls")),
     path("analytics/", include("analytics.urls")),
+    path("digests/", include("digests.urls")),
     path("email/", include("outbox.urls")),
     # Password reset mails through the outbox, which `accounts` may not import.
     path(

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import models
-from django.db.models import Case, Count, Exists, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models import Case, Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.utils import timezone
 
 from clinics.clock import organization_today, organization_zone
@@ -418,6 +418,62 @@ class LoopReason(models.TextChoices):
     MONTHLY = "monthly", "Not in a monthly summary"
 
 
+@dataclass(frozen=True)
+class _LoopRules:
+    """The referrals whose physician should have heard by now (`due`), and those who have not (`open`)."""
+
+    due: Q
+    open: Q
+    # The first two of `open`'s three reasons: the rest are monthly.
+    evaluation_open: Q
+    discharge_open: Q
+
+
+def _loop_rules(organization: Organization, rules: LetterSettings, now: datetime.datetime) -> _LoopRules:
+    """By rhythm (rhythm.py), as conditions on `_loop_referrals`' annotations; see `loop_not_closed`."""
+    late = now - datetime.timedelta(days=rules.loop_days)
+    horizon = now - LOOP_HORIZON
+    # A month's summary is due at the month's end: a patient seen before the
+    # month that `late` falls in should have been in one that is late now.
+    summary_late = month_bounds(organization_today(organization, now=late), organization_zone(organization))[
+        0
+    ]
+    evaluation = Q(
+        physician__update_rhythm__in=rhythms_wanting(LetterKind.EVALUATION),
+        seen_at__lte=late,
+        seen_at__gte=horizon,
+    )
+    discharge = Q(
+        physician__update_rhythm__in=rhythms_wanting(LetterKind.DISCHARGE),
+        status=Status.DISCHARGED,
+        discharged_at__lte=late,
+        discharged_at__gte=horizon,
+    )
+    monthly = Q(physician__update_rhythm=UpdateRhythm.MONTHLY, seen_at__lt=summary_late, seen_at__gte=horizon)
+    evaluation_open = evaluation & Q(heard_any=False)
+    discharge_open = discharge & Q(heard_discharge=False)
+    return _LoopRules(
+        due=evaluation | discharge | monthly,
+        open=evaluation_open | discharge_open | (monthly & Q(heard_any=False)),
+        evaluation_open=evaluation_open,
+        discharge_open=discharge_open,
+    )
+
+
+def _loop_referrals(organization: Organization) -> QuerySet[Referral]:
+    every_kind = [kind.value for kind in LetterKind]
+    return (
+        Referral.objects.for_organization(organization)
+        .filter(status__in=SEEN_STATUSES, source_type=SourceType.PHYSICIAN, physician__isnull=False)
+        .annotate(
+            seen_at=_reached_at(*SEEN_STATUSES),
+            discharged_at=_reached_at(Status.DISCHARGED),
+            heard_any=_heard(*every_kind),
+            heard_discharge=_heard(LetterKind.DISCHARGE, LetterKind.MONTHLY),
+        )
+    )
+
+
 def loop_not_closed(
     *, organization: Organization, rules: LetterSettings, now: datetime.datetime | None = None
 ) -> QuerySet[Referral]:
@@ -438,56 +494,63 @@ def loop_not_closed(
     state of a letter still on its way, if any. One query.
     """
     now = now or timezone.now()
-    late = now - datetime.timedelta(days=rules.loop_days)
-    horizon = now - LOOP_HORIZON
-    # A month's summary is due at the month's end: a patient seen before the
-    # month that `late` falls in should have been in one that is late now.
-    summary_late = month_bounds(organization_today(organization, now=late), organization_zone(organization))[
-        0
-    ]
-    every_kind = [kind.value for kind in LetterKind]
-    evaluation = Q(
-        physician__update_rhythm__in=rhythms_wanting(LetterKind.EVALUATION),
-        seen_at__lte=late,
-        seen_at__gte=horizon,
-        heard_any=False,
-    )
-    discharge = Q(
-        physician__update_rhythm__in=rhythms_wanting(LetterKind.DISCHARGE),
-        status=Status.DISCHARGED,
-        discharged_at__lte=late,
-        discharged_at__gte=horizon,
-        heard_discharge=False,
-    )
-    monthly = Q(
-        physician__update_rhythm=UpdateRhythm.MONTHLY,
-        seen_at__lt=summary_late,
-        seen_at__gte=horizon,
-        heard_any=False,
-    )
+    loop = _loop_rules(organization, rules, now)
     waiting = _about_referral(
         Q(letter__status__in=[LetterStatus.REVIEW, LetterStatus.TO_SEND]) | email_undelivered("letter__")
     )
     return (
-        Referral.objects.for_organization(organization)
-        .filter(status__in=SEEN_STATUSES, source_type=SourceType.PHYSICIAN, physician__isnull=False)
-        .annotate(
-            seen_at=_reached_at(*SEEN_STATUSES),
-            discharged_at=_reached_at(Status.DISCHARGED),
-            heard_any=_heard(*every_kind),
-            heard_discharge=_heard(LetterKind.DISCHARGE, LetterKind.MONTHLY),
-        )
-        .filter(evaluation | discharge | monthly)
+        _loop_referrals(organization)
+        .filter(loop.open)
         .annotate(
             loop_reason=Case(
-                When(evaluation, then=Value(LoopReason.EVALUATION)),
-                When(discharge, then=Value(LoopReason.DISCHARGE)),
+                When(loop.evaluation_open, then=Value(LoopReason.EVALUATION)),
+                When(loop.discharge_open, then=Value(LoopReason.DISCHARGE)),
                 default=Value(LoopReason.MONTHLY),
             ),
             waiting_letter=Subquery(waiting.order_by("letter__created_at").values("letter__status")[:1]),
         )
         .select_related("physician", "clinic", "therapist")
-        .order_by("seen_at", "pk")
+        .order_by(F("seen_at"), "pk")
+    )
+
+
+@dataclass(frozen=True)
+class LoopCounts:
+    """Referrals of the last LOOP_HORIZON whose physician should have heard by now, and those who did."""
+
+    due: int
+    closed: int
+
+    @property
+    def closed_share(self) -> float | None:
+        return self.closed / self.due if self.due else None
+
+
+def loop_counts(*, organization: Organization, rules: LetterSettings, now: datetime.datetime) -> LoopCounts:
+    """How many referrals' loops should be closed by now, and how many are: the rule of `loop_not_closed`.
+
+    One query; `due - closed` is what `loop_not_closed` lists.
+    """
+    loop = _loop_rules(organization, rules, now)
+    counts = (
+        _loop_referrals(organization)
+        .filter(loop.due)
+        .aggregate(due=Count("pk"), still_open=Count("pk", filter=loop.open))
+    )
+    return LoopCounts(due=counts["due"], closed=counts["due"] - counts["still_open"])
+
+
+def letters_sent_between(
+    *, organization: Organization, since: datetime.datetime, until: datetime.datetime
+) -> list[Letter]:
+    """Letters that reached their physician in [since, until) (emailed, or printed and sent); one query.
+
+    Each with its referral (none for a monthly summary) and physician, oldest first.
+    """
+    return list(
+        _listed(organization)
+        .filter(delivered(), sent_at__gte=since, sent_at__lt=until)
+        .order_by("sent_at", "pk")
     )
 
 

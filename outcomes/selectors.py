@@ -485,3 +485,21 @@ def referral_outcomes(*, organization: Organization, referral: Referral) -> Refe
         nps=NpsResponse.objects.for_organization(organization).filter(referral=referral).first(),
         survey=NpsSurvey.objects.for_organization(organization).filter(referral=referral).first(),
     )
+
+
+def nps_answers_between(*, organization: Organization, since: date, until: date) -> list[NpsAnswer]:
+    """The NPS answers recorded on days `since` to `until` (both included), newest first; one query."""
+    rows = (
+        NpsResponse.objects.for_organization(organization)
+        .filter(answered_on__gte=since, answered_on__lte=until)
+        .order_by("-answered_on", "-pk")
+    )
+    return [
+        NpsAnswer(
+            score=row.score,
+            comment=row.comment,
+            answered_on=row.answered_on,
+            answered_by_patient=row.answered_by_patient,
+        )
+        for row in rows
+    ]

@@ -237,6 +237,8 @@ class Activity:
     current_week: datetime.date
     by_kind: ActivityTable
     by_person: ActivityTable
+    # Who each column of `by_person` is (None: not recorded), to find a person's own counts.
+    person_ids: list[int | None]
 
 
 def _person_label(row: Mapping[str, Any]) -> str:
@@ -315,4 +317,5 @@ def touch_activity_by_week(*, organization: Organization, weeks: int, now: datet
             totals=person_totals,
             total=sum(person_totals),
         ),
+        person_ids=people,
     )

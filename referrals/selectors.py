@@ -781,3 +781,47 @@ def referrals_of_patient(*, organization: Organization, name: str, birth_date: d
             ranked.append((not exact, referral))
     ranked.sort(key=lambda pair: pair[0])  # stable: newest first within each
     return [referral for _, referral in ranked[:PATIENT_MATCHES_MAX]]
+
+
+# A week's referrals for many people at once (the weekly digests): each
+# selector reads the whole organization's rows in one query, each carrying its
+# `therapist_id`, so a batch of recipients costs the same as one.
+
+
+def referrals_received_between(
+    *, organization: Organization, since: datetime, until: datetime
+) -> list[Referral]:
+    """Referrals received in [since, until), oldest first, with their physician; one query."""
+    return list(
+        Referral.objects.for_organization(organization)
+        .filter(received(since, until))
+        .select_related("physician")
+        .order_by("received_at", "pk")
+    )
+
+
+def evaluations_booked_between(
+    *, organization: Organization, since: datetime, until: datetime
+) -> list[Referral]:
+    """Referrals scheduled for their evaluation in [since, until), soonest first; one query."""
+    return list(
+        Referral.objects.for_organization(organization)
+        .filter(status=Status.SCHEDULED, first_appointment_at__gte=since, first_appointment_at__lt=until)
+        .select_related("first_appointment_clinic")
+        .order_by("first_appointment_at", "pk")
+    )
+
+
+def referrals_discharged_between(
+    *, organization: Organization, since: datetime, until: datetime
+) -> list[Referral]:
+    """Referrals discharged (by their history) in [since, until) and still discharged; one query."""
+    moved = StatusChange.objects.filter(
+        organization=organization, to_status=Status.DISCHARGED, changed_at__gte=since, changed_at__lt=until
+    )
+    return list(
+        Referral.objects.for_organization(organization)
+        .filter(status=Status.DISCHARGED, pk__in=moved.values("referral_id"))
+        .select_related("physician")
+        .order_by("pk")
+    )

@@ -1,7 +1,7 @@
 """Dependencies point one way: each app knows only the apps above it in INSTALLED_APPS.
 
 accounts ← clinics ← outbox ← physicians ← referrals ← billing ← outcomes ← outreach ← announcements
-← letters ← analytics.
+← letters ← analytics ← digests.
 An app knows another by importing it, and also by naming it: its URL names
 (`reverse("outreach:…")`, `{% url 'outreach:…' %}`), its templates
 (`"outreach/…"`) and the accessors its models add to ours
@@ -144,6 +144,7 @@ def test_the_apps_are_the_ones_the_architecture_names():
         "announcements",
         "letters",
         "analytics",
+        "digests",
     ]
 
 

@@ -145,6 +145,12 @@ EXPECTED_ROLES = {
     "analytics:outcomes_export": SCORECARDS,
     "analytics:plans": EDITORS,
     "analytics:plans_export": EDITORS,
+    # Everyone but the front desk gets a weekly digest; admins see who receives what and may send theirs now.
+    "digests:mine": OUTREACH,
+    "digests:view": OUTREACH,
+    "digests:preferences": OUTREACH,
+    "digests:send_test": ADMIN,
+    "digests:recipients": ADMIN,
 }
 # Pages anyone may reach, signed in or not.
 PUBLIC = {

@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "announcements",
     "letters",
     "analytics",
+    "digests",
 ]
 
 MIDDLEWARE = [
@@ -302,6 +303,9 @@ OUTREACH_FLAG_HOUR = env.int("OUTREACH_FLAG_HOUR", default=5)
 # How often the letter sweep asks what is due (letters/services.py): often, as
 # it costs a few queries per organization when nothing is.
 LETTERS_SWEEP_SECONDS = env.int("LETTERS_SWEEP_SECONDS", default=30)
+# Weekly digests queued per sweep transaction (digests/services.py): each batch
+# costs a fixed number of queries per organization in it.
+DIGESTS_BATCH_SIZE = env.int("DIGESTS_BATCH_SIZE", default=300)
 CELERY_BEAT_SCHEDULE = {
     "sweep-expired-sessions": {
         "task": "accounts.sweep_expired_sessions",
@@ -345,6 +349,13 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Compares the dashboards' rollups with a recomputation and repairs them;
     # an hour after the flags, when nobody is looking at the figures.
+    # Weekly digests that came due: each person's day and hour on their own
+    # clock is a column (digests.DigestPreference.next_digest_at), not an entry
+    # here; a tick every five minutes sends each within five minutes of its hour.
+    "send-due-digests": {
+        "task": "digests.send_due",
+        "schedule": crontab(minute="*/5"),
+    },
     "verify-analytics-rollups": {
         "task": "analytics.verify_rollups",
         "schedule": crontab(hour=(OUTREACH_FLAG_HOUR + 1) % 24, minute=0),

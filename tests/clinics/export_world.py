@@ -12,6 +12,7 @@ from django.utils import timezone
 from announcements.models import AnnouncementTouch
 from billing.models import BillingCorrection, ChargeLine, ColumnMapping
 from clinics.models import ExportStatus, Organization, OrganizationExport, Population, Role
+from digests.services import digest_preference_for
 from letters.models import LetterOpening, LetterSettings
 from outbox.models import EmailSuppression
 from outreach.models import OutreachSettings
@@ -68,6 +69,7 @@ def fill_every_table(organization: Organization, *, patient_last_name: str = "Pa
     clinic.payers.add(payer)
     admin = MembershipFactory(organization=organization, role=Role.ADMIN, home_clinic=clinic)
     user = admin.user
+    digest_preference_for(membership=admin)
     offering = ServiceOfferingFactory(organization=organization, clinic=clinic)
     offering.populations.add(population)
     # An earlier export, long gone: one under way would stand in for a new request.
