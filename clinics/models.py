@@ -5,6 +5,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 
+from .history import TenantHistoricalRecords
 from .phones import PhoneField
 
 
@@ -136,6 +137,7 @@ class Membership(TenantModel):
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     deactivated_at = models.DateTimeField(null=True, blank=True)
+    history = TenantHistoricalRecords()
 
     class Meta:
         ordering = ["user__last_name", "user__first_name", "user__username"]

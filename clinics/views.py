@@ -18,6 +18,7 @@ from .forms import (
     ServiceOfferingForm,
     StaffCreateForm,
 )
+from .history import HistorySource, change_history, is_tracked, record_change_history
 from .home_cards import HomeContext, home_page_cards
 from .models import Clinic, Membership, Payer, ServiceOffering
 from .roles import ADMINS, ALL_ROLES
@@ -130,7 +131,14 @@ def staff_edit(request: OrganizationRequest, membership_id: int) -> HttpResponse
     return render(
         request,
         "clinics/staff_edit.html",
-        {"form": form, "membership": membership, "cancel_url": reverse("clinics:staff_list")},
+        {
+            "form": form,
+            "membership": membership,
+            "cancel_url": reverse("clinics:staff_list"),
+            "change_history": record_change_history(
+                organization=request.organization, role=request.membership.role, record=membership
+            ),
+        },
     )
 
 
@@ -288,4 +296,14 @@ def organization_settings(request: OrganizationRequest) -> HttpResponse:
         else:
             messages.success(request, "Settings saved.")
             return redirect("clinics:organization_settings")
-    return render(request, "clinics/organization_settings.html", {"sections": sections})
+    history = change_history(
+        organization=request.organization,
+        sources=[
+            HistorySource(type(form.instance), {"organization_id": request.organization.pk}, section.title)
+            for section, form in sections
+            if is_tracked(type(form.instance))
+        ],
+    )
+    return render(
+        request, "clinics/organization_settings.html", {"sections": sections, "change_history": history}
+    )

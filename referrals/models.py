@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
+from clinics.history import TenantHistoricalRecords
 from clinics.models import Clinic, Organization, Payer, TenantModel
 from clinics.phones import PhoneField
 from physicians.models import Physician, Practice
@@ -218,6 +219,7 @@ class Referral(TenantModel):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    history = TenantHistoricalRecords(excluded_fields=["version"])
 
     class Meta:
         ordering = ["-received_at", "-pk"]
@@ -477,6 +479,7 @@ class PlanOfCare(TenantModel):
     sent_on = models.DateField("sent for signature", null=True, blank=True)
     signed_on = models.DateField("signed", null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    history = TenantHistoricalRecords()
 
     class Meta:
         ordering = ["-starts_on", "-pk"]
@@ -530,6 +533,7 @@ class ReferralSettings(models.Model):
         help_text="Attempts in a row without reaching the patient, after which the referral offers "
         "to be marked lost as unreachable.",
     )
+    history = TenantHistoricalRecords()
 
     class Meta:
         verbose_name = "referral settings"

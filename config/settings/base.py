@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "bootstrap",
     "axes",
     "phonenumber_field",
+    "simple_history",
     # Rapport's own apps, in dependency order: each may import only those above it.
     "accounts",
     "clinics",
@@ -62,6 +63,8 @@ MIDDLEWARE = [
     "config.uploads.UploadLimitMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Tells change history (clinics/history.py) who made each save.
+    "simple_history.middleware.HistoryRequestMiddleware",
     # Outside everything that answers for a signed-in person, so all of it is covered.
     "accounts.middleware.PrivateResponseMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
