@@ -25,6 +25,7 @@ from .roles import ADMINS, ALL_ROLES
 from .service_links import offered_service_links, service_follow_up, services_page_links
 from .settings_sections import settings_forms
 from .tenancy import OrganizationRequest, get_for_organization_or_404, organization_switch, staff_view
+from .two_factor_views import member_second_factor
 
 
 @staff_view(roles=ALL_ROLES)
@@ -138,6 +139,7 @@ def staff_edit(request: OrganizationRequest, membership_id: int) -> HttpResponse
             "change_history": record_change_history(
                 organization=request.organization, role=request.membership.role, record=membership
             ),
+            "second_factor": member_second_factor(membership=membership),
         },
     )
 
