@@ -33,6 +33,8 @@ from simple_history.models import HistoricalChanges, HistoricalRecords, register
 
 from accounts.models import User
 
+from .phones import PhoneField, phone_display
+
 if TYPE_CHECKING:
     # Only named in signatures: clinics.models itself uses TenantHistoricalRecords.
     from .models import Organization
@@ -223,6 +225,8 @@ def _shown(f: models.Field, value: Any, labels: dict[tuple[type[models.Model], A
         return NO_VALUE
     if f.is_relation:
         return labels.get((f.related_model, value), "(removed)")  # type: ignore[arg-type]
+    if isinstance(f, PhoneField):
+        return phone_display(value)
     if f.choices:
         return str(dict(f.flatchoices).get(value, value))
     if isinstance(value, bool):

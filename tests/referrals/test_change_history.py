@@ -9,6 +9,7 @@ from django.urls import reverse
 
 from clinics.history import HistorySource, change_history, history_record_bulk
 from clinics.models import Membership, Role
+from clinics.phones import phone_display
 from letters.models import LetterSettings
 from outcomes.models import OutcomeScore
 from outreach.models import OutreachSettings, Touch
@@ -106,13 +107,19 @@ def referral(summit):
 
 
 def test_the_referral_page_shows_a_correction_with_old_and_new_values(desk, referral):
-    data = details_data(referral, patient_last_name="Example", notes="Prefers mornings")
+    data = details_data(
+        referral, patient_last_name="Example", notes="Prefers mornings", patient_phone="303-555-0199"
+    )
 
     desk.post(reverse("referrals:detail", args=[referral.pk]), data)
     page = desk.get(reverse("referrals:detail", args=[referral.pk])).content.decode()
 
     assert "Patient last name</span> Exmaple → Example" in page
     assert "Notes</span> — → Prefers mornings" in page
+    # Phones as the rest of Rapport shows them, not as stored (E.164).
+    old, new = phone_display("+13035550100"), phone_display("+13035550199")
+    assert f"Patient phone</span> {old} → {new}" in page
+    assert old != "+13035550100"
     who = desk.user.get_full_name() or desk.user.username
     assert f'{who} · <span class="fw-semibold">Patient last name' in page
 
