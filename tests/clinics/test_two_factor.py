@@ -6,6 +6,7 @@ import pytest
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
+from django.test import Client
 from django.urls import reverse
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_static.models import StaticToken
@@ -236,3 +237,15 @@ def test_the_deploy_check_passes_without_it(settings):
     from clinics.two_factor import demo_exemption_off_in_production
 
     assert demo_exemption_off_in_production() == []
+
+
+def test_the_admin_site_is_no_way_around_the_code(client, summit_admin):
+    summit_admin.user.is_staff = summit_admin.user.is_superuser = True
+    summit_admin.user.save()
+    sign_in(client, summit_admin)
+    enrol(client)
+    browser = Client()
+
+    sign_in(browser, summit_admin)
+
+    assert browser.get("/admin/").url.startswith(reverse("clinics:two_factor_verify"))
