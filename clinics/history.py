@@ -298,3 +298,25 @@ def change_history(
         for entry in shown
     ]
     return ChangeHistory(entries=entries, earlier=len(raw) - len(shown))
+
+
+def history_baseline(apps: Any, schema_editor: Any, *, app_label: str, model_name: str) -> None:
+    """Gives every existing `model_name` row its starting historical row, in one INSERT … SELECT.
+
+    For the migration that starts a model's history: without it, the first
+    change to a record made before would be only the starting point of its
+    History, not a line of it. Reads the migration's state of both tables, so
+    it stays correct as the models change later.
+    """
+    model = apps.get_model(app_label, model_name)
+    history = apps.get_model(app_label, f"Historical{model_name}")
+    own = {"history_id", "history_date", "history_type", "history_change_reason", "history_user"}
+    columns = [f.column for f in history._meta.concrete_fields if f.name not in own]
+    quote = schema_editor.quote_name
+    names = ", ".join(quote(column) for column in columns)
+    schema_editor.execute(
+        f"INSERT INTO {quote(history._meta.db_table)} "  # noqa: S608  (names from the model state, quoted)
+        f"({names}, {quote('history_date')}, {quote('history_type')}) "
+        f"SELECT {names}, %s, '+' FROM {quote(model._meta.db_table)}",
+        [timezone.now()],
+    )

@@ -4,6 +4,9 @@ import clinics.models
 import django.db.models.deletion
 import simple_history.models
 from django.conf import settings
+from functools import partial
+
+import clinics.history
 from django.db import migrations, models
 
 
@@ -39,5 +42,9 @@ class Migration(migrations.Migration):
                 'get_latest_by': ('history_date', 'history_id'),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
+        ),
+        migrations.RunPython(
+            partial(clinics.history.history_baseline, app_label="clinics", model_name="Membership"),
+            migrations.RunPython.noop,
         ),
     ]

@@ -3,6 +3,9 @@
 import django.db.models.deletion
 import simple_history.models
 from django.conf import settings
+from functools import partial
+
+import clinics.history
 from django.db import migrations, models
 
 
@@ -42,5 +45,9 @@ class Migration(migrations.Migration):
                 'get_latest_by': ('history_date', 'history_id'),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
+        ),
+        migrations.RunPython(
+            partial(clinics.history.history_baseline, app_label="outcomes", model_name="OutcomeScore"),
+            migrations.RunPython.noop,
         ),
     ]

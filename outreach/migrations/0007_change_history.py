@@ -4,6 +4,9 @@ import django.core.validators
 import django.db.models.deletion
 import simple_history.models
 from django.conf import settings
+from functools import partial
+
+import clinics.history
 from django.db import migrations, models
 
 
@@ -65,5 +68,13 @@ class Migration(migrations.Migration):
                 'get_latest_by': ('history_date', 'history_id'),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
+        ),
+        migrations.RunPython(
+            partial(clinics.history.history_baseline, app_label="outreach", model_name="OutreachSettings"),
+            migrations.RunPython.noop,
+        ),
+        migrations.RunPython(
+            partial(clinics.history.history_baseline, app_label="outreach", model_name="Touch"),
+            migrations.RunPython.noop,
         ),
     ]

@@ -6,6 +6,9 @@ import django.db.models.deletion
 import physicians.identifiers
 import simple_history.models
 from django.conf import settings
+from functools import partial
+
+import clinics.history
 from django.db import migrations, models
 
 
@@ -112,5 +115,17 @@ class Migration(migrations.Migration):
                 'get_latest_by': ('history_date', 'history_id'),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
+        ),
+        migrations.RunPython(
+            partial(clinics.history.history_baseline, app_label="physicians", model_name="Gatekeeper"),
+            migrations.RunPython.noop,
+        ),
+        migrations.RunPython(
+            partial(clinics.history.history_baseline, app_label="physicians", model_name="Physician"),
+            migrations.RunPython.noop,
+        ),
+        migrations.RunPython(
+            partial(clinics.history.history_baseline, app_label="physicians", model_name="Practice"),
+            migrations.RunPython.noop,
         ),
     ]

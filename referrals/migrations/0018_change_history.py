@@ -6,6 +6,9 @@ import django.db.models.deletion
 import referrals.diagnoses
 import simple_history.models
 from django.conf import settings
+from functools import partial
+
+import clinics.history
 from django.db import migrations, models
 
 
@@ -109,5 +112,17 @@ class Migration(migrations.Migration):
                 'get_latest_by': ('history_date', 'history_id'),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
+        ),
+        migrations.RunPython(
+            partial(clinics.history.history_baseline, app_label="referrals", model_name="PlanOfCare"),
+            migrations.RunPython.noop,
+        ),
+        migrations.RunPython(
+            partial(clinics.history.history_baseline, app_label="referrals", model_name="Referral"),
+            migrations.RunPython.noop,
+        ),
+        migrations.RunPython(
+            partial(clinics.history.history_baseline, app_label="referrals", model_name="ReferralSettings"),
+            migrations.RunPython.noop,
         ),
     ]
