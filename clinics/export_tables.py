@@ -1,9 +1,21 @@
 """The organization's own tables in its data export: itself, its clinics, staff, payers and services."""
 
+from django.apps import apps
+
 from accounts.models import User
 
 from .exports.registry import register
-from .models import Clinic, Membership, Organization, OrganizationExport, Payer, ServiceOffering
+from .history import is_tracked
+from .models import (
+    Clinic,
+    Membership,
+    Organization,
+    OrganizationExport,
+    Payer,
+    SecondFactorReset,
+    SecuritySettings,
+    ServiceOffering,
+)
 
 register(
     Organization,
@@ -47,3 +59,22 @@ register(
     description="Every data export of the organization like this one: who asked, when, and its size.",
     exclude_fields=("file", "claim_token"),
 )
+register(SecuritySettings, name="security_settings", description="How the organization's people sign in.")
+register(
+    SecondFactorReset,
+    name="second_factor_resets",
+    description="Each time an admin cleared a member's second factor (a lost phone): whose, by whom, when.",
+)
+
+# The change history of every record that keeps one (clinics/history.py), whichever app owns the
+# record: read from the model registry, so clinics names no higher app.
+for tracked in apps.get_models():
+    if is_tracked(tracked):
+        meta = tracked._meta
+        register(
+            tracked.history.model,  # type: ignore[attr-defined]
+            name=f"history_{meta.app_label}_{meta.model_name}",
+            description=f"Every change to {meta.verbose_name_plural}: each row is the record as it was "
+            "after the change (history_type + created, ~ changed, - deleted), who made it "
+            "(history_user_id) and when (history_date).",
+        )

@@ -4,7 +4,16 @@ from django.contrib.auth.password_validation import password_validators_help_tex
 from config.text import SingleLineField, validate_single_line
 
 from .form_pages import StyledForm
-from .models import Clinic, Membership, Organization, Payer, Population, Role, ServiceOffering
+from .models import (
+    Clinic,
+    Membership,
+    Organization,
+    Payer,
+    Population,
+    Role,
+    SecuritySettings,
+    ServiceOffering,
+)
 from .services import CLINIC_FIELDS, staff_username
 
 US_TIMEZONES = [
@@ -155,3 +164,11 @@ class OrganizationForm(StyledForm, forms.ModelForm):
 
     def clean_timezone(self) -> str:
         return self.cleaned_data["timezone"] or self.instance.timezone
+
+
+class SecuritySettingsForm(forms.ModelForm):
+    """The sign-in section of the Organization settings page."""
+
+    class Meta:
+        model = SecuritySettings
+        fields = ("require_two_factor",)

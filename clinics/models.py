@@ -5,6 +5,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 
+from .history import TenantHistoricalRecords
 from .phones import PhoneField
 
 
@@ -136,6 +137,7 @@ class Membership(TenantModel):
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     deactivated_at = models.DateTimeField(null=True, blank=True)
+    history = TenantHistoricalRecords()
 
     class Meta:
         ordering = ["user__last_name", "user__first_name", "user__username"]
@@ -304,3 +306,47 @@ class OrganizationExport(TenantModel):
     @property
     def is_finished(self) -> bool:
         return self.status in (ExportStatus.READY, ExportStatus.FAILED, ExportStatus.EXPIRED)
+
+
+class SecuritySettings(models.Model):
+    """How an organization's people sign in; made with these defaults the first time it is read.
+
+    Admins always sign in with a second factor (clinics/two_factor.py); this
+    asks it of everyone.
+    """
+
+    organization = models.OneToOneField(
+        Organization, on_delete=models.CASCADE, primary_key=True, related_name="security_settings"
+    )
+    require_two_factor = models.BooleanField(
+        "require two-factor sign-in for everyone",
+        default=False,
+        help_text="Admins always sign in with an authenticator app; on, everyone of the organization does.",
+    )
+    history = TenantHistoricalRecords()
+
+    class Meta:
+        verbose_name = "security settings"
+        verbose_name_plural = "security settings"
+
+    def __str__(self) -> str:
+        return f"Security settings of {self.organization_id}"
+
+
+class SecondFactorReset(TenantModel):
+    """An admin cleared a member's second factor (a lost phone): who, whose, when. Rows are never edited."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    reset_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    reset_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-reset_at", "-pk"]
+        indexes = [
+            models.Index(fields=["organization", "user", "reset_at"], name="clinics_2fa_reset_org_user"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Second factor of {self.user_id} reset at {self.reset_at:%Y-%m-%d %H:%M}"

@@ -16,10 +16,11 @@ from typing import Any
 from django import forms
 from django.db import models
 
-from .forms import OrganizationForm
+from .forms import OrganizationForm, SecuritySettingsForm
 from .models import Organization
 from .roles import ADMINS, ALL_ROLES
 from .services import organization_update
+from .two_factor import security_settings_get, security_settings_update
 
 
 @dataclass(frozen=True)
@@ -90,5 +91,17 @@ register_settings_section(
         instance=_organization_instance,
         save=organization_update,
         order=10,
+    )
+)
+
+register_settings_section(
+    SettingsSection(
+        key="security",
+        title="Sign-in security",
+        description="Admins always sign in with a code from an authenticator app after their password.",
+        form_class=SecuritySettingsForm,
+        instance=security_settings_get,
+        save=security_settings_update,
+        order=15,
     )
 )

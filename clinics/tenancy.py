@@ -75,7 +75,8 @@ class OrganizationMiddleware:
         if request.user.is_authenticated:
             memberships = list(
                 Membership.objects.filter(user=request.user, is_active=True)
-                .select_related("organization", "home_clinic")
+                # Security settings: whether a second factor is required (clinics/two_factor.py).
+                .select_related("organization__security_settings", "home_clinic")
                 .order_by("organization__name")
             )
             if memberships:

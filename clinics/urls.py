@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import export_views, views
+from . import export_views, two_factor_views, views
 
 app_name = "clinics"
 
@@ -32,6 +32,13 @@ urlpatterns = [
     path("staff/<int:membership_id>/edit/", views.staff_edit, name="staff_edit"),
     path("staff/<int:membership_id>/deactivate/", views.staff_deactivate, name="staff_deactivate"),
     path("staff/<int:membership_id>/reactivate/", views.staff_reactivate, name="staff_reactivate"),
+    path(
+        "staff/<int:membership_id>/two-factor/reset/",
+        two_factor_views.staff_two_factor_reset,
+        name="staff_two_factor_reset",
+    ),
+    path("two-factor/", two_factor_views.two_factor_enrol, name="two_factor_enrol"),
+    path("two-factor/code/", two_factor_views.two_factor_verify, name="two_factor_verify"),
     path(
         "organization/<int:organization_id>/switch/",
         views.switch_organization,

@@ -18,12 +18,14 @@ from .forms import (
     ServiceOfferingForm,
     StaffCreateForm,
 )
+from .history import HistorySource, change_history, is_tracked, record_change_history
 from .home_cards import HomeContext, home_page_cards
 from .models import Clinic, Membership, Payer, ServiceOffering
 from .roles import ADMINS, ALL_ROLES
 from .service_links import offered_service_links, service_follow_up, services_page_links
 from .settings_sections import settings_forms
 from .tenancy import OrganizationRequest, get_for_organization_or_404, organization_switch, staff_view
+from .two_factor_views import member_second_factor
 
 
 @staff_view(roles=ALL_ROLES)
@@ -130,7 +132,15 @@ def staff_edit(request: OrganizationRequest, membership_id: int) -> HttpResponse
     return render(
         request,
         "clinics/staff_edit.html",
-        {"form": form, "membership": membership, "cancel_url": reverse("clinics:staff_list")},
+        {
+            "form": form,
+            "membership": membership,
+            "cancel_url": reverse("clinics:staff_list"),
+            "change_history": record_change_history(
+                organization=request.organization, role=request.membership.role, record=membership
+            ),
+            "second_factor": member_second_factor(membership=membership),
+        },
     )
 
 
@@ -288,4 +298,14 @@ def organization_settings(request: OrganizationRequest) -> HttpResponse:
         else:
             messages.success(request, "Settings saved.")
             return redirect("clinics:organization_settings")
-    return render(request, "clinics/organization_settings.html", {"sections": sections})
+    history = change_history(
+        organization=request.organization,
+        sources=[
+            HistorySource(type(form.instance), {"organization_id": request.organization.pk}, section.title)
+            for section, form in sections
+            if is_tracked(type(form.instance))
+        ],
+    )
+    return render(
+        request, "clinics/organization_settings.html", {"sections": sections, "change_history": history}
+    )

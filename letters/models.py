@@ -15,6 +15,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from clinics.history import TenantHistoricalRecords
 from clinics.models import Organization, TenantModel
 from outbox.models import EmailStatus, OutboundEmail
 from physicians.models import Physician
@@ -202,6 +203,7 @@ class LetterSettings(models.Model):
     # history before letters were switched on (a first sweep would otherwise
     # write to every physician about years of patients).
     letters_since = models.DateTimeField(default=timezone.now, editable=False)
+    history = TenantHistoricalRecords()
 
     class Meta:
         verbose_name = "letter settings"

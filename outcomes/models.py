@@ -3,6 +3,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator
 from django.db import models
 
+from clinics.history import TenantHistoricalRecords
 from clinics.models import TenantModel
 from referrals.models import Referral
 
@@ -87,6 +88,7 @@ class OutcomeScore(TenantModel):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    history = TenantHistoricalRecords()
 
     class Meta:
         ordering = ["taken_on", "pk"]

@@ -1,10 +1,11 @@
+from clinics.history import HistorySource, register_history_source
 from clinics.tenancy import OrganizationRequest
 from physicians.models import Physician
 from physicians.panels import Panel, register_physician_panel
 from referrals.models import Referral
 from referrals.panels import register_referral_panel
 
-from .models import NoteKind
+from .models import NoteKind, OutcomeScore
 from .roles import READS_NOTES, RECORDERS, SCORECARD_READERS
 from .selectors import referral_outcomes
 from .services import SURVEY_LINK_DAYS
@@ -32,3 +33,11 @@ def physician_scorecard_link(request: OrganizationRequest, physician: Physician)
     if request.membership.role not in SCORECARD_READERS:
         return None
     return Panel("outcomes/_scorecard_link.html", {"physician": physician}, placement="header")
+
+
+def _referral_scores(referral: Referral, role: str) -> HistorySource:
+    """Everyone who sees a referral sees its scores, so the History lists their changes too."""
+    return HistorySource(OutcomeScore, {"referral_id": referral.pk}, "Outcome score")
+
+
+register_history_source(Referral, _referral_scores)

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from clinics.clock import clinic_zone, local_date, organization_today
+from clinics.history import history_record_bulk
 from clinics.inputs import ModelFields
 from clinics.links import site_url
 from clinics.models import Membership, Organization
@@ -203,6 +204,7 @@ def care_note_record(
         row.care_note = care_note
         row.full_clean(validate_constraints=False)
     OutcomeScore.objects.bulk_create(rows)
+    history_record_bulk(rows, user=acting.user, created=True)
     if nps is not None:
         _nps_save(referral=referral, entry=nps, answered_on=note.noted_on, recorded_by=acting.user)
     if move_referral:
@@ -464,7 +466,8 @@ def outcomes_create_bulk(*, organization: Organization, records: Sequence[Outcom
         for note, rows in zip(notes, scores, strict=True):
             for row in rows:
                 row.care_note = note
-        OutcomeScore.objects.bulk_create([row for rows in scores for row in rows])
+        created = OutcomeScore.objects.bulk_create([row for rows in scores for row in rows])
+        history_record_bulk(created, user=None, created=True)
         NpsResponse.objects.bulk_create(answers)
         referrals_changed(referral_ids={record.referral.pk for record in records})
     return len(notes)

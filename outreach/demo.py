@@ -27,6 +27,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from clinics.clock import local_date, organization_zone, person_zone
+from clinics.history import history_record_bulk
 from clinics.models import Membership, Organization, Role
 from physicians.models import Gatekeeper, Physician, Stage
 
@@ -148,6 +149,9 @@ def seed_organization(organization: Organization) -> None:
                 )
             )
     Touch.objects.bulk_create(touches, batch_size=1000)
+    for touch in touches:
+        touch._history_user = touch.made_by  # type: ignore[attr-defined]
+    history_record_bulk(touches, user=None, created=True)
     _follow_ups(rng, organization, touches, now)
     flags_update(organization=organization, now=now)
 

@@ -8,6 +8,7 @@ from django.db.models import Q
 from django.template.defaultfilters import pluralize
 
 from clinics.clock import organization_today
+from clinics.history import TenantHistoricalRecords
 from clinics.models import Organization, TenantModel
 from physicians.models import Affiliation, Gatekeeper, Physician, Practice
 
@@ -75,6 +76,7 @@ class Touch(TenantModel):
     notes = models.TextField(blank=True, help_text="About the relationship only: no patient details.")
     outcome = models.CharField(max_length=20, choices=TouchOutcome.choices, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    history = TenantHistoricalRecords()
 
     class Meta:
         ordering = ["-occurred_at", "-pk"]
@@ -220,6 +222,7 @@ class OutreachSettings(models.Model):
     cadence_tier_c_days = models.PositiveSmallIntegerField(
         "contact tier C sources every (days)", default=60, validators=[MinValueValidator(1)]
     )
+    history = TenantHistoricalRecords()
 
     class Meta:
         verbose_name = "outreach settings"

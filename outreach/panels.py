@@ -1,8 +1,12 @@
+from collections.abc import Callable
+
+from clinics.history import HistorySource, register_history_source
 from clinics.tenancy import OrganizationRequest
 from physicians.models import Physician, Practice
 from physicians.panels import Panel, register_physician_panel, register_practice_panel
 
 from .flags import physician_contact_status
+from .models import Touch
 from .roles import OUTREACH
 from .selectors import physician_touches, practice_touches
 
@@ -51,3 +55,15 @@ def practice_touch_timeline(request: OrganizationRequest, practice: Practice) ->
         organization=request.organization, practice_id=practice.pk, limit=RECENT_TOUCHES_SHOWN
     )
     return Panel("outreach/_touch_panel.html", {"touches": touches, "practice": practice})
+
+
+def _touches_of(key: str) -> Callable[[Physician | Practice, str], HistorySource | None]:
+    def touches(record: Physician | Practice, role: str) -> HistorySource | None:
+        return HistorySource(Touch, {key: record.pk}, "Touch") if role in OUTREACH else None
+
+    return touches
+
+
+# A source's History lists changes to its touches, for those who see the touches.
+register_history_source(Physician, _touches_of("physician_id"))
+register_history_source(Practice, _touches_of("practice_id"))

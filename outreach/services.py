@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from clinics.clock import organization_today, person_today
+from clinics.history import history_record_bulk
 from clinics.models import Membership, Organization
 from clinics.roles import ADMINS, ALL_ROLES, acts_as
 from clinics.services import register_membership_changed
@@ -171,6 +172,7 @@ def touch_log_broadcast(
         )
         for physician in physicians
     )
+    history_record_bulk(touches, user=user, created=True)
     _touches_changed(touches)
     return touches
 

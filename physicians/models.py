@@ -7,6 +7,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 
+from clinics.history import TenantHistoricalRecords
 from clinics.models import Payer, Population, PostalAddress, TenantModel
 from clinics.phones import PhoneField
 
@@ -74,6 +75,7 @@ class Practice(TenantModel, PostalAddress):
     location_key = models.CharField(max_length=300, blank=True, editable=False)
     search_text = models.CharField(max_length=400, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
+    history = TenantHistoricalRecords()
 
     class Meta:
         ordering = ["name"]
@@ -152,6 +154,7 @@ class Physician(TenantModel):
     search_text = models.CharField(max_length=400, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    history = TenantHistoricalRecords()
 
     class Meta:
         ordering = ["last_name", "first_name"]
@@ -243,6 +246,7 @@ class Gatekeeper(TenantModel):
     )
     notes = models.TextField(blank=True)
     is_active = models.BooleanField("active", default=True)
+    history = TenantHistoricalRecords()
 
     class Meta:
         ordering = ["last_name", "first_name"]

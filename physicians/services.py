@@ -8,6 +8,7 @@ from django.db.models import Exists, ForeignObjectRel, Model, OuterRef
 from django.utils import timezone
 
 from accounts.models import User
+from clinics.history import history_record_bulk, is_history_model, is_tracked
 from clinics.inputs import ModelFields
 from clinics.models import Organization, Payer, Population, TenantModel
 from clinics.phones import PhoneValue
@@ -216,6 +217,9 @@ def related_rows_move(*, keep: Model, duplicate: Model) -> None:
     3. A unique constraint with a condition (one primary affiliation, one
        open flag of each kind) is the caller's to resolve first, as
        `physician_merge` and its hooks do.
+    4. Change history is left as it was written (it tells what the rows said
+       then); a moved row of a tracked model (a referral, a touch) gets a
+       history row saying it now points at `keep`.
     """
     for relation in type(keep)._meta.get_fields(include_hidden=True):
         if not isinstance(relation, ForeignObjectRel) or relation.many_to_many:
@@ -223,6 +227,8 @@ def related_rows_move(*, keep: Model, duplicate: Model) -> None:
         field = relation.field
         if not field.concrete:
             continue  # a composite relation over columns whose own foreign key is listed too
+        if is_history_model(relation.related_model):
+            continue
         rows = relation.related_model._base_manager
         for key in _unique_keys(relation.related_model):
             if field.name in key:
@@ -230,7 +236,12 @@ def related_rows_move(*, keep: Model, duplicate: Model) -> None:
                     **{field.name: keep}, **{name: OuterRef(name) for name in key if name != field.name}
                 )
                 rows.filter(Exists(already_kept), **{field.name: duplicate}).delete()
-        rows.filter(**{field.name: duplicate}).update(**{field.name: keep})
+        moving = rows.filter(**{field.name: duplicate})
+        moved = list(moving) if is_tracked(relation.related_model) else []
+        moving.update(**{field.name: keep})
+        for row in moved:
+            setattr(row, field.attname, keep.pk)
+        history_record_bulk(moved, user=None)
 
 
 def _unique_keys(model: type[Model]) -> list[tuple[str, ...]]:

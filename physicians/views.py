@@ -7,6 +7,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from clinics.clock import person_today
+from clinics.history import HistorySource, record_change_history
 from clinics.roles import ADMINS, ALL_ROLES
 from clinics.tenancy import OrganizationRequest, get_for_organization_or_404, staff_view
 from config.ids import id_from_input
@@ -139,6 +140,9 @@ def physician_detail(request: OrganizationRequest, physician_id: int) -> HttpRes
             "stage_form": StageForm(initial={"stage": physician.stage}),
             "panels": physician_panels(request, physician),
             "clinics": selectors.active_clinics(organization=request.organization),
+            "change_history": record_change_history(
+                organization=request.organization, role=request.membership.role, record=physician
+            ),
         },
     )
 
@@ -266,6 +270,12 @@ def practice_detail(request: OrganizationRequest, practice_id: int) -> HttpRespo
             "fit": fit,
             "clinics": selectors.active_clinics(organization=request.organization),
             "panels": practice_panels(request, practice),
+            "change_history": record_change_history(
+                organization=request.organization,
+                role=request.membership.role,
+                record=practice,
+                also=[HistorySource(Gatekeeper, {"practice_id": practice.pk}, "Gatekeeper")],
+            ),
         },
     )
 

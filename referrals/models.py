@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
+from clinics.history import TenantHistoricalRecords
 from clinics.models import Clinic, ExportStatus, Organization, Payer, TenantModel
 from clinics.phones import PhoneField
 from physicians.models import Physician, Practice
@@ -226,6 +227,7 @@ class Referral(TenantModel):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    history = TenantHistoricalRecords(excluded_fields=["version"])
 
     class Meta:
         ordering = ["-received_at", "-pk"]
@@ -498,6 +500,7 @@ class PlanOfCare(TenantModel):
     sent_on = models.DateField("sent for signature", null=True, blank=True)
     signed_on = models.DateField("signed", null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    history = TenantHistoricalRecords()
 
     class Meta:
         ordering = ["-starts_on", "-pk"]
@@ -560,6 +563,7 @@ class ReferralSettings(models.Model):
         "figure changes. "
         "Check your state's medical-record retention rule before shortening it.",
     )
+    history = TenantHistoricalRecords()
 
     class Meta:
         verbose_name = "referral settings"

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from clinics.clock import clinic_clock
+from clinics.history import history_record_bulk
 from clinics.inputs import ModelFields
 from clinics.models import Clinic, Membership, Organization, Payer
 from clinics.phones import PhoneValue
@@ -264,6 +265,9 @@ def referral_update(
             corrected_at=now,
         )
     referral.version = version + 1
+    referral.updated_at = now
+    # The UPDATE above skips save(), so the change history is written here.
+    history_record_bulk([referral], user=acting.user, when=now)
     referrals_changed(referral_ids=[referral.pk])
     return referral
 
@@ -577,9 +581,13 @@ def referral_transition_many(
         Referral.objects.filter(pk__in=[change.referral_id for change in cancelled]).update(
             first_appointment_at=None, first_appointment_clinic=None
         )
+    lost_appointment = {change.referral_id for change in cancelled}
     for referral in current:
         referral.status, referral.loss_reason, referral.updated_at = to_status, kept_reason, now
         referral.version += 1
+        if referral.pk in lost_appointment:
+            referral.first_appointment_at, referral.first_appointment_clinic = None, None
+    history_record_bulk(current, user=user, when=now)
     referrals_changed(referral_ids=[referral.pk for referral in current])
     return current
 
@@ -933,8 +941,17 @@ def referrals_create_bulk(*, organization: Organization, records: Sequence[Refer
         [row for h in histories for row in h.appointments], batch_size=BULK_BATCH
     )
     ContactAttempt.objects.bulk_create([row for h in histories for row in h.attempts], batch_size=BULK_BATCH)
-    PlanOfCare.objects.bulk_create(_plans_of_care(organization, referrals, records), batch_size=BULK_BATCH)
+    plans = PlanOfCare.objects.bulk_create(
+        _plans_of_care(organization, referrals, records), batch_size=BULK_BATCH
+    )
     _restamp(referrals, stamps)
+    # Creation rows, dated when each referral was logged: the starting point
+    # every later change of these records is compared with.
+    for referral in referrals:
+        referral._history_date = referral.created_at  # type: ignore[attr-defined]
+        referral._history_user = referral.created_by  # type: ignore[attr-defined]
+    history_record_bulk(referrals, user=None, created=True)
+    history_record_bulk(plans, user=None, created=True)
     referrals_changed(referral_ids=[referral.pk for referral in referrals])
     return referrals
 

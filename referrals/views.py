@@ -14,6 +14,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
 from clinics.clock import clinic_clock, organization_today
+from clinics.history import HistorySource, record_change_history
 from clinics.links import next_url, safe_next
 from clinics.roles import ALL_ROLES
 from clinics.tenancy import OrganizationRequest, get_for_organization_or_404, staff_view
@@ -398,6 +399,12 @@ def _render_detail(
         {
             "referral": referral,
             "panels": referral_panels(request, referral),
+            "change_history": record_change_history(
+                organization=organization,
+                role=request.membership.role,
+                record=referral,
+                also=[HistorySource(PlanOfCare, {"referral_id": referral.pk}, "Plan of care")],
+            ),
             "here": here,
             "origin": origin,
             "next_in_queue": f"{reverse('referrals:detail', args=[next_id])}?{origin.query}"

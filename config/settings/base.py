@@ -38,6 +38,10 @@ INSTALLED_APPS = [
     "bootstrap",
     "axes",
     "phonenumber_field",
+    "simple_history",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     # Rapport's own apps, in dependency order: each may import only those above it.
     "accounts",
     "clinics",
@@ -63,11 +67,15 @@ MIDDLEWARE = [
     "config.uploads.UploadLimitMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Tells change history (clinics/history.py) who made each save.
+    "simple_history.middleware.HistoryRequestMiddleware",
     # Outside everything that answers for a signed-in person, so all of it is covered.
     "accounts.middleware.PrivateResponseMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "accounts.middleware.SessionLifetimeMiddleware",
     "clinics.tenancy.OrganizationMiddleware",
+    # After the organization is known: whether a second factor is required depends on it.
+    "clinics.two_factor.TwoFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     # Axes must come last so it sees the outcome of every login attempt.
@@ -137,6 +145,12 @@ SESSION_COOKIE_AGE = SESSION_ABSOLUTE_LIFETIME
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
+
+# Two-factor sign-in (clinics/two_factor.py). The demo's people sign in
+# without a second factor only where this is on: local settings turn it on,
+# and `check --deploy` refuses it.
+TWO_FACTOR_DEMO_EXEMPT = env.bool("TWO_FACTOR_DEMO_EXEMPT", default=False)
+OTP_TOTP_ISSUER = "Rapport"
 
 # Login throttling (django-axes): lock a username+IP pair after repeated failures.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)

@@ -13,6 +13,9 @@ from .base import CELERY_BROKER_TRANSPORT_OPTIONS, DATABASES, REDIS_URL, VAR_DIR
 
 SECRET_KEY = "rapport-test-key-not-for-production"  # noqa: S105
 DEBUG = False
+# Most tests sign admins in with force_login and no authenticator; the tests
+# of two-factor sign-in turn this off (tests/clinics/test_two_factor.py).
+TWO_FACTOR_DEMO_EXEMPT = True
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
 # A real Celery worker started by an integration test delivers to that test's

@@ -29,7 +29,8 @@ def patient_details_remove(
     1. Take up to REMOVAL_BATCH due referrals, locking them (rows another run
        holds are skipped, so two runs never remove the same referral twice).
     2. In the same transaction: blank the identifiers (names, date of birth,
-       phone, email, account number, notes, contact-attempt notes), delete
+       phone, email, account number, notes, contact-attempt notes), in the
+       referral and in every row of its change history, delete
        the documents (their files once it commits), let higher apps erase
        their copies, and record the batch (`PatientDetailsRemoval`).
     3. Repeat until nothing is due, or every due referral is held by another run.
@@ -77,16 +78,18 @@ def _remove(
 ) -> PatientDetailsRemoval:
     # A plain UPDATE, not save(): the referral's `version` and `updated_at`
     # say when staff last edited it, and no rollup hook has anything to redo.
-    Referral.objects.filter(pk__in=referral_ids).update(
-        patient_first_name="",
-        patient_last_name="",
-        patient_birth_date=None,
-        patient_phone="",
-        patient_email="",
-        patient_account_number="",
-        notes="",
-        patient_details_removed_at=now,
-    )
+    blank = {
+        "patient_first_name": "",
+        "patient_last_name": "",
+        "patient_birth_date": None,
+        "patient_phone": "",
+        "patient_email": "",
+        "patient_account_number": "",
+        "notes": "",
+    }
+    Referral.objects.filter(pk__in=referral_ids).update(**blank, patient_details_removed_at=now)
+    # The change history's copies of the referral: every earlier name, date of birth and phone.
+    Referral.history.filter(id__in=referral_ids).update(**blank)
     ContactAttempt.objects.filter(organization=organization, referral_id__in=referral_ids).update(note="")
     documents = ReferralDocument.objects.filter(organization=organization, referral_id__in=referral_ids)
     files = [name for name in documents.values_list("file", flat=True) if name]

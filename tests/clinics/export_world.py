@@ -11,7 +11,15 @@ from django.utils import timezone
 
 from announcements.models import AnnouncementTouch
 from billing.models import BillingCorrection, ChargeLine, ColumnMapping
-from clinics.models import ExportStatus, Organization, OrganizationExport, Population, Role
+from clinics.models import (
+    ExportStatus,
+    Organization,
+    OrganizationExport,
+    Population,
+    Role,
+    SecondFactorReset,
+    SecuritySettings,
+)
 from digests.services import digest_preference_for
 from letters.models import LetterOpening, LetterSettings
 from outbox.models import EmailSuppression
@@ -70,6 +78,8 @@ def fill_every_table(organization: Organization, *, patient_last_name: str = "Pa
     admin = MembershipFactory(organization=organization, role=Role.ADMIN, home_clinic=clinic)
     user = admin.user
     digest_preference_for(membership=admin)
+    SecuritySettings.objects.get_or_create(organization=organization)
+    SecondFactorReset.objects.create(organization=organization, user=user, reset_by=user, reset_at=now)
     offering = ServiceOfferingFactory(organization=organization, clinic=clinic)
     offering.populations.add(population)
     # An earlier export, long gone: one under way would stand in for a new request.

@@ -70,12 +70,19 @@ def test_the_page_shows_every_registered_section_in_order(admin_client):
 
     assert [section.key for section, _ in response.context["sections"]] == [
         "organization",
+        "security",
         "referrals",
         "outreach",
         "letters",
     ]
     content = response.content.decode()
-    titles = ["Organization", "Referrals and plans of care", "Contact cadence", "Letters to physicians"]
+    titles = [
+        "Organization",
+        "Sign-in security",
+        "Referrals and plans of care",
+        "Contact cadence",
+        "Letters to physicians",
+    ]
     positions = [content.index(f'">{title}</h2>') for title in titles]
     assert positions == sorted(positions)
     assert 'name="referrals-poc_signature_days" value="30"' in content

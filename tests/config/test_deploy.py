@@ -39,6 +39,13 @@ def test_check_deploy_is_clean_under_production_settings():
     assert "no issues" in result.stdout
 
 
+def test_check_deploy_refuses_the_demos_two_factor_exemption():
+    result = manage("check", "--deploy", env={**PRODUCTION_ENV, "TWO_FACTOR_DEMO_EXEMPT": "true"})
+
+    assert result.returncode != 0
+    assert "clinics.E001" in result.stderr + result.stdout
+
+
 @pytest.mark.parametrize("secret_key", ["", "short", "django-insecure-" + "x" * 60])
 def test_production_refuses_to_start_without_a_real_secret_key(secret_key):
     result = manage("check", env={**PRODUCTION_ENV, "SECRET_KEY": secret_key})

@@ -262,4 +262,5 @@ def test_the_referral_page_reads_outcomes_in_constant_queries(
         client.get(reverse("referrals:detail", args=[referral.pk]))
 
     outcome_queries = [q for q in captured.captured_queries if "outcomes_" in q["sql"]]
-    assert len(outcome_queries) == 4
+    # The panel's four, and the History's rows of the scores.
+    assert len(outcome_queries) == 5

@@ -16,6 +16,7 @@ from django.db.models import ForeignObjectRel, Model
 from django.urls import reverse
 from django.utils import timezone
 
+from clinics.history import is_history_model
 from clinics.models import Population
 from outreach.models import FlagKind
 from physicians.models import Affiliation, Physician, Practice, StageChange
@@ -125,7 +126,8 @@ def relations_to(model: type[Model]) -> set[tuple[str, str]]:
     return {
         (field.related_model._meta.label, field.field.name)
         for field in model._meta.get_fields(include_hidden=True)
-        if isinstance(field, ForeignObjectRel)
+        # Change history is never rewritten: a merge leaves it as it was.
+        if isinstance(field, ForeignObjectRel) and not is_history_model(field.related_model)
     }
 
 
