@@ -13,6 +13,7 @@ from announcements.models import AnnouncementTouch
 from billing.models import BillingCorrection, ChargeLine, ColumnMapping
 from clinics.models import (
     ExportStatus,
+    Membership,
     Organization,
     OrganizationExport,
     Population,
@@ -75,7 +76,9 @@ def fill_every_table(organization: Organization, *, patient_last_name: str = "Pa
     clinic = ClinicFactory(organization=organization)
     payer = PayerFactory(organization=organization)
     clinic.payers.add(payer)
-    admin = MembershipFactory(organization=organization, role=Role.ADMIN, home_clinic=clinic)
+    admin: Membership = MembershipFactory.create(
+        organization=organization, role=Role.ADMIN, home_clinic=clinic
+    )
     user = admin.user
     digest_preference_for(membership=admin)
     SecuritySettings.objects.get_or_create(organization=organization)
