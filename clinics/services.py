@@ -252,9 +252,28 @@ def organization_settings_save(
             section.save(organization=organization, **values)
         except ValidationError as error:
             raise SettingsSectionRefused(section.key, error) from error
+    settings_saved(organization=organization, keys=[section.key for section, _ in changes])
     for section, _ in changes:
         if section.after_save is not None:
             transaction.on_commit(partial(section.after_save, organization=organization), robust=True)
+
+
+# Later apps hear that the settings page was saved (the audit trail records
+# it), inside the save's transaction: the record and the change stand or fall together.
+SettingsHook = Callable[..., None]
+_settings_hooks: list[SettingsHook] = []
+
+
+def register_settings_saved(hook: SettingsHook) -> SettingsHook:
+    """Calls `hook(organization=…, keys=[section keys])` inside the settings page's saving transaction."""
+    if hook not in _settings_hooks:
+        _settings_hooks.append(hook)
+    return hook
+
+
+def settings_saved(*, organization: Organization, keys: list[str]) -> None:
+    for hook in _settings_hooks:
+        hook(organization=organization, keys=keys)
 
 
 # Later apps grant things through a membership (outreach's calendar address)

@@ -28,6 +28,7 @@ urlpatterns = [
     path("letters/", include("letters.urls")),
     path("analytics/", include("analytics.urls")),
     path("email/", include("outbox.urls")),
+    path("audit/", include("audit.urls")),
     # Password reset mails through the outbox, which `accounts` may not import.
     path(
         "accounts/password/reset/",

@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     # Rapport's own apps, in dependency order: each may import only those above it.
     "accounts",
     "clinics",
+    "audit",
     "outbox",
     "physicians",
     "referrals",
@@ -67,6 +68,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "accounts.middleware.SessionLifetimeMiddleware",
     "clinics.tenancy.OrganizationMiddleware",
+    # Lets the trail name who changed a role or a setting from inside the service.
+    "audit.middleware.AccessContextMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     # Axes must come last so it sees the outcome of every login attempt.
@@ -334,6 +337,11 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Compares the dashboards' rollups with a recomputation and repairs them;
     # an hour after the flags, when nobody is looking at the figures.
+    # Access events past each organization's retention (six years by default).
+    "prune-audit-events": {
+        "task": "audit.prune_events",
+        "schedule": crontab(hour=(OUTREACH_FLAG_HOUR + 2) % 24, minute=0),
+    },
     "verify-analytics-rollups": {
         "task": "analytics.verify_rollups",
         "schedule": crontab(hour=(OUTREACH_FLAG_HOUR + 1) % 24, minute=0),
