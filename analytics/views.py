@@ -8,6 +8,8 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.text import slugify
 
+from audit.models import AccessKind
+from audit.recording import records_access, shows_no_patient_data
 from clinics.tenancy import OrganizationRequest, StaffView, staff_view
 from config.spreadsheets import csv_lines
 
@@ -16,6 +18,7 @@ from .filters import DashboardFilterForm, DashboardFilters
 from .sections import DashboardSection, dashboard_sections, sections_for
 
 
+@shows_no_patient_data("links to the dashboards")
 @staff_view(roles=frozenset().union(*(section.roles for section in dashboard_sections())))
 def index(request: OrganizationRequest) -> HttpResponse:
     """Opens the first dashboard the person's role may see, keeping the filters given."""
@@ -77,7 +80,9 @@ def section_page(section: DashboardSection) -> StaffView:
         )
 
     page.__name__ = page.__qualname__ = f"{section.key}_dashboard"
-    return staff_view(roles=section.roles)(page)
+    return shows_no_patient_data("figures in aggregate; drill-downs open the referral list")(
+        staff_view(roles=section.roles)(page)
+    )
 
 
 def _csv_rows(data: SectionData) -> Iterator[list[object]]:
@@ -102,7 +107,7 @@ def section_export(section: DashboardSection) -> StaffView:
         return response
 
     export.__name__ = export.__qualname__ = f"{section.key}_export"
-    return staff_view(roles=section.roles)(export)
+    return records_access(kind=AccessKind.EXPORT)(staff_view(roles=section.roles)(export))
 
 
 def section_views() -> Iterator[tuple[DashboardSection, StaffView, StaffView]]:

@@ -17,7 +17,7 @@
    Redirects and errors write nothing: they show no data.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import wraps
@@ -45,6 +45,12 @@ def note_referral_loaded(*, organization_id: int, referral_id: int | None) -> No
     shown = _shown.get()
     if shown is not None and referral_id is not None:
         shown.referrals.setdefault(organization_id, set()).add(referral_id)
+
+
+def note_shown(*, organization_id: int, referral_ids: Iterable[int]) -> None:
+    """For a page that shows a referral's patient from elsewhere than its row (a letter's stored content)."""
+    for referral_id in referral_ids:
+        note_referral_loaded(organization_id=organization_id, referral_id=referral_id)
 
 
 @dataclass(frozen=True)
