@@ -47,6 +47,9 @@ def search(request: OrganizationRequest) -> HttpResponse:
     """Who saw what: by referral, person, kind and days, newest first, a page of 100 at a time."""
     form = _search_form(request)
     events = selectors.access_events_search(organization=request.organization, search=form.search())
+    if form.is_bound and not form.is_valid():
+        # A search that cannot be run shows its message, not every event.
+        events = events.none()
     before = request.GET.get("before", "")
     if before.isdigit():
         last = AccessEvent.objects.filter(organization=request.organization, seq=int(before)).first()
@@ -80,6 +83,8 @@ def search(request: OrganizationRequest) -> HttpResponse:
 
 
 def _csv_rows(request: OrganizationRequest, form: AccessSearchForm) -> Iterator[list]:
+    if form.is_bound and not form.is_valid():
+        return
     for chunk in _chunks(
         selectors.access_events_in_chunks(organization=request.organization, search=form.search())
     ):
