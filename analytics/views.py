@@ -2,6 +2,7 @@
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import cast
 
 from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
@@ -80,8 +81,11 @@ def section_page(section: DashboardSection) -> StaffView:
         )
 
     page.__name__ = page.__qualname__ = f"{section.key}_dashboard"
-    return shows_no_patient_data("figures in aggregate; drill-downs open the referral list")(
-        staff_view(roles=section.roles)(page)
+    return cast(
+        StaffView,
+        shows_no_patient_data("figures in aggregate; drill-downs open the referral list")(
+            staff_view(roles=section.roles)(page)
+        ),
     )
 
 
@@ -107,7 +111,7 @@ def section_export(section: DashboardSection) -> StaffView:
         return response
 
     export.__name__ = export.__qualname__ = f"{section.key}_export"
-    return records_access(kind=AccessKind.EXPORT)(staff_view(roles=section.roles)(export))
+    return cast(StaffView, records_access(kind=AccessKind.EXPORT)(staff_view(roles=section.roles)(export)))
 
 
 def section_views() -> Iterator[tuple[DashboardSection, StaffView, StaffView]]:

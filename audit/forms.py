@@ -1,4 +1,5 @@
 from datetime import datetime, time, timedelta
+from typing import Any
 
 from django import forms
 from django.utils import timezone
@@ -13,7 +14,7 @@ from .selectors import AccessSearch
 
 
 class PersonChoiceField(forms.ModelChoiceField):
-    def label_from_instance(self, obj: User) -> str:  # type: ignore[override]
+    def label_from_instance(self, obj: User) -> str:
         return obj.get_full_name() or obj.username
 
 
@@ -54,7 +55,7 @@ class AccessSearchForm(StyledForm, forms.Form):
         return referral_id
 
     def clean(self):
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         since, until = cleaned.get("since"), cleaned.get("until")
         if since and until and until < since:
             self.add_error("until", "The last day comes after the first.")
@@ -62,7 +63,7 @@ class AccessSearchForm(StyledForm, forms.Form):
 
     def search(self) -> AccessSearch:
         """The search the valid form describes; days start at midnight in the reader's zone."""
-        data = self.cleaned_data if self.is_bound and self.is_valid() else {}
+        data: dict[str, Any] = self.cleaned_data if self.is_bound and self.is_valid() else {}
         since, until = data.get("since"), data.get("until")
         user = data.get("user")
         return AccessSearch(

@@ -94,7 +94,7 @@ def _record(request: HttpRequest, declared: RecordsAccess, shown: _Shown, kwargs
         organization=organization_id,
         access=Access(
             kind=declared.kind,
-            user=user,  # type: ignore[arg-type]  # authenticated: Rapport's User
+            user=user,
             ip_address=get_client_ip_address(request),
             path_name=match.view_name if match else "",
             object_type=declared.object_type if object_id is not None else "",

@@ -55,6 +55,9 @@ def normalized_ip(value: str | None) -> str | None:
     return str(address)
 
 
+# What the write statements take: the event's fields as the database adapter takes them.
+SqlValue = int | str | datetime | list[int] | None
+
 _POSTGRES_WRITE = """
 WITH head AS (
     UPDATE audit_chainhead
@@ -103,14 +106,14 @@ def _chain_head_create(organization_id: int) -> None:
         )
 
 
-def _write_postgres(params: dict[str, object]) -> int | None:
+def _write_postgres(params: dict[str, SqlValue]) -> int | None:
     with connection.cursor() as cursor:
         cursor.execute(_POSTGRES_WRITE, params)
         row = cursor.fetchone()
-    return row[0] if row else None
+    return int(row[0]) if row else None
 
 
-def _write_sqlite(params: dict[str, object], referral_ids: list[int]) -> int | None:
+def _write_sqlite(params: dict[str, SqlValue], referral_ids: list[int]) -> int | None:
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(_SQLITE_ADVANCE, [params["payload"], params["organization_id"]])
         head = cursor.fetchone()
@@ -137,7 +140,7 @@ def _write_sqlite(params: dict[str, object], referral_ids: list[int]) -> int | N
                 last_hash,
             ],
         )
-        event_id = cursor.fetchone()[0]
+        event_id = int(cursor.fetchone()[0])
         if referral_ids:
             cursor.executemany(
                 "INSERT INTO audit_accesseventreferral (event_id, organization_id, referral_id) "
@@ -171,7 +174,7 @@ def access_record(*, organization: Organization | int, access: Access, at: datet
         detail=access.detail,
         referral_ids=referral_ids,
     )
-    params: dict[str, object] = {
+    params: dict[str, SqlValue] = {
         "payload": payload,
         "organization_id": organization_id,
         "at": connection.ops.adapt_datetimefield_value(at),

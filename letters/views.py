@@ -260,7 +260,11 @@ def letter_read(request: HttpRequest, token: str) -> HttpResponse:
         )
     else:
         # The letter's patient comes from its stored content, not the referral's row.
-        note_shown(organization_id=answer.letter.organization_id, referral_ids=[answer.letter.referral_id])
+        letter = answer.letter
+        note_shown(
+            organization_id=letter.organization_id,
+            referral_ids=[letter.referral_id] if letter.referral_id else [],
+        )
         response = render(request, "letters/letter_print.html", _document(request, answer.letter))
     # The letter names a patient: no search engine, no referrer and (never_cache) no cache keeps it.
     response["X-Robots-Tag"] = "noindex, nofollow"

@@ -33,6 +33,7 @@ VALID = {
     "outreach-cadence_tier_c_days": 45,
     "letters-loop_days": 7,
     "letters-link_valid_days": 30,
+    "audit-retention_years": 6,
 }
 
 
@@ -72,9 +73,16 @@ def test_the_page_shows_every_registered_section_in_order(admin_client):
         "referrals",
         "outreach",
         "letters",
+        "audit",
     ]
     content = response.content.decode()
-    titles = ["Organization", "Referrals and plans of care", "Contact cadence", "Letters to physicians"]
+    titles = [
+        "Organization",
+        "Referrals and plans of care",
+        "Contact cadence",
+        "Letters to physicians",
+        "Access audit trail",
+    ]
     positions = [content.index(f'">{title}</h2>') for title in titles]
     assert positions == sorted(positions)
     assert 'name="referrals-poc_signature_days" value="30"' in content

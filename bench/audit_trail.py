@@ -15,7 +15,7 @@ referral's page, the intake form; median time and queries. Then the audit
 search page by patient (a referral's number), by person, and by person over
 one week, and the referral page's "who has seen this" panel.
 
-    DATABASE_URL=postgres://... .venv/bin/python bench/audit.py --referrals 100000 --events 1000000
+    DATABASE_URL=postgres://... .venv/bin/python bench/audit_trail.py --referrals 100000 --events 1000000
 """
 
 import argparse
@@ -232,9 +232,9 @@ def main() -> None:
     record = recording._record
     print(f"\n{'page':<16}{'without trail':>16}{'with trail':>16}{'change':>9}")
     for label, url in pages.items():
-        recording._record = lambda *args, **kwargs: None  # type: ignore[assignment]
+        recording._record = lambda *args, **kwargs: None
         plain, plain_queries = measure(client, url, runs=args.runs)
-        recording._record = record  # type: ignore[assignment]
+        recording._record = record
         audited, audited_queries = measure(client, url, runs=args.runs)
         print(
             f"{label:<16}{plain * 1000:>9.1f} ms {plain_queries:>3}q"
