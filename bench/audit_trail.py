@@ -1,7 +1,8 @@
 """Benchmark of the access audit trail: what it costs the busiest pages, and how fast the audit search is.
 
 Loads --referrals referrals (default 100,000) into a scratch organization
-(slug "bench-audit", removed at the start of the next run), then --events
+(slug "bench-audit", kept for --measure-only, removed at the start of
+the next full run), then --events
 access events (default 1,000,000) straight in SQL: 70 % a referral's page (one
 referral each), 30 % a list page (25 referrals each), spread over 20 people
 and the last two years. Their hashes are placeholders (the chain is not
@@ -9,9 +10,11 @@ verified here; `tests/audit` does that); the indexes and row counts are
 those of a real trail.
 
 Then, as a signed-in admin through Django's test client (the whole request,
-middleware and template included), each page --runs times with the trail and
-without it (the recording step switched off): the referral list, a
-referral's page, the intake form; median time and queries. Then the audit
+middleware and template included), each page --runs times without the trail
+(the recording step switched off) and with it, alternating request by
+request so the shared machine's load weighs on both alike: the referral
+list, a referral's page, the intake form; median time and queries; and the
+event's write alone. Then the audit
 search page by patient (a referral's number), by person, and by person over
 one week, and the referral page's "who has seen this" panel.
 
@@ -51,7 +54,14 @@ from django.utils import timezone  # noqa: E402
 
 from accounts.models import User  # noqa: E402
 from audit import recording  # noqa: E402
-from audit.services import PRUNE_SETTING  # noqa: E402
+from audit.models import AccessKind  # noqa: E402
+from audit.selectors import (  # noqa: E402
+    AccessSearch,
+    access_events_search,
+    event_referral_ids,
+    referral_seen_by,
+)
+from audit.services import PRUNE_SETTING, Access, access_record  # noqa: E402
 from clinics.models import Clinic, Membership, Organization, Payer, PayerCategory, Role  # noqa: E402
 from physicians.models import Physician, Practice  # noqa: E402
 from referrals.models import Referral, Status  # noqa: E402
@@ -174,19 +184,48 @@ def load_events(organization: Organization, people: list[User], *, events: int) 
         cursor.execute("ANALYZE referrals_referral")
 
 
+def one_request(client: Client, url: str) -> tuple[float, int]:
+    with CaptureQueriesContext(connection) as captured:
+        start = time.perf_counter()
+        response = client.get(url)
+        seconds = time.perf_counter() - start
+    assert response.status_code == 200, (url, response.status_code)
+    return seconds, len(captured.captured_queries)
+
+
 def measure(client: Client, url: str, *, runs: int) -> tuple[float, int]:
     """Median seconds and the queries of one request (after a warm-up)."""
     client.get(url)
-    times = []
-    queries = 0
+    timed = [one_request(client, url) for _ in range(runs)]
+    return statistics.median(seconds for seconds, _ in timed), timed[-1][1]
+
+
+def measure_both(client: Client, url: str, *, runs: int) -> tuple[tuple[float, int], tuple[float, int]]:
+    """The page without and with the trail, alternating request by request, so the shared machine's
+    load weighs on both alike; median seconds and queries of each."""
+    record = recording._record
+    without: list[tuple[float, int]] = []
+    with_trail: list[tuple[float, int]] = []
+    client.get(url)
     for _ in range(runs):
-        with CaptureQueriesContext(connection) as captured:
-            start = time.perf_counter()
-            response = client.get(url)
-            times.append(time.perf_counter() - start)
-        assert response.status_code == 200, (url, response.status_code)
-        queries = len(captured.captured_queries)
-    return statistics.median(times), queries
+        recording._record = lambda *args, **kwargs: None
+        without.append(one_request(client, url))
+        recording._record = record
+        with_trail.append(one_request(client, url))
+    return (
+        (statistics.median(seconds for seconds, _ in without), without[-1][1]),
+        (statistics.median(seconds for seconds, _ in with_trail), with_trail[-1][1]),
+    )
+
+
+def timed_median(action, *, runs: int) -> float:
+    action()
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        action()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
 
 
 def main() -> None:
@@ -197,28 +236,34 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--seed", type=int, default=16)
+    parser.add_argument("--measure-only", action="store_true", help="measure the data a previous run left")
     args = parser.parse_args()
     # Pages render {% static %}: no collected manifest is needed to measure them.
     settings.STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"
     print(f"{connection.vendor}; load average before: {os.getloadavg()}", flush=True)
     rng = random.Random(args.seed)  # noqa: S311  (bench data, not secrets)
 
-    remove_scratch_organization()
-    started = time.perf_counter()
-    organization, admin, people = populate(referrals=args.referrals, rng=rng)
-    print(f"loaded {args.referrals:,} referrals in {time.perf_counter() - started:.0f} s", flush=True)
-    started = time.perf_counter()
-    load_events(organization, people, events=args.events)
+    if args.measure_only:
+        organization = Organization.objects.get(slug=SLUG)
+        people = list(User.objects.filter(username__startswith=f"{SLUG}.person").order_by("pk"))
+        admin = people[0]
+    else:
+        remove_scratch_organization()
+        started = time.perf_counter()
+        organization, admin, people = populate(referrals=args.referrals, rng=rng)
+        print(f"loaded {args.referrals:,} referrals in {time.perf_counter() - started:.0f} s", flush=True)
+        started = time.perf_counter()
+        load_events(organization, people, events=args.events)
+        print(f"loaded {args.events:,} events in {time.perf_counter() - started:.0f} s", flush=True)
     with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM audit_accessevent WHERE organization_id = %s", [organization.pk])
+        events = cursor.fetchone()[0]
         cursor.execute(
             "SELECT count(*) FROM audit_accesseventreferral WHERE organization_id = %s", [organization.pk]
         )
         shown_rows = cursor.fetchone()[0]
-    print(
-        f"loaded {args.events:,} events ({shown_rows:,} referral rows) "
-        f"in {time.perf_counter() - started:.0f} s",
-        flush=True,
-    )
+    referrals = Referral.objects.filter(organization=organization).count()
+    print(f"{referrals:,} referrals, {events:,} events, {shown_rows:,} referral rows", flush=True)
 
     client = Client(HTTP_HOST="127.0.0.1")
     client.force_login(admin)
@@ -229,19 +274,25 @@ def main() -> None:
         "referral page": reverse("referrals:detail", args=[referral.pk]),
         "intake form": reverse("referrals:intake"),
     }
-    record = recording._record
     print(f"\n{'page':<16}{'without trail':>16}{'with trail':>16}{'change':>9}")
     for label, url in pages.items():
-        recording._record = lambda *args, **kwargs: None
-        plain, plain_queries = measure(client, url, runs=args.runs)
-        recording._record = record
-        audited, audited_queries = measure(client, url, runs=args.runs)
+        (plain, plain_queries), (audited, audited_queries) = measure_both(client, url, runs=args.runs)
         print(
             f"{label:<16}{plain * 1000:>9.1f} ms {plain_queries:>3}q"
             f"{audited * 1000:>9.1f} ms {audited_queries:>3}q"
             f"{(audited / plain - 1) * 100:>+8.1f}%",
             flush=True,
         )
+    # The write alone, as a list page makes it (50 referrals).
+    ids = frozenset(Referral.objects.filter(organization=organization).values_list("pk", flat=True)[:50])
+    write = timed_median(
+        lambda: access_record(
+            organization=organization,
+            access=Access(kind=AccessKind.PAGE, user=admin, path_name="referrals:list", referral_ids=ids),
+        ),
+        runs=args.runs * 4,
+    )
+    print(f"one event with 50 referrals, written alone: {write * 1000:.1f} ms (median)", flush=True)
 
     busiest = people[1]
     searches = {
@@ -254,10 +305,26 @@ def main() -> None:
         f"&since={(timezone.localdate() - timedelta(days=200)):%Y-%m-%d}"
         f"&until={(timezone.localdate() - timedelta(days=200)):%Y-%m-%d}",
     }
+    by_search = {
+        "by patient (referral #)": AccessSearch(referral_id=referral.pk),
+        "by person": AccessSearch(user_id=busiest.pk),
+    }
     print(f"\n{'audit search page (100 rows)':<32}{'median':>10}{'queries':>9}")
     for label, url in searches.items():
         seconds, queries = measure(client, url, runs=args.runs)
         print(f"{label:<32}{seconds * 1000:>7.1f} ms{queries:>9}", flush=True)
+    print(f"\n{'the search queries alone (100 rows)':<36}{'median':>10}")
+    for label, search in by_search.items():
+
+        def run(search: AccessSearch = search) -> None:
+            found = list(access_events_search(organization=organization, search=search)[:100])
+            event_referral_ids(organization=organization, event_ids=[event.pk for event in found])
+
+        print(f"{label:<36}{timed_median(run, runs=args.runs) * 1000:>7.1f} ms", flush=True)
+    seen = timed_median(
+        lambda: referral_seen_by(organization=organization, referral_id=referral.pk, limit=8), runs=args.runs
+    )
+    print(f"{'who has seen this (8 rows)':<36}{seen * 1000:>7.1f} ms", flush=True)
 
 
 if __name__ == "__main__":
