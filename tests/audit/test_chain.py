@@ -190,3 +190,36 @@ def test_audit_verify_passes_then_fails_after_a_change_by_hand(summit, chain, ca
     with pytest.raises(CommandError, match="broken in 1 organization"):
         call_command("audit_verify", "--organization", summit.slug)
     assert "event #1: its fields were changed" in capsys.readouterr().out
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_writers_at_once_keep_one_unbroken_chain():
+    """Four threads, each its own connection, append to one organization's chain at the same time."""
+    import threading
+
+    from django.db import connections
+
+    from ..factories import OrganizationFactory
+
+    organization = OrganizationFactory()
+    errors = []
+
+    def write(n):
+        try:
+            for _ in range(n):
+                record(organization.pk, referral_ids=[1, 2])
+        except Exception as error:
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=write, args=(25,)) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    assert list(AccessEvent.objects.order_by("seq").values_list("seq", flat=True)) == list(range(1, 101))
+    assert chain_verify(organization=organization).intact
