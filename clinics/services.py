@@ -103,6 +103,8 @@ def staff_create(
     membership = Membership(organization=organization, user=user, role=role, home_clinic=home_clinic)
     membership.full_clean()
     membership.save()
+    # A new membership is a role given: later apps hear of it as of any change (the audit trail records it).
+    membership_changed(membership)
     return membership
 
 

@@ -183,3 +183,27 @@ def test_a_refusal_or_a_missing_page_writes_nothing(client, summit, summit_front
     assert client.get(reverse("audit:search")).status_code == 403
     assert client.get(reverse("referrals:detail", args=[987654321])).status_code == 404
     assert AccessEvent.objects.count() == before
+
+
+def test_a_recorded_page_costs_one_statement_more_on_postgresql(client, summit, summit_admin, monkeypatch):
+    """One statement on PostgreSQL; on SQLite three (the head, the event, its referrals) and a savepoint."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from audit import recording
+
+    referral = ReferralFactory(organization=summit)
+    url = reverse("referrals:detail", args=[referral.pk])
+    client.force_login(summit_admin.user)
+    client.get(url)  # the organization's chain starts: its head is made once
+
+    def queries():
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(url).status_code == 200
+        return len(captured.captured_queries)
+
+    with_trail = queries()
+    monkeypatch.setattr(recording, "_record", lambda *args, **kwargs: None)
+    without = queries()
+
+    assert with_trail - without == (1 if connection.vendor == "postgresql" else 5)

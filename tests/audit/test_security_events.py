@@ -109,3 +109,12 @@ def test_saving_the_settings_page_is_recorded_with_who_saved_it(admin_client, su
     event = AccessEvent.objects.get(kind=AccessKind.SETTINGS_CHANGE)
     assert (event.user, event.path_name) == (summit_admin.user, "clinics:organization_settings")
     assert event.detail == "sections saved: organization, referrals, outreach, letters, audit"
+
+
+def test_adding_staff_is_recorded_as_a_role_given(summit):
+    membership = clinic_services.staff_create(
+        organization=summit, username="newdesk", password="a long passphrase 7", role=Role.FRONT_DESK
+    )
+
+    event = AccessEvent.objects.get(kind=AccessKind.ROLE_CHANGE)
+    assert (event.object_id, event.detail) == (membership.pk, "Front desk, active")
