@@ -7,6 +7,7 @@ from django.utils import timezone
 from accounts.models import User
 from clinics.form_pages import StyledForm
 from clinics.models import Membership, Organization
+from config.text import SingleLineField
 
 from .models import AccessKind, AuditSettings
 from .naming import referral_find
@@ -23,7 +24,7 @@ class AccessSearchForm(StyledForm, forms.Form):
 
     compact = True
 
-    referral = forms.CharField(
+    referral = SingleLineField(
         label="Referral #",
         required=False,
         max_length=20,

@@ -32,15 +32,15 @@ from .services import Access, access_record
 
 @dataclass
 class _Shown:
-    """What the running view has loaded: referral ids by organization."""
+    """What the running view has loaded: referral ids by organization (None: loaded without it)."""
 
-    referrals: dict[int, set[int]] = field(default_factory=dict)
+    referrals: dict[int | None, set[int]] = field(default_factory=dict)
 
 
 _shown: ContextVar[_Shown | None] = ContextVar("audit_shown", default=None)
 
 
-def note_referral_loaded(*, organization_id: int, referral_id: int | None) -> None:
+def note_referral_loaded(*, organization_id: int | None, referral_id: int | None) -> None:
     """Called for every referral loaded from the database; counts only inside a recorded view."""
     shown = _shown.get()
     if shown is not None and referral_id is not None:
@@ -77,9 +77,8 @@ def _organization_of(request: HttpRequest, shown: _Shown) -> int | None:
     organization = getattr(request, "organization", None)
     if organization is not None:
         return cast(int, organization.pk)
-    if len(shown.referrals) == 1:
-        return next(iter(shown.referrals))
-    return None
+    known = [organization_id for organization_id in shown.referrals if organization_id is not None]
+    return known[0] if len(known) == 1 else None
 
 
 def _record(request: HttpRequest, declared: RecordsAccess, shown: _Shown, kwargs: dict[str, Any]) -> None:
@@ -99,8 +98,11 @@ def _record(request: HttpRequest, declared: RecordsAccess, shown: _Shown, kwargs
             path_name=match.view_name if match else "",
             object_type=declared.object_type if object_id is not None else "",
             object_id=object_id,
-            # Only this organization's referrals: another's is never loaded for a member's page.
-            referral_ids=frozenset(shown.referrals.get(organization_id, ())),
+            # Only this organization's referrals (another's is never loaded for a member's page), and
+            # those loaded without their organization, which only a scoped query can have read.
+            referral_ids=frozenset(
+                shown.referrals.get(organization_id, set()) | shown.referrals.get(None, set())
+            ),
         ),
     )
 

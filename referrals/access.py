@@ -29,8 +29,12 @@ SEEN_BY_SHOWN = 8
 @receiver(post_init, sender=Referral, dispatch_uid="referrals.note_shown")
 def note_shown(sender: type[Referral], instance: Referral, **kwargs: Any) -> None:
     # A referral being typed (intake, a form's instance) has no id yet: only stored ones are shown.
+    # Read from __dict__: a row loaded with only() may have deferred its organization, and reading
+    # the attribute would fetch it, one query per row (None then: the request's organization).
     if instance.pk is not None:
-        note_referral_loaded(organization_id=instance.organization_id, referral_id=instance.pk)
+        note_referral_loaded(
+            organization_id=instance.__dict__.get("organization_id"), referral_id=instance.pk
+        )
 
 
 class ReferralNumbers:
