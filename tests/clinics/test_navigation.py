@@ -45,6 +45,7 @@ def labels(links):
                     "Import visits and payments",
                     "Service announcements",
                     "Email log",
+                    "Access audit",
                     "Organization settings",
                 ],
                 [
