@@ -2,12 +2,15 @@
 
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from typing import cast
 
 from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.text import slugify
 
+from audit.models import AccessKind
+from audit.recording import records_access, shows_no_patient_data
 from clinics.models import Role
 from clinics.tenancy import OrganizationRequest, StaffView, staff_view
 from config.spreadsheets import csv_lines
@@ -17,6 +20,7 @@ from .filters import DashboardFilterForm, DashboardFilters
 from .sections import DashboardSection, dashboard_sections, sections_for
 
 
+@shows_no_patient_data("links to the dashboards")
 @staff_view(roles=frozenset().union(*(section.roles for section in dashboard_sections())))
 def index(request: OrganizationRequest) -> HttpResponse:
     """Opens the first dashboard the person's role may see, keeping the filters given."""
@@ -81,7 +85,12 @@ def section_page(section: DashboardSection) -> StaffView:
         )
 
     page.__name__ = page.__qualname__ = f"{section.key}_dashboard"
-    return staff_view(roles=section.roles)(page)
+    return cast(
+        StaffView,
+        shows_no_patient_data("figures in aggregate; drill-downs open the referral list")(
+            staff_view(roles=section.roles)(page)
+        ),
+    )
 
 
 def _csv_rows(data: SectionData) -> Iterator[list[object]]:
@@ -106,7 +115,7 @@ def section_export(section: DashboardSection) -> StaffView:
         return response
 
     export.__name__ = export.__qualname__ = f"{section.key}_export"
-    return staff_view(roles=section.roles)(export)
+    return cast(StaffView, records_access(kind=AccessKind.EXPORT)(staff_view(roles=section.roles)(export)))
 
 
 def section_views() -> Iterator[tuple[DashboardSection, StaffView, StaffView]]:

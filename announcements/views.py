@@ -6,6 +6,7 @@ from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 
+from audit.recording import shows_no_patient_data
 from clinics.models import ServiceOffering
 from clinics.roles import ADMINS
 from clinics.selectors import service_offering_list
@@ -19,6 +20,7 @@ from .models import ServiceAnnouncement
 PAGE_SIZE = 25
 
 
+@shows_no_patient_data("service announcements to physicians")
 @staff_view(roles=ADMINS)
 def announcement_list(request: OrganizationRequest) -> HttpResponse:
     page = Paginator(selectors.announcement_list(organization=request.organization), PAGE_SIZE).get_page(
@@ -30,6 +32,7 @@ def announcement_list(request: OrganizationRequest) -> HttpResponse:
     return render(request, "announcements/announcement_list.html", context)
 
 
+@shows_no_patient_data("service announcements to physicians")
 @staff_view(roles=ADMINS)
 def announcement_create(request: OrganizationRequest, offering_id: int) -> HttpResponse:
     """The announcement form: Preview re-counts the audience (in place with htmx), Send sends.
@@ -98,6 +101,7 @@ def announcement_create(request: OrganizationRequest, offering_id: int) -> HttpR
     return render(request, "announcements/announcement_form.html", context)
 
 
+@shows_no_patient_data("service announcements to physicians")
 @staff_view(roles=ADMINS)
 def announcement_detail(request: OrganizationRequest, announcement_id: int) -> HttpResponse:
     announcement = get_for_organization_or_404(

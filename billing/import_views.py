@@ -7,6 +7,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from audit.recording import records_access, shows_no_patient_data
 from clinics.tenancy import OrganizationRequest, get_for_organization_or_404, staff_view
 from config.uploads import upload_limit
 from referrals.models import Referral
@@ -21,6 +22,7 @@ REVIEW_PAGE_SIZE = 50
 
 
 @upload_limit("BILLING_UPLOAD_MAX_MB")
+@shows_no_patient_data("the list of imported files and their counts")
 @staff_view(roles=IMPORTERS)
 def import_list(request: OrganizationRequest) -> HttpResponse:
     form = ImportUploadForm(request.POST or None, request.FILES or None)
@@ -48,6 +50,7 @@ def import_list(request: OrganizationRequest) -> HttpResponse:
     return render(request, "billing/import_list.html", {"form": form, "imports": imports, "pending": pending})
 
 
+@records_access(object_kwarg="billing_import_id", object_type="billing import")
 @staff_view(roles=IMPORTERS)
 def import_detail(request: OrganizationRequest, billing_import_id: int) -> HttpResponse:
     job = get_for_organization_or_404(BillingImport, request.organization, pk=billing_import_id)
@@ -74,6 +77,7 @@ def import_detail(request: OrganizationRequest, billing_import_id: int) -> HttpR
     return render(request, "billing/import_mapping.html", {"job": job, "form": form, "preview": preview})
 
 
+@records_access()
 @staff_view(roles=IMPORTERS)
 def review_list(request: OrganizationRequest) -> HttpResponse:
     rows = (
@@ -95,6 +99,7 @@ def review_list(request: OrganizationRequest) -> HttpResponse:
 
 
 @require_POST
+@records_access(object_kwarg="review_id", object_type="billing review row")
 @staff_view(roles=IMPORTERS)
 def review_resolve(request: OrganizationRequest, review_id: int) -> HttpResponse:
     review = get_for_organization_or_404(ReviewRow, request.organization, pk=review_id)

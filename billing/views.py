@@ -7,6 +7,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from audit.recording import records_access
 from clinics.tenancy import OrganizationRequest, get_for_organization_or_404, staff_view
 from referrals.models import Referral
 
@@ -82,12 +83,14 @@ def _payment_page(request: OrganizationRequest, referral: Referral, payment: Pay
     )
 
 
+@records_access()
 @staff_view(roles=EDITORS)
 def visit_create(request: OrganizationRequest, referral_id: int) -> HttpResponse:
     referral = get_for_organization_or_404(Referral, request.organization, pk=referral_id)
     return _visit_page(request, referral, None)
 
 
+@records_access()
 @staff_view(roles=EDITORS)
 def visit_edit(request: OrganizationRequest, visit_id: int) -> HttpResponse:
     visit = get_for_organization_or_404(
@@ -96,12 +99,14 @@ def visit_edit(request: OrganizationRequest, visit_id: int) -> HttpResponse:
     return _visit_page(request, visit.referral, visit)
 
 
+@records_access()
 @staff_view(roles=EDITORS)
 def payment_create(request: OrganizationRequest, referral_id: int) -> HttpResponse:
     referral = get_for_organization_or_404(Referral, request.organization, pk=referral_id)
     return _payment_page(request, referral, None)
 
 
+@records_access()
 @staff_view(roles=EDITORS)
 def payment_edit(request: OrganizationRequest, payment_id: int) -> HttpResponse:
     payment = get_for_organization_or_404(
@@ -117,6 +122,7 @@ def _remove(request: OrganizationRequest, row: Visit | Payment, label: str) -> H
 
 
 @require_POST
+@records_access()
 @staff_view(roles=EDITORS)
 def visit_remove(request: OrganizationRequest, visit_id: int) -> HttpResponse:
     visit = get_for_organization_or_404(
@@ -126,6 +132,7 @@ def visit_remove(request: OrganizationRequest, visit_id: int) -> HttpResponse:
 
 
 @require_POST
+@records_access()
 @staff_view(roles=EDITORS)
 def payment_remove(request: OrganizationRequest, payment_id: int) -> HttpResponse:
     payment = get_for_organization_or_404(

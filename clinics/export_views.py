@@ -9,6 +9,7 @@ from .exports import selectors, services
 from .exports.registry import excluded_models, export_tables
 from .models import ExportStatus, OrganizationExport
 from .roles import ADMINS
+from .services import data_export_event
 from .tenancy import OrganizationRequest, get_for_organization_or_404, staff_view
 
 
@@ -61,6 +62,12 @@ def data_export_download(request: OrganizationRequest, organization_export_id: i
         content = export.file.open("rb")
     except FileNotFoundError:
         raise Http404("This export's file is missing.") from None
+    # Recorded before the file is handed over: if the record fails, the file is not sent.
+    try:
+        data_export_event(export=export, user=request.user, action="downloaded")
+    except BaseException:
+        content.close()
+        raise
     response = FileResponse(
         content,
         as_attachment=True,

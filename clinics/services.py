@@ -12,7 +12,16 @@ from django.utils import timezone
 from accounts.models import User
 
 from .inputs import ModelFields
-from .models import Clinic, Membership, Organization, Payer, Population, Role, ServiceOffering
+from .models import (
+    Clinic,
+    Membership,
+    Organization,
+    OrganizationExport,
+    Payer,
+    Population,
+    Role,
+    ServiceOffering,
+)
 from .phones import PhoneValue
 
 if TYPE_CHECKING:
@@ -103,6 +112,8 @@ def staff_create(
     membership = Membership(organization=organization, user=user, role=role, home_clinic=home_clinic)
     membership.full_clean()
     membership.save()
+    # A new membership is a role given: later apps hear of it as of any change (the audit trail records it).
+    membership_changed(membership)
     return membership
 
 
@@ -252,9 +263,47 @@ def organization_settings_save(
             section.save(organization=organization, **values)
         except ValidationError as error:
             raise SettingsSectionRefused(section.key, error) from error
+    settings_saved(organization=organization, keys=[section.key for section, _ in changes])
     for section, _ in changes:
         if section.after_save is not None:
             transaction.on_commit(partial(section.after_save, organization=organization), robust=True)
+
+
+# Later apps hear that the settings page was saved (the audit trail records
+# it), inside the save's transaction: the record and the change stand or fall together.
+SettingsHook = Callable[..., None]
+_settings_hooks: list[SettingsHook] = []
+
+
+def register_settings_saved(hook: SettingsHook) -> SettingsHook:
+    """Calls `hook(organization=…, keys=[section keys])` inside the settings page's saving transaction."""
+    if hook not in _settings_hooks:
+        _settings_hooks.append(hook)
+    return hook
+
+
+def settings_saved(*, organization: Organization, keys: list[str]) -> None:
+    for hook in _settings_hooks:
+        hook(organization=organization, keys=keys)
+
+
+# The access trail (above this app) records who asked for and who downloaded
+# the organization's data export: it registers here when it loads. A hook
+# that fails refuses the download, so the file never leaves unrecorded.
+DataExportHook = Callable[..., None]
+_data_export_hooks: list[DataExportHook] = []
+
+
+def register_data_export_event(hook: DataExportHook) -> DataExportHook:
+    """Calls `hook(export=…, user=…, action="requested" | "downloaded")` for each request and download."""
+    if hook not in _data_export_hooks:
+        _data_export_hooks.append(hook)
+    return hook
+
+
+def data_export_event(*, export: OrganizationExport, user: User, action: str) -> None:
+    for hook in _data_export_hooks:
+        hook(export=export, user=user, action=action)
 
 
 # Later apps grant things through a membership (outreach's calendar address)

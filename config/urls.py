@@ -29,6 +29,7 @@ urlpatterns = [
     path("analytics/", include("analytics.urls")),
     path("digests/", include("digests.urls")),
     path("email/", include("outbox.urls")),
+    path("audit/", include("audit.urls")),
     # Password reset mails through the outbox, which `accounts` may not import.
     path(
         "accounts/password/reset/",

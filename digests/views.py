@@ -13,6 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from audit.recording import records_access, shows_no_patient_data
 from clinics.models import Membership
 from clinics.roles import ADMINS
 from clinics.tenancy import OrganizationRequest, organization_switch, staff_view
@@ -37,11 +38,13 @@ def _membership_in(request: OrganizationRequest, organization_id: int) -> Member
     return None
 
 
+@shows_no_patient_data("sends the person to their own digest's page")
 @staff_view(roles=DIGEST_ROLES)
 def mine(request: OrganizationRequest) -> HttpResponse:
     return redirect("digests:view", organization_id=request.organization.pk)
 
 
+@records_access()
 @staff_view(roles=DIGEST_ROLES)
 def digest_view(request: OrganizationRequest, organization_id: int) -> HttpResponseBase:
     """The digest as it stands now, as the email shows it (the "view in browser" link)."""
@@ -71,6 +74,7 @@ def digest_view(request: OrganizationRequest, organization_id: int) -> HttpRespo
     )
 
 
+@shows_no_patient_data("the person's day, hour and sections")
 @staff_view(roles=DIGEST_ROLES)
 def preferences(request: OrganizationRequest, organization_id: int) -> HttpResponseBase:
     membership = _membership_in(request, organization_id)
@@ -99,6 +103,7 @@ def preferences(request: OrganizationRequest, organization_id: int) -> HttpRespo
     )
 
 
+@shows_no_patient_data("queues the admin's own digest; the email is recorded when opened in the browser")
 @require_POST
 @staff_view(roles=ADMINS)
 def send_test(request: OrganizationRequest, organization_id: int) -> HttpResponseBase:
@@ -120,6 +125,7 @@ def send_test(request: OrganizationRequest, organization_id: int) -> HttpRespons
     return redirect(reverse("digests:view", kwargs={"organization_id": organization_id}))
 
 
+@shows_no_patient_data("who receives a digest, when and which sections")
 @staff_view(roles=ADMINS)
 def recipients(request: OrganizationRequest) -> HttpResponse:
     """Who receives what, and when: every therapist, liaison and admin of the organization."""

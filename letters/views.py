@@ -10,6 +10,8 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from audit.models import AccessKind
+from audit.recording import note_shown, records_access
 from clinics.models import Role
 from clinics.roles import ALL_ROLES
 from clinics.tenancy import OrganizationRequest, staff_view
@@ -31,6 +33,7 @@ def _page(request: OrganizationRequest, rows) -> tuple:
     return page, query.urlencode()
 
 
+@records_access()
 @staff_view(roles=ALL_ROLES)
 def letter_list(request: OrganizationRequest) -> HttpResponse:
     """Every letter sent or on its way, newest first: what each physician heard, and when."""
@@ -51,6 +54,7 @@ def letter_list(request: OrganizationRequest) -> HttpResponse:
     )
 
 
+@records_access()
 @staff_view(roles=REVIEWERS)
 def review_queue(request: OrganizationRequest) -> HttpResponse:
     """Letters waiting for review, longest first; a therapist sees their own unless asking for all."""
@@ -79,6 +83,7 @@ def review_queue(request: OrganizationRequest) -> HttpResponse:
     )
 
 
+@records_access()
 @staff_view(roles=SENDERS)
 def send_queue(request: OrganizationRequest) -> HttpResponse:
     """Letters to print and fax, post, message or phone through, and emails that could not be delivered."""
@@ -86,6 +91,7 @@ def send_queue(request: OrganizationRequest) -> HttpResponse:
     return render(request, "letters/send_queue.html", {"page": page, "query": query, "now": timezone.now()})
 
 
+@records_access()
 @staff_view(roles=ALL_ROLES)
 def loop_list(request: OrganizationRequest) -> HttpResponse:
     """Evaluated or discharged patients whose physician has heard nothing for the organization's N days."""
@@ -108,6 +114,7 @@ def _letter(request: OrganizationRequest, letter_id: int) -> Letter:
     return letter
 
 
+@records_access(object_kwarg="letter_id", object_type="letter")
 @staff_view(roles=ALL_ROLES)
 def letter_detail(request: OrganizationRequest, letter_id: int) -> HttpResponse:
     letter = _letter(request, letter_id)
@@ -143,6 +150,7 @@ def _document(request: HttpRequest, letter: Letter) -> dict:
     }
 
 
+@records_access(object_kwarg="letter_id", object_type="letter")
 @staff_view(roles=REVIEWERS)
 def letter_edit(request: OrganizationRequest, letter_id: int) -> HttpResponse:
     """The reviewer's page: the free-text parts to word, then Save, or Save and approve."""
@@ -205,23 +213,27 @@ def _act(request: OrganizationRequest, letter_id: int, action, success) -> HttpR
 
 
 @require_POST
+@records_access(object_kwarg="letter_id", object_type="letter")
 @staff_view(roles=REVIEWERS)
 def letter_approve(request: OrganizationRequest, letter_id: int) -> HttpResponse:
     return _act(request, letter_id, services.letter_approve, _sent_message)
 
 
 @require_POST
+@records_access(object_kwarg="letter_id", object_type="letter")
 @staff_view(roles=REVIEWERS)
 def letter_withdraw(request: OrganizationRequest, letter_id: int) -> HttpResponse:
     return _act(request, letter_id, services.letter_withdraw, lambda letter: "The letter will not be sent.")
 
 
 @require_POST
+@records_access(object_kwarg="letter_id", object_type="letter")
 @staff_view(roles=SENDERS)
 def letter_mark_sent(request: OrganizationRequest, letter_id: int) -> HttpResponse:
     return _act(request, letter_id, services.letter_mark_sent, lambda letter: "Marked sent.")
 
 
+@records_access(kind=AccessKind.PRINT, object_kwarg="letter_id", object_type="letter")
 @staff_view(roles=SENDERS)
 def letter_print(request: OrganizationRequest, letter_id: int) -> HttpResponse:
     """The letter alone on a US Letter page, with the clinic's letterhead: print it, or print to fax."""
@@ -231,6 +243,7 @@ def letter_print(request: OrganizationRequest, letter_id: int) -> HttpResponse:
 
 @never_cache
 @require_GET
+@records_access()
 def letter_read(request: HttpRequest, token: str) -> HttpResponse:
     """The emailed link: the letter, without signing in, until the link expires; each opening is recorded."""
     answer = services.letter_link_open(
@@ -246,6 +259,12 @@ def letter_read(request: HttpRequest, token: str) -> HttpResponse:
             status=410 if answer.problem == "expired" else 404,
         )
     else:
+        # The letter's patient comes from its stored content, not the referral's row.
+        letter = answer.letter
+        note_shown(
+            organization_id=letter.organization_id,
+            referral_ids=[letter.referral_id] if letter.referral_id else [],
+        )
         response = render(request, "letters/letter_print.html", _document(request, answer.letter))
     # The letter names a patient: no search engine, no referrer and (never_cache) no cache keeps it.
     response["X-Robots-Tag"] = "noindex, nofollow"

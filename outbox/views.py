@@ -6,6 +6,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
+from audit.recording import records_access, shows_no_patient_data
 from clinics.roles import ADMINS
 from clinics.tenancy import OrganizationRequest, get_for_organization_or_404, staff_view
 
@@ -16,6 +17,7 @@ from .models import EmailStatus, OutboundEmail
 PAGE_SIZE = 50
 
 
+@records_access()
 @staff_view(roles=ADMINS)
 def email_log(request: OrganizationRequest) -> HttpResponse:
     organization = request.organization
@@ -30,6 +32,7 @@ def email_log(request: OrganizationRequest) -> HttpResponse:
     return render(request, "outbox/email_log.html", {"form": form, "page": page, "query": query.urlencode()})
 
 
+@records_access(object_kwarg="email_id", object_type="email")
 @staff_view(roles=ADMINS)
 def email_detail(request: OrganizationRequest, email_id: int) -> HttpResponse:
     email = get_for_organization_or_404(OutboundEmail, request.organization, pk=email_id)
@@ -43,6 +46,7 @@ def email_detail(request: OrganizationRequest, email_id: int) -> HttpResponse:
 
 
 @require_POST
+@records_access(object_kwarg="email_id", object_type="email")
 @staff_view(roles=ADMINS)
 def email_retry(request: OrganizationRequest, email_id: int) -> HttpResponse:
     email = get_for_organization_or_404(OutboundEmail, request.organization, pk=email_id)
@@ -67,6 +71,7 @@ def email_retry(request: OrganizationRequest, email_id: int) -> HttpResponse:
 # that one address's email from one organization.
 @csrf_exempt
 @require_http_methods(["GET", "HEAD", "POST"])
+@shows_no_patient_data("a physician's unsubscribe confirmation")
 def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     """GET only asks (mail scanners follow links); POST, from the page or a one-click client, unsubscribes."""
     email = selectors.email_for_unsubscribe_token(token=token)

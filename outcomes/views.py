@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
+from audit.recording import records_access, shows_no_patient_data
 from clinics.clock import organization_today, person_today
 from clinics.models import Clinic, Role
 from clinics.tenancy import OrganizationRequest, get_for_organization_or_404, staff_view
@@ -50,6 +51,7 @@ def _default_kind(referral: Referral, kinds_noted: set[str]) -> str:
     return NoteKind.PROGRESS
 
 
+@records_access()
 @staff_view(roles=RECORDERS)
 def care_note_create(request: OrganizationRequest, referral_id: int) -> HttpResponse:
     """The quick form: an evaluation, progress note or discharge with its scores, in one save."""
@@ -109,6 +111,7 @@ def care_note_create(request: OrganizationRequest, referral_id: int) -> HttpResp
     )
 
 
+@records_access()
 @staff_view(roles=RECORDERS)
 def nps_create(request: OrganizationRequest, referral_id: int) -> HttpResponse:
     """The patient's answer typed by staff."""
@@ -140,6 +143,7 @@ def nps_create(request: OrganizationRequest, referral_id: int) -> HttpResponse:
 
 
 @require_POST
+@records_access()
 @staff_view(roles=RECORDERS)
 def survey_link(request: OrganizationRequest, referral_id: int) -> HttpResponse:
     """Makes a link for the patient and shows it once, to copy into a text message or email."""
@@ -161,6 +165,7 @@ def survey_link(request: OrganizationRequest, referral_id: int) -> HttpResponse:
 
 
 @require_POST
+@records_access()
 @staff_view(roles=RECORDERS)
 def survey_email(request: OrganizationRequest, referral_id: int) -> HttpResponse:
     referral = _referral(request, referral_id)
@@ -174,6 +179,7 @@ def survey_email(request: OrganizationRequest, referral_id: int) -> HttpResponse
 
 
 @require_POST
+@records_access(object_kwarg="score_id", object_type="outcome score")
 @staff_view(roles=RECORDERS)
 def score_remove(request: OrganizationRequest, score_id: int) -> HttpResponse:
     score = get_for_organization_or_404(
@@ -189,6 +195,7 @@ def score_remove(request: OrganizationRequest, score_id: int) -> HttpResponse:
 # The patient's page: no sign-in; the signed link is the only key, and it opens this one question.
 @never_cache
 @require_http_methods(["GET", "HEAD", "POST"])
+@records_access()
 def survey(request: HttpRequest, token: str) -> HttpResponse:
     try:
         answered_survey = services.survey_for_token(token)
@@ -239,6 +246,7 @@ def _period(request: OrganizationRequest) -> tuple[int, date, date]:
     return months, months_before(until, months), until
 
 
+@shows_no_patient_data("outcomes by source, in aggregate")
 @staff_view(roles=SCORECARD_READERS)
 def scorecards(request: OrganizationRequest) -> HttpResponse:
     """The organization's NPS and outcomes, and each referring physician's, with their scorecards."""
@@ -252,6 +260,7 @@ def scorecards(request: OrganizationRequest) -> HttpResponse:
     )
 
 
+@records_access(object_kwarg="physician_id", object_type="physician scorecard")
 @staff_view(roles=SCORECARD_READERS)
 def physician_scorecard(request: OrganizationRequest, physician_id: int) -> HttpResponse:
     physician = get_for_organization_or_404(Physician, request.organization, pk=physician_id)
@@ -272,6 +281,7 @@ def physician_scorecard(request: OrganizationRequest, physician_id: int) -> Http
     )
 
 
+@shows_no_patient_data("the organization's outcomes, in aggregate")
 @staff_view(roles=SCORECARD_READERS)
 def organization_scorecard(request: OrganizationRequest) -> HttpResponse:
     """The clinic's own scorecard, to hand to a prospect: all its referrals, or one location's."""

@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from accounts.models import User
+from audit.recording import shows_no_patient_data
 from clinics.clock import local_day_bounds, organization_today, organization_zone, person_today
 from clinics.tenancy import OrganizationRequest, staff_view
 from physicians.models import Physician
@@ -90,6 +91,7 @@ def _row_context(return_query: str) -> dict:
     }
 
 
+@shows_no_patient_data("sources flagged as slipping")
 @staff_view(roles=RUNS_OUTREACH)
 def attention(request: OrganizationRequest) -> HttpResponse:
     form = AttentionFilterForm(request.GET or None)
@@ -119,6 +121,7 @@ def attention(request: OrganizationRequest) -> HttpResponse:
 
 
 @require_POST
+@shows_no_patient_data("logs a touch on a flagged source")
 @staff_view(roles=RUNS_OUTREACH)
 def attention_log(request: OrganizationRequest) -> HttpResponse:
     """The one-click touch from a row: logs it now, by the signed-in person, and says what it changed.

@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from audit.recording import shows_no_patient_data
 from clinics.clock import person_today
 from clinics.links import next_url, safe_next, site_url
 from clinics.roles import ADMINS
@@ -35,6 +36,7 @@ def _scoped(model, request: OrganizationRequest, raw_id: str | None):
     return model.objects.for_organization(request.organization).filter(pk=pk).first()
 
 
+@shows_no_patient_data("touches with physicians and practices")
 @staff_view(roles=OUTREACH)
 def touch_list(request: OrganizationRequest) -> HttpResponse:
     form = TouchFilterForm(request.GET or None, organization=request.organization)
@@ -65,6 +67,7 @@ def touch_list(request: OrganizationRequest) -> HttpResponse:
 
 
 @require_POST
+@shows_no_patient_data("removes a touch")
 @staff_view(roles=OUTREACH)
 def touch_remove(request: OrganizationRequest, touch_id: int) -> HttpResponse:
     touch = get_for_organization_or_404(
@@ -147,6 +150,7 @@ def _log_and_tell(
     return touch, " ".join(said)
 
 
+@shows_no_patient_data("a touch's form")
 @staff_view(roles=OUTREACH)
 def touch_create(request: OrganizationRequest) -> HttpResponse:
     form = TouchForm(
@@ -182,6 +186,7 @@ def touch_create(request: OrganizationRequest) -> HttpResponse:
     )
 
 
+@shows_no_patient_data("follow-ups with physicians")
 @staff_view(roles=OUTREACH)
 def followup_list(request: OrganizationRequest) -> HttpResponse:
     """The person's follow-ups; an admin's `?everyone=1` shows the whole organization's, with their owners."""
@@ -237,6 +242,7 @@ def _back_to_followups(request: OrganizationRequest) -> HttpResponse:
 
 
 @require_POST
+@shows_no_patient_data("completes a follow-up")
 @staff_view(roles=OUTREACH)
 def followup_complete(request: OrganizationRequest, followup_id: int) -> HttpResponse:
     follow_up = _followup(request, followup_id)
@@ -252,6 +258,7 @@ def followup_complete(request: OrganizationRequest, followup_id: int) -> HttpRes
 
 
 @require_POST
+@shows_no_patient_data("logs a follow-up's touch")
 @staff_view(roles=OUTREACH)
 def followup_log_touch(request: OrganizationRequest, followup_id: int) -> HttpResponse:
     """Logs the touch a done follow-up stood for (one click), so the contact counts toward cadence."""
@@ -282,6 +289,7 @@ def followup_log_touch(request: OrganizationRequest, followup_id: int) -> HttpRe
 
 
 @require_POST
+@shows_no_patient_data("snoozes a follow-up")
 @staff_view(roles=OUTREACH)
 def followup_snooze(request: OrganizationRequest, followup_id: int) -> HttpResponse:
     follow_up = _followup(request, followup_id)
@@ -304,6 +312,7 @@ def followup_snooze(request: OrganizationRequest, followup_id: int) -> HttpRespo
     return _back_to_followups(request)
 
 
+@shows_no_patient_data("the calendar address")
 @staff_view(roles=OUTREACH)
 def calendar_settings(request: OrganizationRequest) -> HttpResponse:
     new_url = webcal_url = None
@@ -332,6 +341,7 @@ def calendar_settings(request: OrganizationRequest) -> HttpResponse:
     )
 
 
+@shows_no_patient_data("follow-ups with physicians, as a calendar")
 def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
     """A person's open follow-ups as iCalendar, for the calendar app they subscribed with.
 
@@ -362,6 +372,7 @@ def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
     )
 
 
+@shows_no_patient_data("outreach counts per person")
 @staff_view(roles=RUNS_OUTREACH)
 def activity(request: OrganizationRequest) -> HttpResponse:
     report = selectors.touch_activity_by_week(

@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 
+from audit.recording import shows_no_patient_data
 from clinics.roles import ADMINS
 from clinics.tenancy import OrganizationRequest, get_for_organization_or_404, staff_view
 from config.uploads import upload_limit
@@ -14,6 +15,7 @@ from .nppes import nppes_import_enqueue
 
 
 @upload_limit("NPPES_UPLOAD_MAX_MB")
+@shows_no_patient_data("NPPES imports: public provider data")
 @staff_view(roles=ADMINS)
 def import_list(request: OrganizationRequest) -> HttpResponse:
     form = NppesUploadForm(request.POST or None, request.FILES or None)
@@ -31,6 +33,7 @@ def import_list(request: OrganizationRequest) -> HttpResponse:
     return render(request, "physicians/import_list.html", {"form": form, "imports": imports})
 
 
+@shows_no_patient_data("an NPPES import's progress")
 @staff_view(roles=ADMINS)
 def import_detail(request: OrganizationRequest, import_id: int) -> HttpResponse:
     job = get_for_organization_or_404(NppesImport, request.organization, pk=import_id)

@@ -6,6 +6,8 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from audit.models import AccessKind
+from audit.recording import records_access, shows_no_patient_data
 from clinics.clock import person_today
 from clinics.history import HistorySource, record_change_history
 from clinics.roles import ADMINS, ALL_ROLES
@@ -55,6 +57,7 @@ def _fit_profile(request: OrganizationRequest):
     return clinic_profile(clinic) if clinic else None
 
 
+@shows_no_patient_data("the directory: physicians and practices")
 @staff_view(roles=ALL_ROLES)
 def physician_list(request: OrganizationRequest) -> HttpResponse:
     form = PhysicianFilterForm(request.GET or None, organization=request.organization)
@@ -63,6 +66,7 @@ def physician_list(request: OrganizationRequest) -> HttpResponse:
     return render(request, "physicians/physician_list.html", {"form": form, "page": page, "query": query})
 
 
+@shows_no_patient_data("physicians ranked by fit")
 @staff_view(roles=DIRECTORY_EDITORS)
 def prospects(request: OrganizationRequest) -> HttpResponse:
     """Prospects by fit with a clinic; `?strong=1` keeps those fitting strongly (the home page's count)."""
@@ -93,6 +97,7 @@ def prospects(request: OrganizationRequest) -> HttpResponse:
     )
 
 
+@shows_no_patient_data("the typeahead's physicians")
 @staff_view(roles=ALL_ROLES)
 def physician_search(request: OrganizationRequest) -> HttpResponse:
     query = request.GET.get("q", "")
@@ -100,6 +105,7 @@ def physician_search(request: OrganizationRequest) -> HttpResponse:
     return render(request, "physicians/_typeahead_results.html", {"results": results, "query": query})
 
 
+@records_access(kind=AccessKind.EXPORT)
 @staff_view(roles=DIRECTORY_EDITORS)
 def physician_export(request: OrganizationRequest) -> StreamingHttpResponse:
     form = PhysicianFilterForm(request.GET or None, organization=request.organization)
@@ -112,6 +118,7 @@ def physician_export(request: OrganizationRequest) -> StreamingHttpResponse:
     )
 
 
+@records_access(object_kwarg="physician_id", object_type="physician")
 @staff_view(roles=ALL_ROLES)
 def physician_detail(request: OrganizationRequest, physician_id: int) -> HttpResponse:
     physician = selectors.physician_detail(organization=request.organization, physician_id=physician_id)
@@ -194,11 +201,13 @@ def _physician_form_page(request: OrganizationRequest, physician: Physician | No
     )
 
 
+@shows_no_patient_data("a physician's form")
 @staff_view(roles=DIRECTORY_EDITORS)
 def physician_create(request: OrganizationRequest) -> HttpResponse:
     return _physician_form_page(request, physician=None)
 
 
+@shows_no_patient_data("a physician's form")
 @staff_view(roles=DIRECTORY_EDITORS)
 def physician_edit(request: OrganizationRequest, physician_id: int) -> HttpResponse:
     physician = get_for_organization_or_404(Physician, request.organization, pk=physician_id)
@@ -206,6 +215,7 @@ def physician_edit(request: OrganizationRequest, physician_id: int) -> HttpRespo
 
 
 @require_POST
+@shows_no_patient_data("moves a physician's relationship stage")
 @staff_view(roles=DIRECTORY_EDITORS)
 def physician_stage(request: OrganizationRequest, physician_id: int) -> HttpResponse:
     physician = get_for_organization_or_404(Physician, request.organization, pk=physician_id)
@@ -219,6 +229,7 @@ def physician_stage(request: OrganizationRequest, physician_id: int) -> HttpResp
 
 
 @require_POST
+@shows_no_patient_data("deactivates a physician")
 @staff_view(roles=DIRECTORY_EDITORS)
 def physician_toggle_active(request: OrganizationRequest, physician_id: int) -> HttpResponse:
     physician = get_for_organization_or_404(Physician, request.organization, pk=physician_id)
@@ -228,6 +239,7 @@ def physician_toggle_active(request: OrganizationRequest, physician_id: int) -> 
     return redirect("physicians:detail", physician_id=physician.pk)
 
 
+@shows_no_patient_data("two physicians' records and their counts")
 @staff_view(roles=ADMINS)
 def physician_merge(request: OrganizationRequest, physician_id: int) -> HttpResponse:
     keep = get_for_organization_or_404(Physician, request.organization, pk=physician_id)
@@ -248,6 +260,7 @@ def physician_merge(request: OrganizationRequest, physician_id: int) -> HttpResp
     )
 
 
+@shows_no_patient_data("the directory's practices")
 @staff_view(roles=ALL_ROLES)
 def practice_list(request: OrganizationRequest) -> HttpResponse:
     query = request.GET.get("q", "")
@@ -256,6 +269,7 @@ def practice_list(request: OrganizationRequest) -> HttpResponse:
     return render(request, "physicians/practice_list.html", {"page": page, "query": querystring, "q": query})
 
 
+@records_access(object_kwarg="practice_id", object_type="practice")
 @staff_view(roles=ALL_ROLES)
 def practice_detail(request: OrganizationRequest, practice_id: int) -> HttpResponse:
     practice = selectors.practice_detail(organization=request.organization, practice_id=practice_id)
@@ -312,11 +326,13 @@ def _practice_form_page(request: OrganizationRequest, practice: Practice | None)
     )
 
 
+@shows_no_patient_data("a practice's form")
 @staff_view(roles=DIRECTORY_EDITORS)
 def practice_create(request: OrganizationRequest) -> HttpResponse:
     return _practice_form_page(request, practice=None)
 
 
+@shows_no_patient_data("a practice's form")
 @staff_view(roles=DIRECTORY_EDITORS)
 def practice_edit(request: OrganizationRequest, practice_id: int) -> HttpResponse:
     practice = get_for_organization_or_404(Practice, request.organization, pk=practice_id)
@@ -350,12 +366,14 @@ def _gatekeeper_form_page(request: OrganizationRequest, practice: Practice, gate
     )
 
 
+@shows_no_patient_data("a gatekeeper's form")
 @staff_view(roles=DIRECTORY_EDITORS)
 def gatekeeper_create(request: OrganizationRequest, practice_id: int) -> HttpResponse:
     practice = get_for_organization_or_404(Practice, request.organization, pk=practice_id)
     return _gatekeeper_form_page(request, practice, gatekeeper=None)
 
 
+@shows_no_patient_data("a gatekeeper's form")
 @staff_view(roles=DIRECTORY_EDITORS)
 def gatekeeper_edit(request: OrganizationRequest, gatekeeper_id: int) -> HttpResponse:
     gatekeeper = get_for_organization_or_404(
@@ -365,6 +383,7 @@ def gatekeeper_edit(request: OrganizationRequest, gatekeeper_id: int) -> HttpRes
 
 
 @require_POST
+@shows_no_patient_data("deactivates a practice")
 @staff_view(roles=DIRECTORY_EDITORS)
 def practice_toggle_active(request: OrganizationRequest, practice_id: int) -> HttpResponse:
     practice = get_for_organization_or_404(Practice, request.organization, pk=practice_id)

@@ -9,5 +9,6 @@ class ReferralsConfig(AppConfig):
     def ready(self) -> None:
         # Adds the referral sections to physician pages, the pipeline's menu
         # entries, its home-page cards and the referral rules' section of the
-        # settings page.
-        from . import home_cards, navigation, panels, settings_sections  # noqa: F401
+        # settings page; notes the referrals each recorded page shows and
+        # names them on the audit pages (access.py).
+        from . import access, home_cards, navigation, panels, settings_sections  # noqa: F401

@@ -6,6 +6,8 @@ from django.contrib import messages
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 
+from audit.models import AccessKind
+from audit.recording import records_access, shows_no_patient_data
 from clinics.clock import local_date, person_zone
 from clinics.roles import ADMINS
 from clinics.tenancy import OrganizationRequest, get_for_organization_or_404, staff_view
@@ -18,6 +20,7 @@ from .forms import ReferralExportForm, ReferralFilterForm
 from .models import ExportStatus, ReferralExport
 
 
+@shows_no_patient_data("the export form and past exports' filters")
 @staff_view(roles=ADMINS)
 def export_start(request: OrganizationRequest) -> HttpResponse:
     """The confirmation step: the list's filters, how many referrals match, and the patient-data question.
@@ -59,6 +62,7 @@ def export_start(request: OrganizationRequest) -> HttpResponse:
     )
 
 
+@shows_no_patient_data("an export's progress")
 @staff_view(roles=ADMINS)
 def export_detail(request: OrganizationRequest, export_id: int) -> HttpResponse:
     export = get_for_organization_or_404(
@@ -68,6 +72,7 @@ def export_detail(request: OrganizationRequest, export_id: int) -> HttpResponse:
     return render(request, template, {"export": export})
 
 
+@records_access(kind=AccessKind.EXPORT, object_kwarg="export_id", object_type="referral export")
 @staff_view(roles=ADMINS)
 def export_download(request: OrganizationRequest, export_id: int) -> HttpResponseBase:
     export = get_for_organization_or_404(ReferralExport, request.organization, pk=export_id)

@@ -20,5 +20,5 @@ register_menu_entry(
     MenuEntry("Plans of care", "referrals:plans_awaiting", ALL_ROLES, order=40, phone_first_for=THERAPISTS)
 )
 register_menu_entry(
-    MenuEntry("Patient data retention", "referrals:retention", ADMINS, order=80, menu=Menu.ADMIN)
+    MenuEntry("Patient data retention", "referrals:retention", ADMINS, order=85, menu=Menu.ADMIN)
 )

@@ -4,6 +4,7 @@ from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
+from audit.recording import records_access
 from clinics.roles import ADMINS
 from clinics.tenancy import OrganizationRequest, staff_view
 
@@ -15,6 +16,7 @@ PREVIEW_ROWS = 100
 RUNS_SHOWN = 20
 
 
+@records_access()
 @staff_view(roles=ADMINS)
 def retention(request: OrganizationRequest) -> HttpResponse:
     organization = request.organization

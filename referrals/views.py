@@ -13,6 +13,8 @@ from django.utils.safestring import SafeString
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
+from audit.models import AccessKind
+from audit.recording import records_access
 from clinics.clock import clinic_clock, organization_today
 from clinics.history import HistorySource, record_change_history
 from clinics.links import next_url, safe_next
@@ -55,6 +57,7 @@ PAGE_SIZE = 50
 
 
 @upload_limit("REFERRAL_DOCUMENT_MAX_MB")
+@records_access()
 @staff_view(roles=ALL_ROLES)
 def intake(request: OrganizationRequest) -> HttpResponse:
     # Times typed at the desk are in the person's zone: OrganizationMiddleware has activated it.
@@ -172,6 +175,7 @@ def _duplicate_warning(earlier: Referral) -> SafeString:
     )
 
 
+@records_access()
 @staff_view(roles=ALL_ROLES)
 def queues(request: OrganizationRequest) -> HttpResponse:
     """The work queues side by side; `?queue=<name>` shows one, and `&late=1` its late referrals.
@@ -204,6 +208,7 @@ def queues(request: OrganizationRequest) -> HttpResponse:
 
 
 @sensitive_post_parameters("name", "birth_date")
+@records_access()
 @staff_view(roles=ALL_ROLES)
 def patient_search(request: OrganizationRequest) -> HttpResponse:
     """Referrals found by the patient's name and date of birth.
@@ -232,6 +237,7 @@ def patient_search(request: OrganizationRequest) -> HttpResponse:
     )
 
 
+@records_access()
 @staff_view(roles=ALL_ROLES)
 def referral_list(request: OrganizationRequest) -> HttpResponse:
     form = ReferralFilterForm(request.GET or None, organization=request.organization)
@@ -275,6 +281,7 @@ def referral_list(request: OrganizationRequest) -> HttpResponse:
 
 
 @require_POST
+@records_access()
 @staff_view(roles=ALL_ROLES)
 def bulk_transition(request: OrganizationRequest) -> HttpResponse:
     form = BulkTransitionForm(request.POST, organization=request.organization)
@@ -446,6 +453,7 @@ def _render_detail(
     )
 
 
+@records_access()
 @staff_view(roles=ALL_ROLES)
 def referral_detail(request: OrganizationRequest, referral_id: int) -> HttpResponse:
     referral = _referral_page(request, referral_id)
@@ -489,6 +497,7 @@ def _moved_message(moved: Referral) -> str:
 
 
 @require_POST
+@records_access()
 @staff_view(roles=ALL_ROLES)
 def transition(request: OrganizationRequest, referral_id: int) -> HttpResponse:
     """Moves a referral one step; scheduling also books its first appointment, typed beside the button."""
@@ -525,6 +534,7 @@ def transition(request: OrganizationRequest, referral_id: int) -> HttpResponse:
 
 
 @require_POST
+@records_access()
 @staff_view(roles=ALL_ROLES)
 def reschedule(request: OrganizationRequest, referral_id: int) -> HttpResponse:
     """Moves a scheduled referral's first appointment to another time or clinic."""
@@ -547,6 +557,7 @@ def reschedule(request: OrganizationRequest, referral_id: int) -> HttpResponse:
 
 
 @require_POST
+@records_access()
 @staff_view(roles=ALL_ROLES)
 def contact_attempt_log(request: OrganizationRequest, referral_id: int) -> HttpResponse:
     """Logs a try at reaching the patient; reaching a received referral's patient marks it contacted."""
@@ -574,6 +585,7 @@ def contact_attempt_log(request: OrganizationRequest, referral_id: int) -> HttpR
 
 
 @require_POST
+@records_access()
 @staff_view(roles=ALL_ROLES)
 def plan_save(request: OrganizationRequest, referral_id: int, plan_id: int | None = None) -> HttpResponse:
     """Adds a plan of care to a referral, or records that one was sent or signed."""
@@ -609,6 +621,7 @@ def plan_save(request: OrganizationRequest, referral_id: int, plan_id: int | Non
 UNSIGNED_PLAN_STATUSES = (PlanStatus.OVERDUE, PlanStatus.NOT_SENT, PlanStatus.AWAITING_SIGNATURE)
 
 
+@records_access()
 @staff_view(roles=ALL_ROLES)
 def plans_awaiting_signature(request: OrganizationRequest) -> HttpResponse:
     """Unsigned plans by practice; `?status=<plan status>` and `?mine=1` (one's own patients) narrow them."""
@@ -640,6 +653,7 @@ def plans_awaiting_signature(request: OrganizationRequest) -> HttpResponse:
 
 @require_POST
 @upload_limit("REFERRAL_DOCUMENT_MAX_MB")
+@records_access()
 @staff_view(roles=ALL_ROLES)
 def document_add(request: OrganizationRequest, referral_id: int) -> HttpResponse:
     """Adds a document to a referral after intake: a second page faxed later."""
@@ -658,6 +672,7 @@ def document_add(request: OrganizationRequest, referral_id: int) -> HttpResponse
     return redirect("referrals:detail", referral_id=referral.pk)
 
 
+@records_access(kind=AccessKind.DOWNLOAD, object_kwarg="document_id", object_type="document")
 @staff_view(roles=ALL_ROLES)
 def document(request: OrganizationRequest, referral_id: int, document_id: int) -> FileResponse:
     stored = get_for_organization_or_404(
@@ -683,6 +698,7 @@ def document(request: OrganizationRequest, referral_id: int, document_id: int) -
     return response
 
 
+@records_access()
 @staff_view(roles=ALL_ROLES)
 def referral_board(request: OrganizationRequest) -> HttpResponse:
     return render(

@@ -136,6 +136,7 @@ def test_an_organization_name_with_a_line_break_is_a_form_error(admin_client, su
             "outreach-cadence_tier_c_days": 60,
             "letters-loop_days": 7,
             "letters-link_valid_days": 30,
+            "audit-retention_years": 6,
         },
     )
 

@@ -1,6 +1,6 @@
 """Dependencies point one way: each app knows only the apps above it in INSTALLED_APPS.
 
-accounts ← clinics ← outbox ← physicians ← referrals ← billing ← outcomes ← outreach ← announcements
+accounts ← clinics ← audit ← outbox ← physicians ← referrals ← billing ← outcomes ← outreach ← announcements
 ← letters ← analytics ← digests.
 An app knows another by importing it, and also by naming it: its URL names
 (`reverse("outreach:…")`, `{% url 'outreach:…' %}`), its templates
@@ -135,6 +135,7 @@ def test_the_apps_are_the_ones_the_architecture_names():
     assert RAPPORT_APPS == [
         "accounts",
         "clinics",
+        "audit",
         "outbox",
         "physicians",
         "referrals",

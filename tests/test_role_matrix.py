@@ -121,6 +121,8 @@ EXPECTED_ROLES = {
     "announcements:create": ADMIN,
     "announcements:detail": ADMIN,
     "outbox:log": ADMIN,
+    "audit:search": ADMIN,
+    "audit:export": ADMIN,
     "outbox:detail": ADMIN,
     "outbox:retry": ADMIN,
     "letters:list": EVERYONE,

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from ..models import ExportStatus, Membership, Organization, OrganizationExport
 from ..roles import ADMINS, acts_as
+from ..services import data_export_event
 from .archive import archive_write
 from .jobs import ExportClaimLost, ExportFiles, ExportSweep
 from .registry import excluded_models, export_tables
@@ -84,6 +85,7 @@ def organization_export_request(
     export.full_clean()
     with transaction.atomic():
         export.save()
+        data_export_event(export=export, user=acting.user, action="requested")
         # A broker that is down must not refuse the request: the sweep queues the export again.
         transaction.on_commit(lambda: _queue(export.pk), robust=True)
     return export, True

@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     # Rapport's own apps, in dependency order: each may import only those above it.
     "accounts",
     "clinics",
+    "audit",
     "outbox",
     "physicians",
     "referrals",
@@ -76,6 +77,8 @@ MIDDLEWARE = [
     "clinics.tenancy.OrganizationMiddleware",
     # After the organization is known: whether a second factor is required depends on it.
     "clinics.two_factor.TwoFactorMiddleware",
+    # Lets the trail name who changed a role or a setting from inside the service.
+    "audit.middleware.AccessContextMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     # Axes must come last so it sees the outcome of every login attempt.
@@ -369,6 +372,11 @@ CELERY_BEAT_SCHEDULE = {
     "send-due-digests": {
         "task": "digests.send_due",
         "schedule": crontab(minute="*/5"),
+    },
+    # Access events past each organization's retention (six years by default).
+    "prune-audit-events": {
+        "task": "audit.prune_events",
+        "schedule": crontab(hour=(OUTREACH_FLAG_HOUR + 2) % 24, minute=30),
     },
     "verify-analytics-rollups": {
         "task": "analytics.verify_rollups",

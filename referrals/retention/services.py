@@ -8,6 +8,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
+from audit.models import AccessKind
+from audit.services import Access, access_record
 from clinics.models import Organization
 
 from ..models import ContactAttempt, PatientDetailsRemoval, Referral, ReferralDocument
@@ -98,7 +100,7 @@ def _remove(
     # Files are deleted once the rows' removal commits: a rolled-back batch keeps both.
     transaction.on_commit(lambda: _delete_files(files))
     erase_copies(organization=organization, referral_ids=referral_ids)
-    return PatientDetailsRemoval.objects.create(
+    removal = PatientDetailsRemoval.objects.create(
         organization=organization,
         removed_at=now,
         removed_by=removed_by,
@@ -106,6 +108,21 @@ def _remove(
         referral_ids=referral_ids,
         documents_removed=documents_removed,
     )
+    # In the access trail too, in the same transaction: the removal and its record commit together.
+    access_record(
+        organization=organization,
+        access=Access(
+            kind=AccessKind.PATIENT_DETAILS_REMOVED,
+            user=removed_by,
+            path_name="referrals.remove_expired_patient_details",
+            object_type="patient details removal",
+            object_id=removal.pk,
+            detail=f"{len(referral_ids)} referrals closed before {closed_before:%Y-%m-%d}",
+            referral_ids=frozenset(referral_ids),
+        ),
+        at=now,
+    )
+    return removal
 
 
 def _delete_files(names: list[str]) -> None:

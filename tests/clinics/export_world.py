@@ -10,6 +10,9 @@ import itertools
 from django.utils import timezone
 
 from announcements.models import AnnouncementTouch
+from audit.models import AccessKind
+from audit.selectors import audit_settings_get
+from audit.services import Access, access_record
 from billing.models import BillingCorrection, ChargeLine, ColumnMapping
 from clinics.models import (
     ExportStatus,
@@ -142,6 +145,16 @@ def fill_every_table(organization: Organization, *, patient_last_name: str = "Pa
     PlanOfCareFactory(organization=organization, referral=referral)
     ReferralSettings.objects.get_or_create(organization=organization)
     ReferralExportFactory(organization=organization, requested_by=user)
+    audit_settings_get(organization=organization)
+    access_record(
+        organization=organization,
+        access=Access(
+            kind=AccessKind.PAGE,
+            user=user,
+            path_name="referrals:detail",
+            referral_ids=frozenset({referral.pk}),
+        ),
+    )
     PatientDetailsRemoval.objects.create(
         organization=organization,
         removed_at=now,

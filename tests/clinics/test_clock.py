@@ -185,6 +185,7 @@ def test_an_admin_sets_the_organizations_time_zone(admin_client, summit):
             "outreach-cadence_tier_c_days": 60,
             "letters-loop_days": 7,
             "letters-link_valid_days": 30,
+            "audit-retention_years": 6,
         },
     )
 

@@ -46,6 +46,7 @@ def labels(links):
                     "Service announcements",
                     "Email log",
                     "Weekly digests",
+                    "Access audit",
                     "Patient data retention",
                     "Organization settings",
                     "Data export",

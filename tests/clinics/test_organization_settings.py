@@ -34,6 +34,7 @@ VALID = {
     "outreach-cadence_tier_c_days": 45,
     "letters-loop_days": 7,
     "letters-link_valid_days": 30,
+    "audit-retention_years": 6,
 }
 
 
@@ -74,6 +75,7 @@ def test_the_page_shows_every_registered_section_in_order(admin_client):
         "referrals",
         "outreach",
         "letters",
+        "audit",
     ]
     content = response.content.decode()
     titles = [
@@ -82,6 +84,7 @@ def test_the_page_shows_every_registered_section_in_order(admin_client):
         "Referrals and plans of care",
         "Contact cadence",
         "Letters to physicians",
+        "Access audit trail",
     ]
     positions = [content.index(f'">{title}</h2>') for title in titles]
     assert positions == sorted(positions)

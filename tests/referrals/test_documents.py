@@ -21,6 +21,7 @@ from referrals.services import (
     referral_create,
 )
 from referrals.tasks import sweep_pending_documents
+from tests.audit.queries import access_event_queries
 
 from ..factories import ClinicFactory, PhysicianFactory, ReferralDocumentFactory, ReferralFactory
 from .intake import PDF, PNG, intake_data, pdf_upload
@@ -358,4 +359,5 @@ def test_the_referral_page_runs_constant_queries_whatever_its_documents_and_corr
     # payers and therapists; 3 for the visits and payments panel (visits, payments, corrections);
     # 4 for the care and outcomes panel (notes, scores, the NPS answer, the survey link); 1 for
     # the letters panel (the letters about it).
-    assert queries_for(1) == queries_for(10) <= 26
+    # And the access event.
+    assert queries_for(1) == queries_for(10) <= 26 + access_event_queries()

@@ -9,6 +9,7 @@ from referrals.models import PlanOfCare, ReferralSettings, Status
 from referrals.plans import PlanStatus, plan_state
 from referrals.selectors import plans_awaiting_signature, referral_settings_get
 from referrals.services import PlanOfCareFields, plan_of_care_save
+from tests.audit.queries import access_event_queries
 
 from ..factories import (
     AffiliationFactory,
@@ -124,7 +125,7 @@ def test_awaiting_page_groups_by_practice_with_the_gatekeeper_to_call(
     client.force_login(member_factory(summit, Role.FRONT_DESK).user)
     referral_settings_get(organization=summit)  # made by the organization's first page that reads it
 
-    with django_assert_max_num_queries(11):  # ten, and the plan-of-care rules
+    with django_assert_max_num_queries(11 + access_event_queries()):  # ten, the plan-of-care rules
         response = client.get(reverse("referrals:plans_awaiting"))
 
     groups = response.context["groups"]
