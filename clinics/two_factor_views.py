@@ -7,6 +7,8 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from config.text import SingleLineField
+
 from .links import next_url
 from .models import Membership, SecondFactorReset
 from .roles import ADMINS, ALL_ROLES
@@ -30,7 +32,7 @@ from .two_factor import (
 
 
 class CodeForm(forms.Form):
-    code = forms.CharField(
+    code = SingleLineField(
         label="Code",
         max_length=20,
         widget=forms.TextInput(

@@ -25,7 +25,7 @@ from django.utils.http import urlsafe_base64_encode
 
 from accounts.models import User
 from announcements.services import announcement_send
-from clinics.models import Membership, Organization, Payer, Role, ServiceOffering
+from clinics.models import Membership, Organization, OrganizationExport, Payer, Role, ServiceOffering
 from letters.models import Letter, LetterKind, LetterStatus
 from letters.services import letter_link
 from outbox.models import OutboundEmail
@@ -194,6 +194,9 @@ def make_samples(summit: Organization, admin: Membership) -> Samples:
         "score_id": OutcomeScoreFactory(organization=summit, referral=referral, phase=Phase.PROGRESS).pk,
         "export_id": ReferralExportFactory(
             organization=summit, requested_by=admin.user, filters_description=f"Referrals from {LONG_WORD}"
+        ).pk,
+        "organization_export_id": OrganizationExport.objects.create(
+            organization=summit, requested_by=admin.user, expires_at=timezone.now()
         ).pk,
     }
     # The letter with the most to show: a discharge summary with outcome changes, sent by email.

@@ -107,8 +107,8 @@ def test_a_bulk_move_runs_the_same_queries_for_1_or_20_referrals(
 
     # Savepoint and release, lock and read, insert the history, update the referrals,
     # insert their change-history rows, then the apps that keep figures about
-    # referrals rewrite theirs (analytics: three reads, an upsert).
-    with django_assert_num_queries(10):
+    # referrals rewrite theirs (analytics: four reads, outcome scores among them, an upsert).
+    with django_assert_num_queries(11):
         moved = referral_transition_many(
             organization=summit, user=summit_admin.user, referral_ids=ids, to_status=Status.CONTACTED
         )

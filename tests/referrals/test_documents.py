@@ -359,5 +359,6 @@ def test_the_referral_page_runs_constant_queries_whatever_its_documents_and_corr
     # payers and therapists; 3 for the visits and payments panel (visits, payments, corrections);
     # 4 for the care and outcomes panel (notes, scores, the NPS answer, the survey link); 1 for
     # the letters panel (the letters about it).
+    # 3 for the change history (the referral's rows, its plans' and scores' rows, the people named).
     # And the access event.
-    assert queries_for(1) == queries_for(10) <= 26 + access_event_queries()
+    assert queries_for(1) == queries_for(10) <= 29 + access_event_queries()
