@@ -11,9 +11,8 @@ from audit.chain import chain_verify
 from audit.models import AccessEvent, AccessEventReferral, AccessKind, AppendOnlyError, ChainHead
 from audit.services import Access, access_record
 
-postgres_only = pytest.mark.skipif(
-    connection.vendor != "postgresql", reason="the trigger exists on PostgreSQL only"
-)
+# The trigger exists on PostgreSQL only.
+postgres_only = pytest.mark.postgresql
 
 
 def record(organization, *, referral_ids=(), user=None, kind=AccessKind.PAGE, at=None):

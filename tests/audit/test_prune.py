@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, transaction
 
 from audit.chain import chain_verify
 from audit.models import AccessEvent, AccessEventReferral, AccessKind, ChainHead
@@ -76,7 +76,7 @@ def test_a_longer_retention_keeps_more(summit, history):
     assert events_prune(organization=summit, now=NOW).removed == 0
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="the trigger exists on PostgreSQL only")
+@pytest.mark.postgresql  # the trigger exists on PostgreSQL only
 def test_the_prune_permission_ends_with_its_transaction(summit, history):
     events_prune(organization=summit, now=NOW)
 
