@@ -86,6 +86,25 @@ def admin_client(client, login, summit_admin):
     return login(summit_admin)
 
 
+# Packages whose tests share one costly setup per worker (the seeded demo, Chromium and its
+# seeded copy): each goes to a single worker as one unit, not file by file to every worker.
+SHARED_SETUP_PACKAGES = ("tests/demo/", "tests/browser/")
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """`--dist=loadfile`, except that each package of SHARED_SETUP_PACKAGES is one unit of work."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class LoadFileOrSharedSetupScheduling(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = super()._split_scope(nodeid)
+            return next((package for package in SHARED_SETUP_PACKAGES if path.startswith(package)), path)
+
+    return LoadFileOrSharedSetupScheduling(config, log)
+
+
 def pytest_collection_modifyitems(config, items):
     """Tests of PostgreSQL-only safeguards leave the SQLite run instead of being skipped in it.
 
