@@ -1,4 +1,5 @@
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
@@ -16,6 +17,9 @@ from .naming import referral_labels
 from .recording import records_access
 
 PAGE_SIZE = 100
+# A list page's event names every row it showed; the search page names the first few and counts
+# the rest (the CSV export names them all).
+REFERRALS_NAMED_PER_EVENT = 12
 EXPORT_HEADER = [
     "when",
     "person",
@@ -29,6 +33,14 @@ EXPORT_HEADER = [
     "event #",
     "hash",
 ]
+
+
+@dataclass(frozen=True, slots=True)
+class EventRow:
+    event: AccessEvent
+    person: str
+    referrals: str  # the numbers of the first REFERRALS_NAMED_PER_EVENT referrals shown, "#12 #40"
+    unnamed: int  # how many more it showed
 
 
 def _search_form(request: OrganizationRequest) -> AccessSearchForm:
@@ -61,8 +73,9 @@ def search(request: OrganizationRequest) -> HttpResponse:
     shown = selectors.event_referral_ids(
         organization=request.organization, event_ids=[event.pk for event in rows]
     )
+    named = {event_id: ids[:REFERRALS_NAMED_PER_EVENT] for event_id, ids in shown.items()}
     labels = referral_labels(
-        organization=request.organization, referral_ids={rid for ids in shown.values() for rid in ids}
+        organization=request.organization, referral_ids={rid for ids in named.values() for rid in ids}
     )
     query = request.GET.copy()
     query.pop("before", None)
@@ -72,7 +85,12 @@ def search(request: OrganizationRequest) -> HttpResponse:
         {
             "form": form,
             "rows": [
-                (event, _person(event), [labels.get(rid, "") for rid in shown.get(event.pk, [])])
+                EventRow(
+                    event=event,
+                    person=_person(event),
+                    referrals=" ".join(labels.get(rid, "") for rid in named.get(event.pk, [])),
+                    unnamed=len(shown.get(event.pk, [])) - len(named.get(event.pk, [])),
+                )
                 for event in rows
             ],
             "older": rows[-1].seq if more else None,

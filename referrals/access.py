@@ -53,7 +53,6 @@ class ReferralNumbers:
             pk: f"#{number}"
             for pk, number in Referral.objects.filter(organization=organization, pk__in=list(referral_ids))
             .values_list("pk", "number")
-            .iterator()
         }
 
 

@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from audit.models import AccessEvent, AccessKind
 from audit.services import Access, access_record
+from audit.views import REFERRALS_NAMED_PER_EVENT
 from clinics.models import Role
 
 from ..factories import ReferralFactory
@@ -33,7 +34,7 @@ def view(organization, user, referral_ids=(), kind=AccessKind.PAGE, at=DAY, path
 
 
 def rows(response):
-    return [(event.path_name, person) for event, person, _ in response.context["rows"]]
+    return [(row.event.path_name, row.person) for row in response.context["rows"]]
 
 
 @pytest.fixture
@@ -56,16 +57,29 @@ def test_search_by_referral_number_lists_who_saw_it(admin_client, trail):
     response = search(admin_client, referral=f"#{trail['seen'].number}")
 
     assert response.status_code == 200
-    names = [event.path_name for event, _, _ in response.context["rows"]]
+    names = [row.event.path_name for row in response.context["rows"]]
     assert names == ["referrals:list", "referrals:detail"]
 
 
 def test_search_by_person_and_days(admin_client, trail):
     response = search(admin_client, user=trail["desk"].user.pk, since="2026-03-11", until="2026-03-12")
 
-    assert [event.path_name for event, _, _ in response.context["rows"]] == ["referrals:list"]
-    labels = response.context["rows"][0][2]
+    assert [row.event.path_name for row in response.context["rows"]] == ["referrals:list"]
+    labels = response.context["rows"][0].referrals.split()
     assert sorted(labels) == sorted([f"#{trail['seen'].number}", f"#{trail['other'].number}"])
+
+
+def test_a_long_list_names_its_first_referrals_and_counts_the_rest(admin_client, summit, summit_admin):
+    referrals = ReferralFactory.create_batch(REFERRALS_NAMED_PER_EVENT + 3, organization=summit)
+    view(summit, summit_admin.user, [referral.pk for referral in referrals], path_name="referrals:list")
+
+    response = search(admin_client, kind=AccessKind.PAGE)
+
+    (row,) = response.context["rows"]
+    assert len(row.referrals.split()) == REFERRALS_NAMED_PER_EVENT
+    assert set(row.referrals.split()) <= {f"#{referral.number}" for referral in referrals}
+    assert row.unnamed == 3
+    assert "and 3 more" in response.content.decode()
 
 
 def test_search_by_kind(admin_client, trail):
@@ -101,8 +115,8 @@ def test_older_events_page_by_keyset(admin_client, summit, summit_admin, monkeyp
     first = search(admin_client, kind=AccessKind.PAGE, until="2026-03-05")
     second = search(admin_client, kind=AccessKind.PAGE, until="2026-03-05", before=first.context["older"])
 
-    assert [event.at.day for event, _, _ in first.context["rows"]] == [3, 2]
-    assert [event.at.day for event, _, _ in second.context["rows"]] == [1]
+    assert [row.event.at.day for row in first.context["rows"]] == [3, 2]
+    assert [row.event.at.day for row in second.context["rows"]] == [1]
     assert second.context["older"] is None
 
 
