@@ -134,7 +134,9 @@ def populate(*, referrals: int) -> tuple[Organization, User, list[User]]:
         "received_at": "now() - ((g * 32452843) %% (60 * 24 * 540)) * interval '1 minute'",
         "status": "(%(statuses)s::text[])[1 + (g * 31) %% 5]",
     }
-    columns = [field.column for field in Referral._meta.concrete_fields if field.column != "id"]
+    columns = [
+        field.column for field in Referral._meta.concrete_fields if field.column and field.column != "id"
+    ]
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO referrals_referral ({', '.join(columns)}) "  # noqa: S608  (column names from the model)
