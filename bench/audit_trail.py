@@ -141,7 +141,8 @@ def populate(*, referrals: int) -> tuple[Organization, User, list[User]]:
         cursor.execute(
             f"INSERT INTO referrals_referral ({', '.join(columns)}) "  # noqa: S608  (column names from the model)
             f"SELECT {', '.join(varied.get(column, f't.{column}') for column in columns)} "
-            "FROM referrals_referral t, generate_series(2::bigint, %(referrals)s) AS g WHERE t.id = %(template)s",
+            "FROM referrals_referral t, generate_series(2::bigint, %(referrals)s) AS g "
+            "WHERE t.id = %(template)s",
             {
                 "template": template.pk,
                 "referrals": referrals,
