@@ -51,8 +51,9 @@ class ReferralNumbers:
     def labels(self, *, organization: Organization, referral_ids: Iterable[int]) -> dict[int, str]:
         return {
             pk: f"#{number}"
-            for pk, number in Referral.objects.filter(organization=organization, pk__in=list(referral_ids))
-            .values_list("pk", "number")
+            for pk, number in Referral.objects.filter(
+                organization=organization, pk__in=list(referral_ids)
+            ).values_list("pk", "number")
         }
 
 
