@@ -232,6 +232,8 @@ class Referral(TenantModel):
     class Meta:
         ordering = ["-received_at", "-pk"]
         indexes = [
+            # The referral list, newest first: read backwards, it stops after one page.
+            models.Index(fields=["organization", "received_at", "id"], name="referrals_org_recv"),
             models.Index(fields=["organization", "status", "received_at"], name="referrals_org_status_recv"),
             models.Index(fields=["organization", "physician", "received_at"], name="referrals_org_phys_recv"),
             models.Index(
