@@ -432,7 +432,7 @@ QUERIES = {
 
 
 @pytest.mark.parametrize("role", list(PEOPLE))
-def test_the_page_costs_the_same_for_one_item_as_for_two_hundred(
+def test_the_page_costs_the_same_for_one_item_as_for_thirty(
     client, summit, member_factory, role, django_assert_num_queries
 ):
     with time_machine.travel(NOW, tick=False):
@@ -442,7 +442,8 @@ def test_the_page_costs_the_same_for_one_item_as_for_two_hundred(
         with django_assert_num_queries(QUERIES[role]):
             client.get(reverse("home"))
 
-        more_work(day, 199)
+        # Thirty of each outnumber every list a card shows: a query per item would show.
+        more_work(day, 29)
         with django_assert_num_queries(QUERIES[role]):
             response = client.get(reverse("home"))
 
