@@ -43,6 +43,8 @@ _numbers = itertools.count(1)
 
 
 class ScratchDatabase:
+    """The scratch database of one test, under its own connection alias."""
+
     def __init__(self, *, alias: str) -> None:
         self.alias = alias
 
@@ -106,7 +108,7 @@ def _empty_database(*, default: BaseDatabaseWrapper, alias: str) -> Iterator[str
     suite on one PostgreSQL server, never make the same database.
     """
     if default.vendor == "sqlite":
-        with tempfile.TemporaryDirectory(prefix="rapport-") as folder:
+        with tempfile.TemporaryDirectory(prefix="rapport-migrations-") as folder:
             yield str(Path(folder) / f"{alias}.sqlite3")
         return
     name = f"{default.settings_dict['NAME']}_{alias}"
