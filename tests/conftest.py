@@ -16,8 +16,9 @@ from clinics.models import Role
 from .factories import ClinicFactory, MembershipFactory, OrganizationFactory
 
 REQUIRE_SERVICES = os.environ.get("RAPPORT_REQUIRE_SERVICES") == "1"
-# Fixtures for tests that deliver email through a real worker to an SMTP server.
-pytest_plugins = ["tests.delivery"]
+# Fixtures for tests that deliver email through a real worker to an SMTP server, and for
+# tests of data migrations, each in a scratch database of its own.
+pytest_plugins = ["tests.delivery", "tests.migrations"]
 
 
 @pytest.fixture(autouse=True)

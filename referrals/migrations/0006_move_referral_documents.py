@@ -34,7 +34,10 @@ def move_documents(apps, schema_editor):
                 name = old.storage.save(name, content)
         except FileNotFoundError:
             continue
-        transaction.on_commit(lambda storage=old.storage, old_name=old.name: storage.delete(old_name))
+        transaction.on_commit(
+            lambda storage=old.storage, old_name=old.name: storage.delete(old_name),
+            using=schema_editor.connection.alias,
+        )
         ReferralDocument.objects.create(
             organization_id=referral.organization_id,
             referral_id=referral.pk,

@@ -9,8 +9,6 @@ from unittest import mock
 import pytest
 from django import forms
 from django.core.exceptions import ValidationError
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 from django.urls import reverse
 
 from clinics import settings_sections
@@ -243,50 +241,38 @@ BEFORE = [
 AFTER = [("clinics", "0007_organization_holds_identity_only")]
 
 
-def migrate(targets=None):
-    """Migrates to `targets`, by default to the latest state; returns the models of that state."""
-    executor = MigrationExecutor(connection)
-    targets = targets or executor.loader.graph.leaf_nodes()
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
+def test_the_migration_moves_each_organizations_settings_to_its_apps_rows(scratch_database):
+    apps = scratch_database.migrate_to(BEFORE)
+    OldOrganization = apps.get_model("clinics", "Organization")
+    custom = OldOrganization.objects.create(
+        name="Custom",
+        slug="custom",
+        contact_sla_business_days=3,
+        poc_signature_days=21,
+        poc_certification_days=60,
+        cadence_tier_a_days=7,
+        cadence_tier_b_days=28,
+        cadence_tier_c_days=90,
+    )
+    OldOrganization.objects.create(name="Defaults", slug="defaults")
 
+    apps = scratch_database.migrate_to(AFTER)
 
-@pytest.mark.django_db(transaction=True)
-def test_the_migration_moves_each_organizations_settings_to_its_apps_rows():
-    apps = migrate(BEFORE)
-    try:
-        OldOrganization = apps.get_model("clinics", "Organization")
-        custom = OldOrganization.objects.create(
-            name="Custom",
-            slug="custom",
-            contact_sla_business_days=3,
-            poc_signature_days=21,
-            poc_certification_days=60,
-            cadence_tier_a_days=7,
-            cadence_tier_b_days=28,
-            cadence_tier_c_days=90,
-        )
-        OldOrganization.objects.create(name="Defaults", slug="defaults")
+    rules = apps.get_model("referrals", "ReferralSettings").objects.get(organization_id=custom.pk)
+    cadences = apps.get_model("outreach", "OutreachSettings").objects.get(organization_id=custom.pk)
+    assert (rules.contact_sla_business_days, rules.poc_signature_days, rules.poc_certification_days) == (
+        3,
+        21,
+        60,
+    )
+    assert (cadences.cadence_tier_a_days, cadences.cadence_tier_b_days, cadences.cadence_tier_c_days) == (
+        7,
+        28,
+        90,
+    )
+    assert apps.get_model("referrals", "ReferralSettings").objects.count() == 2
 
-        apps = migrate(AFTER)
+    apps = scratch_database.migrate_to(BEFORE)
 
-        rules = apps.get_model("referrals", "ReferralSettings").objects.get(organization_id=custom.pk)
-        cadences = apps.get_model("outreach", "OutreachSettings").objects.get(organization_id=custom.pk)
-        assert (rules.contact_sla_business_days, rules.poc_signature_days, rules.poc_certification_days) == (
-            3,
-            21,
-            60,
-        )
-        assert (cadences.cadence_tier_a_days, cadences.cadence_tier_b_days, cadences.cadence_tier_c_days) == (
-            7,
-            28,
-            90,
-        )
-        assert apps.get_model("referrals", "ReferralSettings").objects.count() == 2
-
-        apps = migrate(BEFORE)
-
-        back = apps.get_model("clinics", "Organization").objects.get(pk=custom.pk)
-        assert (back.poc_signature_days, back.cadence_tier_c_days) == (21, 90)
-    finally:
-        migrate()
+    back = apps.get_model("clinics", "Organization").objects.get(pk=custom.pk)
+    assert (back.poc_signature_days, back.cadence_tier_c_days) == (21, 90)

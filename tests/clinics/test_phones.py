@@ -4,14 +4,11 @@ import random
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 from django.urls import reverse
 
 from clinics import services
 from clinics.models import Clinic, Role
 from clinics.phones import INVALID, NO_EXTENSION, phone_display, phone_for_storage, phone_number
-from physicians.models import Gatekeeper, Practice
 from referrals.models import Referral
 
 from ..factories import ClinicFactory, GatekeeperFactory, PracticeFactory, ReferralFactory
@@ -126,36 +123,38 @@ def test_an_import_keeps_what_is_no_number_as_it_came():
     assert phone_for_storage("") == ""
 
 
-@pytest.mark.django_db(transaction=True)
-def test_the_upgrade_stores_numbers_in_e164_and_keeps_the_rest_as_typed(summit, capsys):
-    executor = MigrationExecutor(connection)
-    before = [
-        ("clinics", "0007_organization_holds_identity_only"),
-        ("physicians", "0004_search_text_forgives_spelling"),
-        ("referrals", "0014_referral_number_required"),
-    ]
-    executor.migrate(before)
-    old_apps = executor.loader.project_state(before).apps
-    try:
-        OldClinic = old_apps.get_model("clinics", "Clinic")
-        OldPractice = old_apps.get_model("physicians", "Practice")
-        OldGatekeeper = old_apps.get_model("physicians", "Gatekeeper")
-        clinic = OldClinic.objects.create(organization_id=summit.pk, name="Old", phone="303.555.0142")
-        practice = OldPractice.objects.create(
-            organization_id=summit.pk, name="Old practice", phone="ask for Ana", fax="(303) 555-0199"
-        )
-        moved = OldGatekeeper.objects.create(
-            organization_id=summit.pk, practice_id=practice.pk, first_name="Ana", role="scheduler",
-            phone="303-555-0142 x12", extension="",
-        )  # fmt: skip
-        kept = OldGatekeeper.objects.create(
-            organization_id=summit.pk, practice_id=practice.pk, first_name="Bo", role="scheduler",
-            phone="303-555-0142 x12", extension="40",
-        )  # fmt: skip
-    finally:
-        executor = MigrationExecutor(connection)
-        executor.migrate(executor.loader.graph.leaf_nodes())
+BEFORE = [
+    ("clinics", "0007_organization_holds_identity_only"),
+    ("physicians", "0004_search_text_forgives_spelling"),
+    ("referrals", "0014_referral_number_required"),
+]
+AFTER = [("clinics", "0008_clinic_phone_e164"), ("physicians", "0005_phone_numbers_e164")]
 
+
+def test_the_upgrade_stores_numbers_in_e164_and_keeps_the_rest_as_typed(scratch_database, capsys):
+    apps = scratch_database.migrate_to(BEFORE)
+    summit = apps.get_model("clinics", "Organization").objects.create(name="Summit", slug="summit")
+    clinic = apps.get_model("clinics", "Clinic").objects.create(
+        organization_id=summit.pk, name="Old", phone="303.555.0142"
+    )
+    practice = apps.get_model("physicians", "Practice").objects.create(
+        organization_id=summit.pk, name="Old practice", phone="ask for Ana", fax="(303) 555-0199"
+    )
+    OldGatekeeper = apps.get_model("physicians", "Gatekeeper")
+    moved = OldGatekeeper.objects.create(
+        organization_id=summit.pk, practice_id=practice.pk, first_name="Ana", role="scheduler",
+        phone="303-555-0142 x12", extension="",
+    )  # fmt: skip
+    kept = OldGatekeeper.objects.create(
+        organization_id=summit.pk, practice_id=practice.pk, first_name="Bo", role="scheduler",
+        phone="303-555-0142 x12", extension="40",
+    )  # fmt: skip
+
+    apps = scratch_database.migrate_to(AFTER)
+
+    Clinic = apps.get_model("clinics", "Clinic")
+    Practice = apps.get_model("physicians", "Practice")
+    Gatekeeper = apps.get_model("physicians", "Gatekeeper")
     stored = Clinic.objects.filter(pk=clinic.pk).values_list("phone", flat=True).get()
     assert stored == "+13035550142"
     assert list(Practice.objects.filter(pk=practice.pk).values_list("phone", "fax").get()) == [

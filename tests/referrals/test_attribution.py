@@ -6,8 +6,6 @@ import datetime
 
 import pytest
 import time_machine
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 from django.urls import reverse
 from django.utils import timezone
 
@@ -15,7 +13,7 @@ from clinics.models import Role
 from outreach.flags import sources_needing_attention
 from physicians.services import affiliations_set, physician_merge
 from referrals import selectors
-from referrals.models import Referral, SourceType, Status, StatusChange
+from referrals.models import SourceType, Status, StatusChange
 from referrals.services import ReferralIntake, referral_create, referral_transition
 
 from ..factories import (
@@ -179,37 +177,45 @@ def test_flags_and_panels_count_the_same_referrals(summit, harbor, setting):
     assert evaluated_in_history == {referrals[1].pk, referrals[2].pk}
 
 
-@pytest.mark.django_db(transaction=True)
-def test_existing_referrals_are_attributed_to_their_physicians_current_practice(summit):
-    # Made with today's models, before the directory's change history is unapplied with the rest.
-    affiliation = AffiliationFactory(organization=summit, physician__taxonomy_code="207X00000X")
-    clinic = ClinicFactory(organization=summit)
-    executor = MigrationExecutor(connection)
-    before = [("referrals", "0007_remove_referral_document_field")]
-    executor.migrate(before)
-    old_apps = executor.loader.project_state(before).apps
-    try:
-        OldReferral = old_apps.get_model("referrals", "Referral")
-        common = {
-            "organization_id": summit.pk,
-            "clinic_id": clinic.pk,
-            "patient_first_name": "Pat",
-            "patient_last_name": "Example",
-            "patient_birth_date": "1970-05-01",
-            "patient_phone": "303-555-0100",
-            "received_at": "2026-03-02T16:30:00Z",
-        }
-        from_physician = OldReferral.objects.create(physician_id=affiliation.physician_id, **common).pk
-        direct = OldReferral.objects.create(source_type="direct_access", **common).pk
-    finally:
-        executor = MigrationExecutor(connection)
-        executor.migrate(executor.loader.graph.leaf_nodes())
+BEFORE_ATTRIBUTION = [("referrals", "0007_remove_referral_document_field")]
+AFTER_ATTRIBUTION = [("referrals", "0008_referral_attribution_at_intake")]
+
+
+def test_existing_referrals_are_attributed_to_their_physicians_current_practice(scratch_database):
+    apps = scratch_database.migrate_to(BEFORE_ATTRIBUTION)
+    summit = apps.get_model("clinics", "Organization").objects.create(name="Summit", slug="summit")
+    physician = apps.get_model("physicians", "Physician").objects.create(
+        organization_id=summit.pk, first_name="Ada", last_name="Moss", taxonomy_code="207X00000X"
+    )
+    practice = apps.get_model("physicians", "Practice").objects.create(
+        organization_id=summit.pk, name="Front Range Orthopedics"
+    )
+    apps.get_model("physicians", "Affiliation").objects.create(
+        organization_id=summit.pk, physician_id=physician.pk, practice_id=practice.pk, is_primary=True
+    )
+    clinic = apps.get_model("clinics", "Clinic").objects.create(organization_id=summit.pk, name="Downtown")
+    OldReferral = apps.get_model("referrals", "Referral")
+    common = {
+        "organization_id": summit.pk,
+        "clinic_id": clinic.pk,
+        "patient_first_name": "Pat",
+        "patient_last_name": "Example",
+        "patient_birth_date": "1970-05-01",
+        "patient_phone": "303-555-0100",
+        "received_at": "2026-03-02T16:30:00Z",
+    }
+    from_physician = OldReferral.objects.create(physician_id=physician.pk, **common).pk
+    direct = OldReferral.objects.create(source_type="direct_access", **common).pk
+
+    apps = scratch_database.migrate_to(AFTER_ATTRIBUTION)
 
     attributed = {
         row["pk"]: row
-        for row in Referral.objects.values("pk", "referring_practice_id", "referring_taxonomy_code")
+        for row in apps.get_model("referrals", "Referral").objects.values(
+            "pk", "referring_practice_id", "referring_taxonomy_code"
+        )
     }
-    assert attributed[from_physician]["referring_practice_id"] == affiliation.practice_id
+    assert attributed[from_physician]["referring_practice_id"] == practice.pk
     assert attributed[from_physician]["referring_taxonomy_code"] == "207X00000X"
     assert attributed[direct]["referring_practice_id"] is None
     assert attributed[direct]["referring_taxonomy_code"] == ""

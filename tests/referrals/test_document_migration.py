@@ -1,36 +1,16 @@
 """A referral's one document from before moves to ReferralDocument, named by its content."""
 
-import pytest
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
-
-from ..factories import ClinicFactory
 
 BEFORE = [("referrals", "0005_referral_documents_and_patient_corrections")]
 AFTER = [("referrals", "0007_remove_referral_document_field")]
 
 
-def migrate(targets=None):
-    """Migrates to `targets`, by default to the latest state; returns the models of that state."""
-    executor = MigrationExecutor(connection)
-    targets = targets or executor.loader.graph.leaf_nodes()
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
-
-
-@pytest.mark.django_db(transaction=True)
-def test_a_pdf_stored_as_hta_becomes_a_pdf_document_of_its_referral(media, summit):
-    clinic = ClinicFactory(organization=summit)
-    apps = migrate(BEFORE)
-    try:
-        check_the_move(apps, media, summit, clinic)
-    finally:
-        migrate()
-
-
-def check_the_move(apps, media, summit, clinic):
+def test_a_pdf_stored_as_hta_becomes_a_pdf_document_of_its_referral(scratch_database, media):
+    apps = scratch_database.migrate_to(BEFORE)
+    summit = apps.get_model("clinics", "Organization").objects.create(name="Summit", slug="summit")
+    clinic = apps.get_model("clinics", "Clinic").objects.create(organization_id=summit.pk, name="Downtown")
     Referral = apps.get_model("referrals", "Referral")
     old = Referral(
         organization_id=summit.pk,
@@ -56,7 +36,7 @@ def check_the_move(apps, media, summit, clinic):
         document_content_type="application/pdf",
     )
 
-    apps = migrate(AFTER)
+    apps = scratch_database.migrate_to(AFTER)
 
     document = apps.get_model("referrals", "ReferralDocument").objects.get()
     assert (document.referral_id, document.content_type, document.size) == (old.pk, "application/pdf", 9)

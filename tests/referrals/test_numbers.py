@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.migrations.executor import MigrationExecutor
 from django.urls import reverse
 
 from referrals import services
@@ -137,39 +136,41 @@ def test_pages_name_the_referral_by_its_number_not_its_id(desk, summit):
         assert f"#{referral.pk}" not in page
 
 
-@pytest.mark.django_db(transaction=True)
-def test_existing_referrals_are_numbered_per_organization_in_the_order_received(summit, harbor):
-    executor = MigrationExecutor(connection)
-    before = [("referrals", "0012_referral_number")]
-    executor.migrate(before)
-    old_apps = executor.loader.project_state(before).apps
-    try:
-        OldReferral = old_apps.get_model("referrals", "Referral")
-        common = {
-            "patient_first_name": "Pat",
-            "patient_last_name": "Example",
-            "patient_birth_date": "1970-05-01",
-            "patient_phone": "303-555-0100",
-            "source_type": "direct_access",
-        }
-        made = {}
-        # Typed in this order; received in another. Two received at the same moment go by id.
-        for name, organization, received in [
-            ("summit late", summit, "2026-03-05T10:00:00Z"),
-            ("summit early", summit, "2026-03-01T10:00:00Z"),
-            ("harbor only", harbor, "2026-03-03T10:00:00Z"),
-            ("summit tie typed first", summit, "2026-03-02T10:00:00Z"),
-            ("summit tie typed second", summit, "2026-03-02T10:00:00Z"),
-        ]:
-            clinic = ClinicFactory(organization=organization)
-            made[name] = OldReferral.objects.create(
-                organization_id=organization.pk, clinic_id=clinic.pk, received_at=received, **common
-            ).pk
-    finally:
-        executor = MigrationExecutor(connection)
-        executor.migrate(executor.loader.graph.leaf_nodes())
+BEFORE_NUMBERS = [("referrals", "0012_referral_number")]
+AFTER_NUMBERS = [("referrals", "0013_number_existing_referrals")]
 
-    numbers = dict(Referral.objects.values_list("pk", "number"))
+
+def test_existing_referrals_are_numbered_per_organization_in_the_order_received(scratch_database):
+    apps = scratch_database.migrate_to(BEFORE_NUMBERS)
+    OldOrganization = apps.get_model("clinics", "Organization")
+    summit = OldOrganization.objects.create(name="Summit", slug="summit")
+    harbor = OldOrganization.objects.create(name="Harbor", slug="harbor")
+    common = {
+        "patient_first_name": "Pat",
+        "patient_last_name": "Example",
+        "patient_birth_date": "1970-05-01",
+        "patient_phone": "303-555-0100",
+        "source_type": "direct_access",
+    }
+    OldClinic = apps.get_model("clinics", "Clinic")
+    OldReferral = apps.get_model("referrals", "Referral")
+    made = {}
+    # Typed in this order; received in another. Two received at the same moment go by id.
+    for name, organization, received in [
+        ("summit late", summit, "2026-03-05T10:00:00Z"),
+        ("summit early", summit, "2026-03-01T10:00:00Z"),
+        ("harbor only", harbor, "2026-03-03T10:00:00Z"),
+        ("summit tie typed first", summit, "2026-03-02T10:00:00Z"),
+        ("summit tie typed second", summit, "2026-03-02T10:00:00Z"),
+    ]:
+        clinic = OldClinic.objects.create(organization_id=organization.pk, name=name)
+        made[name] = OldReferral.objects.create(
+            organization_id=organization.pk, clinic_id=clinic.pk, received_at=received, **common
+        ).pk
+
+    apps = scratch_database.migrate_to(AFTER_NUMBERS)
+
+    numbers = dict(apps.get_model("referrals", "Referral").objects.values_list("pk", "number"))
     assert {name: numbers[pk] for name, pk in made.items()} == {
         "summit early": 1,
         "summit tie typed first": 2,
@@ -177,10 +178,8 @@ def test_existing_referrals_are_numbered_per_organization_in_the_order_received(
         "summit late": 4,
         "harbor only": 1,
     }
-    assert dict(ReferralCounter.objects.values_list("organization__slug", "last_number")) == {
-        "summit": 4,
-        "harbor": 1,
-    }
+    counters = apps.get_model("referrals", "ReferralCounter").objects
+    assert dict(counters.values_list("organization__slug", "last_number")) == {"summit": 4, "harbor": 1}
 
 
 INTAKES_AT_ONCE = 6
