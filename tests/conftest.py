@@ -6,6 +6,7 @@ organization with another role, and an outsider in another organization.
 
 import os
 
+import factory.random
 import pytest
 from django.core.cache import cache
 from django.db import connection
@@ -19,6 +20,15 @@ REQUIRE_SERVICES = os.environ.get("RAPPORT_REQUIRE_SERVICES") == "1"
 # Fixtures for tests that deliver email through a real worker to an SMTP server, and for
 # tests of data migrations, each in a scratch database of its own.
 pytest_plugins = ["tests.delivery", "tests.migrations"]
+
+
+@pytest.fixture(autouse=True)
+def _same_names_every_run(request):
+    """Factories draw the same names for a test on every run, whatever ran before it in its worker.
+
+    A random physician named Lopez once met a test that checks a patient Lopez never shows.
+    """
+    factory.random.reseed_random(request.node.nodeid)
 
 
 @pytest.fixture(autouse=True)
