@@ -257,23 +257,17 @@ class ExportStatus(models.TextChoices):
     EXPIRED = "expired", "Expired"
 
 
-class OrganizationExport(TenantModel):
-    """One ZIP of everything the organization holds, written by the worker and kept until it expires.
+class ExportJob(TenantModel):
+    """A file written in the background for one person and kept until it expires: who asked, how far
+    the worker is, and its claim on the work (clinics/exports/jobs.py `ExportFiles`).
 
-    The row outlives its file: once expired it still says who took the
-    organization's data out, when, and how big the file was.
+    The row outlives its file: once expired, it still says who took data out and when.
     """
 
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
     status = models.CharField(max_length=20, choices=ExportStatus.choices, default=ExportStatus.QUEUED)
-    # Progress: the registry's tables written so far, and their rows.
-    tables_total = models.PositiveSmallIntegerField(default=0)
-    tables_done = models.PositiveSmallIntegerField(default=0)
-    rows_done = models.PositiveBigIntegerField(default=0)
-    # The ZIP's size in bytes, once written.
-    size = models.PositiveBigIntegerField(default=0)
     # Never served at a URL: downloaded only through the view that checks the organization and role.
     file = models.FileField(blank=True)
     error = models.TextField(blank=True)
@@ -288,7 +282,25 @@ class OrganizationExport(TenantModel):
     expires_at = models.DateTimeField()
 
     class Meta:
+        abstract = True
         ordering = ["-created_at", "-pk"]
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (ExportStatus.READY, ExportStatus.FAILED, ExportStatus.EXPIRED)
+
+
+class OrganizationExport(ExportJob):
+    """One ZIP of everything the organization holds, and how big it was."""
+
+    # Progress: the registry's tables written so far, and their rows.
+    tables_total = models.PositiveSmallIntegerField(default=0)
+    tables_done = models.PositiveSmallIntegerField(default=0)
+    rows_done = models.PositiveBigIntegerField(default=0)
+    # The ZIP's size in bytes, once written.
+    size = models.PositiveBigIntegerField(default=0)
+
+    class Meta(ExportJob.Meta):
         indexes = [
             models.Index(fields=["organization", "-created_at"], name="clinics_orgexport_org_created"),
             models.Index(fields=["status", "expires_at"], name="clinics_orgexport_status_exp"),
@@ -302,10 +314,6 @@ class OrganizationExport(TenantModel):
         if self.status == ExportStatus.READY:
             return 100
         return min(100, 100 * self.tables_done // self.tables_total) if self.tables_total else 0
-
-    @property
-    def is_finished(self) -> bool:
-        return self.status in (ExportStatus.READY, ExportStatus.FAILED, ExportStatus.EXPIRED)
 
 
 class SecuritySettings(models.Model):

@@ -7,7 +7,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from clinics.history import TenantHistoricalRecords
-from clinics.models import Clinic, ExportStatus, Organization, Payer, TenantModel
+from clinics.models import Clinic, ExportJob, ExportStatus, Organization, Payer, TenantModel
 from clinics.phones import PhoneField
 from physicians.models import Physician, Practice
 
@@ -575,40 +575,19 @@ class ReferralSettings(models.Model):
         return f"Referral settings of {self.organization_id}"
 
 
-class ReferralExport(TenantModel):
-    """One CSV export of the referral list, written by the worker and kept until it expires.
+class ReferralExport(ExportJob):
+    """One CSV export of the referral list: which referrals, and whether the file held patient data."""
 
-    The row outlives its file: once expired, it still says who exported which
-    referrals, when, and whether the file held patient data.
-    """
-
-    requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
-    )
     # The list's filters as the list parsed them (ids, ISO dates), and in words for people.
     filters = models.JSONField(default=dict, blank=True)
     filters_description = models.CharField(max_length=500)
     # The zone the list was read in: "received from" a date is a day in that zone.
     time_zone = models.CharField(max_length=64)
     include_patient_data = models.BooleanField(default=False)
-    status = models.CharField(max_length=20, choices=ExportStatus.choices, default=ExportStatus.QUEUED)
     rows_total = models.PositiveIntegerField(default=0)
     rows_done = models.PositiveIntegerField(default=0)
-    # Never served at a URL: downloaded only through the view that checks the organization and role.
-    file = models.FileField(blank=True)
-    error = models.TextField(blank=True)
-    # The worker that writes the file holds the claim: a token and a lease it renews after each chunk.
-    claim_token = models.CharField(max_length=32, blank=True)
-    claimed_until = models.DateTimeField(null=True, blank=True)
-    # Runs that claimed it: an export that stops its worker every time is given up, not retried for ever.
-    attempts = models.PositiveSmallIntegerField(default=0)
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    expires_at = models.DateTimeField()
 
-    class Meta:
-        ordering = ["-created_at", "-pk"]
+    class Meta(ExportJob.Meta):
         indexes = [
             models.Index(fields=["organization", "-created_at"], name="referrals_export_org_created"),
             models.Index(fields=["status", "expires_at"], name="referrals_export_status_exp"),
@@ -622,10 +601,6 @@ class ReferralExport(TenantModel):
         if self.status == ExportStatus.READY:
             return 100
         return min(100, 100 * self.rows_done // self.rows_total) if self.rows_total else 0
-
-    @property
-    def is_finished(self) -> bool:
-        return self.status in (ExportStatus.READY, ExportStatus.FAILED, ExportStatus.EXPIRED)
 
     @property
     def list_query(self) -> str:
