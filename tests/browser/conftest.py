@@ -86,13 +86,14 @@ def seeded_copy(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
         call_command("seed_demo", stdout=StringIO())
         connection.ensure_connection()
-        if connection.vendor == "sqlite":
-            copy = sqlite3.connect(":memory:")
-            connection.connection.backup(copy)
-            yield copy
-            copy.close()
+        if connection.vendor != "sqlite":
+            snapshot = PostgresSnapshot()
         else:
-            yield PostgresSnapshot()
+            snapshot = sqlite3.connect(":memory:")
+            connection.connection.backup(snapshot)
+    yield snapshot
+    if isinstance(snapshot, sqlite3.Connection):
+        snapshot.close()
 
 
 @pytest.fixture
