@@ -144,29 +144,43 @@ def _queue_referrals(organization: Organization, name: str) -> QuerySet[Referral
     )
 
 
-def queue(
+def queue_referrals(
     *,
     organization: Organization,
     name: str,
-    now: datetime | None = None,
-    rules: ReferralSettings | None = None,
+    now: datetime,
+    rules: ReferralSettings,
     late_only: bool = False,
+) -> QuerySet[Referral]:
+    """A work queue's referrals, oldest first, with what a row shows; slice or page it, then `queue_rows`.
+
+    One query for any slice, whatever the number of attempts. `late_only`
+    keeps the referrals past their contact deadline, by the same condition
+    the home page counts them with (`late_for_contact`), in SQL, so a page of
+    a long queue reads one page of rows.
+    """
+    referrals = _queue_referrals(organization, name)
+    if late_only:
+        referrals = referrals.filter(
+            late_for_contact(
+                timezones=clinic_timezones(organization=organization),
+                now=now,
+                business_days=rules.contact_sla_business_days,
+            )
+        )
+    return with_contact_attempts(
+        referrals.select_related("clinic", "physician", "payer", "first_appointment_clinic")
+    )
+
+
+def queue_rows(
+    referrals: Iterable[Referral], *, name: str, now: datetime, rules: ReferralSettings
 ) -> list[QueueRow]:
-    """A work queue, oldest first, each row with its age and contact deadline in its clinic's calendar.
+    """Rows of `queue_referrals`, each with its age and contact deadline in its clinic's calendar.
 
     With the attempts to reach the patient so far, the latest, and whether
     enough have failed to offer marking the referral lost as unreachable.
-    One query, whatever the number of referrals and attempts. A page showing
-    several queues passes the organization's `rules` once. `late_only` keeps
-    the rows past their contact deadline.
     """
-    now = now or timezone.now()
-    rules = rules or referral_settings_get(organization=organization)
-    referrals = with_contact_attempts(
-        _queue_referrals(organization, name).select_related(
-            "clinic", "physician", "payer", "first_appointment_clinic"
-        )
-    )
     rows = []
     for referral in referrals:
         tz = referral.clinic.timezone
@@ -188,7 +202,28 @@ def queue(
                 ),
             )
         )
-    return [row for row in rows if row.overdue] if late_only else rows
+    return rows
+
+
+def queue(
+    *,
+    organization: Organization,
+    name: str,
+    now: datetime | None = None,
+    rules: ReferralSettings | None = None,
+    late_only: bool = False,
+    limit: int | None = None,
+) -> list[QueueRow]:
+    """The first `limit` rows of a work queue (all of them without one), oldest first.
+
+    A page showing several queues passes the organization's `rules` once.
+    """
+    now = now or timezone.now()
+    rules = rules or referral_settings_get(organization=organization)
+    referrals = queue_referrals(
+        organization=organization, name=name, now=now, rules=rules, late_only=late_only
+    )
+    return queue_rows(referrals[:limit], name=name, now=now, rules=rules)
 
 
 @dataclass(frozen=True)

@@ -54,6 +54,8 @@ from .plans import PlanStatus
 from .roles import CARE
 
 PAGE_SIZE = 50
+# Rows of each queue on the page that shows them side by side; the rest are a click away.
+QUEUE_PREVIEW = 20
 
 
 @upload_limit("REFERRAL_DOCUMENT_MAX_MB")
@@ -178,28 +180,46 @@ def _duplicate_warning(earlier: Referral) -> SafeString:
 @records_access()
 @staff_view(roles=ALL_ROLES)
 def queues(request: OrganizationRequest) -> HttpResponse:
-    """The work queues side by side; `?queue=<name>` shows one, and `&late=1` its late referrals.
+    """The work queues side by side, the oldest of each with its count; `?queue=<name>` pages through one.
 
-    The home page's counts lead here, each to the rows it counted.
+    `&late=1` keeps that queue's late referrals. The home page's counts lead
+    here, each to the rows it counted.
     """
-    rules = selectors.referral_settings_get(organization=request.organization)
+    organization = request.organization
+    rules = selectors.referral_settings_get(organization=organization)
+    now = timezone.now()
     only = request.GET.get("queue", "")
-    names = [only] if only in selectors.QUEUES else list(selectors.QUEUES)
-    late_only = len(names) == 1 and names[0] == "needs_contact" and request.GET.get("late") == "1"
-    shown = [
-        (
-            name,
-            selectors.QUEUE_TITLES[name],
-            selectors.queue(organization=request.organization, name=name, rules=rules, late_only=late_only),
+    if only in selectors.QUEUES:
+        late_only = only == "needs_contact" and request.GET.get("late") == "1"
+        referrals = selectors.queue_referrals(
+            organization=organization, name=only, now=now, rules=rules, late_only=late_only
         )
-        for name in names
-    ]
+        page = Paginator(referrals, PAGE_SIZE).get_page(request.GET.get("page"))
+        rows = selectors.queue_rows(page.object_list, name=only, now=now, rules=rules)
+        shown = [(only, selectors.QUEUE_TITLES[only], rows, page.paginator.count)]
+        query = urlencode({"queue": only, **({"late": "1"} if late_only else {})})
+    else:
+        late_only, page, query = False, None, ""
+        counts = selectors.queue_counts(organization=organization)
+        shown = [
+            (
+                name,
+                title,
+                selectors.queue(
+                    organization=organization, name=name, now=now, rules=rules, limit=QUEUE_PREVIEW
+                ),
+                counts[name],
+            )
+            for name, title in selectors.QUEUE_TITLES.items()
+        ]
     return render(
         request,
         "referrals/queues.html",
         {
             "queues": shown,
-            "one_queue": len(names) == 1,
+            "one_queue": page is not None,
+            "page": page,
+            "query": query,
             "late_only": late_only,
             "sla_days": rules.contact_sla_business_days,
             "unreachable_after": rules.unreachable_after_attempts,

@@ -32,8 +32,8 @@ def rows_behind(client, url: str) -> int:
     context = response.context
     match resolve(parts.path).view_name:
         case "referrals:queues":
-            [(_, _, rows)] = context["queues"]
-            return len(rows)
+            [(_, _, _first_page, count)] = context["queues"]
+            return count
         case "referrals:plans_awaiting":
             return sum(len(group.rows) for group in context["groups"])
         case "outreach:followups":

@@ -459,10 +459,10 @@ def test_the_queues_show_one_queue_when_named_and_late_ones_only_for_contact(cli
         unknown = client.get(f"{queues}?queue=everything&late=1").context["queues"]
         late_scheduling = client.get(f"{queues}?queue=needs_scheduling&late=1").context["queues"]
 
-    assert [name for name, _, _ in every] == ["needs_contact", "needs_scheduling", "awaiting_evaluation"]
-    assert [len(rows) for _, _, rows in every] == [4, 2, 3]
-    assert [len(rows) for _, _, rows in unknown] == [4, 2, 3]
-    assert [(name, len(rows)) for name, _, rows in late_scheduling] == [("needs_scheduling", 2)]
+    assert [name for name, _, _, _ in every] == ["needs_contact", "needs_scheduling", "awaiting_evaluation"]
+    assert [(len(rows), count) for _, _, rows, count in every] == [(4, 4), (2, 2), (3, 3)]
+    assert [len(rows) for _, _, rows, _ in unknown] == [4, 2, 3]
+    assert [(name, len(rows)) for name, _, rows, _ in late_scheduling] == [("needs_scheduling", 2)]
 
 
 def test_only_admins_see_everyones_follow_ups(client, summit_day):

@@ -338,7 +338,7 @@ def test_the_list_and_the_awaiting_queue_show_the_appointment(desk, summit):
     queues = desk.get(reverse("referrals:queues"))
     listed = desk.get(reverse("referrals:list")).content.decode()
 
-    rows = {key: rows for key, _title, rows in queues.context["queues"]}
+    rows = {key: rows for key, _title, rows, _count in queues.context["queues"]}
     [awaiting, not_recorded] = rows["awaiting_evaluation"]
     assert (awaiting.referral, not_recorded.referral) == (referral, legacy)
     assert "Fri Nov 27, 2026 09:30 MST" in queues.content.decode()
