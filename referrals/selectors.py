@@ -533,10 +533,11 @@ def referral_attributions(
 
 
 def status_counts(*, organization: Organization) -> dict[str, int]:
+    """The organization's referrals by status; COUNT(*) lets PostgreSQL read the status index alone."""
     return dict(
         Referral.objects.for_organization(organization)
         .values_list("status")
-        .annotate(n=Count("pk"))
+        .annotate(n=Count("*"))
         .order_by()
     )
 
