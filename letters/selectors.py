@@ -18,7 +18,8 @@ from clinics.clock import organization_today, organization_zone
 from clinics.models import Organization
 from outcomes.models import CareNote
 from physicians.models import Affiliation, UpdateRhythm
-from referrals.models import Referral, SourceType, Status, StatusChange
+from referrals.models import Referral, SourceType, Status
+from referrals.selectors import changes_of_outer_referral
 
 from .models import (
     Letter,
@@ -127,11 +128,7 @@ def _care_note_letters(
 def _closed_at() -> Subquery:
     """When a referral reached the closed status it has now (its last move there)."""
     return Subquery(
-        StatusChange.objects.filter(
-            organization_id=OuterRef("organization_id"),
-            referral_id=OuterRef("pk"),
-            to_status=OuterRef("status"),
-        )
+        changes_of_outer_referral(to_status=OuterRef("status"))
         .order_by("-changed_at")
         .values("changed_at")[:1]
     )
@@ -373,11 +370,7 @@ def letter_recipient_practice(*, organization: Organization, letter: Letter) -> 
 def _reached_at(*statuses: str) -> Subquery:
     """When the referral first moved to one of `statuses`."""
     return Subquery(
-        StatusChange.objects.filter(
-            organization_id=OuterRef("organization_id"), referral_id=OuterRef("pk"), to_status__in=statuses
-        )
-        .order_by("changed_at")
-        .values("changed_at")[:1]
+        changes_of_outer_referral(to_status__in=statuses).order_by("changed_at").values("changed_at")[:1]
     )
 
 

@@ -2,13 +2,14 @@
 
 import datetime
 
-from django.db.models import Max, OuterRef, QuerySet, Subquery
+from django.db.models import Max, QuerySet, Subquery
 from django.utils import timezone
 
 from clinics.clock import organization_today, organization_zone
 from clinics.models import Organization
 
-from ..models import PatientDetailsRemoval, Referral, ReferralSettings, Status, StatusChange
+from ..models import PatientDetailsRemoval, Referral, ReferralSettings, Status
+from ..selectors import changes_of_outer_referral
 
 CLOSED_STATUSES = (Status.DISCHARGED, Status.LOST)
 
@@ -42,11 +43,7 @@ def referrals_past_retention(
         closed_before, datetime.time.min, tzinfo=organization_zone(organization)
     )
     closings = (
-        StatusChange.objects.filter(
-            organization_id=OuterRef("organization_id"),
-            referral_id=OuterRef("pk"),
-            to_status__in=CLOSED_STATUSES,
-        )
+        changes_of_outer_referral(to_status__in=CLOSED_STATUSES)
         .values("referral_id")
         .annotate(last=Max("changed_at"))
         .values("last")

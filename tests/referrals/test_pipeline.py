@@ -10,8 +10,11 @@ from django.utils import timezone
 from referrals.diagnoses import normalize_icd10
 from referrals.models import Referral, Status, StatusChange
 from referrals.selectors import (
+    evaluated_ever,
+    lost_from,
     physician_referral_stats,
     queue,
+    reached,
     referral_milestones,
     referral_possible_duplicates,
     referral_settings_get,
@@ -295,6 +298,21 @@ def test_physician_stats_compare_90_day_windows_and_conversion(make_referral, su
 
     assert (stats.last_90_days, stats.previous_90_days, stats.received, stats.evaluated) == (3, 1, 4, 1)
     assert stats.conversion == 0.25
+
+
+def test_a_referrals_history_is_read_through_its_own_index_not_the_organizations(make_referral, summit):
+    """Each referral's moves come from the referral's index, whichever database plans the query.
+
+    Given the organization as well, SQLite read the organization's (status)
+    index once per referral: 193 s for a physician with 4,000 referrals at
+    100,000, where the referral's index takes 0.06 s.
+    """
+    referral = make_referral()
+    physicians = Referral.objects.filter(organization=summit, physician_id=referral.physician_id)
+
+    for condition in (evaluated_ever(), reached(Status.CONTACTED)):
+        assert "referrals_change_org_status" not in physicians.filter(condition).explain()
+    assert "referrals_change_org_status" not in physicians.annotate(lost_from=lost_from()).explain()
 
 
 def test_a_referral_cannot_point_at_another_organizations_records(summit, harbor, summit_admin):
