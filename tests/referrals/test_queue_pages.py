@@ -7,7 +7,8 @@ import pytest
 import time_machine
 from django.urls import reverse
 
-from referrals.models import Referral, Status
+from referrals.models import ContactMethod, ContactOutcome, Referral, Status
+from referrals.services import ContactAttemptFields, contact_attempt_log
 from referrals.views import PAGE_SIZE, QUEUE_PREVIEW
 
 from ..factories import ReferralFactory
@@ -87,3 +88,23 @@ def test_the_late_page_holds_the_late_referrals_only_and_keeps_its_filter_across
     assert all(row.overdue for row in rows)
     assert first.context["queues"][0][3] == PAGE_SIZE + 1
     assert 'href="?queue=needs_contact&amp;late=1&amp;page=2"' in first.content.decode()
+
+
+def test_marking_one_lost_from_a_later_page_comes_back_to_that_page(desk):
+    *_, last = waiting(desk, PAGE_SIZE + 1, received_at=NOW - datetime.timedelta(days=3))
+    for hours_ago in (30, 20, 10):
+        contact_attempt_log(
+            referral=last,
+            user=desk.user,
+            attempt=ContactAttemptFields(
+                method=ContactMethod.CALL,
+                outcome=ContactOutcome.NO_ANSWER,
+                note="",
+                attempted_at=NOW - datetime.timedelta(hours=hours_ago),
+            ),
+        )
+
+    page = desk.get(reverse("referrals:queues") + "?queue=needs_contact&page=2").content.decode()
+
+    back = "/referrals/queues/?queue=needs_contact&amp;page=2#needs_contact-heading"
+    assert f'<input type="hidden" name="next" value="{back}">' in page
