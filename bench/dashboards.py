@@ -658,11 +658,11 @@ def main() -> None:
             print(f"{slug}: flag job {seconds:.1f} s ({changes})")
             seconds, covered = timed(partial(rollups_rebuild, organization=organization))
             print(f"{slug}: rollups rebuilt for {covered:,} referrals in {seconds:.1f} s")
-            if connection.vendor == "postgresql":
-                # What autovacuum does after a bulk load: statistics for the planner, and the
-                # visibility map that lets an index answer a count without the table's rows.
-                with connection.cursor() as cursor:
-                    cursor.execute("VACUUM (ANALYZE)")
+        if connection.vendor == "postgresql":
+            # What autovacuum does after a bulk load: statistics for the planner, and the
+            # visibility map that lets an index answer a count without the table's rows.
+            with connection.cursor() as cursor:
+                cursor.execute("VACUUM (ANALYZE)")
     try:
         results: dict[str, dict[str, tuple[float, int, str]]] = {}
         for slug in (SMALL, LARGE):

@@ -128,7 +128,8 @@ def _care_note_letters(
 def _closed_at() -> Subquery:
     """When a referral reached the closed status it has now (its last move there)."""
     return Subquery(
-        changes_of_outer_referral(to_status=OuterRef("status"))
+        changes_of_outer_referral()
+        .filter(to_status=OuterRef("status"))
         .order_by("-changed_at")
         .values("changed_at")[:1]
     )
@@ -370,7 +371,10 @@ def letter_recipient_practice(*, organization: Organization, letter: Letter) -> 
 def _reached_at(*statuses: str) -> Subquery:
     """When the referral first moved to one of `statuses`."""
     return Subquery(
-        changes_of_outer_referral(to_status__in=statuses).order_by("changed_at").values("changed_at")[:1]
+        changes_of_outer_referral()
+        .filter(to_status__in=statuses)
+        .order_by("changed_at")
+        .values("changed_at")[:1]
     )
 
 

@@ -21,12 +21,13 @@ from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef
 
 from accounts.models import User
 from clinics.clock import clinic_zone, local_date, organization_today
 from clinics.models import Membership, Organization, Role
 from referrals.models import BodyRegion, Referral, Status, StatusChange
+from referrals.selectors import evaluated_ever
 
 from .instruments import Better, Instrument, instrument
 from .models import CareNote, NoteKind
@@ -239,12 +240,9 @@ def _record(
 def seed_organization(organization: Organization) -> int:
     """Outcome histories for the organization's evaluated referrals that have none; the notes made."""
     today = organization_today(organization)
-    evaluated = StatusChange.objects.filter(
-        organization=organization, referral_id=OuterRef("pk"), to_status=Status.EVALUATED
-    )
     referrals = list(
         Referral.objects.for_organization(organization)
-        .filter(Q(status__in=[Status.EVALUATED, Status.IN_CARE, Status.DISCHARGED]) | Q(Exists(evaluated)))
+        .filter(evaluated_ever())
         .exclude(Exists(CareNote.objects.filter(organization=organization, referral_id=OuterRef("pk"))))
         .select_related("clinic")
         .only(*READ, "clinic__timezone")

@@ -211,7 +211,6 @@ def queue(
     name: str,
     now: datetime | None = None,
     rules: ReferralSettings | None = None,
-    late_only: bool = False,
     limit: int | None = None,
 ) -> list[QueueRow]:
     """The first `limit` rows of a work queue (all of them without one), oldest first.
@@ -220,9 +219,7 @@ def queue(
     """
     now = now or timezone.now()
     rules = rules or referral_settings_get(organization=organization)
-    referrals = queue_referrals(
-        organization=organization, name=name, now=now, rules=rules, late_only=late_only
-    )
+    referrals = queue_referrals(organization=organization, name=name, now=now, rules=rules)
     return queue_rows(referrals[:limit], name=name, now=now, rules=rules)
 
 
@@ -269,11 +266,13 @@ def worklist_next(*, organization: Organization, worklist: WorkList, after: Refe
 
 
 def queue_counts(*, organization: Organization) -> dict[str, int]:
+    """How many referrals each work queue holds, in one query the status index answers alone."""
     counts = dict(
         Referral.objects.for_organization(organization)
         .filter(status__in=[s for statuses in QUEUES.values() for s in statuses])
         .values_list("status")
-        .annotate(n=Count("pk"))
+        .annotate(n=Count("*"))
+        .order_by()
     )
     return {name: sum(counts.get(s, 0) for s in statuses) for name, statuses in QUEUES.items()}
 
@@ -323,8 +322,9 @@ def referral_work_counts(
     """What the queues hold, what is late, what is scheduled and today's intake, in one query.
 
     "Today" is the organization's day (clinics/clock.py); each count is what
-    a list page shows: the queues (`queue`), the referral list by status, by
-    therapist and by the day received (`referral_list`).
+    a list page shows: the queues (`queue_referrals`, the late ones with
+    `late_only`), the referral list by status, by therapist and by the day
+    received (`referral_list`).
     """
     zone = organization_zone(organization)
     today_starts, today_ends = local_day_bounds(now.astimezone(zone).date(), zone)
@@ -392,16 +392,17 @@ def received(since: datetime | None = None, until: datetime | None = None) -> Q:
     return window
 
 
-def changes_of_outer_referral(**conditions: Any) -> QuerySet[StatusChange]:
-    """The status changes of the outer query's referral that meet `conditions`, for a subquery.
+def changes_of_outer_referral() -> QuerySet[StatusChange]:
+    """The status changes of the outer query's referral, for a subquery; narrow it with `.filter()`.
 
-    Matched by the referral alone: the outer query already holds the
-    organization's referrals. Naming the organization here as well lets
-    SQLite read the (organization, to_status) index for each referral, every
-    such change of the organization: minutes for a physician with thousands
-    of referrals, where the referral's own index takes milliseconds.
+    Matched by the referral alone, through the index of its foreign key: a
+    change always carries its referral's organization, so the referral names
+    it. Naming the organization as well let SQLite read the (organization,
+    to_status) index for each referral instead, every such change of the
+    organization: minutes for a physician with thousands of referrals, where
+    the referral's index takes milliseconds.
     """
-    return StatusChange.objects.filter(referral_id=OuterRef("pk"), **conditions)
+    return StatusChange.objects.filter(referral_id=OuterRef("pk"))
 
 
 def evaluated_ever() -> Q:
@@ -410,7 +411,7 @@ def evaluated_ever() -> Q:
     The status says so from evaluation on; a referral lost after its
     evaluation has it in its history.
     """
-    evaluation = changes_of_outer_referral(to_status=Status.EVALUATED)
+    evaluation = changes_of_outer_referral().filter(to_status=Status.EVALUATED)
     return Q(status__in=EVALUATED_OR_LATER) | Q(Exists(evaluation))
 
 
@@ -445,14 +446,15 @@ def reached(step: str) -> Q:
     if step == Status.RECEIVED:
         return Q()
     beyond = AT_OR_BEYOND[step]
-    moves = changes_of_outer_referral(to_status__in=beyond)
+    moves = changes_of_outer_referral().filter(to_status__in=beyond)
     return Q(status__in=beyond) | Q(Exists(moves))
 
 
 def lost_from() -> Subquery:
     """The status a referral had when it was last lost ("" if it never was); meaningful while it is lost."""
     return Subquery(
-        changes_of_outer_referral(to_status=Status.LOST)
+        changes_of_outer_referral()
+        .filter(to_status=Status.LOST)
         .order_by("-changed_at", "-pk")
         .values("from_status")[:1]
     )

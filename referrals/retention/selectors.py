@@ -43,7 +43,8 @@ def referrals_past_retention(
         closed_before, datetime.time.min, tzinfo=organization_zone(organization)
     )
     closings = (
-        changes_of_outer_referral(to_status__in=CLOSED_STATUSES)
+        changes_of_outer_referral()
+        .filter(to_status__in=CLOSED_STATUSES)
         .values("referral_id")
         .annotate(last=Max("changed_at"))
         .values("last")

@@ -14,6 +14,7 @@ from django.urls import reverse
 from referrals.models import ContactAttempt, ContactMethod, ContactOutcome, Referral, Status, StatusChange
 from referrals.selectors import queue, referral_settings_get, with_contact_attempts
 from referrals.services import ContactAttemptFields, contact_attempt_log, referral_settings_update
+from referrals.views import PAGE_SIZE, QUEUE_PREVIEW
 
 from ..factories import ReferralFactory
 
@@ -250,16 +251,26 @@ def test_the_note_never_reaches_a_log(desk, summit, caplog):
     assert "Spouse answered" not in caplog.text
 
 
-@pytest.mark.parametrize("url_name", ["referrals:queues", "referrals:list"])
+@pytest.mark.parametrize(
+    ("url_name", "query", "actions"),
+    [
+        ("referrals:queues", "", QUEUE_PREVIEW),
+        ("referrals:queues", "?queue=needs_contact", PAGE_SIZE),
+        ("referrals:queues", "?queue=needs_contact&late=1", PAGE_SIZE),
+        ("referrals:list", "", 0),
+    ],
+)
 def test_the_queues_and_the_list_run_the_same_queries_for_1_and_50_referrals_with_attempts(
-    desk, summit, url_name, django_assert_num_queries
+    desk, summit, url_name, query, actions, django_assert_num_queries
 ):
-    # One queue shows a page of 50; the three side by side show fewer each.
-    url = reverse(url_name) + ("?queue=needs_contact" if url_name == "referrals:queues" else "")
+    url = reverse(url_name) + query
 
     def add(count: int) -> None:
         for _ in range(count):
-            referral = received(summit, clinic=desk.clinic)
+            # Two days old: late for the first call.
+            referral = ReferralFactory(
+                organization=summit, clinic=desk.clinic, received_at=NOW - datetime.timedelta(days=2)
+            )
             for hours_ago in (20, 10, 2):
                 contact_attempt_log(referral=referral, user=desk.user, attempt=attempt(hours_ago=hours_ago))
 
@@ -272,4 +283,5 @@ def test_the_queues_and_the_list_run_the_same_queries_for_1_and_50_referrals_wit
     with django_assert_num_queries(len(queries)):
         page = desk.get(url)
 
-    assert page.content.decode().count("/move/") >= (50 if url_name == "referrals:queues" else 0)
+    # Each row shown offers "Mark lost: unreachable" after its three tries.
+    assert page.content.decode().count("Mark lost: unreachable</button>") == actions
