@@ -1251,16 +1251,17 @@ def plans(filters: DashboardFilters) -> SectionData:
     rules = referral_settings_get(organization=filters.organization)
     days = rules.poc_signature_days
     current, previous = filters.period, filters.period.previous
+    # Counted by a column of the index of facts with a plan, which answers alone when unfiltered.
     counted: dict[str, Any] = {}
     for tag, period in (("now", current), ("before", previous)):
-        within = period.q() & Q(plan_starts_on__isnull=False)
-        counted[f"{tag}_plans"] = Count("pk", filter=within)
-        counted[f"{tag}_in_time"] = Count("pk", filter=within & plan_signed_within(days))
+        within = period.q()
+        counted[f"{tag}_plans"] = Count("plan_starts_on", filter=within)
+        counted[f"{tag}_in_time"] = Count("plan_starts_on", filter=within & plan_signed_within(days))
         counted[f"{tag}_late"] = Count(
-            "pk", filter=within & Q(plan_signed_on__isnull=False) & ~plan_signed_within(days)
+            "plan_starts_on", filter=within & Q(plan_signed_on__isnull=False) & ~plan_signed_within(days)
         )
-        counted[f"{tag}_unsigned"] = Count("pk", filter=within & Q(plan_signed_on__isnull=True))
-    counts = _both_periods(filters).aggregate(**counted)
+        counted[f"{tag}_unsigned"] = Count("plan_starts_on", filter=within & Q(plan_signed_on__isnull=True))
+    counts = _both_periods(filters).filter(plan_starts_on__isnull=False).aggregate(**counted)
     data = SectionData()
     data.headlines = [
         Headline(

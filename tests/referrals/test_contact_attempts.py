@@ -268,7 +268,7 @@ def test_the_queues_and_the_list_run_the_same_queries_for_1_and_50_referrals_wit
     def add(count: int) -> None:
         for _ in range(count):
             # Two days old: late for the first call.
-            referral = ReferralFactory(
+            referral: Referral = ReferralFactory.create(
                 organization=summit, clinic=desk.clinic, received_at=NOW - datetime.timedelta(days=2)
             )
             for hours_ago in (20, 10, 2):
