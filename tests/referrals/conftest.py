@@ -1,4 +1,5 @@
 import pytest
+import time_machine
 
 from clinics.models import Role
 
@@ -21,3 +22,10 @@ def media(settings, tmp_path):
     """Uploaded files go to a folder of the test's own."""
     settings.MEDIA_ROOT = tmp_path
     return tmp_path
+
+
+@pytest.fixture
+def pinned(request):
+    """The clock stopped at the test module's `NOW` (a module marks its tests with it)."""
+    with time_machine.travel(request.module.NOW, tick=False):
+        yield

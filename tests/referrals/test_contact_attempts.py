@@ -5,7 +5,6 @@ import logging
 from zoneinfo import ZoneInfo
 
 import pytest
-import time_machine
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -22,12 +21,6 @@ DENVER = ZoneInfo("America/Denver")
 # A Tuesday morning in Denver.
 NOW = datetime.datetime(2026, 11, 24, 10, 0, tzinfo=DENVER)
 pytestmark = pytest.mark.usefixtures("pinned")
-
-
-@pytest.fixture
-def pinned():
-    with time_machine.travel(NOW, tick=False):
-        yield
 
 
 def received(organization, **fields):

@@ -4,7 +4,6 @@ import datetime
 from urllib.parse import quote
 
 import pytest
-import time_machine
 from django.urls import reverse
 
 from referrals.models import Referral, Status
@@ -13,12 +12,6 @@ from ..factories import ClinicFactory, ReferralFactory
 
 NOW = datetime.datetime(2026, 11, 24, 17, 0, tzinfo=datetime.UTC)
 pytestmark = pytest.mark.usefixtures("pinned")
-
-
-@pytest.fixture
-def pinned():
-    with time_machine.travel(NOW, tick=False):
-        yield
 
 
 def referral(organization, hours_ago, **fields):

@@ -4,7 +4,6 @@ import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-import time_machine
 from django.urls import reverse
 
 from referrals.models import ContactMethod, ContactOutcome, Referral, Status
@@ -17,12 +16,6 @@ DENVER = ZoneInfo("America/Denver")
 # A Tuesday morning in Denver: Monday 09:00's referrals are due by Tuesday 09:00, so late.
 NOW = datetime.datetime(2026, 11, 24, 10, 0, tzinfo=DENVER)
 pytestmark = pytest.mark.usefixtures("pinned")
-
-
-@pytest.fixture
-def pinned():
-    with time_machine.travel(NOW, tick=False):
-        yield
 
 
 def waiting(desk, count: int, *, received_at: datetime.datetime, status=Status.RECEIVED) -> list[Referral]:

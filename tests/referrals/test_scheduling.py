@@ -5,7 +5,6 @@ import re
 from zoneinfo import ZoneInfo
 
 import pytest
-import time_machine
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
@@ -25,12 +24,6 @@ BOSTON = ZoneInfo("America/New_York")
 # A Tuesday morning in Denver.
 NOW = datetime.datetime(2026, 11, 24, 9, 0, tzinfo=DENVER)
 pytestmark = pytest.mark.usefixtures("pinned")
-
-
-@pytest.fixture
-def pinned():
-    with time_machine.travel(NOW, tick=False):
-        yield
 
 
 def received(organization, **fields):
