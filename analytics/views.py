@@ -13,7 +13,7 @@ from audit.models import AccessKind
 from audit.recording import records_access, shows_no_patient_data
 from clinics.models import Role
 from clinics.tenancy import OrganizationRequest, StaffView, staff_view
-from config.spreadsheets import csv_lines
+from config.spreadsheets import csv_download
 
 from .figures import Chart, SectionData, Table
 from .filters import DashboardFilterForm, DashboardFilters
@@ -109,10 +109,8 @@ def section_export(section: DashboardSection) -> StaffView:
         data = section.build(filters)
         period = filters.period
         title = [f"{section.title}, {request.organization.name}, {period.start} to {period.end}"]
-        response = StreamingHttpResponse(csv_lines(title, _csv_rows(data)), content_type="text/csv")
         name = slugify(f"{section.key} {period.start} {period.end}")
-        response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
-        return response
+        return csv_download(filename=f"{name}.csv", header=title, rows=_csv_rows(data))
 
     export.__name__ = export.__qualname__ = f"{section.key}_export"
     return cast(StaffView, records_access(kind=AccessKind.EXPORT)(staff_view(roles=section.roles)(export)))

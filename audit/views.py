@@ -8,7 +8,7 @@ from django.utils import timezone
 from clinics.clock import person_today
 from clinics.roles import ADMINS
 from clinics.tenancy import OrganizationRequest, staff_view
-from config.spreadsheets import csv_lines
+from config.spreadsheets import csv_download
 
 from . import selectors
 from .forms import AccessSearchForm
@@ -144,8 +144,4 @@ def export(request: OrganizationRequest) -> StreamingHttpResponse:
     """The search's events as CSV, every one of them, formula-safe; the export is itself an event."""
     form = _search_form(request)
     filename = f"rapport-access-audit-{person_today(request.membership):%Y-%m-%d}.csv"
-    return StreamingHttpResponse(
-        csv_lines(EXPORT_HEADER, _csv_rows(request, form)),
-        content_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
+    return csv_download(filename=filename, header=EXPORT_HEADER, rows=_csv_rows(request, form))

@@ -13,7 +13,7 @@ from clinics.history import HistorySource, record_change_history
 from clinics.roles import ADMINS, ALL_ROLES
 from clinics.tenancy import OrganizationRequest, get_for_organization_or_404, staff_view
 from config.ids import id_from_input
-from config.spreadsheets import csv_lines
+from config.spreadsheets import csv_download
 
 from . import selectors, services
 from .fit import STRONG_FIT, clinic_profile
@@ -111,11 +111,7 @@ def physician_export(request: OrganizationRequest) -> StreamingHttpResponse:
     form = PhysicianFilterForm(request.GET or None, organization=request.organization)
     rows = selectors.physician_export_rows(organization=request.organization, filters=form.filters())
     filename = f"rapport-physicians-{person_today(request.membership):%Y-%m-%d}.csv"
-    return StreamingHttpResponse(
-        csv_lines(EXPORT_HEADER, rows),
-        content_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
+    return csv_download(filename=filename, header=EXPORT_HEADER, rows=rows)
 
 
 @records_access(object_kwarg="physician_id", object_type="physician")

@@ -251,7 +251,7 @@ def test_the_csv_export_is_formula_safe(world, care, admin_client):
     world.physician_a.save()
 
     response = admin_client.get(reverse("analytics:outcomes_export"), PERIOD)
-    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
 
     assert response["Content-Disposition"] == 'attachment; filename="outcomes-2026-06-01-2026-06-30.csv"'
     assert not any(cell.startswith("=") for row in rows for cell in row)

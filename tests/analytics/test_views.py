@@ -134,7 +134,7 @@ def test_the_csv_export_has_every_table_and_is_formula_safe(world, admin_client)
     world.physician_a.save()
 
     response = admin_client.get(reverse("analytics:revenue_export"), PERIOD)
-    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
 
     assert response["Content-Disposition"] == 'attachment; filename="revenue-2026-06-01-2026-06-30.csv"'
     titles = {table.title for table in page(admin_client, "revenue").context["data"].tables}

@@ -141,7 +141,7 @@ def test_the_csv_lists_the_search_safely_and_is_itself_recorded(admin_client, su
     trail["desk"].user.save()
 
     response = admin_client.get(reverse("audit:export"), {"referral": trail["seen"].number})
-    lines = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    lines = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
 
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     assert lines[0][:4] == ["when", "person", "username", "kind"]

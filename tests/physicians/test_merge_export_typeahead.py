@@ -1,3 +1,4 @@
+import codecs
 import csv
 import io
 
@@ -56,7 +57,9 @@ def test_export_streams_the_filtered_directory_as_safe_csv(client, summit, harbo
     client.force_login(member_factory(summit, Role.LIAISON).user)
 
     response = client.get(reverse("physicians:export"))
-    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    body = b"".join(response.streaming_content)
+    assert body.startswith(codecs.BOM_UTF8), "Excel reads a CSV without a byte-order mark as Windows-1252"
+    rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
 
     assert rows[0][:3] == ["NPI", "Last name", "First name"]
     names = {row[2] for row in rows[1:]}
@@ -64,7 +67,7 @@ def test_export_streams_the_filtered_directory_as_safe_csv(client, summit, harbo
     assert response["Content-Disposition"].startswith('attachment; filename="rapport-physicians-')
 
     filtered = client.get(reverse("physicians:export"), {"stage": "maintaining"})
-    assert len(list(csv.reader(io.StringIO(b"".join(filtered.streaming_content).decode())))) == 2
+    assert len(list(csv.reader(io.StringIO(b"".join(filtered.streaming_content).decode("utf-8-sig"))))) == 2
 
 
 @pytest.mark.parametrize(
