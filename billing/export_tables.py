@@ -16,7 +16,7 @@ register(
     BillingImport,
     name="billing_imports",
     description="Imports of billing spreadsheets and their results; the files are not included.",
-    exclude_fields=("file",),
+    exclude_fields=("file", "claim_token"),
 )
 register(
     ColumnMapping,

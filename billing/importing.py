@@ -26,17 +26,19 @@ import csv
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import connection, transaction
-from django.db.models import QuerySet
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import User
 from clinics.clock import organization_today
+from clinics.jobs import ClaimLost, JobLease, Requeued
 from clinics.models import Membership, Organization
 from clinics.roles import ADMINS, acts_as
 from physicians.models import ImportStatus
@@ -120,6 +122,7 @@ def billing_file_import(
     file: IO[bytes],
     on_progress: Callable[[int, int], None] | None = None,
     on_applied: Callable[[int], None] | None = None,
+    on_imported: Callable[[ImportResult], None] | None = None,
     portable: bool = False,
 ) -> ImportResult:
     """Imports `file` (binary) as `job` says (kind, encoding, mapping); all or nothing.
@@ -128,8 +131,9 @@ def billing_file_import(
     ImportRefused when some of its lines cannot be read; nothing is written
     then. On PostgreSQL the rows are applied set-based
     (billing/apply_postgres.py), elsewhere, or with `portable`, with the ORM
-    (billing/apply_portable.py); both give the same rows. The management
-    command and the benchmark call it directly.
+    (billing/apply_portable.py); both give the same rows. `on_imported(result)`
+    is called in the transaction that applies them, after the last, so an
+    error it raises leaves nothing imported. The benchmark calls it directly.
     """
     organization = job.organization
     encoding = job.encoding or detect_encoding(file)
@@ -159,6 +163,8 @@ def billing_file_import(
         with transaction.atomic():
             applier.apply(on_applied=on_applied)
             referral_account_numbers_remember(organization=organization, numbers=reader.remembered)
+            if on_imported is not None:
+                on_imported(result)
     return result
 
 
@@ -226,10 +232,33 @@ def billing_import_upload(
     return job
 
 
-def _enqueue(job: BillingImport) -> None:
+def _queue(job_id: int) -> None:
     from .tasks import import_billing_file  # tasks.py imports this module
 
-    transaction.on_commit(lambda: import_billing_file.delay(job.pk))
+    import_billing_file.delay(job_id)
+
+
+def _enqueue(job: BillingImport) -> None:
+    transaction.on_commit(lambda: _queue(job.pk))
+
+
+# Renewed as the file is read and as its rows are applied; the apply's
+# renewals commit with it, so the lease covers the whole apply of a large file.
+IMPORT_LEASE = timedelta(minutes=15)
+IMPORT_MAX_ATTEMPTS = 3
+# The claim and lease of an import job (clinics/jobs.py); a job waits for its mapping before it runs.
+JOBS = JobLease[BillingImport](
+    model=BillingImport,
+    lease=IMPORT_LEASE,
+    max_attempts=IMPORT_MAX_ATTEMPTS,
+    given_up=(
+        f"The import was started {IMPORT_MAX_ATTEMPTS} times and never finished; nothing was changed. "
+        "Import a shorter period at a time; if it stops again, tell your administrator."
+    ),
+    queue=_queue,
+    progress_reset={"bytes_read": 0, "rows_read": 0, "rows_applied": 0},
+    runnable=Q(mapped=True),
+)
 
 
 @transaction.atomic
@@ -254,105 +283,109 @@ def billing_import_map(*, job: BillingImport, user: User, mapping: dict[str, str
     return job
 
 
-def _finish(jobs: QuerySet[BillingImport], result: ImportResult, **fields: Any) -> None:
-    jobs.update(
-        finished_at=timezone.now(),
-        rows_read=result.rows_read,
-        created_count=result.created,
-        updated_count=result.updated,
-        unchanged_count=result.unchanged,
-        visits_created_count=result.visits_created,
-        matched_count=result.matched,
-        unmatched_count=result.unmatched,
-        refused_count=result.refused,
-        outcomes=sorted(result.outcomes, key=lambda outcome: outcome["line"]),
-        **fields,
-    )
+def _outcome(result: ImportResult) -> dict[str, Any]:
+    """An import's counts and listed lines, as its job records them."""
+    return {
+        "rows_read": result.rows_read,
+        "created_count": result.created,
+        "updated_count": result.updated,
+        "unchanged_count": result.unchanged,
+        "visits_created_count": result.visits_created,
+        "matched_count": result.matched,
+        "unmatched_count": result.unmatched,
+        "refused_count": result.refused,
+        "outcomes": sorted(result.outcomes, key=lambda outcome: outcome["line"]),
+    }
 
 
 def billing_import_run(*, job: BillingImport) -> BillingImport:
-    """Runs a queued, mapped import and records its outcome; any other job is left alone.
+    """Runs a mapped import this run can claim, and records its outcome; any other job is left alone.
 
-    Claimed with a conditional update, so a second delivery of the task does
-    nothing. A file that cannot be imported fails the job with the reason
-    (nothing changed); any other error puts the job back in the queue and
-    propagates, for the task to retry.
+    Claimed with a conditional update (`JOBS`), so a second delivery of the
+    task does nothing, and a job whose worker died is taken over once its
+    lease runs out. See `billing_import_execute` for the rest.
     """
-    jobs = BillingImport.objects.filter(pk=job.pk)
-    claimed = jobs.filter(status=ImportStatus.QUEUED, mapped=True).update(
-        status=ImportStatus.RUNNING,
-        started_at=timezone.now(),
-        bytes_read=0,
-        rows_read=0,
-        rows_applied=0,
-        error="",
-    )
-    if not claimed:
+    claimed = billing_import_claim(job=job)
+    if claimed is None:
         job.refresh_from_db()
         return job
+    try:
+        stream = claimed.file.open("rb")
+    except OSError:
+        return _refuse(claimed, "The uploaded file is no longer available; upload it again.")
+    with stream:
+        return billing_import_execute(job=claimed, file=stream)
+
+
+def billing_import_claim(*, job: BillingImport) -> BillingImport | None:
+    """Takes a waiting, mapped import for this run, or None if it is not waiting (`JobLease.claim`)."""
+    return JOBS.claim(job.pk)
+
+
+def billing_import_execute(*, job: BillingImport, file: IO[bytes]) -> BillingImport:
+    """Imports `file` for a `job` this run has claimed, and records the outcome on it under the claim.
+
+    Progress renews the claim as the file is read and applied. Success is
+    recorded in the transaction that applies the rows, so a run that lost
+    its claim (its lease ran out and another run took over) leaves nothing.
+    A file that cannot be imported fails the job with the reason and its
+    listed lines (nothing changed); any other error gives the claim back and
+    propagates, for the task to retry. The worker's run and the management
+    command both end here.
+    """
 
     def reading(bytes_read: int, rows_read: int) -> None:
         # Autocommit, outside the import's transaction, so the progress bar sees it at once.
-        jobs.update(bytes_read=bytes_read, rows_read=rows_read)
+        JOBS.renew(job, bytes_read=bytes_read, rows_read=rows_read)
 
     def applying(rows_applied: int) -> None:
-        jobs.update(rows_applied=rows_applied)
+        JOBS.renew(job, rows_applied=rows_applied)
 
-    job.refresh_from_db()
-    try:
-        try:
-            stream = job.file.open("rb")
-        except OSError as error:
-            raise ReportError("The uploaded file is no longer available; upload it again.") from error
-        with stream:
-            return billing_import_execute(job=job, file=stream, on_progress=reading, on_applied=applying)
-    except ReportError as error:
-        jobs.update(status=ImportStatus.FAILED, error=str(error), finished_at=timezone.now())
-    except BaseException:
-        jobs.filter(status=ImportStatus.RUNNING).update(status=ImportStatus.QUEUED)
-        raise
-    job.refresh_from_db()
-    return job
-
-
-def billing_import_execute(
-    *,
-    job: BillingImport,
-    file: IO[bytes],
-    on_progress: Callable[[int, int], None] | None = None,
-    on_applied: Callable[[int], None] | None = None,
-) -> BillingImport:
-    """Imports `file` for a running `job` and records the outcome on it: its counts and listed lines.
-
-    A file that cannot be imported fails the job with the reason (nothing
-    changed); any other error propagates. The worker's run and the
-    management command both end here.
-    """
-    jobs = BillingImport.objects.filter(pk=job.pk)
-    try:
-        result = billing_file_import(job=job, file=file, on_progress=on_progress, on_applied=on_applied)
-    except ImportRefused as refusal:
-        _finish(jobs, refusal.result, status=ImportStatus.FAILED, error=str(refusal))
-    except ReportError as error:
-        jobs.update(status=ImportStatus.FAILED, error=str(error), finished_at=timezone.now())
-    else:
-        _finish(
-            jobs,
-            result,
+    def succeed(result: ImportResult) -> None:
+        JOBS.finish(
+            job,
             status=ImportStatus.SUCCEEDED,
             bytes_read=job.bytes_total,
             rows_applied=result.rows_read,
+            **_outcome(result),
         )
+
+    try:
+        try:
+            billing_file_import(
+                job=job, file=file, on_progress=reading, on_applied=applying, on_imported=succeed
+            )
+        except ImportRefused as refusal:
+            JOBS.finish(job, status=ImportStatus.FAILED, error=str(refusal), **_outcome(refusal.result))
+        except ReportError as error:
+            JOBS.finish(job, status=ImportStatus.FAILED, error=str(error))
+    except ClaimLost:
+        logger.warning("Billing import %s was taken over by another run; this run stopped", job.pk)
+    except BaseException:
+        JOBS.release(job)
+        raise
     job.refresh_from_db()
     logger.info("Billing import %s: %s", job.pk, job.status)
     return job
 
 
+def _refuse(job: BillingImport, error: str) -> BillingImport:
+    try:
+        JOBS.finish(job, status=ImportStatus.FAILED, error=error)
+    except ClaimLost:
+        logger.warning("Billing import %s was taken over by another run; this run stopped", job.pk)
+    job.refresh_from_db()
+    return job
+
+
 def billing_import_fail(*, job_id: int, error: str) -> None:
     """Marks the job failed with `error`, unless it has finished."""
-    BillingImport.objects.filter(pk=job_id, status__in=[ImportStatus.QUEUED, ImportStatus.RUNNING]).update(
-        status=ImportStatus.FAILED, error=error, finished_at=timezone.now()
-    )
+    JOBS.fail(job_id, error)
+
+
+def billing_imports_sweep(*, now: datetime | None = None) -> Requeued:
+    """Queues again the imports whose message or worker was lost, or gives them up; safe to run twice."""
+    return JOBS.requeue_stalled(now=now)
 
 
 # ---- Review -----------------------------------------------------------------

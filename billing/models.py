@@ -5,7 +5,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 
-from clinics.models import Clinic, Organization, Payer, TenantModel
+from clinics.models import Clinic, Organization, Payer, TenantModel, WorkerClaim
 from physicians.models import ImportStatus
 from referrals.models import Referral
 
@@ -33,7 +33,7 @@ class PaymentKind(models.TextChoices):
 COLLECTED_KINDS = (PaymentKind.PAYER, PaymentKind.PATIENT)
 
 
-class BillingImport(TenantModel):
+class BillingImport(TenantModel, WorkerClaim):
     """One file of visits or payments exported from the clinic's EMR, with its progress and results."""
 
     kind = models.CharField(max_length=20, choices=ImportKind.choices)

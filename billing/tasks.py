@@ -5,7 +5,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 
 from config.celery import RapportTask
 
-from .importing import billing_import_fail, billing_import_run
+from .importing import billing_import_fail, billing_import_run, billing_imports_sweep
 from .models import BillingImport
 
 logger = logging.getLogger(__name__)
@@ -48,3 +48,9 @@ def import_billing_file(job_id: int) -> None:
         return
     job = billing_import_run(job=job)
     logger.info("Billing import %s: %s", job.pk, job.status)
+
+
+@shared_task(name="billing.sweep_imports")
+def sweep_imports() -> None:
+    sweep = billing_imports_sweep()
+    logger.info("Billing imports: %d queued again, %d given up", sweep.requeued, sweep.given_up)

@@ -257,7 +257,20 @@ class ExportStatus(models.TextChoices):
     EXPIRED = "expired", "Expired"
 
 
-class ExportJob(TenantModel):
+class WorkerClaim(models.Model):
+    """A job's claim by the worker that runs it (clinics/jobs.py `JobLease`)."""
+
+    # The run that holds the job: a token, and a lease it renews as it goes.
+    claim_token = models.CharField(max_length=32, blank=True)
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    # Runs that claimed it: a job that stops its worker every time is given up, not retried for ever.
+    attempts = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        abstract = True
+
+
+class ExportJob(TenantModel, WorkerClaim):
     """A file written in the background for one person and kept until it expires: who asked, how far
     the worker is, and its claim on the work (clinics/exports/jobs.py `ExportFiles`).
 
@@ -271,11 +284,6 @@ class ExportJob(TenantModel):
     # Never served at a URL: downloaded only through the view that checks the organization and role.
     file = models.FileField(blank=True)
     error = models.TextField(blank=True)
-    # The worker that writes the file holds the claim: a token and a lease it renews as it goes.
-    claim_token = models.CharField(max_length=32, blank=True)
-    claimed_until = models.DateTimeField(null=True, blank=True)
-    # Runs that claimed it: an export that stops its worker every time is given up, not retried for ever.
-    attempts = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

@@ -47,5 +47,5 @@ register(
     NppesImport,
     name="nppes_imports",
     description="Imports of the national provider registry (NPPES); the files are not included.",
-    exclude_fields=("file",),
+    exclude_fields=("file", "claim_token"),
 )

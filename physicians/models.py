@@ -8,7 +8,7 @@ from django.db import models
 from django.db.models import Q
 
 from clinics.history import TenantHistoricalRecords
-from clinics.models import Payer, Population, PostalAddress, TenantModel
+from clinics.models import Payer, Population, PostalAddress, TenantModel, WorkerClaim
 from clinics.phones import PhoneField
 
 from .identifiers import validate_npi
@@ -288,7 +288,7 @@ class ImportStatus(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
-class NppesImport(TenantModel):
+class NppesImport(TenantModel, WorkerClaim):
     """One import of an NPPES Data Dissemination file, with its progress and results."""
 
     file = models.FileField(upload_to="imports/nppes/%Y/%m/")

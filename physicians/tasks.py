@@ -6,7 +6,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from config.celery import RapportTask
 
 from .models import NppesImport
-from .nppes import nppes_import_fail, nppes_import_run
+from .nppes import nppes_import_fail, nppes_import_run, nppes_imports_sweep
 
 logger = logging.getLogger(__name__)
 
@@ -49,3 +49,9 @@ def import_nppes_file(job_id: int) -> None:
         return
     job = nppes_import_run(job=job)
     logger.info("NPPES import %s: %s", job.pk, job.status)
+
+
+@shared_task(name="physicians.sweep_nppes_imports")
+def sweep_nppes_imports() -> None:
+    sweep = nppes_imports_sweep()
+    logger.info("NPPES imports: %d queued again, %d given up", sweep.requeued, sweep.given_up)

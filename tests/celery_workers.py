@@ -3,6 +3,8 @@
 import os
 import subprocess
 import sys
+import time
+import uuid
 from pathlib import Path
 
 from django.conf import settings
@@ -69,3 +71,24 @@ def stop_workers(started: list) -> None:
                 process.kill()
                 process.wait()
         log.close()
+
+
+def start_logged_worker(
+    *, log_folder: Path, name: str, started: list, env: dict | None = None
+) -> subprocess.Popen:
+    """A worker named `name`-<random>, its output in a log file of `log_folder`; added to `started`."""
+    hostname = f"{name}-{uuid.uuid4().hex[:8]}"
+    log = (log_folder / f"{hostname}.log").open("w")
+    process = start_worker(env=env, hostname=hostname, stdout=log)
+    process.log_path = log.name
+    started.append((process, log))
+    return process
+
+
+def wait_until(condition, *, worker: subprocess.Popen, what: str, timeout: float = 120) -> None:
+    """Polls `condition` until it holds; fails if the worker exits first or `timeout` seconds pass."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert worker.poll() is None, f"the worker exited: see {worker.log_path}"
+        assert time.monotonic() < deadline, f"{what} within {timeout:.0f} s; worker log: {worker.log_path}"
+        time.sleep(0.02)

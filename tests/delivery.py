@@ -13,7 +13,6 @@ import socket
 import subprocess
 import threading
 import time
-import uuid
 from email import message_from_bytes
 from email.message import Message
 
@@ -22,7 +21,7 @@ from aiosmtpd.controller import Controller
 
 from outbox.tasks import send_pending
 
-from .celery_workers import purge_broker, start_worker, stop_workers
+from .celery_workers import purge_broker, start_logged_worker, stop_workers
 
 LEASE_SECONDS = 3
 
@@ -88,16 +87,12 @@ def workers(tmp_path):
     started = []
 
     def start(email_url: str) -> subprocess.Popen:
-        name = f"outbox-test-{uuid.uuid4().hex[:8]}"
-        log = (tmp_path / f"{name}.log").open("w")
-        process = start_worker(
+        return start_logged_worker(
+            log_folder=tmp_path,
+            name="outbox-test",
+            started=started,
             env={"RAPPORT_TEST_EMAIL_URL": email_url, "OUTBOX_LEASE_SECONDS": str(LEASE_SECONDS)},
-            hostname=name,
-            stdout=log,
         )
-        process.log_path = log.name
-        started.append((process, log))
-        return process
 
     yield start
     stop_workers(started)

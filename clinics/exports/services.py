@@ -8,11 +8,12 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 
+from ..jobs import ClaimLost
 from ..models import ExportStatus, Membership, Organization, OrganizationExport
 from ..roles import ADMINS, acts_as
 from ..services import data_export_event
 from .archive import archive_write
-from .jobs import ExportClaimLost, ExportFiles, ExportSweep
+from .jobs import ExportFiles, ExportSweep
 from .registry import excluded_models, export_tables
 
 logger = logging.getLogger(__name__)
@@ -103,7 +104,7 @@ def organization_export_run(*, export_id: int) -> OrganizationExport | None:
         return None
     try:
         _write(export)
-    except ExportClaimLost:
+    except ClaimLost:
         logger.warning("Organization export %s was taken over by another run; this run stopped", export_id)
     except BaseException:
         FILES.release(export)

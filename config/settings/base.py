@@ -343,6 +343,15 @@ CELERY_BEAT_SCHEDULE = {
         "task": "clinics.sweep_organization_exports",
         "schedule": timedelta(minutes=5),
     },
+    # Queues again an import whose worker died (physicians' NPPES file, billing reports).
+    "sweep-nppes-imports": {
+        "task": "physicians.sweep_nppes_imports",
+        "schedule": timedelta(minutes=5),
+    },
+    "sweep-billing-imports": {
+        "task": "billing.sweep_imports",
+        "schedule": timedelta(minutes=5),
+    },
     # Sends what on_commit did not (a worker down, a retry coming due).
     "send-pending-email": {
         "task": "outbox.send_pending",
@@ -364,8 +373,6 @@ CELERY_BEAT_SCHEDULE = {
         "task": "referrals.remove_expired_patient_details",
         "schedule": crontab(hour=(OUTREACH_FLAG_HOUR + 2) % 24, minute=0),
     },
-    # Compares the dashboards' rollups with a recomputation and repairs them;
-    # an hour after the flags, when nobody is looking at the figures.
     # Weekly digests that came due: each person's day and hour on their own
     # clock is a column (digests.DigestPreference.next_digest_at), not an entry
     # here; a tick every five minutes sends each within five minutes of its hour.
@@ -378,6 +385,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "audit.prune_events",
         "schedule": crontab(hour=(OUTREACH_FLAG_HOUR + 2) % 24, minute=30),
     },
+    # Compares the dashboards' rollups with a recomputation and repairs them;
+    # an hour after the flags, when nobody is looking at the figures.
     "verify-analytics-rollups": {
         "task": "analytics.verify_rollups",
         "schedule": crontab(hour=(OUTREACH_FLAG_HOUR + 1) % 24, minute=0),

@@ -22,7 +22,13 @@ One module per layer, each importing only the ones listed before it:
 Callers outside the package use the names below.
 """
 
-from .jobs import nppes_file_import, nppes_import_enqueue, nppes_import_fail, nppes_import_run
+from .jobs import (
+    nppes_file_import,
+    nppes_import_enqueue,
+    nppes_import_fail,
+    nppes_import_run,
+    nppes_imports_sweep,
+)
 from .reading import NppesFileError, NppesImportResult, nppes_filters_clean, readable_address, readable_name
 
 __all__ = [
@@ -33,6 +39,7 @@ __all__ = [
     "nppes_import_enqueue",
     "nppes_import_fail",
     "nppes_import_run",
+    "nppes_imports_sweep",
     "readable_address",
     "readable_name",
 ]

@@ -11,7 +11,7 @@ manages.
 
 import csv
 import io
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from itertools import batched
 from typing import IO, Any
@@ -282,8 +282,14 @@ def _apply_batch(
     )
 
 
-def _apply(organization: Organization, rows: IO[str], *, result: NppesImportResult) -> None:
-    """Phase 2: all or nothing, so a failure halfway leaves the directory as it was."""
+def _apply(
+    organization: Organization,
+    rows: IO[str],
+    *,
+    result: NppesImportResult,
+    on_applied: Callable[[NppesImportResult], None] | None,
+) -> None:
+    """Phase 2: all or nothing, so a failure halfway (or in `on_applied`) leaves the directory as it was."""
     now = timezone.now()
     analyzed_at = 0
     with transaction.atomic():
@@ -299,3 +305,5 @@ def _apply(organization: Organization, rows: IO[str], *, result: NppesImportResu
             if postgresql and result.created >= 4 * analyzed_at + BATCH_SIZE:
                 _refresh_statistics()
                 analyzed_at = result.created
+        if on_applied:
+            on_applied(result)

@@ -10,13 +10,14 @@ the job for the page to show.
 import logging
 import tempfile
 from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.utils import timezone
 
 from accounts.models import User
+from clinics.jobs import ClaimLost, JobLease, Requeued
 from clinics.models import Organization
 
 from ..models import ImportStatus, NppesImport
@@ -33,20 +34,23 @@ def nppes_file_import(
     states: Iterable[str] = (),
     taxonomies: Iterable[str] = (),
     on_progress: Callable[[int, int], None] | None = None,
+    on_applied: Callable[[NppesImportResult], None] | None = None,
 ) -> NppesImportResult:
     """Imports the individual providers of an NPPES file, opened in binary, into `organization`.
 
     Keeps providers practising in `states` (all states when empty) whose primary
     taxonomy matches `taxonomies` (the usual referring specialties when empty).
     `on_progress(bytes_read, rows_read)` is called every few thousand rows while
-    reading. Raises NppesFileError, with nothing imported, if the file is not a
-    well-formed NPPES file.
+    reading; `on_applied(result)` inside the transaction that applies the rows,
+    after the last, so an error it raises leaves nothing imported. Raises
+    NppesFileError, with nothing imported, if the file is not a well-formed
+    NPPES file.
     """
     states, taxonomies = nppes_filters_clean(states=states, taxonomies=taxonomies)
     result = NppesImportResult()
     with tempfile.TemporaryFile("w+", encoding="utf-8", newline="") as rows:
         _read(file, states=states, taxonomies=taxonomies, out=rows, result=result, on_progress=on_progress)
-        _apply(organization, rows, result=result)
+        _apply(organization, rows, result=result, on_applied=on_applied)
     return result
 
 
@@ -82,49 +86,56 @@ def nppes_import_enqueue(
     return job
 
 
-def nppes_import_run(*, job: NppesImport) -> NppesImport:
-    """Runs a queued import job and records its outcome; a job not queued is left alone.
+def _queue(job_id: int) -> None:
+    from ..tasks import import_nppes_file  # tasks.py imports this package
 
-    The job is claimed with a conditional update, so a second delivery of the
-    same task does nothing. A bad file fails the job with the reason. Any other
-    error puts the job back in the queue and propagates: the task retries it or,
-    when it gives up, marks the job failed (`nppes_import_fail`).
+    import_nppes_file.delay(job_id)
+
+
+# Renewed every few thousand rows while reading; applying runs inside one
+# transaction, where a renewal would not be seen, so the lease covers the
+# whole apply of a large file too.
+IMPORT_LEASE = timedelta(minutes=15)
+IMPORT_MAX_ATTEMPTS = 3
+# The claim and lease of an import job (clinics/jobs.py).
+JOBS = JobLease[NppesImport](
+    model=NppesImport,
+    lease=IMPORT_LEASE,
+    max_attempts=IMPORT_MAX_ATTEMPTS,
+    given_up=(
+        f"The import was started {IMPORT_MAX_ATTEMPTS} times and never finished; nothing was changed. "
+        "Import fewer states at a time; if it stops again, tell your administrator."
+    ),
+    queue=_queue,
+    progress_reset={"bytes_read": 0, "rows_read": 0},
+)
+
+
+def nppes_import_run(*, job: NppesImport) -> NppesImport:
+    """Runs an import job this run can claim, and records its outcome; any other job is left alone.
+
+    Claimed with a conditional update (`JOBS`), so a second delivery of the
+    same task does nothing, and a job whose worker died is taken over once
+    its lease runs out. The outcome is recorded in the transaction that
+    applies the rows, under the claim: a run that lost it leaves nothing. A
+    bad file fails the job with the reason. Any other error puts the job back
+    in the queue and propagates: the task retries it or, when it gives up,
+    marks the job failed (`nppes_import_fail`).
     """
-    jobs = NppesImport.objects.filter(pk=job.pk)
-    claimed = jobs.filter(status=ImportStatus.QUEUED).update(
-        status=ImportStatus.RUNNING, started_at=timezone.now(), bytes_read=0, rows_read=0, error=""
-    )
-    if not claimed:
-        logger.info("NPPES import %s is not queued; nothing to do", job.pk)
+    claimed = JOBS.claim(job.pk)
+    if claimed is None:
+        logger.info("NPPES import %s is not waiting to run; nothing to do", job.pk)
         job.refresh_from_db()
         return job
 
     def report(bytes_read: int, rows_read: int) -> None:
         # Autocommit, outside the import's transaction, so the progress bar sees it at once.
-        jobs.update(bytes_read=bytes_read, rows_read=rows_read)
+        JOBS.renew(claimed, bytes_read=bytes_read, rows_read=rows_read)
 
-    try:
-        try:
-            stream = job.file.open("rb")
-        except OSError as error:
-            raise NppesFileError("The uploaded file is no longer available; upload it again.") from error
-        with stream:
-            result = nppes_file_import(
-                organization=job.organization,
-                file=stream,
-                states=job.states,
-                taxonomies=job.taxonomies,
-                on_progress=report,
-            )
-    except NppesFileError as error:
-        jobs.update(status=ImportStatus.FAILED, error=str(error), finished_at=timezone.now())
-    except BaseException:
-        jobs.filter(status=ImportStatus.RUNNING).update(status=ImportStatus.QUEUED)
-        raise
-    else:
-        jobs.update(
+    def succeed(result: NppesImportResult) -> None:
+        JOBS.finish(
+            claimed,
             status=ImportStatus.SUCCEEDED,
-            finished_at=timezone.now(),
             bytes_read=result.bytes_read,
             rows_read=result.rows_read,
             created_count=result.created,
@@ -135,12 +146,38 @@ def nppes_import_run(*, job: NppesImport) -> NppesImport:
             practices_created=result.practices_created,
             invalid_rows=result.invalid_rows,
         )
+
+    try:
+        try:
+            try:
+                stream = claimed.file.open("rb")
+            except OSError as error:
+                raise NppesFileError("The uploaded file is no longer available; upload it again.") from error
+            with stream:
+                nppes_file_import(
+                    organization=claimed.organization,
+                    file=stream,
+                    states=claimed.states,
+                    taxonomies=claimed.taxonomies,
+                    on_progress=report,
+                    on_applied=succeed,
+                )
+        except NppesFileError as error:
+            JOBS.finish(claimed, status=ImportStatus.FAILED, error=str(error))
+    except ClaimLost:
+        logger.warning("NPPES import %s was taken over by another run; this run stopped", job.pk)
+    except BaseException:
+        JOBS.release(claimed)
+        raise
     job.refresh_from_db()
     return job
 
 
 def nppes_import_fail(*, job_id: int, error: str) -> None:
     """Marks the job failed with `error`, unless it has finished."""
-    NppesImport.objects.filter(pk=job_id, status__in=[ImportStatus.QUEUED, ImportStatus.RUNNING]).update(
-        status=ImportStatus.FAILED, error=error, finished_at=timezone.now()
-    )
+    JOBS.fail(job_id, error)
+
+
+def nppes_imports_sweep(*, now: datetime | None = None) -> Requeued:
+    """Queues again the imports whose message or worker was lost, or gives them up; safe to run twice."""
+    return JOBS.requeue_stalled(now=now)

@@ -12,7 +12,8 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 
-from clinics.exports.jobs import ExportClaimLost, ExportFiles, ExportSweep
+from clinics.exports.jobs import ExportFiles, ExportSweep
+from clinics.jobs import ClaimLost
 from clinics.models import Membership, Organization
 from clinics.roles import ADMINS, acts_as
 from config.spreadsheets import csv_lines
@@ -104,7 +105,7 @@ def referral_export_run(*, export_id: int) -> ReferralExport | None:
         return None
     try:
         _write(export)
-    except ExportClaimLost:
+    except ClaimLost:
         logger.warning("Referral export %s was taken over by another run; this run stopped", export_id)
     except BaseException:
         FILES.release(export)

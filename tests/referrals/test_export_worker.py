@@ -4,9 +4,6 @@ import csv
 import datetime
 import io
 import signal
-import subprocess
-import time
-import uuid
 from pathlib import Path
 
 import pytest
@@ -18,7 +15,7 @@ from referrals.exports.services import referral_export_request, referral_exports
 from referrals.models import ExportStatus, Referral, ReferralExport
 from referrals.services import referral_numbers_take
 
-from ..celery_workers import purge_broker, start_worker, stop_workers
+from ..celery_workers import purge_broker, start_logged_worker, stop_workers, wait_until
 from ..factories import ClinicFactory, PhysicianFactory
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
@@ -28,16 +25,8 @@ pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 def workers(tmp_path):
     """Starts worker processes, each logging to a file of its own; stops those still running."""
     purge_broker()
-    started = []
-
-    def start() -> subprocess.Popen:
-        log = (tmp_path / f"export-worker-{uuid.uuid4().hex[:8]}.log").open("w")
-        process = start_worker(hostname=f"export-test-{uuid.uuid4().hex[:8]}", stdout=log)
-        process.log_path = log.name
-        started.append((process, log))
-        return process
-
-    yield start
+    started: list = []
+    yield lambda: start_logged_worker(log_folder=tmp_path, name="export-test", started=started)
     stop_workers(started)
 
 
@@ -48,14 +37,6 @@ def exported_files():
     yield names
     for name in names:
         default_storage.delete(name)
-
-
-def wait_until(condition, *, worker: subprocess.Popen, what: str, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert worker.poll() is None, f"the worker exited: see {worker.log_path}"
-        assert time.monotonic() < deadline, f"{what} within {timeout:.0f} s; worker log: {worker.log_path}"
-        time.sleep(0.02)
 
 
 def make_referrals(organization, count: int) -> None:

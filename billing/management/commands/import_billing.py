@@ -3,7 +3,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from billing.importing import billing_import_execute
+from billing.importing import billing_import_claim, billing_import_execute
 from billing.mapping import guess_mapping, mapping_problems
 from billing.models import BillingImport, ColumnMapping, ImportKind
 from billing.reading import ENCODINGS, ReportError, detect_encoding, header_signature, report_header
@@ -61,11 +61,14 @@ class Command(BaseCommand):
                 header_signature=signature,
                 mapping=mapping,
                 mapped=True,
-                status=ImportStatus.RUNNING,
                 bytes_total=file.stat().st_size,
             )
             started = time.monotonic()
-            job = billing_import_execute(job=job, file=stream)
+            # Claimed here, not by a worker: a worker's message never names this job.
+            claimed = billing_import_claim(job=job)
+            if claimed is None:
+                raise CommandError(f"Import #{job.pk} was taken by another run before it could start.")
+            job = billing_import_execute(job=claimed, file=stream)
         if job.status == ImportStatus.FAILED:
             for outcome in job.outcomes[:OUTCOMES_SHOWN]:
                 self.stderr.write(f"line {outcome['line']}: {outcome['reason']}")

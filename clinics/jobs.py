@@ -1,0 +1,143 @@
+"""The claim and lease of a job a worker runs: shared by the exports and the imports.
+
+A job is a row (its status, a claim token and lease, the runs that claimed
+it) that a Celery task runs. Messages are acknowledged late, so a worker
+killed mid-job (a deploy, the out-of-memory killer) has its message
+delivered again, and a beat sweep queues again what the broker lost.
+`JobLease` makes all of that harmless:
+
+1. Claim: one conditional UPDATE takes a waiting job, or one whose lease ran
+   out, for this run (a fresh token and lease); two runs never both win, so
+   a redelivered message does nothing.
+2. Renew: as it goes, the run saves its progress and renews its lease, if it
+   still holds the token; if not, it stops (`ClaimLost`).
+3. Finish: the run records its outcome under the claim. Called inside the
+   transaction that writes the job's work, it commits the work only if this
+   run still holds the job: a run that lost its claim leaves nothing.
+4. Requeue: a job waiting longer than a lease (the broker was down) or
+   running with its lease run out (its worker died) is queued again, or
+   failed with `given_up` once `max_attempts` runs have claimed it.
+"""
+
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+
+# The states every job shares, by value: clinics' ExportStatus and physicians'
+# ImportStatus both name them so (tests/clinics/test_jobs.py holds them to it).
+QUEUED, RUNNING, FAILED = "queued", "running", "failed"
+
+
+class ClaimLost(Exception):
+    """The run no longer holds the job: its lease ran out and another run took over, or it ended."""
+
+
+@dataclass(frozen=True)
+class Requeued:
+    requeued: int
+    given_up: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class JobLease[JobT: models.Model]:
+    model: type[JobT]
+    # How long a claim lasts without news from its run.
+    lease: timedelta
+    # Runs that may claim a job: a worker killed once (a deploy) is ordinary, every time is not.
+    max_attempts: int
+    # The error a job is failed with once `max_attempts` runs have claimed it.
+    given_up: str
+    # `queue(job_id)`: sends the job to a worker.
+    queue: Callable[[int], None]
+    # The progress fields a new claim starts again from.
+    progress_reset: Mapping[str, Any] = field(default_factory=dict)
+    # What else a job must be to run (billing: its columns mapped).
+    runnable: Q = field(default_factory=Q)
+
+    def runnable_at(self, now: datetime) -> Q:
+        """The jobs a run may take at `now`, waiting or not (exports add: not yet expired)."""
+        return self.runnable
+
+    def claim(self, job_id: int) -> JobT | None:
+        """Takes the job for this run with one conditional UPDATE; two runs never both win it.
+
+        None when it is not claimable: another run holds it, it has ended, or
+        `max_attempts` runs have claimed it already.
+        """
+        now = timezone.now()
+        claimable = Q(status=QUEUED) | Q(status=RUNNING, claimed_until__lte=now)
+        claimed = (
+            self.model._default_manager.filter(claimable, self.runnable_at(now), pk=job_id)
+            .filter(attempts__lt=self.max_attempts)
+            .update(
+                status=RUNNING,
+                attempts=F("attempts") + 1,
+                claim_token=secrets.token_hex(16),
+                claimed_until=now + self.lease,
+                started_at=now,
+                error="",
+                **self.progress_reset,
+            )
+        )
+        if not claimed:
+            return None
+        return self.model._default_manager.select_related("organization").get(pk=job_id)
+
+    def renew(self, job: Any, **progress: Any) -> None:
+        """Saves progress and renews the lease, if this run still holds the claim; else raises ClaimLost."""
+        renewed = self._held(job).update(claimed_until=timezone.now() + self.lease, **progress)
+        if not renewed:
+            raise ClaimLost
+
+    def release(self, job: Any) -> None:
+        """Gives the claim back after an error, so a retry can claim the job at once."""
+        self._held(job).update(status=QUEUED, claim_token="", claimed_until=None)
+
+    def finish(self, job: Any, *, status: str, **fields: Any) -> None:
+        """Records the job's outcome, if this run still holds the claim; else raises ClaimLost.
+
+        Inside the transaction that writes the job's work, a lost claim rolls
+        the work back with it.
+        """
+        fields.setdefault("finished_at", timezone.now())
+        finished = self._held(job).update(status=status, claim_token="", claimed_until=None, **fields)
+        if not finished:
+            raise ClaimLost
+
+    def fail(self, job_id: int, error: str) -> None:
+        """Marks the job failed with `error`, unless it has ended."""
+        self.model._default_manager.filter(pk=job_id, status__in=[QUEUED, RUNNING]).update(
+            status=FAILED, error=error, finished_at=timezone.now(), claim_token="", claimed_until=None
+        )
+
+    def requeue_stalled(self, *, now: datetime | None = None) -> Requeued:
+        """Queues again the jobs whose message or run was lost, or gives them up; safe to run twice.
+
+        Stalled: waiting longer than a lease (the broker was down when it was
+        queued), or running with its lease run out (its worker died). Queued
+        again, as the claim makes an extra message harmless; or failed with
+        `given_up` when `max_attempts` runs have claimed it already.
+        """
+        now = now or timezone.now()
+        stalled = self.model._default_manager.filter(
+            Q(status=QUEUED, created_at__lte=now - self.lease) | Q(status=RUNNING, claimed_until__lte=now),
+            self.runnable_at(now),
+        )
+        given_up = stalled.filter(attempts__gte=self.max_attempts).update(
+            status=FAILED, error=self.given_up, finished_at=now, claim_token="", claimed_until=None
+        )
+        requeued = list(stalled.values_list("pk", flat=True))
+        for job_id in requeued:
+            self.queue(job_id)
+        return Requeued(requeued=len(requeued), given_up=given_up)
+
+    def _held(self, job: Any) -> models.QuerySet[JobT]:
+        return self.model._default_manager.filter(pk=job.pk, claim_token=job.claim_token).exclude(
+            claim_token=""
+        )

@@ -1,0 +1,212 @@
+"""An NPPES import job's claim and lease: a dead worker's job is taken over, never imported twice or lost."""
+
+import datetime
+import signal
+import subprocess
+import uuid
+
+import pytest
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+from django.utils import timezone
+
+from clinics.jobs import Requeued
+from physicians.models import ImportStatus, NppesImport, Physician
+from physicians.nppes import jobs as nppes_jobs
+from physicians.nppes import nppes_import_run, nppes_imports_sweep
+
+from ..celery_workers import purge_broker, start_logged_worker, stop_workers, wait_until
+from .test_nppes_import import nppes_csv, person, queued_job, valid_npi
+
+
+@pytest.fixture
+def media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
+
+
+def one_physician(summit, **fields) -> NppesImport:
+    return queued_job(summit, nppes_csv([person(valid_npi(1))]), **fields)
+
+
+def test_a_job_whose_worker_died_is_taken_over_once_its_lease_runs_out(summit, media):
+    job = one_physician(
+        summit,
+        status=ImportStatus.RUNNING,
+        claim_token="a-run-that-died",
+        claimed_until=timezone.now() - datetime.timedelta(seconds=1),
+        attempts=1,
+    )
+
+    job = nppes_import_run(job=job)
+
+    assert (job.status, job.created_count, job.attempts) == (ImportStatus.SUCCEEDED, 1, 2)
+    assert (job.claim_token, job.claimed_until) == ("", None)
+    assert Physician.objects.filter(organization=summit).count() == 1
+
+
+def test_a_job_whose_lease_still_runs_is_left_to_its_run(summit, media):
+    job = one_physician(
+        summit,
+        status=ImportStatus.RUNNING,
+        claim_token="a-live-run",
+        claimed_until=timezone.now() + datetime.timedelta(minutes=5),
+        attempts=1,
+    )
+
+    job = nppes_import_run(job=job)
+
+    assert (job.status, job.claim_token, job.attempts) == (ImportStatus.RUNNING, "a-live-run", 1)
+    assert not Physician.objects.exists()
+
+
+def test_a_run_that_lost_its_claim_while_applying_leaves_nothing(summit, media, monkeypatch):
+    job = one_physician(summit)
+    apply = nppes_jobs._apply
+
+    def taken_over_meanwhile(organization, rows, **options):
+        NppesImport.objects.filter(pk=job.pk).update(claim_token="another-run")
+        apply(organization, rows, **options)
+
+    monkeypatch.setattr(nppes_jobs, "_apply", taken_over_meanwhile)
+
+    job = nppes_import_run(job=job)
+
+    # The rows and the outcome are one transaction: the other run's claim stands, and nothing was imported.
+    assert (job.status, job.claim_token, job.created_count) == (ImportStatus.RUNNING, "another-run", 0)
+    assert not Physician.objects.exists()
+
+
+def test_a_run_that_lost_its_claim_while_reading_stops_there(summit, media, monkeypatch):
+    job = one_physician(summit)
+    file_import = nppes_jobs.nppes_file_import
+
+    def taken_over_meanwhile(**arguments):
+        NppesImport.objects.filter(pk=job.pk).update(claim_token="another-run")
+        return file_import(**arguments)
+
+    monkeypatch.setattr(nppes_jobs, "nppes_file_import", taken_over_meanwhile)
+
+    job = nppes_import_run(job=job)
+
+    assert (job.status, job.claim_token, job.rows_read) == (ImportStatus.RUNNING, "another-run", 0)
+    assert not Physician.objects.exists()
+
+
+def test_the_sweep_queues_again_what_a_dead_worker_or_a_lost_message_left(summit, media, monkeypatch):
+    sent: list[int] = []
+    monkeypatch.setattr("physicians.tasks.import_nppes_file.delay", sent.append)
+    now = timezone.now()
+    lapsed = now - datetime.timedelta(seconds=1)
+    waiting_long = one_physician(summit)
+    NppesImport.objects.filter(pk=waiting_long.pk).update(created_at=now - nppes_jobs.IMPORT_LEASE)
+    waiting_new = one_physician(summit)
+    dead = one_physician(summit, status=ImportStatus.RUNNING, claimed_until=lapsed, attempts=1)
+    live = one_physician(
+        summit, status=ImportStatus.RUNNING, claimed_until=now + datetime.timedelta(minutes=1)
+    )
+    spent = one_physician(
+        summit, status=ImportStatus.RUNNING, claimed_until=lapsed, attempts=nppes_jobs.IMPORT_MAX_ATTEMPTS
+    )
+    done = one_physician(summit, status=ImportStatus.SUCCEEDED, claimed_until=lapsed)
+
+    assert nppes_imports_sweep(now=now) == Requeued(requeued=2, given_up=1)
+
+    assert sorted(sent) == sorted([waiting_long.pk, dead.pk])
+    statuses = dict(NppesImport.objects.values_list("pk", "status"))
+    assert statuses[spent.pk] == ImportStatus.FAILED
+    assert {statuses[job.pk] for job in (waiting_new, live)} == {ImportStatus.QUEUED, ImportStatus.RUNNING}
+    assert statuses[done.pk] == ImportStatus.SUCCEEDED
+    spent.refresh_from_db()
+    assert spent.error.startswith("The import was started 3 times and never finished; nothing was changed.")
+
+
+def test_the_sweep_runs_every_five_minutes(settings):
+    entry = settings.CELERY_BEAT_SCHEDULE["sweep-nppes-imports"]
+    assert (entry["task"], entry["schedule"]) == (
+        "physicians.sweep_nppes_imports",
+        datetime.timedelta(minutes=5),
+    )
+
+
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_killed_mid_import_imports_nothing_and_the_next_imports_the_file_once(summit, tmp_path):
+    """A real worker, SIGKILLed while it imports; the sweep hands the job to a second one."""
+    rows = 12_000
+    content = nppes_csv(
+        [person(valid_npi(n), last=f"SMITH{n}", line1=f"{n} LARIMER ST") for n in range(1, rows + 1)]
+    )
+    job = NppesImport.objects.create(
+        organization=summit,
+        file=default_storage.save(f"imports/nppes/test-{uuid.uuid4().hex}.csv", ContentFile(content)),
+        original_name="npidata.csv",
+        bytes_total=len(content),
+    )
+    purge_broker()
+    started: list = []
+
+    def worker() -> subprocess.Popen:
+        return start_logged_worker(log_folder=tmp_path, name="nppes-test", started=started)
+
+    def current() -> NppesImport:
+        return NppesImport.objects.get(pk=job.pk)
+
+    try:
+        first = worker()
+        nppes_jobs._queue(job.pk)
+
+        def importing() -> bool:
+            status = current().status
+            assert status != ImportStatus.SUCCEEDED, "the import finished before the worker could be killed"
+            return status == ImportStatus.RUNNING
+
+        wait_until(importing, worker=first, what="the import started")
+        first.send_signal(signal.SIGKILL)
+        first.wait(timeout=20)
+
+        killed = current()
+        assert (killed.status, killed.attempts) == (ImportStatus.RUNNING, 1)
+        assert not Physician.objects.filter(organization=summit).exists()
+        # Its lease would run out in minutes; the test does not wait for it.
+        NppesImport.objects.filter(pk=job.pk).update(claimed_until=timezone.now())
+        second = worker()
+        assert nppes_imports_sweep().requeued == 1
+
+        wait_until(lambda: current().is_finished, worker=second, what="the import finished")
+        finished = current()
+        assert (finished.status, finished.attempts, finished.error) == (ImportStatus.SUCCEEDED, 2, "")
+        assert (finished.rows_read, finished.created_count) == (rows, rows)
+        assert Physician.objects.filter(organization=summit).count() == rows
+    finally:
+        stop_workers(started)
+        default_storage.delete(job.file.name)
+
+
+BEFORE_CLAIMS = [("physicians", "0006_change_history")]
+
+
+def migrate(targets=None) -> None:
+    executor = MigrationExecutor(connection)
+    executor.migrate(targets or executor.loader.graph.leaf_nodes())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_import_left_running_before_the_upgrade_has_its_lease_run_out_for_the_sweep(summit):
+    migrate(BEFORE_CLAIMS)
+    try:
+        old = MigrationExecutor(connection).loader.project_state(BEFORE_CLAIMS[0]).apps
+        jobs = old.get_model("physicians", "NppesImport").objects
+        running = jobs.create(
+            organization_id=summit.pk, file="a.csv", original_name="a.csv", status="running"
+        )
+        waiting = jobs.create(organization_id=summit.pk, file="b.csv", original_name="b.csv", status="queued")
+        migrate()
+
+        upgraded = {job.pk: job for job in NppesImport.objects.all()}
+        assert upgraded[running.pk].claimed_until <= timezone.now()
+        assert upgraded[waiting.pk].claimed_until is None
+    finally:
+        migrate()
