@@ -291,6 +291,8 @@ class Standing:
     plan_signed: bool = False
     # Tries without reaching the patient, one a business day from receipt on.
     attempts: int = 0
+    # Scheduled for an evaluation this many business days ago that nobody recorded since.
+    missed: int | None = None
 
 
 @dataclass
@@ -331,6 +333,8 @@ def standings(organization: Organization) -> list[Standing]:
         Standing(received=2, contacted=1),
         # Booked on the first call, evaluation ahead.
         Standing(received=3, scheduled=2),
+        # Booked, the evaluation's day over, nothing recorded: a no-show nobody followed up yet.
+        Standing(received=6, scheduled=5, missed=1),
         # Evaluated, plan of care sent and awaiting the physician's signature.
         Standing(received=8, contacted=8, scheduled=7, evaluated=2),
         # In care for weeks, the plan still unsigned: overdue.
@@ -610,7 +614,8 @@ def _standing_timeline(
 ) -> tuple[datetime, list[tuple[str, datetime, str]], list[datetime], datetime | None]:
     """A standing's receipt, steps, visits and first appointment: all before today but an on-time receipt.
 
-    The appointment is the evaluation, or a business day in the coming week when it is still ahead.
+    The appointment is the evaluation, the missed day, or a business day in the coming week when it is
+    still ahead.
 
     The receipt is in the morning and each later step in the afternoon, an
     hour apart, so steps on the same day keep their order.
@@ -647,6 +652,8 @@ def _standing_timeline(
     appointment_at = None
     if standing.evaluated is not None:
         appointment_at = _booked_slot(visits[0])
+    elif standing.missed is not None:
+        appointment_at = _booked_slot(on(standing.missed, rng.randint(9, 11)))
     elif standing.scheduled is not None:
         appointment_at = _booked_slot(_business(now + timedelta(days=rng.uniform(1, 5)), zone))
     return received_at, steps, visits, appointment_at

@@ -34,6 +34,7 @@ from .models import (
     SourceType,
     Status,
 )
+from .selectors import APPOINTMENT_PASSED
 from .services import (
     PLAN_FIELDS,
     REFERRAL_FIELDS,
@@ -581,6 +582,12 @@ class ReferralFilterForm(StyledForm, forms.Form):
     loss_reason = forms.ChoiceField(
         label="Lost because",
         choices=[("", "Any"), *LossReason.choices],
+        required=False,
+        widget=forms.HiddenInput,
+    )
+    appointment = forms.ChoiceField(
+        label="First appointment",
+        choices=[("", "Any"), (APPOINTMENT_PASSED, "day over, evaluation not recorded")],
         required=False,
         widget=forms.HiddenInput,
     )

@@ -17,6 +17,7 @@ from clinics.roles import ADMINS
 from .models import ReferralSettings, Status
 from .plans import PlanStatus
 from .selectors import (
+    APPOINTMENT_PASSED,
     PlanCounts,
     ReferralWorkCounts,
     clinic_timezones,
@@ -77,6 +78,10 @@ def _patients_to_reach(context: HomeContext) -> CardContent:
     )
 
 
+# Scheduled, the appointment's day over, no evaluation recorded (selectors.appointment_passed).
+MISSED = "past their appointment day, evaluation not recorded"
+
+
 def _evaluations(context: HomeContext) -> CardContent:
     work = _work(context)
     return CardContent(
@@ -85,7 +90,13 @@ def _evaluations(context: HomeContext) -> CardContent:
                 "scheduled for their evaluation",
                 work.awaiting_evaluation,
                 _url("referrals:list", status=Status.SCHEDULED),
-            )
+            ),
+            HomeCount(
+                MISSED,
+                work.appointment_passed,
+                _url("referrals:list", status=Status.SCHEDULED, appointment=APPOINTMENT_PASSED),
+                urgent=True,
+            ),
         ],
         empty="Nothing booked — referrals appear here once they are scheduled for their evaluation.",
     )
@@ -99,7 +110,18 @@ def _my_evaluations(context: HomeContext) -> CardContent:
                 "scheduled with you for their evaluation",
                 work.my_awaiting_evaluation,
                 _url("referrals:list", status=Status.SCHEDULED, therapist=context.user.pk),
-            )
+            ),
+            HomeCount(
+                MISSED,
+                work.my_appointment_passed,
+                _url(
+                    "referrals:list",
+                    status=Status.SCHEDULED,
+                    therapist=context.user.pk,
+                    appointment=APPOINTMENT_PASSED,
+                ),
+                urgent=True,
+            ),
         ],
         empty="Nothing booked with you — referrals appear here once they are scheduled "
         "for their evaluation with you as the therapist.",

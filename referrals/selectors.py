@@ -5,13 +5,14 @@ from datetime import date, datetime, timedelta
 from functools import reduce
 from operator import or_
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.db.models import Count, Exists, IntegerField, Min, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import User
-from clinics.clock import local_day_bounds, organization_zone
+from clinics.clock import local_date, local_day_bounds, organization_zone
 from clinics.models import Clinic, Organization
 from physicians.models import Affiliation, Gatekeeper, Physician, Practice
 from physicians.search import SIMILARITY_THRESHOLD, searchable, strict_word_similarity
@@ -83,6 +84,8 @@ QUEUE_TITLES = {
 # The order each list walks in: a queue oldest first, the referral list newest first.
 QUEUE_ORDER = ("received_at", "pk")
 LIST_ORDER = ("-received_at", "-pk")
+# The referral list's filter for `appointment_passed`: the home page's missed evaluations lead there.
+APPOINTMENT_PASSED = "passed"
 # Where the front desk is still trying to reach the patient: to contact them, then to book.
 REACHING_STATUSES = (Status.RECEIVED, Status.CONTACTED)
 
@@ -136,6 +139,8 @@ class QueueRow:
     last_attempt_at: datetime | None
     unanswered_attempts: int
     suggest_unreachable: bool
+    # Scheduled, and the day of the first appointment is over with no evaluation recorded.
+    appointment_passed: bool
 
 
 def _queue_referrals(organization: Organization, name: str) -> QuerySet[Referral]:
@@ -200,9 +205,19 @@ def queue_rows(
                 suggest_unreachable=suggests_unreachable(
                     status=referral.status, unanswered_attempts=unanswered, rules=rules
                 ),
+                appointment_passed=_appointment_day_over(referral, now),
             )
         )
     return rows
+
+
+def _appointment_day_over(referral: Referral, now: datetime) -> bool:
+    """`appointment_passed` for one referral, on its appointment clinic's clock."""
+    if referral.status != Status.SCHEDULED or referral.first_appointment_at is None:
+        return False
+    clinic = referral.first_appointment_clinic or referral.clinic
+    zone = ZoneInfo(clinic.timezone)
+    return local_date(referral.first_appointment_at, zone) < local_date(now, zone)
 
 
 def queue(
@@ -299,6 +314,21 @@ def late_for_contact(*, timezones: Iterable[str], now: datetime, business_days: 
     return Q(status=Status.RECEIVED) & reduce(or_, late, Q(pk__in=[]))
 
 
+def appointment_passed(*, timezones: Iterable[str], now: datetime) -> Q:
+    """Scheduled referrals whose first appointment fell on a day now over, on its clinic's clock.
+
+    The evaluation was never recorded: the patient did not come, or came and
+    nobody moved the referral on. Either way someone must look before the
+    patient is lost. One condition per zone, as for `late_for_contact`.
+    """
+    passed = []
+    for name in timezones:
+        zone = ZoneInfo(name)
+        today_starts = local_day_bounds(local_date(now, zone), zone)[0]
+        passed.append(Q(first_appointment_clinic__timezone=name, first_appointment_at__lt=today_starts))
+    return Q(status=Status.SCHEDULED) & reduce(or_, passed, Q(pk__in=[]))
+
+
 @dataclass(frozen=True)
 class ReferralWorkCounts:
     """The referrals waiting for someone, for the home page; the therapist's own in `my_…`."""
@@ -308,6 +338,8 @@ class ReferralWorkCounts:
     to_schedule: int
     awaiting_evaluation: int
     my_awaiting_evaluation: int
+    appointment_passed: int
+    my_appointment_passed: int
     received_today: int
 
 
@@ -319,17 +351,18 @@ def referral_work_counts(
     timezones: Iterable[str],
     therapist_id: int,
 ) -> ReferralWorkCounts:
-    """What the queues hold, what is late, what is scheduled and today's intake, in one query.
+    """What the queues hold, what is late, what is scheduled (and missed) and today's intake, in one query.
 
     "Today" is the organization's day (clinics/clock.py); each count is what
     a list page shows: the queues (`queue_referrals`, the late ones with
-    `late_only`), the referral list by status, by therapist and by the day
-    received (`referral_list`).
+    `late_only`), the referral list by status, by therapist, by a passed
+    appointment and by the day received (`referral_list`).
     """
     zone = organization_zone(organization)
     today_starts, today_ends = local_day_bounds(now.astimezone(zone).date(), zone)
     today = Q(received_at__gte=today_starts, received_at__lt=today_ends)
     scheduled = Q(status=Status.SCHEDULED)
+    passed = appointment_passed(timezones=timezones, now=now)
     counts = (
         Referral.objects.for_organization(organization)
         .filter(Q(status__in=[s for statuses in QUEUES.values() for s in statuses]) | today)
@@ -344,6 +377,8 @@ def referral_work_counts(
             to_schedule=Count("pk", filter=Q(status__in=QUEUES["needs_scheduling"])),
             awaiting_evaluation=Count("pk", filter=scheduled),
             my_awaiting_evaluation=Count("pk", filter=scheduled & Q(therapist_id=therapist_id)),
+            appointment_passed=Count("pk", filter=passed),
+            my_appointment_passed=Count("pk", filter=passed & Q(therapist_id=therapist_id)),
             received_today=Count("pk", filter=today),
         )
     )
@@ -712,6 +747,10 @@ def referral_list(*, organization: Organization, filters: Mapping[str, Any]) -> 
         queryset = queryset.filter(received_at__gte=local_day_bounds(_as_date(since), zone)[0])
     if until := filters.get("received_until"):
         queryset = queryset.filter(received_at__lt=local_day_bounds(_as_date(until), zone)[1])
+    if filters.get("appointment") == APPOINTMENT_PASSED:
+        queryset = queryset.filter(
+            appointment_passed(timezones=clinic_timezones(organization=organization), now=timezone.now())
+        )
     for extra in list_filters.registered():
         if value := filters.get(extra.name):
             queryset = extra.narrow(queryset, organization, value)

@@ -127,12 +127,13 @@ def test_the_queues_have_late_and_on_time_referrals_counted_in_business_days(org
         assert queue(organization=organization, name="awaiting_evaluation"), organization
 
 
-def test_the_queues_show_appointments_ahead_attempts_and_one_to_give_up_on(organizations):
+def test_the_queues_show_appointments_ahead_and_missed_attempts_and_one_to_give_up_on(organizations):
     now = timezone.now()
     for organization in organizations:
         awaiting = queue(organization=organization, name="awaiting_evaluation")
         assert all(row.referral.first_appointment_at for row in awaiting), organization
         assert any(row.referral.first_appointment_at > now for row in awaiting), organization
+        assert [row.appointment_passed for row in awaiting].count(True) == 1, organization
         to_contact = queue(organization=organization, name="needs_contact")
         assert any(row.attempts and not row.suggest_unreachable for row in to_contact), organization
         assert any(row.suggest_unreachable for row in to_contact), organization

@@ -59,6 +59,7 @@ class Workday:
         self.liaison = member_factory(organization, Role.LIAISON, home_clinic=self.clinic)
         self.front_desk = member_factory(organization, Role.FRONT_DESK, home_clinic=self.clinic)
         self.admin = member_factory(organization, Role.ADMIN, home_clinic=self.clinic)
+        self.boston = ClinicFactory(organization=organization, timezone="America/New_York")
         # Read once here, so the first page does not create them inside a measured request.
         referral_settings_get(organization=organization)
         outreach_settings_get(organization=organization)
@@ -87,6 +88,9 @@ class Workday:
             loss_reason="declined" if status == Status.LOST else "",
             **fields,
         )
+
+    def appointment(self, starts_at, clinic=None) -> dict:
+        return {"first_appointment_at": starts_at, "first_appointment_clinic": clinic or self.clinic}
 
     def plan(self, referral, *, days_ago, sent_days_ago=None, signed=False):
         return PlanOfCareFactory(
@@ -167,10 +171,22 @@ def workday(organization, member_factory) -> Workday:
     # To schedule.
     day.referral(Status.CONTACTED, denver(12, 2, 0, 30))  # today
     day.referral(Status.CONTACTED, denver(11, 20, 9))
-    # Scheduled for the evaluation: two with the therapist.
-    day.referral(Status.SCHEDULED, denver(11, 18, 9), therapist=day.therapist)
-    day.referral(Status.SCHEDULED, denver(11, 19, 9), therapist=day.therapist)
-    day.referral(Status.SCHEDULED, denver(11, 19, 10), therapist=day.other_therapist)
+    # Scheduled for the evaluation: two with the therapist, one of them seen yesterday by the
+    # appointment and not recorded since; one with a colleague, missed on Monday; one at a
+    # Boston clinic at 23:30 last night in Denver, which is today, 01:30, on that clinic's clock.
+    day.referral(
+        Status.SCHEDULED, denver(11, 18, 9), therapist=day.therapist, **day.appointment(denver(12, 1, 14))
+    )
+    day.referral(
+        Status.SCHEDULED, denver(11, 19, 9), therapist=day.therapist, **day.appointment(denver(12, 2, 8))
+    )
+    day.referral(
+        Status.SCHEDULED,
+        denver(11, 19, 10),
+        therapist=day.other_therapist,
+        **day.appointment(denver(11, 30, 9)),
+    )
+    day.referral(Status.SCHEDULED, denver(11, 20, 9), **day.appointment(denver(12, 1, 23, 30), day.boston))
     # Plans of care: one overdue (the therapist's), one not sent, one awaiting signature (the
     # therapist's); a signed one and one of a discharged referral do not wait for anything.
     evaluated = day.referral(Status.EVALUATED, denver(10, 20, 9), therapist=day.therapist)
@@ -234,6 +250,7 @@ def harbor_day(harbor, member_factory):
         yield workday(harbor, member_factory)
 
 
+MISSED = "past their appointment day, evaluation not recorded"
 PATIENTS_TO_REACH = {"late for the first call": 2, "to contact in all": 4, "to schedule": 2}
 PLANS = {"overdue for signature": 1, "not sent to the physician yet": 1, "unsigned in all": 3}
 ATTENTION = {"of your sources": 1, "sources in all": 2}
@@ -245,7 +262,7 @@ EXPECTED = {
         "Letters to physicians": {"to print and send": 2},
     },
     Role.THERAPIST: {
-        "My evaluations coming up": {"scheduled with you for their evaluation": 2},
+        "My evaluations coming up": {"scheduled with you for their evaluation": 2, MISSED: 1},
         "My plans of care": {
             "overdue for signature": 1,
             "not sent to the physician yet": 0,
@@ -262,7 +279,7 @@ EXPECTED = {
     },
     Role.ADMIN: {
         "Patients to reach": PATIENTS_TO_REACH,
-        "Evaluations coming up": {"scheduled for their evaluation": 3},
+        "Evaluations coming up": {"scheduled for their evaluation": 4, MISSED: 2},
         "Plans of care": PLANS,
         "Today's intake": {"received today": 3},
         "Letters to physicians": {
@@ -393,7 +410,7 @@ def test_admins_keep_the_clinics_and_staff_in_reach(client, summit_day):
     [overview] = [
         shown.content for shown in response.context["cards"] if shown.card.key == "clinics.organization"
     ]
-    assert overview.note == "1 clinic open · 5 people on staff"
+    assert overview.note == "2 clinics open · 5 people on staff"
     assert [link.url for link in overview.links][:2] == [
         reverse("clinics:list"),
         reverse("clinics:staff_list"),
@@ -456,12 +473,16 @@ def test_the_queues_show_one_queue_when_named_and_late_ones_only_for_contact(cli
 
     with time_machine.travel(NOW, tick=False):
         every = client.get(queues).context["queues"]
+        awaiting = client.get(f"{queues}?queue=awaiting_evaluation").content.decode()
         unknown = client.get(f"{queues}?queue=everything&late=1").context["queues"]
         late_scheduling = client.get(f"{queues}?queue=needs_scheduling&late=1").context["queues"]
 
     assert [name for name, _, _, _ in every] == ["needs_contact", "needs_scheduling", "awaiting_evaluation"]
-    assert [(len(rows), count) for _, _, rows, count in every] == [(4, 4), (2, 2), (3, 3)]
-    assert [len(rows) for _, _, rows, _ in unknown] == [4, 2, 3]
+    assert [(len(rows), count) for _, _, rows, count in every] == [(4, 4), (2, 2), (4, 4)]
+    assert [len(rows) for _, _, rows, _ in unknown] == [4, 2, 4]
+    # Oldest first: missed yesterday, today at 8:00, missed on Monday, today on Boston's clock.
+    assert [row.appointment_passed for row in every[2][2]] == [True, False, True, False]
+    assert awaiting.count("Appointment day over") == 2
     assert [(name, len(rows)) for name, _, rows, _ in late_scheduling] == [("needs_scheduling", 2)]
 
 
