@@ -38,7 +38,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from clinics.clock import organization_today
-from clinics.jobs import ClaimLost, JobLease, Requeued
+from clinics.jobs import JobLease, Requeued
 from clinics.models import Membership, Organization
 from clinics.roles import ADMINS, acts_as
 from physicians.models import ImportStatus
@@ -350,7 +350,7 @@ def billing_import_execute(*, job: BillingImport, file: IO[bytes]) -> BillingImp
             **_outcome(result),
         )
 
-    try:
+    with JOBS.running(job, name="Billing import"):
         try:
             billing_file_import(
                 job=job, file=file, on_progress=reading, on_applied=applying, on_imported=succeed
@@ -359,21 +359,14 @@ def billing_import_execute(*, job: BillingImport, file: IO[bytes]) -> BillingImp
             JOBS.finish(job, status=ImportStatus.FAILED, error=str(refusal), **_outcome(refusal.result))
         except ReportError as error:
             JOBS.finish(job, status=ImportStatus.FAILED, error=str(error))
-    except ClaimLost:
-        logger.warning("Billing import %s was taken over by another run; this run stopped", job.pk)
-    except BaseException:
-        JOBS.release(job)
-        raise
     job.refresh_from_db()
     logger.info("Billing import %s: %s", job.pk, job.status)
     return job
 
 
 def _refuse(job: BillingImport, error: str) -> BillingImport:
-    try:
+    with JOBS.running(job, name="Billing import"):
         JOBS.finish(job, status=ImportStatus.FAILED, error=error)
-    except ClaimLost:
-        logger.warning("Billing import %s was taken over by another run; this run stopped", job.pk)
     job.refresh_from_db()
     return job
 

@@ -19,8 +19,10 @@ delivered again, and a beat sweep queues again what the broker lost.
    failed with `given_up` once `max_attempts` runs have claimed it.
 """
 
+import logging
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -28,6 +30,8 @@ from typing import Any
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
+
+logger = logging.getLogger(__name__)
 
 # The states every job shares, by value: clinics' ExportStatus and physicians'
 # ImportStatus both name them so (tests/clinics/test_jobs.py holds them to it).
@@ -88,6 +92,21 @@ class JobLease[JobT: models.Model]:
         if not claimed:
             return None
         return self.model._default_manager.select_related("organization").get(pk=job_id)
+
+    @contextmanager
+    def running(self, job: Any, *, name: str) -> Iterator[None]:
+        """Around a claimed job's work: a lost claim ends it quietly, any other error gives the claim back.
+
+        The other error propagates, so the task can retry; `name` says what
+        the log line is about ("NPPES import").
+        """
+        try:
+            yield
+        except ClaimLost:
+            logger.warning("%s %s was taken over by another run; this run stopped", name, job.pk)
+        except BaseException:
+            self.release(job)
+            raise
 
     def renew(self, job: Any, **progress: Any) -> None:
         """Saves progress and renews the lease, if this run still holds the claim; else raises ClaimLost."""

@@ -8,7 +8,6 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 
-from ..jobs import ClaimLost
 from ..models import ExportStatus, Membership, Organization, OrganizationExport
 from ..roles import ADMINS, acts_as
 from ..services import data_export_event
@@ -102,13 +101,8 @@ def organization_export_run(*, export_id: int) -> OrganizationExport | None:
     if export is None:
         logger.info("Organization export %s is not waiting to be written; nothing to do", export_id)
         return None
-    try:
+    with FILES.running(export, name="Organization export"):
         _write(export)
-    except ClaimLost:
-        logger.warning("Organization export %s was taken over by another run; this run stopped", export_id)
-    except BaseException:
-        FILES.release(export)
-        raise
     export.refresh_from_db()
     return export
 

@@ -17,7 +17,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 
 from accounts.models import User
-from clinics.jobs import ClaimLost, JobLease, Requeued
+from clinics.jobs import JobLease, Requeued
 from clinics.models import Organization
 
 from ..models import ImportStatus, NppesImport
@@ -147,7 +147,7 @@ def nppes_import_run(*, job: NppesImport) -> NppesImport:
             invalid_rows=result.invalid_rows,
         )
 
-    try:
+    with JOBS.running(claimed, name="NPPES import"):
         try:
             try:
                 stream = claimed.file.open("rb")
@@ -164,11 +164,6 @@ def nppes_import_run(*, job: NppesImport) -> NppesImport:
                 )
         except NppesFileError as error:
             JOBS.finish(claimed, status=ImportStatus.FAILED, error=str(error))
-    except ClaimLost:
-        logger.warning("NPPES import %s was taken over by another run; this run stopped", job.pk)
-    except BaseException:
-        JOBS.release(claimed)
-        raise
     job.refresh_from_db()
     return job
 

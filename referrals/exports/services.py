@@ -13,7 +13,6 @@ from django.db import transaction
 from django.utils import timezone
 
 from clinics.exports.jobs import ExportFiles, ExportSweep
-from clinics.jobs import ClaimLost
 from clinics.models import Membership, Organization
 from clinics.roles import ADMINS, acts_as
 from config.spreadsheets import csv_lines
@@ -103,13 +102,8 @@ def referral_export_run(*, export_id: int) -> ReferralExport | None:
     if export is None:
         logger.info("Referral export %s is not waiting to be written; nothing to do", export_id)
         return None
-    try:
+    with FILES.running(export, name="Referral export"):
         _write(export)
-    except ClaimLost:
-        logger.warning("Referral export %s was taken over by another run; this run stopped", export_id)
-    except BaseException:
-        FILES.release(export)
-        raise
     export.refresh_from_db()
     return export
 
