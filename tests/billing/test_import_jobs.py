@@ -6,6 +6,7 @@ import pytest
 import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
+from django.urls import reverse
 from django.utils import timezone
 
 from billing import importing
@@ -171,3 +172,11 @@ def test_the_commands_import_holds_its_claim_and_gives_it_back_when_done(summit,
         None,
     )
     assert job.started_at == job.finished_at == timezone.now()
+
+
+def test_a_job_started_again_after_its_worker_stopped_says_so(admin_client, summit, summit_admin):
+    job = uploaded(summit, summit_admin, status=ImportStatus.RUNNING, attempts=2)
+
+    page = admin_client.get(reverse("billing:import_detail", args=[job.pk])).content.decode()
+
+    assert "started again (run 2): the worker stopped before it finished, and nothing had changed" in page

@@ -67,3 +67,22 @@ def test_progress_polling_does_not_keep_the_session_alive(admin_client, summit, 
 
     assert 'hx-trigger="every 2s"' in page
     assert "X-Rapport-Background" in page
+
+
+def test_a_job_started_again_after_its_worker_stopped_says_so(admin_client, summit, media):
+    running = {
+        "organization": summit,
+        "original_name": "x.csv",
+        "file": "x.csv",
+        "status": ImportStatus.RUNNING,
+    }
+    first_run = NppesImport.objects.create(**running, attempts=1)
+    second_run = NppesImport.objects.create(**running, attempts=2)
+
+    def page(job):
+        return admin_client.get(reverse("physicians:import_detail", args=[job.pk])).content.decode()
+
+    assert "started again" not in page(first_run)
+    assert "started again (run 2): the worker stopped before it finished, and nothing had changed" in page(
+        second_run
+    )
