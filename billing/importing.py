@@ -246,6 +246,8 @@ def _enqueue(job: BillingImport) -> None:
 # renewals commit with it, so the lease covers the whole apply of a large file.
 IMPORT_LEASE = timedelta(minutes=15)
 IMPORT_MAX_ATTEMPTS = 3
+# A job the workers never got to within a day (the workers or beat were down) is not run late.
+IMPORT_STALE_AFTER = timedelta(days=1)
 # The claim and lease of an import job (clinics/jobs.py); a job waits for its mapping before it runs.
 JOBS = JobLease[BillingImport](
     model=BillingImport,
@@ -254,6 +256,11 @@ JOBS = JobLease[BillingImport](
     given_up=(
         f"The import was started {IMPORT_MAX_ATTEMPTS} times and never finished; nothing was changed. "
         "Import a shorter period at a time; if it stops again, tell your administrator."
+    ),
+    stale_after=IMPORT_STALE_AFTER,
+    stale=(
+        "The import waited more than a day for a worker and was not run, so that an older file "
+        "cannot undo a newer import; nothing was changed. Import the file again."
     ),
     queue=_queue,
     progress_reset={"bytes_read": 0, "rows_read": 0, "rows_applied": 0},
@@ -309,6 +316,13 @@ def billing_import_run(*, job: BillingImport) -> BillingImport:
     if claimed is None:
         job.refresh_from_db()
         return job
+    if not claimed.file:
+        # `import_billing` reads its file from disk: its run that stopped midway is no worker's to finish.
+        return _refuse(
+            claimed,
+            "This import ran from the command line and stopped before it finished; nothing was changed. "
+            "Run the command again.",
+        )
     try:
         stream = claimed.file.open("rb")
     except OSError:

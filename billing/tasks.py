@@ -33,7 +33,8 @@ class BillingImportTask(RapportTask):
 
 
 # acks_late is safe: the service claims the job with a conditional update, so a
-# redelivered message finds it no longer queued and does nothing.
+# redelivered message finds it claimed and does nothing, unless its run's lease
+# ran out (its worker died), when it takes the job over (clinics/jobs.py).
 @shared_task(
     name="billing.import_billing_file",
     base=BillingImportTask,

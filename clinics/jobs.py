@@ -29,6 +29,7 @@ from typing import Any
 
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Greatest
 from django.utils import timezone
 
 logger = logging.getLogger(__name__)
@@ -63,6 +64,10 @@ class JobLease[JobT: models.Model]:
     progress_reset: Mapping[str, Any] = field(default_factory=dict)
     # What else a job must be to run (billing: its columns mapped).
     runnable: Q = field(default_factory=Q)
+    # A stalled job queued longer ago than this is failed with `stale`, not run: an old
+    # file must not undo newer work (imports). None: never too old (exports expire instead).
+    stale_after: timedelta | None = None
+    stale: str = ""
 
     def runnable_at(self, now: datetime) -> Q:
         """The jobs a run may take at `now`, waiting or not (exports add: not yet expired)."""
@@ -103,9 +108,16 @@ class JobLease[JobT: models.Model]:
         try:
             yield
         except ClaimLost:
-            logger.warning("%s %s was taken over by another run; this run stopped", name, job.pk)
+            logger.warning(
+                "%s %s is no longer this run's (taken over, or ended); this run stopped", name, job.pk
+            )
         except BaseException:
-            self.release(job)
+            try:
+                self.release(job)
+            except Exception:
+                # The database that failed the work may fail this too: the error that stopped
+                # the run is the one to report, and the lease hands the job on in time.
+                logger.exception("%s %s: the claim could not be given back", name, job.pk)
             raise
 
     def renew(self, job: Any, **progress: Any) -> None:
@@ -115,8 +127,14 @@ class JobLease[JobT: models.Model]:
             raise ClaimLost
 
     def release(self, job: Any) -> None:
-        """Gives the claim back after an error, so a retry can claim the job at once."""
-        self._held(job).update(status=QUEUED, claim_token="", claimed_until=None)
+        """Gives the claim back after an error, so a retry can claim the job at once.
+
+        The run does not count against `max_attempts`: the task's own retries
+        bound errors, and the attempts count runs whose worker died.
+        """
+        self._held(job).update(
+            status=QUEUED, claim_token="", claimed_until=None, attempts=Greatest(F("attempts") - 1, 0)
+        )
 
     def finish(self, job: Any, *, status: str, **fields: Any) -> None:
         """Records the job's outcome, if this run still holds the claim; else raises ClaimLost.
@@ -130,9 +148,15 @@ class JobLease[JobT: models.Model]:
             raise ClaimLost
 
     def fail(self, job_id: int, error: str) -> None:
-        """Marks the job failed with `error`, unless it has ended."""
-        self.model._default_manager.filter(pk=job_id, status__in=[QUEUED, RUNNING]).update(
-            status=FAILED, error=error, finished_at=timezone.now(), claim_token="", claimed_until=None
+        """Fails the job with `error` (its task gave up), unless it has ended or another run holds it.
+
+        The giving-up run released its claim; a run that took the job over
+        since, its lease still running, is left to finish.
+        """
+        now = timezone.now()
+        unheld = Q(status=QUEUED) | (Q(status=RUNNING) & (Q(claimed_until__lte=now) | Q(claimed_until=None)))
+        self.model._default_manager.filter(unheld, pk=job_id).update(
+            status=FAILED, error=error, finished_at=now, claim_token="", claimed_until=None
         )
 
     def requeue_stalled(self, *, now: datetime | None = None) -> Requeued:
@@ -141,16 +165,21 @@ class JobLease[JobT: models.Model]:
         Stalled: waiting longer than a lease (the broker was down when it was
         queued), or running with its lease run out (its worker died). Queued
         again, as the claim makes an extra message harmless; or failed with
-        `given_up` when `max_attempts` runs have claimed it already.
+        `given_up` when `max_attempts` runs have claimed it already, or with
+        `stale` when it was queued longer ago than `stale_after`.
         """
         now = now or timezone.now()
         stalled = self.model._default_manager.filter(
             Q(status=QUEUED, created_at__lte=now - self.lease) | Q(status=RUNNING, claimed_until__lte=now),
             self.runnable_at(now),
         )
-        given_up = stalled.filter(attempts__gte=self.max_attempts).update(
-            status=FAILED, error=self.given_up, finished_at=now, claim_token="", claimed_until=None
-        )
+        ended = {"status": FAILED, "finished_at": now, "claim_token": "", "claimed_until": None}
+        given_up = 0
+        if self.stale_after is not None:
+            given_up += stalled.filter(created_at__lte=now - self.stale_after).update(
+                error=self.stale, **ended
+            )
+        given_up += stalled.filter(attempts__gte=self.max_attempts).update(error=self.given_up, **ended)
         requeued = list(stalled.values_list("pk", flat=True))
         for job_id in requeued:
             self.queue(job_id)

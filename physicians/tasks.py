@@ -34,7 +34,8 @@ class NppesImportTask(RapportTask):
 
 
 # acks_late is safe: the service claims the job with a conditional update, so a
-# redelivered message finds it no longer queued and does nothing.
+# redelivered message finds it claimed and does nothing, unless its run's lease
+# ran out (its worker died), when it takes the job over (clinics/jobs.py).
 @shared_task(
     name="physicians.import_nppes_file",
     base=NppesImportTask,

@@ -213,11 +213,12 @@ def queue_rows(
 
 def _appointment_day_over(referral: Referral, now: datetime) -> bool:
     """`appointment_passed` for one referral, on its appointment clinic's clock."""
-    if referral.status != Status.SCHEDULED or referral.first_appointment_at is None:
+    appointment, clinic = referral.first_appointment_at, referral.first_appointment_clinic
+    # Both or neither (the referrals_first_appointment_complete constraint).
+    if referral.status != Status.SCHEDULED or appointment is None or clinic is None:
         return False
-    clinic = referral.first_appointment_clinic or referral.clinic
     zone = ZoneInfo(clinic.timezone)
-    return local_date(referral.first_appointment_at, zone) < local_date(now, zone)
+    return local_date(appointment, zone) < local_date(now, zone)
 
 
 def queue(

@@ -48,7 +48,7 @@ class ExportFiles[ExportT: models.Model](JobLease[ExportT]):
     storage_name: Callable[..., str]
 
     def runnable_at(self, now: datetime) -> Q:
-        return Q(expires_at__gt=now)
+        return self.runnable & Q(expires_at__gt=now)
 
     def store(self, export: Any, content: IO[bytes]) -> str:
         """Puts the finished file under the export's one name, replacing what a killed run left there."""

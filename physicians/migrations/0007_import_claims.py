@@ -4,10 +4,16 @@ from django.db import migrations, models
 from django.utils import timezone
 
 
-def lease_running_imports(apps, schema_editor):
-    """An import left running before imports had a lease has lost its worker: its lease runs out now,
-    so the sweep queues it again (clinics/jobs.py)."""
-    apps.get_model("physicians", "NppesImport").objects.filter(status="running").update(claimed_until=timezone.now())
+def fail_running_imports(apps, schema_editor):
+    """An import left running before imports had a lease lost its worker: nothing of it was written.
+
+    Failed, not run again: its file may be older than imports made since, which it would undo.
+    """
+    apps.get_model("physicians", "NppesImport").objects.filter(status="running").update(
+        status="failed",
+        error="The worker running this import stopped before it finished; nothing was changed. Import the file again.",
+        finished_at=timezone.now(),
+    )
 
 
 class Migration(migrations.Migration):
@@ -32,5 +38,5 @@ class Migration(migrations.Migration):
             name='claimed_until',
             field=models.DateTimeField(blank=True, null=True),
         ),
-        migrations.RunPython(lease_running_imports, migrations.RunPython.noop),
+        migrations.RunPython(fail_running_imports, migrations.RunPython.noop),
     ]

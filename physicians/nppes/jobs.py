@@ -97,6 +97,8 @@ def _queue(job_id: int) -> None:
 # whole apply of a large file too.
 IMPORT_LEASE = timedelta(minutes=15)
 IMPORT_MAX_ATTEMPTS = 3
+# A job the workers never got to within a day (the workers or beat were down) is not run late.
+IMPORT_STALE_AFTER = timedelta(days=1)
 # The claim and lease of an import job (clinics/jobs.py).
 JOBS = JobLease[NppesImport](
     model=NppesImport,
@@ -105,6 +107,11 @@ JOBS = JobLease[NppesImport](
     given_up=(
         f"The import was started {IMPORT_MAX_ATTEMPTS} times and never finished; nothing was changed. "
         "Import fewer states at a time; if it stops again, tell your administrator."
+    ),
+    stale_after=IMPORT_STALE_AFTER,
+    stale=(
+        "The import waited more than a day for a worker and was not run, so that an older file "
+        "cannot undo a newer import; nothing was changed. Import the file again."
     ),
     queue=_queue,
     progress_reset={"bytes_read": 0, "rows_read": 0},

@@ -5,7 +5,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.urls import reverse
 from django.utils import timezone
 
@@ -180,3 +180,34 @@ def test_a_job_started_again_after_its_worker_stopped_says_so(admin_client, summ
     page = admin_client.get(reverse("billing:import_detail", args=[job.pk])).content.decode()
 
     assert "started again (run 2): the worker stopped before it finished, and nothing had changed" in page
+
+
+def test_a_command_line_import_that_stopped_midway_is_failed_by_the_worker_it_is_handed_to(summit, tmp_path):
+    path = tmp_path / "charges.csv"
+    path.write_bytes(report(ONE_VISIT))
+    call_command("import_billing", str(path), organization="summit", kind="visits")
+    stopped = BillingImport.objects.get()
+    BillingImport.objects.filter(pk=stopped.pk).update(
+        status=ImportStatus.RUNNING, claimed_until=NOW - timedelta(seconds=1), attempts=1
+    )
+
+    job = billing_import_run(job=stopped)
+
+    assert job.status == ImportStatus.FAILED
+    assert job.error.startswith("This import ran from the command line and stopped before it finished")
+
+
+def test_the_command_fails_when_another_run_took_its_import_over(summit, tmp_path, monkeypatch):
+    path = tmp_path / "charges.csv"
+    path.write_bytes(report(ONE_VISIT))
+    remember = importing.referral_account_numbers_remember
+
+    def taken_over_meanwhile(**arguments):
+        BillingImport.objects.update(claim_token="another-run")
+        remember(**arguments)
+
+    monkeypatch.setattr(importing, "referral_account_numbers_remember", taken_over_meanwhile)
+
+    with pytest.raises(CommandError, match="was taken over by another run before it finished"):
+        call_command("import_billing", str(path), organization="summit", kind="visits")
+    assert not Visit.objects.exists()

@@ -12,10 +12,11 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
-from clinics.jobs import Requeued
+from clinics.jobs import JobLease, Requeued
 from physicians.models import ImportStatus, NppesImport, Physician
 from physicians.nppes import jobs as nppes_jobs
-from physicians.nppes import nppes_import_run, nppes_imports_sweep
+from physicians.nppes import nppes_import_fail, nppes_import_run, nppes_imports_sweep
+from physicians.nppes.jobs import IMPORT_LEASE
 
 from ..celery_workers import purge_broker, start_logged_worker, stop_workers, wait_until
 from .test_nppes_import import nppes_csv, person, queued_job, valid_npi
@@ -131,6 +132,70 @@ def test_the_sweep_runs_every_five_minutes(settings):
     )
 
 
+def test_an_error_gives_the_claim_back_without_using_up_a_run(summit, media, monkeypatch):
+    def broken(**arguments):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(nppes_jobs, "nppes_file_import", broken)
+    job = one_physician(summit)
+
+    for _ in range(nppes_jobs.IMPORT_MAX_ATTEMPTS + 1):
+        with pytest.raises(RuntimeError):
+            nppes_import_run(job=job)
+
+    job.refresh_from_db()
+    # The task's retries bound errors; the runs a job may take count the workers that died.
+    assert (job.status, job.attempts, job.claim_token) == (ImportStatus.QUEUED, 0, "")
+
+
+def test_the_error_that_stopped_a_run_is_reported_even_if_the_claim_cannot_be_given_back(
+    summit, media, monkeypatch
+):
+    def broken(**arguments):
+        raise RuntimeError("disk on fire")
+
+    def database_gone(self, job):
+        raise ConnectionError("server closed the connection")
+
+    monkeypatch.setattr(nppes_jobs, "nppes_file_import", broken)
+    monkeypatch.setattr(JobLease, "release", database_gone)
+
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        nppes_import_run(job=one_physician(summit))
+
+
+def test_a_task_that_gave_up_leaves_a_run_that_took_the_job_over_to_finish(summit, media):
+    now = timezone.now()
+    taken_over = one_physician(
+        summit, status=ImportStatus.RUNNING, claim_token="a-live-run", claimed_until=now + IMPORT_LEASE
+    )
+    released = one_physician(summit)
+
+    for job in (taken_over, released):
+        nppes_import_fail(job_id=job.pk, error="The import stopped because of an unexpected error")
+
+    taken_over.refresh_from_db()
+    released.refresh_from_db()
+    assert (taken_over.status, taken_over.claim_token) == (ImportStatus.RUNNING, "a-live-run")
+    assert released.status == ImportStatus.FAILED
+
+
+def test_the_sweep_fails_a_job_the_workers_never_got_to_within_a_day_rather_than_run_it_late(
+    summit, media, monkeypatch
+):
+    sent: list[int] = []
+    monkeypatch.setattr("physicians.tasks.import_nppes_file.delay", sent.append)
+    now = timezone.now()
+    yesterdays = one_physician(summit)
+    NppesImport.objects.filter(pk=yesterdays.pk).update(created_at=now - nppes_jobs.IMPORT_STALE_AFTER)
+
+    assert nppes_imports_sweep(now=now) == Requeued(requeued=0, given_up=1)
+
+    yesterdays.refresh_from_db()
+    assert (yesterdays.status, sent) == (ImportStatus.FAILED, [])
+    assert yesterdays.error.startswith("The import waited more than a day for a worker and was not run")
+
+
 @pytest.mark.services
 @pytest.mark.django_db(transaction=True)
 def test_a_worker_killed_mid_import_imports_nothing_and_the_next_imports_the_file_once(summit, tmp_path):
@@ -194,7 +259,7 @@ def migrate(targets=None) -> None:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_an_import_left_running_before_the_upgrade_has_its_lease_run_out_for_the_sweep(summit):
+def test_an_import_left_running_before_the_upgrade_is_failed_not_run_late(summit):
     migrate(BEFORE_CLAIMS)
     try:
         old = MigrationExecutor(connection).loader.project_state(BEFORE_CLAIMS[0]).apps
@@ -206,7 +271,10 @@ def test_an_import_left_running_before_the_upgrade_has_its_lease_run_out_for_the
         migrate()
 
         upgraded = {job.pk: job for job in NppesImport.objects.all()}
-        assert upgraded[running.pk].claimed_until <= timezone.now()
-        assert upgraded[waiting.pk].claimed_until is None
+        assert upgraded[running.pk].status == ImportStatus.FAILED
+        assert upgraded[running.pk].error.startswith(
+            "The worker running this import stopped before it finished"
+        )
+        assert (upgraded[waiting.pk].status, upgraded[waiting.pk].error) == (ImportStatus.QUEUED, "")
     finally:
         migrate()

@@ -64,11 +64,14 @@ class Command(BaseCommand):
                 bytes_total=file.stat().st_size,
             )
             started = time.monotonic()
-            # Claimed here, not by a worker: a worker's message never names this job.
+            # Claimed here, run here: should this process stop midway, the sweep
+            # hands the job to a worker, which fails it (it has no uploaded file).
             claimed = billing_import_claim(job=job)
             if claimed is None:
                 raise CommandError(f"Import #{job.pk} was taken by another run before it could start.")
             job = billing_import_execute(job=claimed, file=stream)
+        if job.status == ImportStatus.RUNNING:
+            raise CommandError(f"Import #{job.pk} was taken over by another run before it finished.")
         if job.status == ImportStatus.FAILED:
             for outcome in job.outcomes[:OUTCOMES_SHOWN]:
                 self.stderr.write(f"line {outcome['line']}: {outcome['reason']}")
