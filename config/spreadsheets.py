@@ -13,7 +13,7 @@ and "José" arrives as "JosÃ©".
 """
 
 import csv
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from decimal import Decimal
 
 from django.http import StreamingHttpResponse
@@ -34,7 +34,7 @@ class _Echo:
         return value
 
 
-def csv_lines(header: list[str], rows: Iterable[list]) -> Iterator[str]:
+def csv_lines(header: list[str], rows: Iterable[list]) -> Generator[str]:
     """The header, then each row, as CSV lines with every cell made spreadsheet-safe."""
     writer = csv.writer(_Echo())
     yield writer.writerow(header)

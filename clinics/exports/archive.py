@@ -14,6 +14,7 @@ import json
 import uuid
 import zipfile
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import IO
@@ -55,15 +56,19 @@ def archive_write(
             # force_zip64: a table's size is not known before it is written, and may pass 4 GB.
             with archive.open(f"{table.name}.csv", "w", force_zip64=True) as member:
                 text = io.TextIOWrapper(member, encoding="utf-8-sig", newline="")
-                lines = csv_lines(
-                    [column.header for column in table.columns], _rows(table, organization, chunk_size)
-                )
-                text.write(next(lines))
-                for line in lines:
-                    text.write(line)
-                    rows += 1
-                    if rows % chunk_size == 0:
-                        progress(len(written), rows_done + rows)
+                # Closed on the way out, so a run stopped midway closes its server-side
+                # cursor while its transaction is still open, not at garbage collection.
+                with closing(
+                    csv_lines(
+                        [column.header for column in table.columns], _rows(table, organization, chunk_size)
+                    )
+                ) as lines:
+                    text.write(next(lines))
+                    for line in lines:
+                        text.write(line)
+                        rows += 1
+                        if rows % chunk_size == 0:
+                            progress(len(written), rows_done + rows)
                 text.flush()
                 text.detach()
             rows_done += rows

@@ -4,6 +4,7 @@ import io
 import logging
 import tempfile
 from collections.abc import Mapping
+from contextlib import closing
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -123,18 +124,25 @@ def _write(export: ReferralExport) -> None:
         _renew(export, rows_total=referrals.count())
         # A byte-order mark, so Excel reads the file as UTF-8 ("José", not "JosÃ©").
         text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
-        rows = (
-            [column.value(referral) for column in columns]
-            for referral in referrals.iterator(chunk_size=EXPORT_CHUNK_SIZE)
-        )
-        lines = csv_lines([column.header for column in columns], rows)
-        text.write(next(lines))
-        rows_done = 0
-        for line in lines:
-            text.write(line)
-            rows_done += 1
-            if rows_done % EXPORT_CHUNK_SIZE == 0:
-                _renew(export, rows_done=rows_done)
+        header = [column.header for column in columns]
+        # Closed on the way out, and the rows with them (nothing else holds them), so a run
+        # stopped midway closes its server-side cursor while its transaction is still open.
+        with closing(
+            csv_lines(
+                header,
+                (
+                    [column.value(referral) for column in columns]
+                    for referral in referrals.iterator(chunk_size=EXPORT_CHUNK_SIZE)
+                ),
+            )
+        ) as lines:
+            text.write(next(lines))
+            rows_done = 0
+            for line in lines:
+                text.write(line)
+                rows_done += 1
+                if rows_done % EXPORT_CHUNK_SIZE == 0:
+                    _renew(export, rows_done=rows_done)
         text.flush()
         text.detach()
         # Checked once more just before the file is replaced: only the holder of the claim writes it.
