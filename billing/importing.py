@@ -26,7 +26,7 @@ import csv
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
@@ -38,9 +38,10 @@ from django.utils import timezone
 
 from accounts.models import User
 from clinics.clock import organization_today
-from clinics.jobs import JobLease, Requeued
+from clinics.jobs import Requeued
 from clinics.models import Membership, Organization
 from clinics.roles import ADMINS, acts_as
+from physicians.import_jobs import import_lease
 from physicians.models import ImportStatus
 from referrals.models import Referral
 from referrals.services import referral_account_numbers_remember
@@ -242,27 +243,11 @@ def _enqueue(job: BillingImport) -> None:
     transaction.on_commit(lambda: _queue(job.pk))
 
 
-# Renewed as the file is read and as its rows are applied; the apply's
-# renewals commit with it, so the lease covers the whole apply of a large file.
-IMPORT_LEASE = timedelta(minutes=15)
-IMPORT_MAX_ATTEMPTS = 3
-# A job the workers never got to within a day (the workers or beat were down) is not run late.
-IMPORT_STALE_AFTER = timedelta(days=1)
-# The claim and lease of an import job (clinics/jobs.py); a job waits for its mapping before it runs.
-JOBS = JobLease[BillingImport](
+# The claim and lease of an import job; a job waits for its mapping before it runs.
+JOBS = import_lease(
     model=BillingImport,
-    lease=IMPORT_LEASE,
-    max_attempts=IMPORT_MAX_ATTEMPTS,
-    given_up=(
-        f"The import was started {IMPORT_MAX_ATTEMPTS} times and never finished; nothing was changed. "
-        "Import a shorter period at a time; if it stops again, tell your administrator."
-    ),
-    stale_after=IMPORT_STALE_AFTER,
-    stale=(
-        "The import waited more than a day for a worker and was not run, so that an older file "
-        "cannot undo a newer import; nothing was changed. Import the file again."
-    ),
     queue=_queue,
+    smaller="Import a shorter period",
     progress_reset={"bytes_read": 0, "rows_read": 0, "rows_applied": 0},
     runnable=Q(mapped=True),
 )

@@ -10,16 +10,17 @@ the job for the page to show.
 import logging
 import tempfile
 from collections.abc import Callable, Iterable
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 
 from accounts.models import User
-from clinics.jobs import JobLease, Requeued
+from clinics.jobs import Requeued
 from clinics.models import Organization
 
+from ..import_jobs import import_lease
 from ..models import ImportStatus, NppesImport
 from .bulk import _apply
 from .reading import ByteStream, NppesFileError, NppesImportResult, _read, nppes_filters_clean
@@ -92,28 +93,11 @@ def _queue(job_id: int) -> None:
     import_nppes_file.delay(job_id)
 
 
-# Renewed every few thousand rows while reading; applying runs inside one
-# transaction, where a renewal would not be seen, so the lease covers the
-# whole apply of a large file too.
-IMPORT_LEASE = timedelta(minutes=15)
-IMPORT_MAX_ATTEMPTS = 3
-# A job the workers never got to within a day (the workers or beat were down) is not run late.
-IMPORT_STALE_AFTER = timedelta(days=1)
-# The claim and lease of an import job (clinics/jobs.py).
-JOBS = JobLease[NppesImport](
+# The claim and lease of an import job.
+JOBS = import_lease(
     model=NppesImport,
-    lease=IMPORT_LEASE,
-    max_attempts=IMPORT_MAX_ATTEMPTS,
-    given_up=(
-        f"The import was started {IMPORT_MAX_ATTEMPTS} times and never finished; nothing was changed. "
-        "Import fewer states at a time; if it stops again, tell your administrator."
-    ),
-    stale_after=IMPORT_STALE_AFTER,
-    stale=(
-        "The import waited more than a day for a worker and was not run, so that an older file "
-        "cannot undo a newer import; nothing was changed. Import the file again."
-    ),
     queue=_queue,
+    smaller="Import fewer states",
     progress_reset={"bytes_read": 0, "rows_read": 0},
 )
 

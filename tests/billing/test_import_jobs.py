@@ -20,6 +20,7 @@ from billing.importing import (
 from billing.mapping import guess_mapping
 from billing.models import BillingImport, Visit
 from clinics.jobs import Requeued
+from physicians import import_jobs
 from physicians.models import ImportStatus
 
 from ..factories import ReferralFactory
@@ -128,7 +129,7 @@ def test_the_sweep_queues_again_what_a_dead_worker_or_a_lost_message_left(summit
     sent: list[int] = []
     monkeypatch.setattr("billing.tasks.import_billing_file.delay", sent.append)
     lapsed = NOW - timedelta(seconds=1)
-    long_ago = NOW - importing.IMPORT_LEASE
+    long_ago = NOW - import_jobs.IMPORT_LEASE
     waiting_long = uploaded(summit, summit_admin, created_at=long_ago)
     awaiting_mapping = uploaded(summit, summit_admin, mapped=False, created_at=long_ago)
     dead = uploaded(summit, summit_admin, status=ImportStatus.RUNNING, claimed_until=lapsed, attempts=1)
@@ -140,7 +141,7 @@ def test_the_sweep_queues_again_what_a_dead_worker_or_a_lost_message_left(summit
         summit_admin,
         status=ImportStatus.RUNNING,
         claimed_until=lapsed,
-        attempts=importing.IMPORT_MAX_ATTEMPTS,
+        attempts=import_jobs.IMPORT_MAX_ATTEMPTS,
     )
 
     assert billing_imports_sweep() == Requeued(requeued=2, given_up=1)

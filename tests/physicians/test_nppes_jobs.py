@@ -13,10 +13,10 @@ from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
 from clinics.jobs import JobLease, Requeued
+from physicians import import_jobs
 from physicians.models import ImportStatus, NppesImport, Physician
 from physicians.nppes import jobs as nppes_jobs
 from physicians.nppes import nppes_import_fail, nppes_import_run, nppes_imports_sweep
-from physicians.nppes.jobs import IMPORT_LEASE
 
 from ..celery_workers import purge_broker, start_logged_worker, stop_workers, wait_until
 from .test_nppes_import import nppes_csv, person, queued_job, valid_npi
@@ -102,14 +102,14 @@ def test_the_sweep_queues_again_what_a_dead_worker_or_a_lost_message_left(summit
     now = timezone.now()
     lapsed = now - datetime.timedelta(seconds=1)
     waiting_long = one_physician(summit)
-    NppesImport.objects.filter(pk=waiting_long.pk).update(created_at=now - nppes_jobs.IMPORT_LEASE)
+    NppesImport.objects.filter(pk=waiting_long.pk).update(created_at=now - import_jobs.IMPORT_LEASE)
     waiting_new = one_physician(summit)
     dead = one_physician(summit, status=ImportStatus.RUNNING, claimed_until=lapsed, attempts=1)
     live = one_physician(
         summit, status=ImportStatus.RUNNING, claimed_until=now + datetime.timedelta(minutes=1)
     )
     spent = one_physician(
-        summit, status=ImportStatus.RUNNING, claimed_until=lapsed, attempts=nppes_jobs.IMPORT_MAX_ATTEMPTS
+        summit, status=ImportStatus.RUNNING, claimed_until=lapsed, attempts=import_jobs.IMPORT_MAX_ATTEMPTS
     )
     done = one_physician(summit, status=ImportStatus.SUCCEEDED, claimed_until=lapsed)
 
@@ -139,7 +139,7 @@ def test_an_error_gives_the_claim_back_without_using_up_a_run(summit, media, mon
     monkeypatch.setattr(nppes_jobs, "nppes_file_import", broken)
     job = one_physician(summit)
 
-    for _ in range(nppes_jobs.IMPORT_MAX_ATTEMPTS + 1):
+    for _ in range(import_jobs.IMPORT_MAX_ATTEMPTS + 1):
         with pytest.raises(RuntimeError):
             nppes_import_run(job=job)
 
@@ -167,7 +167,10 @@ def test_the_error_that_stopped_a_run_is_reported_even_if_the_claim_cannot_be_gi
 def test_a_task_that_gave_up_leaves_a_run_that_took_the_job_over_to_finish(summit, media):
     now = timezone.now()
     taken_over = one_physician(
-        summit, status=ImportStatus.RUNNING, claim_token="a-live-run", claimed_until=now + IMPORT_LEASE
+        summit,
+        status=ImportStatus.RUNNING,
+        claim_token="a-live-run",
+        claimed_until=now + import_jobs.IMPORT_LEASE,
     )
     released = one_physician(summit)
 
@@ -187,7 +190,7 @@ def test_the_sweep_fails_a_job_the_workers_never_got_to_within_a_day_rather_than
     monkeypatch.setattr("physicians.tasks.import_nppes_file.delay", sent.append)
     now = timezone.now()
     yesterdays = one_physician(summit)
-    NppesImport.objects.filter(pk=yesterdays.pk).update(created_at=now - nppes_jobs.IMPORT_STALE_AFTER)
+    NppesImport.objects.filter(pk=yesterdays.pk).update(created_at=now - import_jobs.IMPORT_STALE_AFTER)
 
     assert nppes_imports_sweep(now=now) == Requeued(requeued=0, given_up=1)
 
