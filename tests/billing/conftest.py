@@ -1,3 +1,4 @@
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
@@ -5,6 +6,8 @@ from django.db.models import Sum
 
 from billing.models import Payment, PaymentKind, Visit
 from referrals.models import Referral
+
+from ..factories import ReferralFactory
 
 
 def assert_totals_are_the_sums(*referrals: Referral) -> None:
@@ -22,6 +25,18 @@ def assert_totals_are_the_sums(*referrals: Referral) -> None:
             visits["billed"] or Decimal(0),
             collected or Decimal(0),
         )
+
+
+@pytest.fixture
+def patient(summit):
+    """Ana Núñez, referred on Nov 2 and still in care."""
+    return ReferralFactory(
+        organization=summit,
+        patient_first_name="Ana",
+        patient_last_name="Núñez",
+        patient_birth_date=date(1970, 5, 1),
+        received_at=datetime(2026, 11, 2, 16, tzinfo=UTC),
+    )
 
 
 @pytest.fixture

@@ -44,18 +44,6 @@ def media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
 
 
-@pytest.fixture
-def patient(summit):
-    """Ana Núñez, referred on Nov 2 and still in care."""
-    return ReferralFactory(
-        organization=summit,
-        patient_first_name="Ana",
-        patient_last_name="Núñez",
-        patient_birth_date=date(1970, 5, 1),
-        received_at=datetime(2026, 11, 2, 16, tzinfo=UTC),
-    )
-
-
 @pytest.mark.parametrize(
     ("text", "amount"),
     [

@@ -1,6 +1,6 @@
 """A billing import job's claim and lease: a dead worker's job is taken over, never applied twice or lost."""
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
@@ -23,10 +23,11 @@ from clinics.jobs import Requeued
 from physicians import import_jobs
 from physicians.models import ImportStatus
 
-from ..factories import ReferralFactory
 from .imports import report
 
 NOW = datetime(2026, 12, 3, 18, tzinfo=UTC)
+# Every report below is of one visit of Ana Núñez (tests/billing/conftest.py).
+pytestmark = pytest.mark.usefixtures("patient")
 ONE_VISIT = 'A100,"Núñez, Ana",05/01/1970,11/03/2026,97110,120.00,Aetna,,'
 
 
@@ -39,17 +40,6 @@ def _pinned_clock():
 @pytest.fixture(autouse=True)
 def media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
-
-
-@pytest.fixture(autouse=True)
-def patient(summit):
-    return ReferralFactory(
-        organization=summit,
-        patient_first_name="Ana",
-        patient_last_name="Núñez",
-        patient_birth_date=date(1970, 5, 1),
-        received_at=datetime(2026, 11, 2, 16, tzinfo=UTC),
-    )
 
 
 def uploaded(summit, summit_admin, *, mapped: bool = True, **fields) -> BillingImport:
