@@ -122,6 +122,7 @@ def billing_file_import(
     job: BillingImport,
     file: IO[bytes],
     on_progress: Callable[[int, int], None] | None = None,
+    on_applying: Callable[[], None] | None = None,
     on_applied: Callable[[int], None] | None = None,
     on_imported: Callable[[ImportResult], None] | None = None,
     portable: bool = False,
@@ -132,9 +133,10 @@ def billing_file_import(
     ImportRefused when some of its lines cannot be read; nothing is written
     then. On PostgreSQL the rows are applied set-based
     (billing/apply_postgres.py), elsewhere, or with `portable`, with the ORM
-    (billing/apply_portable.py); both give the same rows. `on_imported(result)`
-    is called in the transaction that applies them, after the last, so an
-    error it raises leaves nothing imported. The benchmark calls it directly.
+    (billing/apply_portable.py); both give the same rows. `on_applying()` is
+    called first in the transaction that applies them, `on_imported(result)`
+    last, so an error either raises leaves nothing imported. The benchmark
+    calls it directly.
     """
     organization = job.organization
     encoding = job.encoding or detect_encoding(file)
@@ -162,6 +164,8 @@ def billing_file_import(
                 result,
             )
         with transaction.atomic():
+            if on_applying is not None:
+                on_applying()
             applier.apply(on_applied=on_applied)
             referral_account_numbers_remember(organization=organization, numbers=reader.remembered)
             if on_imported is not None:
@@ -324,7 +328,8 @@ def billing_import_claim(*, job: BillingImport) -> BillingImport | None:
 def billing_import_execute(*, job: BillingImport, file: IO[bytes]) -> BillingImport:
     """Imports `file` for a `job` this run has claimed, and records the outcome on it under the claim.
 
-    Progress renews the claim as the file is read and applied. Success is
+    Progress renews the claim as the file is read and applied, and the
+    job's row is locked while its rows are written (`JobLease.hold`). Success is
     recorded in the transaction that applies the rows, so a run that lost
     its claim (its lease ran out and another run took over) leaves nothing.
     A file that cannot be imported fails the job with the reason and its
@@ -352,7 +357,13 @@ def billing_import_execute(*, job: BillingImport, file: IO[bytes]) -> BillingImp
     with JOBS.running(job, name="Billing import"):
         try:
             billing_file_import(
-                job=job, file=file, on_progress=reading, on_applied=applying, on_imported=succeed
+                job=job,
+                file=file,
+                on_progress=reading,
+                # Holds the job's row while the rows are written: no other run takes the job meanwhile.
+                on_applying=lambda: JOBS.hold(job),
+                on_applied=applying,
+                on_imported=succeed,
             )
         except ImportRefused as refusal:
             JOBS.finish(job, status=ImportStatus.FAILED, error=str(refusal), **_outcome(refusal.result))

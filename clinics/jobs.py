@@ -11,9 +11,10 @@ delivered again, and a beat sweep queues again what the broker lost.
    a redelivered message does nothing.
 2. Renew: as it goes, the run saves its progress and renews its lease, if it
    still holds the token; if not, it stops (`ClaimLost`).
-3. Finish: the run records its outcome under the claim. Called inside the
-   transaction that writes the job's work, it commits the work only if this
-   run still holds the job: a run that lost its claim leaves nothing.
+3. Hold and finish: the transaction that writes the job's work first locks
+   the job's row (`hold`), so no claim or sweep takes the job while it is
+   open, however long (its renewals there are not seen), and last records
+   the outcome under the claim: a run that lost its claim leaves nothing.
 4. Requeue: a job waiting longer than a lease (the broker was down) or
    running with its lease run out (its worker died) is queued again, or
    failed with `given_up` once `max_attempts` runs have claimed it.
@@ -27,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import models
+from django.db import models, transaction
 from django.db.models import F, Q
 from django.db.models.functions import Greatest
 from django.utils import timezone
@@ -77,14 +78,21 @@ class JobLease[JobT: models.Model]:
         """Takes the job for this run with one conditional UPDATE; two runs never both win it.
 
         None when it is not claimable: another run holds it, it has ended, or
-        `max_attempts` runs have claimed it already.
+        `max_attempts` runs have claimed it already. A row another run has
+        locked is held, whatever its lease says: that run is writing its work
+        in an open transaction, where its renewals cannot be seen
+        (`hold`; PostgreSQL's SKIP LOCKED; SQLite has one writer at a time).
         """
         now = timezone.now()
-        claimable = Q(status=QUEUED) | Q(status=RUNNING, claimed_until__lte=now)
-        claimed = (
-            self.model._default_manager.filter(claimable, self.runnable_at(now), pk=job_id)
-            .filter(attempts__lt=self.max_attempts)
-            .update(
+        claimable = self.model._default_manager.filter(
+            Q(status=QUEUED) | Q(status=RUNNING, claimed_until__lte=now),
+            self.runnable_at(now),
+            pk=job_id,
+            attempts__lt=self.max_attempts,
+        )
+        with transaction.atomic():
+            free = list(claimable.select_for_update(skip_locked=True).values_list("pk", flat=True))
+            claimed = claimable.filter(pk__in=free).update(
                 status=RUNNING,
                 attempts=F("attempts") + 1,
                 claim_token=secrets.token_hex(16),
@@ -93,10 +101,19 @@ class JobLease[JobT: models.Model]:
                 error="",
                 **self.progress_reset,
             )
-        )
         if not claimed:
             return None
         return self.model._default_manager.select_related("organization").get(pk=job_id)
+
+    def hold(self, job: Any) -> None:
+        """Locks the job's row for the rest of the caller's transaction, if this run still holds the claim.
+
+        Called first in the transaction that writes the job's work, where a
+        renewal would not be seen: while it is open, no claim and no sweep
+        takes the job, however long it runs. Raises ClaimLost.
+        """
+        if not self._held(job).select_for_update().exists():
+            raise ClaimLost
 
     @contextmanager
     def running(self, job: Any, *, name: str) -> Iterator[None]:
@@ -175,12 +192,17 @@ class JobLease[JobT: models.Model]:
         )
         ended = {"status": FAILED, "finished_at": now, "claim_token": "", "claimed_until": None}
         given_up = 0
-        if self.stale_after is not None:
-            given_up += stalled.filter(created_at__lte=now - self.stale_after).update(
-                error=self.stale, **ended
+        with transaction.atomic():
+            # A row another run has locked is being written (`hold`): not stalled, whatever its lease.
+            stalled = stalled.filter(
+                pk__in=list(stalled.select_for_update(skip_locked=True).values_list("pk", flat=True))
             )
-        given_up += stalled.filter(attempts__gte=self.max_attempts).update(error=self.given_up, **ended)
-        requeued = list(stalled.values_list("pk", flat=True))
+            if self.stale_after is not None:
+                given_up += stalled.filter(created_at__lte=now - self.stale_after).update(
+                    error=self.stale, **ended
+                )
+            given_up += stalled.filter(attempts__gte=self.max_attempts).update(error=self.given_up, **ended)
+            requeued = list(stalled.values_list("pk", flat=True))
         for job_id in requeued:
             self.queue(job_id)
         return Requeued(requeued=len(requeued), given_up=given_up)

@@ -9,8 +9,8 @@ from django.db.models import Q
 
 from clinics.jobs import JobLease
 
-# Renewed as a file is read. Applying its rows is one transaction, where a
-# renewal is not seen by other runs, so the lease covers a large file's apply.
+# Renewed as a file is read. While its rows are applied, in one transaction,
+# the run holds the job's row locked instead (`JobLease.hold`).
 IMPORT_LEASE = timedelta(minutes=15)
 # Runs a job may take: a worker killed once (a deploy) is ordinary, every time is not.
 IMPORT_MAX_ATTEMPTS = 3

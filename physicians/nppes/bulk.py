@@ -287,6 +287,7 @@ def _apply(
     rows: IO[str],
     *,
     result: NppesImportResult,
+    on_applying: Callable[[], None] | None,
     on_applied: Callable[[NppesImportResult], None] | None,
 ) -> None:
     """Phase 2: all or nothing, so a failure halfway (or in `on_applied`) leaves the directory as it was."""
@@ -297,6 +298,8 @@ def _apply(
         # finds the first one's rows, instead of colliding with them. NO KEY
         # UPDATE, so other writes that refer to the organization do not wait.
         Organization.objects.select_for_update(no_key=True).get(pk=organization.pk)
+        if on_applying:
+            on_applying()
         postgresql = connection.vendor == "postgresql"
         if postgresql:
             _prefer_index_lookups()

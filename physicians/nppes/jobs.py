@@ -35,6 +35,7 @@ def nppes_file_import(
     states: Iterable[str] = (),
     taxonomies: Iterable[str] = (),
     on_progress: Callable[[int, int], None] | None = None,
+    on_applying: Callable[[], None] | None = None,
     on_applied: Callable[[NppesImportResult], None] | None = None,
 ) -> NppesImportResult:
     """Imports the individual providers of an NPPES file, opened in binary, into `organization`.
@@ -42,8 +43,9 @@ def nppes_file_import(
     Keeps providers practising in `states` (all states when empty) whose primary
     taxonomy matches `taxonomies` (the usual referring specialties when empty).
     `on_progress(bytes_read, rows_read)` is called every few thousand rows while
-    reading; `on_applied(result)` inside the transaction that applies the rows,
-    after the last, so an error it raises leaves nothing imported. Raises
+    reading; `on_applying()` first in the transaction that applies the rows
+    (once it holds the organization's lock) and `on_applied(result)` last, so
+    an error either raises leaves nothing imported. Raises
     NppesFileError, with nothing imported, if the file is not a well-formed
     NPPES file.
     """
@@ -51,7 +53,7 @@ def nppes_file_import(
     result = NppesImportResult()
     with tempfile.TemporaryFile("w+", encoding="utf-8", newline="") as rows:
         _read(file, states=states, taxonomies=taxonomies, out=rows, result=result, on_progress=on_progress)
-        _apply(organization, rows, result=result, on_applied=on_applied)
+        _apply(organization, rows, result=result, on_applying=on_applying, on_applied=on_applied)
     return result
 
 
@@ -151,6 +153,8 @@ def nppes_import_run(*, job: NppesImport) -> NppesImport:
                     states=claimed.states,
                     taxonomies=claimed.taxonomies,
                     on_progress=report,
+                    # Holds the job's row while the rows are written: no other run takes the job meanwhile.
+                    on_applying=lambda: JOBS.hold(claimed),
                     on_applied=succeed,
                 )
         except NppesFileError as error:

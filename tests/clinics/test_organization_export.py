@@ -214,9 +214,10 @@ def test_writing_costs_the_same_queries_for_one_row_or_many_per_table(summit, su
 
     assert export.rows_done > 0
     assert len(many_rows) == len(one_row)
-    # The claim and its read, the table count, then per table its one read and one renewal,
-    # then the last check, the publication, the requester's name and the final read.
-    assert len(one_row) <= 2 * len(export_tables()) + 8
+    # The claim (its savepoint, the free row locked, the update, the release) and its read,
+    # the table count, then per table its one read and one renewal, then the last check,
+    # the publication, the requester's name and the final read.
+    assert len(one_row) <= 2 * len(export_tables()) + 11
 
 
 def test_a_large_table_renews_the_claim_after_every_chunk(summit, media, monkeypatch):
@@ -273,7 +274,8 @@ def test_a_second_run_does_nothing(summit, media):
         assert organization_export_run(export_id=export.pk) is None
         assert export_organization.apply(args=[export.pk]).successful()
 
-    assert [query["sql"].split()[0] for query in queries] == ["UPDATE", "UPDATE"]  # claims that find nothing
+    # Two claims that find no free row, so write nothing.
+    assert [query["sql"].split()[0] for query in queries] == ["SAVEPOINT", "SELECT", "RELEASE"] * 2
     again = OrganizationExport.objects.get(pk=export.pk)
     assert (again.status, again.finished_at, again.file.name, again.attempts) == (
         ExportStatus.READY,

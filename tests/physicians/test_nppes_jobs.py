@@ -3,12 +3,13 @@
 import datetime
 import signal
 import subprocess
+import threading
 import uuid
 
 import pytest
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import connection
+from django.db import connection, transaction
 from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
@@ -197,6 +198,42 @@ def test_the_sweep_fails_a_job_the_workers_never_got_to_within_a_day_rather_than
     yesterdays.refresh_from_db()
     assert (yesterdays.status, sent) == (ImportStatus.FAILED, [])
     assert yesterdays.error.startswith("The import waited more than a day for a worker and was not run")
+
+
+@pytest.mark.postgresql
+@pytest.mark.django_db(transaction=True)
+def test_a_job_whose_rows_are_being_written_is_neither_taken_over_nor_swept_however_old_its_lease(
+    summit, media, monkeypatch
+):
+    """The run applying the rows holds the job's row locked; its lease, renewed unseen, looks old."""
+    sent: list[int] = []
+    monkeypatch.setattr("physicians.tasks.import_nppes_file.delay", sent.append)
+    lapsed = timezone.now() - datetime.timedelta(minutes=1)
+    job = one_physician(
+        summit, status=ImportStatus.RUNNING, claim_token="a-run-writing", claimed_until=lapsed, attempts=1
+    )
+    holding, done = threading.Event(), threading.Event()
+
+    def writing() -> None:
+        try:
+            with transaction.atomic():
+                nppes_jobs.JOBS.hold(job)
+                holding.set()
+                done.wait(30)
+        finally:
+            connection.close()
+
+    writer = threading.Thread(target=writing)
+    writer.start()
+    try:
+        assert holding.wait(30)
+        assert (nppes_import_run(job=job).claim_token, nppes_imports_sweep().requeued) == ("a-run-writing", 0)
+    finally:
+        done.set()
+        writer.join()
+    assert sent == []
+    # Written and gone: the lapsed lease counts again.
+    assert (nppes_imports_sweep().requeued, sent) == (1, [job.pk])
 
 
 @pytest.mark.services

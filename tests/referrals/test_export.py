@@ -528,7 +528,8 @@ def test_a_second_run_does_nothing(summit, media):
     with CaptureQueriesContext(connection) as queries:
         assert referral_export_run(export_id=export.pk) is None
 
-    assert [query["sql"].split()[0] for query in queries] == ["UPDATE"]  # the claim, which finds nothing
+    # The claim, which finds no free row, so writes nothing.
+    assert [query["sql"].split()[0] for query in queries] == ["SAVEPOINT", "SELECT", "RELEASE"]
     again = ReferralExport.objects.get(pk=export.pk)
     assert (again.status, again.finished_at, again.file.name) == (
         ExportStatus.READY,
@@ -636,11 +637,12 @@ def test_the_job_reads_in_chunks_at_a_fixed_number_of_queries_each(
     one_chunk = queries_to_export(5)
     four_chunks = queries_to_export(15)  # 20 referrals by now
 
-    # Claim, read the export, count, record the total, the one read of the referrals,
-    # the renewal before the file is stored, publish, read back: 8; then one renewal
-    # (with the progress) per chunk of 5, however many records each row names.
-    assert one_chunk == 8 + 1
-    assert four_chunks == 8 + 4
+    # Claim (its savepoint, the free row locked, the update, the release), read the export,
+    # count, record the total, the one read of the referrals, the renewal before the file
+    # is stored, publish, read back: 11; then one renewal (with the progress) per chunk
+    # of 5, however many records each row names.
+    assert one_chunk == 11 + 1
+    assert four_chunks == 11 + 4
 
 
 # ---- Expiry and the sweep ---------------------------------------------------------------
