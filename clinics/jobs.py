@@ -112,7 +112,8 @@ class JobLease[JobT: models.Model]:
         renewal would not be seen: while it is open, no claim and no sweep
         takes the job, however long it runs. Raises ClaimLost.
         """
-        if not self._held(job).select_for_update().exists():
+        # NO KEY UPDATE: claims and sweeps skip the row, rows that refer to it need not wait.
+        if not self._held(job).select_for_update(no_key=True).exists():
             raise ClaimLost
 
     @contextmanager

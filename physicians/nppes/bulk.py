@@ -294,12 +294,13 @@ def _apply(
     now = timezone.now()
     analyzed_at = 0
     with transaction.atomic():
+        # Before the wait below, so a job waiting its turn is held too, not taken over.
+        if on_applying:
+            on_applying()
         # One import at a time per organization: a second one waits here, then
         # finds the first one's rows, instead of colliding with them. NO KEY
         # UPDATE, so other writes that refer to the organization do not wait.
         Organization.objects.select_for_update(no_key=True).get(pk=organization.pk)
-        if on_applying:
-            on_applying()
         postgresql = connection.vendor == "postgresql"
         if postgresql:
             _prefer_index_lookups()

@@ -44,7 +44,7 @@ def nppes_file_import(
     taxonomy matches `taxonomies` (the usual referring specialties when empty).
     `on_progress(bytes_read, rows_read)` is called every few thousand rows while
     reading; `on_applying()` first in the transaction that applies the rows
-    (once it holds the organization's lock) and `on_applied(result)` last, so
+    and `on_applied(result)` last, so
     an error either raises leaves nothing imported. Raises
     NppesFileError, with nothing imported, if the file is not a well-formed
     NPPES file.
