@@ -6,9 +6,10 @@ killed mid-job (a deploy, the out-of-memory killer) has its message
 delivered again, and a beat sweep queues again what the broker lost.
 `JobLease` makes all of that harmless:
 
-1. Claim: one conditional UPDATE takes a waiting job, or one whose lease ran
-   out, for this run (a fresh token and lease); two runs never both win, so
-   a redelivered message does nothing.
+1. Claim: the job's row, read with SELECT … FOR UPDATE SKIP LOCKED and
+   updated under the same conditions, is taken if it is waiting or its lease
+   ran out (a fresh token and lease); two runs never both win, so a
+   redelivered message does nothing.
 2. Renew: as it goes, the run saves its progress and renews its lease, if it
    still holds the token; if not, it stops (`ClaimLost`).
 3. Hold and finish: the transaction that writes the job's work first locks
@@ -17,7 +18,8 @@ delivered again, and a beat sweep queues again what the broker lost.
    the outcome under the claim: a run that lost its claim leaves nothing.
 4. Requeue: a job waiting longer than a lease (the broker was down) or
    running with its lease run out (its worker died) is queued again, or
-   failed with `given_up` once `max_attempts` runs have claimed it.
+   failed with `given_up` once `max_attempts` runs have claimed it (or with
+   `stale` once it waited longer than `stale_after`).
 """
 
 import logging
@@ -75,7 +77,7 @@ class JobLease[JobT: models.Model]:
         return self.runnable
 
     def claim(self, job_id: int) -> JobT | None:
-        """Takes the job for this run with one conditional UPDATE; two runs never both win it.
+        """Takes the job for this run: its free row locked, then a conditional UPDATE; only one run wins.
 
         None when it is not claimable: another run holds it, it has ended, or
         `max_attempts` runs have claimed it already. A row another run has

@@ -44,10 +44,9 @@ def nppes_file_import(
     taxonomy matches `taxonomies` (the usual referring specialties when empty).
     `on_progress(bytes_read, rows_read)` is called every few thousand rows while
     reading; `on_applying()` first in the transaction that applies the rows
-    and `on_applied(result)` last, so
-    an error either raises leaves nothing imported. Raises
-    NppesFileError, with nothing imported, if the file is not a well-formed
-    NPPES file.
+    and `on_applied(result)` last, so an error either raises leaves nothing
+    imported. Raises NppesFileError, with nothing imported, if the file is not
+    a well-formed NPPES file.
     """
     states, taxonomies = nppes_filters_clean(states=states, taxonomies=taxonomies)
     result = NppesImportResult()
@@ -60,6 +59,12 @@ def nppes_file_import(
 # ---- Jobs -------------------------------------------------------------------
 
 
+def _queue(job_id: int) -> None:
+    from ..tasks import import_nppes_file  # tasks.py imports this package
+
+    import_nppes_file.delay(job_id)
+
+
 def nppes_import_enqueue(
     *,
     organization: Organization,
@@ -69,9 +74,6 @@ def nppes_import_enqueue(
     taxonomies: list[str],
 ) -> NppesImport:
     """Saves the uploaded file as an import job and queues it for the worker."""
-    # tasks.py imports this package, so the task is imported when needed.
-    from ..tasks import import_nppes_file
-
     states, taxonomies = nppes_filters_clean(states=states, taxonomies=taxonomies)
     job = NppesImport(
         organization=organization,
@@ -85,14 +87,8 @@ def nppes_import_enqueue(
     job.full_clean()
     with transaction.atomic():
         job.save()
-        transaction.on_commit(lambda: import_nppes_file.delay(job.pk))
+        transaction.on_commit(lambda: _queue(job.pk))
     return job
-
-
-def _queue(job_id: int) -> None:
-    from ..tasks import import_nppes_file  # tasks.py imports this package
-
-    import_nppes_file.delay(job_id)
 
 
 # The claim and lease of an import job.
