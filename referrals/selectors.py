@@ -576,10 +576,15 @@ def referral_attributions(
     return {pk: Attribution(practice_id=practice_id, taxonomy_code=code) for pk, practice_id, code in rows}
 
 
-def status_counts(*, organization: Organization) -> dict[str, int]:
-    """The organization's referrals by status; COUNT(*) lets PostgreSQL read the status index alone."""
+def status_counts(*, organization: Organization, filters: Mapping[str, Any] | None = None) -> dict[str, int]:
+    """Referrals by status, of those the list's other filters keep (all of them by default).
+
+    The list's status tabs show these, so a tab's count is the length of the list its link opens.
+    Unfiltered, COUNT(*) lets PostgreSQL read the status index alone.
+    """
+    other_filters = {name: value for name, value in (filters or {}).items() if name != "status"}
     return dict(
-        Referral.objects.for_organization(organization)
+        _referrals_matching(organization=organization, filters=other_filters)
         .values_list("status")
         .annotate(n=Count("*"))
         .order_by()
@@ -716,7 +721,16 @@ def referral_plans(
 
 
 def referral_list(*, organization: Organization, filters: Mapping[str, Any]) -> QuerySet[Referral]:
-    """Referrals matching the list page's filters, newest first.
+    """Referrals matching the list page's filters, newest first."""
+    return (
+        _referrals_matching(organization=organization, filters=filters)
+        .select_related("clinic", "physician", "payer", "therapist", "first_appointment_clinic")
+        .order_by(*LIST_ORDER)
+    )
+
+
+def _referrals_matching(*, organization: Organization, filters: Mapping[str, Any]) -> QuerySet[Referral]:
+    """The list's filters, applied.
 
     `received_from` and `received_to` are days in the viewer's zone, like the
     times the list shows; `received_on` is a day in the organization's zone.
@@ -755,9 +769,7 @@ def referral_list(*, organization: Organization, filters: Mapping[str, Any]) -> 
     for extra in list_filters.registered():
         if value := filters.get(extra.name):
             queryset = extra.narrow(queryset, organization, value)
-    return queryset.select_related(
-        "clinic", "physician", "payer", "therapist", "first_appointment_clinic"
-    ).order_by(*LIST_ORDER)
+    return queryset
 
 
 def _as_date(value: date | str) -> date:

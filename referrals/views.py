@@ -264,7 +264,7 @@ def referral_list(request: OrganizationRequest) -> HttpResponse:
     filters = form.filters()
     referrals = selectors.referral_list(organization=request.organization, filters=filters)
     page = Paginator(referrals, PAGE_SIZE).get_page(request.GET.get("page"))
-    counts = selectors.status_counts(organization=request.organization)
+    counts = selectors.status_counts(organization=request.organization, filters=filters)
     query = request.GET.copy()
     query.pop("page", None)
     other_filters = query.copy()

@@ -200,6 +200,26 @@ def test_referral_list_filters_by_physician_clinic_and_payer(desk, summit):
         assert list(response.context["page"]) == [mine]
 
 
+def test_status_tabs_count_what_their_links_open_under_the_other_filters(desk, summit):
+    """A tab keeps the other filters in its link, so its count must too: "Received 2" opens two rows."""
+    other_clinic = ClinicFactory(organization=summit)
+    for status in (Status.RECEIVED, Status.RECEIVED, Status.CONTACTED):
+        ReferralFactory(organization=summit, clinic=desk.clinic, status=status)
+    ReferralFactory.create_batch(3, organization=summit, clinic=other_clinic, status=Status.RECEIVED)
+
+    response = desk.get(reverse("referrals:list"), {"clinic": desk.clinic.pk, "status": "contacted"})
+
+    tabs = {value: count for value, _label, count in response.context["statuses"]}
+    assert tabs[Status.RECEIVED] == 2
+    assert tabs[Status.CONTACTED] == 1
+    assert tabs[Status.LOST] == 0
+    for value, count in tabs.items():
+        opened = desk.get(reverse("referrals:list"), {"clinic": desk.clinic.pk, "status": value})
+        assert opened.context["page"].paginator.count == count
+    unfiltered = desk.get(reverse("referrals:list"))
+    assert {v: c for v, _l, c in unfiltered.context["statuses"]}[Status.RECEIVED] == 5
+
+
 @pytest.mark.parametrize(
     ("value", "expected"),
     [
