@@ -3,8 +3,14 @@
 The email's links name the organization, because a person in two
 organizations gets a digest from each: opening one makes that organization
 the current one, as switching in the menu would, so the page and its menus
-agree with the email.
+agree with the email. The switch comes before the role is checked: a
+therapist at one group who is the front desk at another opens their digest
+whichever organization they were working in.
 """
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -24,17 +30,38 @@ from .forms import DigestPreferenceForm
 from .schedule import WEEKDAYS, week_monday
 
 
-def _membership_in(request: OrganizationRequest, organization_id: int) -> Membership | None:
-    """The person's membership of that organization if it is the current one; None if it must be switched to.
-
-    Another organization's id is a 404 unless the person has a digest there too.
-    """
-    if organization_id == request.organization.pk:
-        return request.membership
+def _switch_to_digest_organization(request: OrganizationRequest, organization_id: int) -> None:
+    """Makes the organization of the link current; a 404 unless the person has a digest there."""
     get_object_or_404(
         Membership, user=request.user, organization_id=organization_id, is_active=True, role__in=DIGEST_ROLES
     )
     organization_switch(request, organization_id)
+
+
+def _opened_in_its_organization(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
+    """A link naming another of the person's organizations switches to it, then opens again there.
+
+    Outside the role check, so the role that decides is the one in the organization the link names.
+    """
+
+    @wraps(view)
+    def wrapper(
+        request: OrganizationRequest, organization_id: int, *args: Any, **kwargs: Any
+    ) -> HttpResponseBase:
+        current = getattr(request, "organization", None)
+        if request.user.is_authenticated and current is not None and current.pk != organization_id:
+            _switch_to_digest_organization(request, organization_id)
+            return redirect(request.get_full_path())
+        return view(request, organization_id, *args, **kwargs)
+
+    return wrapper
+
+
+def _membership_in(request: OrganizationRequest, organization_id: int) -> Membership | None:
+    """The person's membership there if it is the current organization; None once switched to it."""
+    if organization_id == request.organization.pk:
+        return request.membership
+    _switch_to_digest_organization(request, organization_id)
     return None
 
 
@@ -44,13 +71,12 @@ def mine(request: OrganizationRequest) -> HttpResponse:
     return redirect("digests:view", organization_id=request.organization.pk)
 
 
+@_opened_in_its_organization
 @records_access()
 @staff_view(roles=DIGEST_ROLES)
 def digest_view(request: OrganizationRequest, organization_id: int) -> HttpResponseBase:
     """The digest as it stands now, as the email shows it (the "view in browser" link)."""
-    membership = _membership_in(request, organization_id)
-    if membership is None:
-        return redirect(request.get_full_path())
+    membership = request.membership
     preference = services.digest_preference_for(membership=membership)
     digest = selectors.digest_preview(membership=membership, sections_off=set(preference.sections_off))
     others = [m for m in request.memberships if m.pk != membership.pk and m.role in DIGEST_ROLES]
@@ -74,12 +100,11 @@ def digest_view(request: OrganizationRequest, organization_id: int) -> HttpRespo
     )
 
 
+@_opened_in_its_organization
 @shows_no_patient_data("the person's day, hour and sections")
 @staff_view(roles=DIGEST_ROLES)
 def preferences(request: OrganizationRequest, organization_id: int) -> HttpResponseBase:
-    membership = _membership_in(request, organization_id)
-    if membership is None:
-        return redirect(request.get_full_path())
+    membership = request.membership
     preference = services.digest_preference_for(membership=membership)
     form = DigestPreferenceForm(request.POST or None, instance=preference, role=membership.role)
     if request.method == "POST" and form.is_valid():

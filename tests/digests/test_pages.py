@@ -108,6 +108,26 @@ def test_a_link_from_another_organizations_digest_switches_to_it(client, login, 
 
 
 @pytest.mark.parametrize("url_name", ["digests:view", "digests:preferences"])
+def test_a_digest_link_opens_whatever_the_role_in_the_organization_the_person_was_working_in(
+    client, login, summit, harbor, url_name
+):
+    """The front desk at Summit gets no digest there, but is a therapist at Harbor, who does."""
+    front_desk = MembershipFactory(organization=summit, role=Role.FRONT_DESK)
+    MembershipFactory(organization=harbor, user=front_desk.user, role=Role.THERAPIST)
+    login(front_desk)
+    client.post(reverse("clinics:switch_organization", kwargs={"organization_id": summit.pk}))
+    assert client.get(reverse("home")).context["request"].organization == summit
+
+    response = client.get(reverse(url_name, kwargs={"organization_id": harbor.pk}), follow=True)
+
+    assert response.status_code == 200
+    assert response.redirect_chain[0][1] == 302
+    assert client.get(reverse("home")).context["request"].organization == harbor
+    summit_link = client.get(reverse(url_name, kwargs={"organization_id": summit.pk}))
+    assert summit_link.status_code == 404
+
+
+@pytest.mark.parametrize("url_name", ["digests:view", "digests:preferences"])
 def test_an_organization_the_person_is_not_in_is_404(client, login, summit, harbor, url_name):
     login(MembershipFactory(organization=summit, role=Role.ADMIN))
 
