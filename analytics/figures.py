@@ -6,6 +6,7 @@ the same tables. Every number can carry the link to the referral list that
 reproduces it.
 """
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -69,6 +70,40 @@ class Chart:
                 for series in self.series
             ],
         }
+
+
+def chart_of(
+    table: Table,
+    title: str,
+    kind: str,
+    series: Mapping[str, int],
+    *,
+    unit: str = "count",
+    key: str = "",
+    rows: Sequence[Sequence[Cell]] | None = None,
+) -> Chart:
+    """A chart drawn from `table`'s own cells, so the chart and its accessible table cannot disagree.
+
+    The first column labels the bars; `series` names each line or bar set and
+    the column it draws. `rows` draws some of the table's rows only.
+    """
+    drawn = table.rows if rows is None else rows
+    return Chart(
+        key or table.key,
+        title,
+        kind,
+        [row[0].text for row in drawn],
+        [Series(name, [number(row[column].value) for row in drawn]) for name, column in series.items()],
+        table=table.key,
+        unit=unit,
+    )
+
+
+def number(value: object) -> Number:
+    """A cell's value as a chart draws it; a cell of words in a chart is a mistake in the section."""
+    if value is None or (isinstance(value, int | float | Decimal) and not isinstance(value, bool)):
+        return value
+    raise TypeError(f"A chart draws numbers, not {value!r}")
 
 
 @dataclass(frozen=True)

@@ -56,7 +56,7 @@ from .drilldown import (
     statuses_at_step,
     waiting_late,
 )
-from .figures import Cell, Chart, Headline, SectionData, Series, Table
+from .figures import Cell, Chart, Headline, SectionData, Series, Table, chart_of, number
 from .filters import DashboardFilters, Period
 from .models import ReferralFact, TouchDay
 
@@ -244,17 +244,7 @@ def pipeline(filters: DashboardFilters) -> SectionData:
         )
     )
     data.charts.append(
-        Chart(
-            "funnel",
-            "Funnel",
-            "bar",
-            [STEP_NAMES[step] for step in FUNNEL],
-            [
-                Series("This period", [row[1].value for row in funnel_rows]),  # type: ignore[misc]
-                Series("Previous period", [row[5].value for row in funnel_rows]),  # type: ignore[misc]
-            ],
-            table="funnel",
-        )
+        chart_of(data.table("funnel"), "Funnel", "bar", {"This period": 1, "Previous period": 5})
     )
 
     reasons = dict(
@@ -278,16 +268,7 @@ def pipeline(filters: DashboardFilters) -> SectionData:
     data.tables.append(
         Table("loss_reasons", "Why referrals were lost", ["Reason", "Lost", "Share of received"], reason_rows)
     )
-    data.charts.append(
-        Chart(
-            "loss_reasons",
-            "Loss reasons",
-            "hbar",
-            [row[0].text for row in reason_rows],
-            [Series("Lost", [row[1].value for row in reason_rows])],  # type: ignore[misc]
-            table="loss_reasons",
-        )
-    )
+    data.charts.append(chart_of(data.table("loss_reasons"), "Loss reasons", "hbar", {"Lost": 1}))
 
     data.tables.append(_milestone_table(filters, periods))
 
@@ -330,7 +311,7 @@ def pipeline(filters: DashboardFilters) -> SectionData:
             "Open referrals by step",
             "stacked",
             status_labels,
-            [Series(row[0].text, [cell.value for cell in row[1:]]) for row in table_rows],  # type: ignore[misc]
+            [Series(row[0].text, [number(cell.value) for cell in row[1:]]) for row in table_rows],
             table="open_by_clinic",
         )
     )
@@ -471,16 +452,7 @@ def sources(filters: DashboardFilters) -> SectionData:
     data.tables.append(
         Table("weekly", "Referrals per week (weeks start on Monday)", ["Week", "Referrals"], week_rows)
     )
-    data.charts.append(
-        Chart(
-            "weekly",
-            "Referrals per week",
-            "line",
-            [row[0].text for row in week_rows],
-            [Series("Referrals", [row[1].value for row in week_rows])],  # type: ignore[misc]
-            table="weekly",
-        )
-    )
+    data.charts.append(chart_of(data.table("weekly"), "Referrals per week", "line", {"Referrals": 1}))
 
     year_start = date(current.end.year - 1, current.end.month, 1)
     monthly = dict(
@@ -515,16 +487,7 @@ def sources(filters: DashboardFilters) -> SectionData:
             month_rows,
         )
     )
-    data.charts.append(
-        Chart(
-            "monthly",
-            "Referrals per month",
-            "bar",
-            [row[0].text for row in month_rows],
-            [Series("Referrals", [row[1].value for row in month_rows])],  # type: ignore[misc]
-            table="monthly",
-        )
-    )
+    data.charts.append(chart_of(data.table("monthly"), "Referrals per month", "bar", {"Referrals": 1}))
 
     def grouped(field: str, limit: int | None = None) -> list[dict[str, Any]]:
         """The period's referrals by `field`: both periods' counts and the evaluated, busiest first."""
@@ -586,16 +549,8 @@ def sources(filters: DashboardFilters) -> SectionData:
     ]
     data.tables.append(Table("top_physicians", f"Top {TOP_SOURCES} physicians", columns, physician_rows))
     data.charts.append(
-        Chart(
-            "top_physicians",
-            "Top physicians",
-            "hbar",
-            [row[0].text for row in physician_rows],
-            [
-                Series("This period", [row[1].value for row in physician_rows]),  # type: ignore[misc]
-                Series("Previous period", [row[2].value for row in physician_rows]),  # type: ignore[misc]
-            ],
-            table="top_physicians",
+        chart_of(
+            data.table("top_physicians"), "Top physicians", "hbar", {"This period": 1, "Previous period": 2}
         )
     )
     data.tables.append(
@@ -616,14 +571,7 @@ def sources(filters: DashboardFilters) -> SectionData:
     ]
     data.tables.append(Table("specialties", "By specialty", ["Specialty", *columns[1:]], specialty_rows))
     data.charts.append(
-        Chart(
-            "specialties",
-            "Referrals by specialty",
-            "hbar",
-            [row[0].text for row in specialty_rows],
-            [Series("This period", [row[1].value for row in specialty_rows])],  # type: ignore[misc]
-            table="specialties",
-        )
+        chart_of(data.table("specialties"), "Referrals by specialty", "hbar", {"This period": 1})
     )
     data.tables.append(
         Table(
@@ -816,16 +764,11 @@ def revenue(filters: DashboardFilters) -> SectionData:
         )
     )
     data.charts.append(
-        Chart(
-            "revenue_physicians",
+        chart_of(
+            data.table("revenue_physicians"),
             "Collected and billed by physician",
             "hbar",
-            [row[0].text for row in physician_rows],
-            [
-                Series("Collected", [row[4].value for row in physician_rows]),  # type: ignore[misc]
-                Series("Billed", [row[3].value for row in physician_rows]),  # type: ignore[misc]
-            ],
-            table="revenue_physicians",
+            {"Collected": 4, "Billed": 3},
             unit="money",
         )
     )
@@ -864,15 +807,7 @@ def revenue(filters: DashboardFilters) -> SectionData:
         )
     )
     data.charts.append(
-        Chart(
-            "revenue_payers",
-            "Collected by payer",
-            "hbar",
-            [row[0].text for row in payer_rows],
-            [Series("Collected", [row[4].value for row in payer_rows])],  # type: ignore[misc]
-            table="revenue_payers",
-            unit="money",
-        )
+        chart_of(data.table("revenue_payers"), "Collected by payer", "hbar", {"Collected": 4}, unit="money")
     )
     data.tables.append(_payer_mix(filters, physicians, mix, names, payer_names))
     return data
@@ -995,16 +930,8 @@ def outreach(filters: DashboardFilters, *, window: int = LIFT_WINDOW_DAYS) -> Se
         Table("touches_by_kind", "Touches by kind", ["Kind", "This period", "Previous period"], kind_rows)
     )
     data.charts.append(
-        Chart(
-            "touches_by_kind",
-            "Touches by kind",
-            "bar",
-            [row[0].text for row in kind_rows],
-            [
-                Series("This period", [row[1].value for row in kind_rows]),  # type: ignore[misc]
-                Series("Previous period", [row[2].value for row in kind_rows]),  # type: ignore[misc]
-            ],
-            table="touches_by_kind",
+        chart_of(
+            data.table("touches_by_kind"), "Touches by kind", "bar", {"This period": 1, "Previous period": 2}
         )
     )
     data.tables.append(
@@ -1044,16 +971,11 @@ def outreach(filters: DashboardFilters, *, window: int = LIFT_WINDOW_DAYS) -> Se
         )
     )
     data.charts.append(
-        Chart(
-            "touches_per_source",
+        chart_of(
+            data.table("touches_per_source"),
             "Touches and referrals per physician",
             "hbar",
-            [row[0].text for row in source_rows],
-            [
-                Series("Touches", [row[1].value for row in source_rows]),  # type: ignore[misc]
-                Series("Referrals", [row[2].value for row in source_rows]),  # type: ignore[misc]
-            ],
-            table="touches_per_source",
+            {"Touches": 1, "Referrals": 2},
         )
     )
     kind_lift, person_lift = outreach_lift(filters, window=window, people=people)
@@ -1061,7 +983,11 @@ def outreach(filters: DashboardFilters, *, window: int = LIFT_WINDOW_DAYS) -> Se
     data.charts.append(_lift_chart(kind_lift, "lift_by_kind", "Outreach lift by kind of touch"))
     data.notes.append(LIFT_CAVEAT)
     data.headlines = [
-        Headline("Touches", sum(row[1].value for row in kind_rows), sum(row[2].value for row in kind_rows)),  # type: ignore[misc]
+        Headline(
+            "Touches",
+            sum(now for now, _before in by_kind.values()),
+            sum(before for _now, before in by_kind.values()),
+        ),
         Headline("Referrals received", filters.facts().filter(current.q()).count(), None, filters.list_url()),
     ]
     return data
@@ -1227,15 +1153,15 @@ def _lift_row(label: str, result: lift_math.Lift) -> list[Cell]:
 
 
 def _lift_chart(table: Table, key: str, title: str) -> Chart:
-    rows = [row for row in table.rows if row[4].value is not None]
-    return Chart(
-        key,
+    """Only the rows with an estimate: a bar of nothing would read as no lift."""
+    return chart_of(
+        table,
         title,
         "bar",
-        [row[0].text for row in rows],
-        [Series("Lift (referrals per source)", [row[4].value for row in rows])],  # type: ignore[misc]
-        table=table.key,
+        {"Lift (referrals per source)": 4},
         unit="ratio",
+        key=key,
+        rows=[row for row in table.rows if row[4].value is not None],
     )
 
 
@@ -1301,17 +1227,7 @@ def plans(filters: DashboardFilters) -> SectionData:
         )
     )
     data.charts.append(
-        Chart(
-            "plans",
-            "First plans of care",
-            "bar",
-            [row[0].text for row in rows],
-            [
-                Series("This period", [row[1].value for row in rows]),  # type: ignore[misc]
-                Series("Previous period", [row[3].value for row in rows]),  # type: ignore[misc]
-            ],
-            table="plans",
-        )
+        chart_of(data.table("plans"), "First plans of care", "bar", {"This period": 1, "Previous period": 3})
     )
     primary_practice = Affiliation.objects.filter(
         physician_id=OuterRef("certifier_id"), is_primary=True
@@ -1350,14 +1266,7 @@ def plans(filters: DashboardFilters) -> SectionData:
         )
     )
     data.charts.append(
-        Chart(
-            "overdue_by_practice",
-            "Overdue plans by practice",
-            "hbar",
-            [row[0].text for row in practice_rows],
-            [Series("Overdue", [row[1].value for row in practice_rows])],  # type: ignore[misc]
-            table="overdue_by_practice",
-        )
+        chart_of(data.table("overdue_by_practice"), "Overdue plans by practice", "hbar", {"Overdue": 1})
     )
     data.headlines.append(
         Headline(
@@ -1562,16 +1471,11 @@ def outcomes(filters: DashboardFilters) -> SectionData:
         )
     )
     data.charts.append(
-        Chart(
-            "outcome_physicians",
+        chart_of(
+            data.table("outcome_physicians"),
             "Reaching the MCID and letters in time, by physician",
             "hbar",
-            [row[0].text for row in physician_rows],
-            [
-                Series("Reached the MCID", [row[4].value for row in physician_rows]),  # type: ignore[misc]
-                Series(letter_label, [row[7].value for row in physician_rows]),  # type: ignore[misc]
-            ],
-            table="outcome_physicians",
+            {"Reached the MCID": 4, letter_label: 7},
             unit="percent",
         )
     )
@@ -1600,15 +1504,7 @@ def outcomes(filters: DashboardFilters) -> SectionData:
         Table("outcome_specialties", "By specialty", ["Specialty", *columns[1:]], specialty_rows)
     )
     data.charts.append(
-        Chart(
-            "outcome_specialties",
-            "NPS by specialty",
-            "hbar",
-            [row[0].text for row in specialty_rows],
-            [Series("NPS", [row[5].value for row in specialty_rows])],  # type: ignore[misc]
-            table="outcome_specialties",
-            unit="ratio",
-        )
+        chart_of(data.table("outcome_specialties"), "NPS by specialty", "hbar", {"NPS": 5}, unit="ratio")
     )
     data.tables.append(
         Table(
@@ -1623,28 +1519,18 @@ def outcomes(filters: DashboardFilters) -> SectionData:
     )
     data.tables.append(_nps_groups(filters, now.nps, before.nps))
     data.charts.append(
-        Chart(
-            "nps_groups",
-            "NPS answers by group",
-            "bar",
-            [row[0].text for row in data.table("nps_groups").rows],
-            [
-                Series("This period", [row[1].value for row in data.table("nps_groups").rows]),  # type: ignore[misc]
-                Series("Previous period", [row[3].value for row in data.table("nps_groups").rows]),  # type: ignore[misc]
-            ],
-            table="nps_groups",
+        chart_of(
+            data.table("nps_groups"), "NPS answers by group", "bar", {"This period": 1, "Previous period": 3}
         )
     )
     measures = _measures_table(filters, in_period)
     data.tables.append(measures)
     data.charts.append(
-        Chart(
-            "outcome_measures",
+        chart_of(
+            data.table("outcome_measures"),
             "Share reaching the MCID, by measure",
             "hbar",
-            [row[0].text for row in measures.rows],
-            [Series("Reached the MCID", [row[5].value for row in measures.rows])],  # type: ignore[misc]
-            table="outcome_measures",
+            {"Reached the MCID": 5},
             unit="percent",
         )
     )

@@ -6,6 +6,7 @@ from decimal import Decimal
 import pytest
 
 from analytics import selectors
+from analytics.figures import Cell, Table, chart_of
 from analytics.filters import DashboardFilters, Period
 
 from .conftest import NOW
@@ -24,6 +25,32 @@ def cells(table, column):
 
 def headline(data, label):
     return next(item for item in data.headlines if item.label == label)
+
+
+def test_a_chart_draws_its_tables_own_cells():
+    table = Table(
+        "kinds",
+        "Touches by kind",
+        ["Kind", "Now", "Before"],
+        [[Cell("Visit"), Cell(3), Cell(Decimal("1.5"))], [Cell("Call"), Cell(None), Cell(2)]],
+    )
+
+    chart = chart_of(table, "By kind", "bar", {"This period": 1, "Previous period": 2}, unit="ratio")
+    calls = chart_of(table, "Calls", "hbar", {"Before": 2}, key="calls", rows=table.rows[1:])
+
+    assert chart.as_json() == {
+        "kind": "bar",
+        "title": "By kind",
+        "labels": ["Visit", "Call"],
+        "unit": "ratio",
+        "series": [
+            {"name": "This period", "values": [3.0, None]},
+            {"name": "Previous period", "values": [1.5, 2.0]},
+        ],
+    }
+    assert (calls.key, calls.table, calls.labels) == ("calls", "kinds", ["Call"])
+    with pytest.raises(TypeError, match="numbers, not 'Visit'"):
+        chart_of(table, "Words", "bar", {"Kind": 0})
 
 
 def test_the_previous_period_is_as_long_and_ends_the_day_before():
