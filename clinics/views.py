@@ -8,7 +8,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from . import selectors, services
 from .forms import (
@@ -144,12 +144,27 @@ def staff_edit(request: OrganizationRequest, membership_id: int) -> HttpResponse
     )
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @staff_view(roles=ADMINS)
 def staff_deactivate(request: OrganizationRequest, membership_id: int) -> HttpResponse:
+    """Asks first: a stray tap beside Edit, on a phone, would end a colleague's sessions mid-shift."""
     membership = get_for_organization_or_404(
         Membership.objects.select_related("user"), request.organization, pk=membership_id
     )
+    if request.method != "POST":
+        if not membership.is_active:
+            messages.info(request, f"{membership.user} is already deactivated.")
+            return redirect("clinics:staff_list")
+        return render(
+            request,
+            "clinics/staff_deactivate.html",
+            {
+                "membership": membership,
+                "title": f"Deactivate {membership.user}?",
+                "back_url": "clinics:staff_list",
+                "back_label": "Staff",
+            },
+        )
     try:
         services.membership_deactivate(membership=membership, acting_user=request.user)
     except ValidationError as error:

@@ -139,3 +139,22 @@ def test_the_staff_list_runs_constant_queries(
 
     assert response.status_code == 200
     assert len(response.context["memberships"]) == 41
+
+
+def test_deactivation_asks_first_and_changes_nothing_until_confirmed(admin_client, summit_front_desk):
+    url = reverse("clinics:staff_deactivate", args=[summit_front_desk.pk])
+    staff_list = admin_client.get(reverse("clinics:staff_list")).content.decode()
+    assert f'href="{url}"' in staff_list
+
+    asked = admin_client.get(url)
+
+    assert asked.status_code == 200
+    assert f"Deactivate {summit_front_desk.user}?" in asked.content.decode()
+    summit_front_desk.refresh_from_db()
+    assert summit_front_desk.is_active
+
+    admin_client.post(url)
+    summit_front_desk.refresh_from_db()
+    assert not summit_front_desk.is_active
+    again = admin_client.get(url, follow=True)
+    assert "is already deactivated" in again.content.decode()
