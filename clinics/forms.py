@@ -1,5 +1,6 @@
 from django import forms
 from django.contrib.auth.password_validation import password_validators_help_text_html
+from django.utils.functional import cached_property
 
 from config.text import SingleLineField, validate_single_line
 
@@ -164,6 +165,12 @@ class OrganizationForm(StyledForm, forms.ModelForm):
 
     def clean_timezone(self) -> str:
         return self.cleaned_data["timezone"] or self.instance.timezone
+
+    @cached_property
+    def changed_data(self) -> list[str]:
+        """A post without the zone keeps it: that is no change to save or record."""
+        kept_zone = not self.data.get(self.add_prefix("timezone"))
+        return [name for name in super().changed_data if not (name == "timezone" and kept_zone)]
 
 
 class SecuritySettingsForm(forms.ModelForm):

@@ -302,11 +302,13 @@ def organization_settings(request: OrganizationRequest) -> HttpResponse:
         organization=request.organization, role=request.membership.role, data=request.POST or None
     )
     if request.method == "POST" and all([form.is_valid() for _, form in sections]):
+        # Only the sections changed: the trail, the history and the after-save jobs speak of what changed.
+        changes = [(section, form.cleaned_data) for section, form in sections if form.has_changed()]
+        if not changes:
+            messages.info(request, "Nothing was changed, so nothing was saved.")
+            return redirect("clinics:organization_settings")
         try:
-            services.organization_settings_save(
-                organization=request.organization,
-                changes=[(section, form.cleaned_data) for section, form in sections],
-            )
+            services.organization_settings_save(organization=request.organization, changes=changes)
         except services.SettingsSectionRefused as refused:
             forms_by_key = {section.key: form for section, form in sections}
             forms_by_key[refused.key].add_error(None, refused.error)

@@ -102,6 +102,24 @@ def test_saving_writes_every_section(admin_client, summit, django_capture_on_com
     sweep.assert_called_once_with(summit.pk)
 
 
+def test_only_the_sections_changed_are_saved(admin_client, summit, django_capture_on_commit_callbacks):
+    """Saving the page as it stands writes nothing; changing one section leaves the others' rows alone."""
+    admin_client.post(reverse(SETTINGS_URL), VALID)
+    outreach_history = OutreachSettings.history.filter(organization=summit).count()
+
+    with (
+        mock.patch("outreach.tasks.flag_organization_sources.delay") as sweep,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        unchanged = admin_client.post(reverse(SETTINGS_URL), VALID, follow=True)
+        admin_client.post(reverse(SETTINGS_URL), {**VALID, "referrals-poc_signature_days": 40})
+
+    assert "Nothing was changed, so nothing was saved." in unchanged.content.decode()
+    assert referral_settings_get(organization=summit).poc_signature_days == 40
+    assert OutreachSettings.history.filter(organization=summit).count() == outreach_history
+    sweep.assert_not_called()
+
+
 def test_an_error_in_one_section_saves_nothing_and_keeps_everything_typed(
     admin_client, summit, django_capture_on_commit_callbacks
 ):
@@ -128,19 +146,21 @@ def test_a_section_refused_by_its_service_rolls_back_the_sections_saved_before_i
 ):
     """The other sections were written before this one refused: one transaction undoes them."""
 
-    class NothingToTypeForm(forms.ModelForm):
+    class SendLettersForm(forms.ModelForm):
+        send = forms.BooleanField(required=False)
+
         class Meta:
             model = Organization
             fields = ()
 
-    def refuse(*, organization):
+    def refuse(*, organization, send):
         raise ValidationError("The letters service is not reachable.")
 
     register_settings_section(
         SettingsSection(
             key="letters",
             title="Outcome letters",
-            form_class=NothingToTypeForm,
+            form_class=SendLettersForm,
             instance=lambda *, organization: organization,
             save=refuse,
             order=99,
@@ -151,7 +171,7 @@ def test_a_section_refused_by_its_service_rolls_back_the_sections_saved_before_i
         mock.patch("outreach.tasks.flag_organization_sources.delay") as sweep,
         django_capture_on_commit_callbacks(execute=True),
     ):
-        response = admin_client.post(reverse(SETTINGS_URL), VALID)
+        response = admin_client.post(reverse(SETTINGS_URL), {**VALID, "letters-send": "on"})
 
     assert response.status_code == 200
     assert saved_values(summit) == DEFAULTS

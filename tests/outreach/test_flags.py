@@ -389,7 +389,7 @@ def test_saving_settings_costs_the_same_however_many_sources(
 ):
     data = {
         "organization-name": summit.name,
-        "referrals-contact_sla_business_days": 2,
+        "referrals-contact_sla_business_days": 1,
         "referrals-unreachable_after_attempts": 3,
         "referrals-patient_details_retention_years": 7,
         "referrals-poc_signature_days": 30,
@@ -402,13 +402,17 @@ def test_saving_settings_costs_the_same_however_many_sources(
         "audit-retention_years": 6,
     }
 
-    def save_queries() -> list[str]:
+    def save_queries(tier_a_days: int) -> list[str]:
+        """A save that changes the cadences (an unchanged page saves nothing)."""
         with (
             mock.patch("outreach.tasks.flag_organization_sources.delay"),
             CaptureQueriesContext(connection) as captured,
             django_capture_on_commit_callbacks(execute=True),
         ):
-            admin_client.post(reverse("clinics:organization_settings"), data)
+            admin_client.post(
+                reverse("clinics:organization_settings"),
+                {**data, "outreach-cadence_tier_a_days": tier_a_days},
+            )
         return [query["sql"] for query in captured]
 
     # Each app's row is made by the first page that reads it, long before.
@@ -420,10 +424,10 @@ def test_saving_settings_costs_the_same_however_many_sources(
     # The organization's audit chain, started by its first sign-in.
     access_record(organization=summit, access=Access(kind=AccessKind.SIGN_IN))
     source(summit)
-    one = save_queries()
+    one = save_queries(7)
     for _ in range(40):
         source(summit)
-    forty_one = save_queries()
+    forty_one = save_queries(8)
 
     # The organization's name is written, and each app's settings read for
     # the form and again, with the write, by the app's service, each write with its
