@@ -119,6 +119,11 @@ class Letter(TenantModel):
     def is_waiting(self) -> bool:
         return self.status in (LetterStatus.REVIEW, LetterStatus.TO_SEND)
 
+    @property
+    def may_be_printed(self) -> bool:
+        """Approved (or never needing review) and not withdrawn: a draft must not reach a fax machine."""
+        return self.status in (LetterStatus.TO_SEND, LetterStatus.EMAILED, LetterStatus.SENT)
+
 
 def delivered(prefix: str = "") -> Q:
     """Letters that reached the physician: marked sent by staff, or an email the server accepted.

@@ -132,7 +132,7 @@ def letter_detail(request: OrganizationRequest, letter_id: int) -> HttpResponse:
             "openings": selectors.letter_openings(organization=request.organization, letter=letter),
             "may_review": letter.is_waiting and services.may_review(request.membership, letter),
             "may_send": may_send,
-            "may_print": role in SENDERS,
+            "may_print": role in SENDERS and letter.may_be_printed,
         },
     )
 
@@ -236,8 +236,19 @@ def letter_mark_sent(request: OrganizationRequest, letter_id: int) -> HttpRespon
 @records_access(kind=AccessKind.PRINT, object_kwarg="letter_id", object_type="letter")
 @staff_view(roles=SENDERS)
 def letter_print(request: OrganizationRequest, letter_id: int) -> HttpResponse:
-    """The letter alone on a US Letter page, with the clinic's letterhead: print it, or print to fax."""
+    """The letter alone on a US Letter page, with the clinic's letterhead: print it, or print to fax.
+
+    Only a letter that may go out: one awaiting review, or withdrawn, is sent back to its page.
+    """
     letter = _letter(request, letter_id)
+    if not letter.may_be_printed:
+        messages.error(
+            request,
+            "This letter is awaiting review: it can be printed once it is approved."
+            if letter.status == LetterStatus.REVIEW
+            else "This letter was withdrawn and is not to be sent.",
+        )
+        return redirect("letters:detail", letter_id=letter.pk)
     return render(request, "letters/letter_print.html", {**_document(request, letter), "staff": True})
 
 

@@ -166,3 +166,26 @@ def test_a_failed_email_waits_in_the_print_queue_too(
     client.post(reverse("letters:mark_sent", args=[rows[0].pk]))
     rows[0].refresh_from_db()
     assert rows[0].status == LetterStatus.SENT
+
+
+def test_a_letter_awaiting_review_or_withdrawn_cannot_be_printed(
+    client, login, summit_admin, summit_front_desk, waiting
+):
+    """Printing is how a letter is faxed: a draft the clinic wants reviewed must not go out that way."""
+    from audit.models import AccessEvent, AccessKind
+
+    login(summit_front_desk)
+    detail = client.get(reverse("letters:detail", args=[waiting.pk]))
+    printed = client.get(reverse("letters:print", args=[waiting.pk]), follow=True)
+
+    assert not detail.context["may_print"]
+    assert printed.redirect_chain == [(reverse("letters:detail", args=[waiting.pk]), 302)]
+    assert "can be printed once it is approved" in printed.content.decode()
+    assert not AccessEvent.objects.filter(kind=AccessKind.PRINT).exists()
+
+    login(summit_admin)
+    client.post(reverse("letters:withdraw", args=[waiting.pk]))
+    waiting.refresh_from_db()
+    assert waiting.status == LetterStatus.WITHDRAWN
+    withdrawn = client.get(reverse("letters:print", args=[waiting.pk]), follow=True)
+    assert "was withdrawn and is not to be sent" in withdrawn.content.decode()
