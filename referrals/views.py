@@ -408,6 +408,7 @@ def _render_detail(
     form: ReferralEditForm | None = None,
     appointment_form: AppointmentForm | None = None,
     attempt_form: ContactAttemptForm | None = None,
+    plan_form: PlanOfCareForm | None = None,
 ) -> HttpResponse:
     """The referral's page; a form that came back with errors is shown as it was typed."""
     organization = request.organization
@@ -466,9 +467,11 @@ def _render_detail(
                 today=organization_today(organization),
                 rules=rules,
             ),
-            "plan_form": PlanOfCareForm(
-                initial={"certifier": referral.physician_id}, organization=organization
-            ),
+            "plan_form": plan_form
+            or PlanOfCareForm(initial={"certifier": referral.physician_id}, organization=organization),
+            # The certifier the typeahead shows: the one chosen before an error, else the referrer.
+            "plan_certifier": (plan_form.cleaned_data.get("certifier") if plan_form else None)
+            or referral.physician,
         },
     )
 
@@ -629,11 +632,15 @@ def plan_save(request: OrganizationRequest, referral_id: int, plan_id: int | Non
                 fields=services.PlanOfCareFields.from_cleaned_data(form.cleaned_data),
             )
         except ValidationError as error:
-            messages.error(request, " ".join(error.messages))
+            form.add_error(None, error)
         else:
             messages.success(request, "Plan of care saved.")
-    else:
-        messages.error(request, " ".join(str(e) for errors in form.errors.values() for e in errors))
+            return redirect("referrals:detail", referral_id=referral.pk)
+    if plan is None:
+        # A new plan's dates come back as typed, with the errors beside them.
+        return _render_detail(request, _referral_page(request, referral_id), plan_form=form)
+    # A sent or signed date typed on an existing plan's row: one field, said in the message.
+    messages.error(request, " ".join(str(e) for errors in form.errors.values() for e in errors))
     return redirect("referrals:detail", referral_id=referral.pk)
 
 

@@ -148,3 +148,38 @@ def test_recording_sending_and_signature_from_the_referral_page(client, summit, 
     plan.refresh_from_db()
     assert plan.sent_on == plan.signed_on == timezone.localdate()
     assert plans_awaiting_signature(organization=summit, today=timezone.localdate()) == []
+
+
+def test_a_new_plan_refused_comes_back_as_typed_with_the_errors_beside_it(client, summit, member_factory):
+    referral = ReferralFactory(organization=summit, status=Status.EVALUATED)
+    other = PhysicianFactory(organization=summit, last_name="Okafor")
+    client.force_login(member_factory(summit, Role.THERAPIST).user)
+    typed = {"certifier": other.pk, "starts_on": "2026-11-20", "ends_on": "2026-11-02"}
+    typed["sent_on"] = "2026-11-21"
+
+    response = client.post(reverse("referrals:plan_create", args=[referral.pk]), typed)
+
+    assert response.status_code == 200
+    assert not PlanOfCare.objects.exists()
+    page = response.content.decode()
+    assert "The plan was not saved" in page
+    form = response.context["plan_form"]
+    assert form.errors
+    for name in ("starts_on", "ends_on", "sent_on"):
+        assert f'value="{typed[name]}"' in page
+    assert response.context["plan_certifier"] == other
+    assert f'value="{other.pk}"' in page
+
+
+def test_a_new_plan_missing_its_first_day_says_so_beside_the_field(client, summit, member_factory):
+    referral = ReferralFactory(organization=summit, status=Status.EVALUATED)
+    client.force_login(member_factory(summit, Role.THERAPIST).user)
+
+    response = client.post(
+        reverse("referrals:plan_create", args=[referral.pk]),
+        {"certifier": referral.physician_id, "sent_on": "2026-11-21"},
+    )
+
+    assert response.status_code == 200
+    assert response.context["plan_form"].errors["starts_on"]
+    assert 'value="2026-11-21"' in response.content.decode()
