@@ -1,5 +1,6 @@
 from django import forms
 from django.contrib.auth.password_validation import password_validators_help_text_html
+from django.core.exceptions import ValidationError
 from django.utils.functional import cached_property
 
 from config.text import SingleLineField, validate_single_line
@@ -91,8 +92,24 @@ class StaffCreateForm(StyledForm, forms.Form):
     def __init__(self, *args, organization: Organization, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["home_clinic"].queryset = Clinic.objects.for_organization(organization)
-        prefix = staff_username(organization=organization, name="")
-        self.fields["username"].help_text = f"They sign in with it after “{prefix}”, e.g. {prefix}rquinn."
+        self.username_prefix = staff_username(organization=organization, name="")
+        self.fields[
+            "username"
+        ].help_text = (
+            f"They sign in with it after “{self.username_prefix}”, e.g. {self.username_prefix}rquinn."
+        )
+
+    def clean_username(self) -> str:
+        """The name after the prefix, in lower case.
+
+        One typed with the prefix, as the example shows it, gets the prefix
+        once. Sign-in names are matched exactly: in lower case nobody has to
+        remember which letters were capitals.
+        """
+        name = self.cleaned_data["username"].lower().removeprefix(self.username_prefix.lower())
+        if not name:
+            raise ValidationError(f"Type the name that follows “{self.username_prefix}”.")
+        return name
 
 
 class MembershipForm(StyledForm, forms.ModelForm):

@@ -36,6 +36,23 @@ def test_admin_adds_a_staff_member_who_can_sign_in(admin_client, summit, summit_
     assert login.status_code == 302
 
 
+@pytest.mark.parametrize("typed", ["summit.rquinn", "Summit.RQuinn", "RQuinn"])
+def test_a_username_typed_as_the_example_shows_it_gets_the_prefix_once(admin_client, summit, typed):
+    """The help text shows "summit.rquinn": an admin who types all of it must not make summit.summit.rquinn."""
+    response = admin_client.post(reverse("clinics:staff_create"), {**NEW_STAFF, "username": typed})
+
+    assert response.status_code == 302
+    assert Membership.objects.get(
+        organization=summit, user__first_name=NEW_STAFF["first_name"]
+    ).user.username == ("summit.rquinn")
+
+
+def test_a_username_of_the_prefix_alone_is_refused(admin_client):
+    response = admin_client.post(reverse("clinics:staff_create"), {**NEW_STAFF, "username": "summit."})
+
+    assert response.context["form"].errors["username"] == ["Type the name that follows “summit.”."]
+
+
 @pytest.mark.parametrize(
     ("change", "field", "message"),
     [
