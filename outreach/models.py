@@ -231,6 +231,20 @@ class OutreachSettings(models.Model):
     def __str__(self) -> str:
         return f"Outreach settings of {self.organization_id}"
 
+    def clean(self) -> None:
+        """Tier A sources matter most: they are contacted at least as often as tier B, and B as C."""
+        a, b, c = self.cadence_tier_a_days, self.cadence_tier_b_days, self.cadence_tier_c_days
+        if None in (a, b, c) or min(a, b, c) < 1:
+            return  # a missing or impossible value is refused on its own field
+        if a > b:
+            raise ValidationError(
+                {"cadence_tier_a_days": f"Contact tier A at least as often as tier B ({b} days)."}
+            )
+        if b > c:
+            raise ValidationError(
+                {"cadence_tier_b_days": f"Contact tier B at least as often as tier C ({c} days)."}
+            )
+
     def cadence_days_for_tier(self, tier: str) -> int:
         return {"A": self.cadence_tier_a_days, "B": self.cadence_tier_b_days}.get(
             tier, self.cadence_tier_c_days

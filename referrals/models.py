@@ -544,7 +544,10 @@ class ReferralSettings(models.Model):
     # Medicare's rules (Benefit Policy Manual ch. 15 §220.1.3); many commercial
     # plans differ, hence settings.
     poc_signature_days = models.PositiveSmallIntegerField(
-        "plan of care signed within (days of the evaluation)", default=30, validators=[MinValueValidator(1)]
+        "plan of care signed within (days of the first treatment day)",
+        default=30,
+        validators=[MinValueValidator(1)],
+        help_text="The evaluation day counts as the first treatment day.",
     )
     poc_certification_days = models.PositiveSmallIntegerField(
         "a certification lasts at most (days)", default=90, validators=[MinValueValidator(1)]
@@ -573,6 +576,17 @@ class ReferralSettings(models.Model):
 
     def __str__(self) -> str:
         return f"Referral settings of {self.organization_id}"
+
+    def clean(self) -> None:
+        signature, certification = self.poc_signature_days, self.poc_certification_days
+        # A missing or impossible value is refused on its own field.
+        if signature and certification and 0 < certification < signature:
+            raise ValidationError(
+                {
+                    "poc_signature_days": f"A plan must be signed while it is certified: at most "
+                    f"{certification} days, the length of a certification."
+                }
+            )
 
 
 class ReferralExport(ExportJob):

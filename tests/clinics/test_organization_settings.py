@@ -141,6 +141,39 @@ def test_an_error_in_one_section_saves_nothing_and_keeps_everything_typed(
     assert '<h2 class="dropdown-header">Summit Physical Therapy</h2>' in content
 
 
+@pytest.mark.parametrize(
+    ("change", "section", "field", "message"),
+    [
+        (
+            {"outreach-cadence_tier_a_days": 90},
+            "outreach",
+            "cadence_tier_a_days",
+            "Contact tier A at least as often as tier B (21 days).",
+        ),
+        (
+            {"outreach-cadence_tier_c_days": 10},
+            "outreach",
+            "cadence_tier_b_days",
+            "Contact tier B at least as often as tier C (10 days).",
+        ),
+        (
+            {"referrals-poc_signature_days": 500},
+            "referrals",
+            "poc_signature_days",
+            "A plan must be signed while it is certified: at most 60 days, the length of a certification.",
+        ),
+    ],
+)
+def test_settings_that_contradict_each_other_are_refused_beside_the_field(
+    admin_client, summit, change, section, field, message
+):
+    response = admin_client.post(reverse(SETTINGS_URL), {**VALID, **change})
+
+    assert response.status_code == 200
+    assert section_forms(response)[section].errors[field] == [message]
+    assert saved_values(summit) == DEFAULTS
+
+
 def test_a_section_refused_by_its_service_rolls_back_the_sections_saved_before_it(
     registry, admin_client, summit, django_capture_on_commit_callbacks
 ):

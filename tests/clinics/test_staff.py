@@ -38,7 +38,7 @@ def test_admin_adds_a_staff_member_who_can_sign_in(admin_client, summit, summit_
 
 @pytest.mark.parametrize("typed", ["summit.rquinn", "Summit.RQuinn", "RQuinn"])
 def test_a_username_typed_as_the_example_shows_it_gets_the_prefix_once(admin_client, summit, typed):
-    """The help text shows "summit.rquinn": an admin who types all of it must not make summit.summit.rquinn."""
+    """The help text shows "summit.rquinn": typing all of it must not make summit.summit.rquinn."""
     response = admin_client.post(reverse("clinics:staff_create"), {**NEW_STAFF, "username": typed})
 
     assert response.status_code == 302
