@@ -100,15 +100,12 @@ class StaffCreateForm(StyledForm, forms.Form):
         )
 
     def clean_username(self) -> str:
-        """The name after the prefix, in lower case.
-
-        One typed with the prefix, as the example shows it, gets the prefix
-        once. Sign-in names are matched exactly: in lower case nobody has to
-        remember which letters were capitals.
-        """
-        name = self.cleaned_data["username"].lower().removeprefix(self.username_prefix.lower())
+        """The name after the prefix: one typed with the prefix, as the example shows it, gets it once."""
+        typed = self.cleaned_data["username"]
+        prefix = self.username_prefix
+        name = typed[len(prefix) :] if typed.lower().startswith(prefix.lower()) else typed
         if not name:
-            raise ValidationError(f"Type the name that follows “{self.username_prefix}”.")
+            raise ValidationError(f"Type the name that follows “{prefix}”.")
         return name
 
 

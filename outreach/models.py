@@ -231,11 +231,14 @@ class OutreachSettings(models.Model):
     def __str__(self) -> str:
         return f"Outreach settings of {self.organization_id}"
 
-    def clean(self) -> None:
-        """Tier A sources matter most: they are contacted at least as often as tier B, and B as C."""
+    def validate_together(self) -> None:
+        """Tier A sources matter most: they are contacted at least as often as tier B, and B as C.
+
+        Checked when the cadences are saved (not by `clean`), so an
+        organization whose older values break the rule can still save the
+        rest of its settings page.
+        """
         a, b, c = self.cadence_tier_a_days, self.cadence_tier_b_days, self.cadence_tier_c_days
-        if None in (a, b, c) or min(a, b, c) < 1:
-            return  # a missing or impossible value is refused on its own field
         if a > b:
             raise ValidationError(
                 {"cadence_tier_a_days": f"Contact tier A at least as often as tier B ({b} days)."}

@@ -324,6 +324,7 @@ def outreach_settings_update(
     cadences.cadence_tier_b_days = cadence_tier_b_days
     cadences.cadence_tier_c_days = cadence_tier_c_days
     cadences.full_clean(exclude=["organization"])  # the organization it was read for
+    cadences.validate_together()
     cadences.save()
     return cadences
 

@@ -577,10 +577,10 @@ class ReferralSettings(models.Model):
     def __str__(self) -> str:
         return f"Referral settings of {self.organization_id}"
 
-    def clean(self) -> None:
+    def validate_together(self) -> None:
+        """A plan is signed while it is certified; checked when saved, as the outreach cadences are."""
         signature, certification = self.poc_signature_days, self.poc_certification_days
-        # A missing or impossible value is refused on its own field.
-        if signature and certification and 0 < certification < signature:
+        if certification < signature:
             raise ValidationError(
                 {
                     "poc_signature_days": f"A plan must be signed while it is certified: at most "

@@ -1150,6 +1150,7 @@ def referral_settings_update(
     rules.unreachable_after_attempts = unreachable_after_attempts
     rules.patient_details_retention_years = patient_details_retention_years
     rules.full_clean(exclude=["organization"])  # the organization it was read for
+    rules.validate_together()
     rules.save()
     return rules
 

@@ -401,6 +401,24 @@ def _referral_page(request: OrganizationRequest, referral_id: int) -> Referral:
     )
 
 
+def _plan_certifier(referral: Referral, plan_form: PlanOfCareForm | None, *, typed: str) -> dict[str, object]:
+    """The plan form's certifier box: the referrer at first; after an error, what was chosen or typed.
+
+    A name typed but never chosen comes back as typed, with no physician behind
+    it, so pressing Add plan again cannot save someone else as the certifier.
+    """
+    if plan_form is None:
+        referrer = referral.physician
+        return {
+            "plan_certifier_id": referral.physician_id,
+            "plan_certifier_label": referrer.display_name if referrer else "",
+        }
+    chosen = plan_form.cleaned_data.get("certifier")
+    if chosen is None:
+        return {"plan_certifier_id": "", "plan_certifier_label": typed}
+    return {"plan_certifier_id": chosen.pk, "plan_certifier_label": chosen.display_name}
+
+
 def _render_detail(
     request: OrganizationRequest,
     referral: Referral,
@@ -469,9 +487,7 @@ def _render_detail(
             ),
             "plan_form": plan_form
             or PlanOfCareForm(initial={"certifier": referral.physician_id}, organization=organization),
-            # The certifier the typeahead shows: the one chosen before an error, else the referrer.
-            "plan_certifier": (plan_form.cleaned_data.get("certifier") if plan_form else None)
-            or referral.physician,
+            **_plan_certifier(referral, plan_form, typed=request.POST.get("q", "")),
         },
     )
 
@@ -636,10 +652,11 @@ def plan_save(request: OrganizationRequest, referral_id: int, plan_id: int | Non
         else:
             messages.success(request, "Plan of care saved.")
             return redirect("referrals:detail", referral_id=referral.pk)
-    if plan is None:
+    if plan is None and referral.is_open:
         # A new plan's dates come back as typed, with the errors beside them.
         return _render_detail(request, _referral_page(request, referral_id), plan_form=form)
-    # A sent or signed date typed on an existing plan's row: one field, said in the message.
+    # A date typed on an existing plan's row (one field), or a referral closed meanwhile, which
+    # shows no plan form: said in the message.
     messages.error(request, " ".join(str(e) for errors in form.errors.values() for e in errors))
     return redirect("referrals:detail", referral_id=referral.pk)
 

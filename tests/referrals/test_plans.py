@@ -167,7 +167,7 @@ def test_a_new_plan_refused_comes_back_as_typed_with_the_errors_beside_it(client
     assert form.errors
     for name in ("starts_on", "ends_on", "sent_on"):
         assert f'value="{typed[name]}"' in page
-    assert response.context["plan_certifier"] == other
+    assert response.context["plan_certifier_id"] == other.pk
     assert f'value="{other.pk}"' in page
 
 
@@ -183,3 +183,39 @@ def test_a_new_plan_missing_its_first_day_says_so_beside_the_field(client, summi
     assert response.status_code == 200
     assert response.context["plan_form"].errors["starts_on"]
     assert 'value="2026-11-21"' in response.content.decode()
+
+
+def test_a_certifier_typed_but_not_chosen_comes_back_as_typed_not_as_the_referrer(
+    client, summit, member_factory
+):
+    referral = ReferralFactory(organization=summit, status=Status.EVALUATED)
+    client.force_login(member_factory(summit, Role.THERAPIST).user)
+
+    response = client.post(
+        reverse("referrals:plan_create", args=[referral.pk]),
+        {"certifier": "", "q": "Dr. Nobody", "starts_on": "2026-11-20"},
+    )
+
+    assert response.context["plan_form"].errors["certifier"] == [
+        "Choose the physician who certifies the plan."
+    ]
+    assert (response.context["plan_certifier_id"], response.context["plan_certifier_label"]) == (
+        "",
+        "Dr. Nobody",
+    )
+    assert f'name="certifier" value="{referral.physician_id}"' not in response.content.decode()
+
+
+def test_a_plan_for_a_referral_closed_meanwhile_says_why_it_was_not_saved(client, summit, member_factory):
+    referral = ReferralFactory(organization=summit, status=Status.LOST, loss_reason="declined")
+    client.force_login(member_factory(summit, Role.THERAPIST).user)
+
+    response = client.post(
+        reverse("referrals:plan_create", args=[referral.pk]),
+        {"certifier": referral.physician_id, "starts_on": "2026-11-20"},
+        follow=True,
+    )
+
+    assert response.redirect_chain == [(reverse("referrals:detail", args=[referral.pk]), 302)]
+    assert [str(message) for message in response.context["messages"]]
+    assert not PlanOfCare.objects.exists()
