@@ -174,6 +174,20 @@ def test_settings_that_contradict_each_other_are_refused_beside_the_field(
     assert saved_values(summit) == DEFAULTS
 
 
+def test_older_contradictory_values_do_not_block_saving_another_section(admin_client, summit):
+    """Values saved before the rule (tier A less often than B) stay until their own section is changed."""
+    outreach_settings_get(organization=summit)
+    OutreachSettings.objects.filter(organization=summit).update(cadence_tier_a_days=90)
+    data = {**VALID, "outreach-cadence_tier_a_days": 90, "outreach-cadence_tier_b_days": 30}
+    data["outreach-cadence_tier_c_days"] = 60
+
+    response = admin_client.post(reverse(SETTINGS_URL), data)
+
+    assert response.status_code == 302
+    assert saved_values(summit)[0] == "Summit PT Group"
+    assert outreach_settings_get(organization=summit).cadence_tier_a_days == 90
+
+
 def test_a_section_refused_by_its_service_rolls_back_the_sections_saved_before_it(
     registry, admin_client, summit, django_capture_on_commit_callbacks
 ):
