@@ -92,12 +92,8 @@ class StaffCreateForm(StyledForm, forms.Form):
     def __init__(self, *args, organization: Organization, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["home_clinic"].queryset = Clinic.objects.for_organization(organization)
-        self.username_prefix = staff_username(organization=organization, name="")
-        self.fields[
-            "username"
-        ].help_text = (
-            f"They sign in with it after “{self.username_prefix}”, e.g. {self.username_prefix}rquinn."
-        )
+        self.username_prefix = prefix = staff_username(organization=organization, name="")
+        self.fields["username"].help_text = f"They sign in with it after “{prefix}”, e.g. {prefix}rquinn."
 
     def clean_username(self) -> str:
         """The name after the prefix: one typed with the prefix, as the example shows it, gets it once."""
