@@ -17,7 +17,8 @@ from django.urls import reverse
 from accounts.models import User
 from clinics.clock import organization_today
 from clinics.form_pages import StyledForm
-from clinics.models import Clinic, Membership, Organization, Role
+from clinics.models import Clinic, Organization
+from physicians.forms import source_owner_choices
 from physicians.taxonomy import SPECIALTY_CHOICES
 
 from .models import ReferralFact
@@ -116,6 +117,21 @@ class DashboardFilters:
         params.pop("received_until")
         return f"{reverse('referrals:list')}?{urlencode(params)}"
 
+    def touch_list_url(self, period: Period | None = None, /, **narrowing: object) -> str:
+        """The touch list showing exactly the touches behind a figure of this period (or `period`).
+
+        Touches have no clinic, so the clinic filter is not carried: the
+        outreach figures do not narrow by it either.
+        """
+        chosen = self.period if period is None else period
+        params: dict[str, object] = {"since": chosen.start.isoformat(), "until": chosen.end.isoformat()}
+        if self.owner is not None:
+            params["owner"] = self.owner.pk
+        if self.specialty:
+            params["specialty"] = self.specialty
+        params.update(narrowing)
+        return f"{reverse('outreach:touch_list')}?{urlencode(params)}"
+
     def query(self, **overrides: object) -> str:
         """These filters as the dashboards' own query string (to switch dashboards or export)."""
         params: dict[str, Any] = {"start": self.period.start.isoformat(), "end": self.period.end.isoformat()}
@@ -148,12 +164,7 @@ class DashboardFilterForm(StyledForm, forms.Form):
         cast(forms.ModelChoiceField, self.fields["clinic"]).queryset = Clinic.objects.for_organization(
             organization
         )
-        # Whoever can own a source: the organization's liaisons and admins.
-        cast(forms.ModelChoiceField, self.fields["owner"]).queryset = User.objects.filter(
-            pk__in=Membership.objects.filter(
-                organization=organization, role__in=[Role.LIAISON, Role.ADMIN]
-            ).values("user_id")
-        ).order_by("first_name", "last_name")
+        cast(forms.ModelChoiceField, self.fields["owner"]).queryset = source_owner_choices(organization)
 
     def shown_for(self, filters: DashboardFilters) -> "DashboardFilterForm":
         """The form showing the period in force, when it came empty (the default period)."""

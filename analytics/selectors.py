@@ -917,12 +917,11 @@ def outreach(filters: DashboardFilters, *, window: int = LIFT_WINDOW_DAYS) -> Se
     names = _physician_names([row["physician_id"] for row in per_source])
 
     data = SectionData()
-    touches_link = reverse("outreach:touch_list")
     kind_rows = [
         [
             Cell(label),
-            Cell(by_kind[kind][0], f"{touches_link}?kind={kind}"),
-            Cell(by_kind[kind][1]),
+            Cell(by_kind[kind][0], filters.touch_list_url(kind=kind)),
+            Cell(by_kind[kind][1], filters.touch_list_url(previous, kind=kind)),
         ]
         for kind, label in TouchKind.choices
     ]
@@ -942,10 +941,17 @@ def outreach(filters: DashboardFilters, *, window: int = LIFT_WINDOW_DAYS) -> Se
             [
                 [
                     Cell(people.get(row["made_by_id"], "Nobody recorded")),
+                    # The list has no filter for touches nobody is recorded as making.
                     Cell(
-                        row["now"], f"{touches_link}?made_by={row['made_by_id']}" if row["made_by_id"] else ""
+                        row["now"],
+                        filters.touch_list_url(made_by=row["made_by_id"]) if row["made_by_id"] else "",
                     ),
-                    Cell(row["before"]),
+                    Cell(
+                        row["before"],
+                        filters.touch_list_url(previous, made_by=row["made_by_id"])
+                        if row["made_by_id"]
+                        else "",
+                    ),
                 ]
                 for row in by_person
             ],
@@ -957,7 +963,7 @@ def outreach(filters: DashboardFilters, *, window: int = LIFT_WINDOW_DAYS) -> Se
         source_rows.append(
             [
                 Cell(names.get(row["physician_id"], "—")),
-                Cell(row["touches"], f"{touches_link}?physician={row['physician_id']}"),
+                Cell(row["touches"], filters.touch_list_url(physician=row["physician_id"], named_only="on")),
                 Cell(referred, filters.list_url(physician=row["physician_id"])),
                 Cell(_ratio(referred, row["touches"])),
             ]
@@ -987,6 +993,7 @@ def outreach(filters: DashboardFilters, *, window: int = LIFT_WINDOW_DAYS) -> Se
             "Touches",
             sum(now for now, _before in by_kind.values()),
             sum(before for _now, before in by_kind.values()),
+            filters.touch_list_url(),
         ),
         Headline("Referrals received", filters.facts().filter(current.q()).count(), None, filters.list_url()),
     ]

@@ -8,8 +8,9 @@ from accounts.models import User
 from clinics.form_pages import StyledForm
 from clinics.models import Organization
 from config.text import SingleLineField
-from physicians.forms import PHYSICIAN_QUERY_MAX_LENGTH, resolve_typed_physician
+from physicians.forms import PHYSICIAN_QUERY_MAX_LENGTH, resolve_typed_physician, source_owner_choices
 from physicians.models import Affiliation, Gatekeeper, Physician, Practice
+from physicians.taxonomy import SPECIALTY_CHOICES
 
 from .models import OutreachSettings, TouchKind, TouchOutcome
 from .roles import OUTREACH
@@ -183,8 +184,17 @@ class TouchFilterForm(StyledForm, forms.Form):
     )
     # The physician typeahead's text box, resolved as on the touch form when JavaScript is off.
     q = SingleLineField(label="Physician", required=False, max_length=PHYSICIAN_QUERY_MAX_LENGTH)
+    named_only = forms.BooleanField(label="Only touches naming the physician", required=False)
     practice = forms.ModelChoiceField(
         queryset=Practice.objects.none(), required=False, empty_label="Any practice"
+    )
+    since = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    until = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    owner = forms.ModelChoiceField(
+        label="Physician's owner", queryset=User.objects.none(), required=False, empty_label="Any owner"
+    )
+    specialty = forms.ChoiceField(
+        label="Physician's specialty", choices=[("", "Any specialty"), *SPECIALTY_CHOICES], required=False
     )
 
     def __init__(self, *args, organization: Organization, **kwargs):
@@ -194,11 +204,15 @@ class TouchFilterForm(StyledForm, forms.Form):
         self.fields["physician"].queryset = Physician.objects.for_organization(organization)
         self.fields["physician"].error_messages["invalid_choice"] = "Choose a physician from your directory."
         self.fields["practice"].queryset = Practice.objects.for_organization(organization).order_by("name")
+        self.fields["owner"].queryset = source_owner_choices(organization)
 
     def clean(self) -> dict:
         super().clean()
         cleaned = self.cleaned_data
         resolve_typed_physician(self, self.organization)
+        since, until = cleaned.get("since"), cleaned.get("until")
+        if since and until and since > until:
+            self.add_error("until", "Choose a day on or after the first one.")
         return cleaned
 
     def filters(self) -> TouchFilters | None:
@@ -212,7 +226,12 @@ class TouchFilterForm(StyledForm, forms.Form):
             kind=data.get("kind") or "",
             made_by_id=data["made_by"].pk if data.get("made_by") else None,
             physician_id=data["physician"].pk if data.get("physician") else None,
+            physician_named_only=bool(data.get("named_only")),
             practice_id=data["practice"].pk if data.get("practice") else None,
+            since=data.get("since"),
+            until=data.get("until"),
+            owner_id=data["owner"].pk if data.get("owner") else None,
+            specialty=data.get("specialty") or "",
         )
 
 

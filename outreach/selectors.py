@@ -37,7 +37,15 @@ class TouchFilters:
     kind: str = ""
     made_by_id: int | None = None
     physician_id: int | None = None
+    # Only the touches naming the physician, leaving out practice-level ones at their primary practice.
+    physician_named_only: bool = False
     practice_id: int | None = None
+    # The days, in the organization's zone, as the dashboards and liaison activity count them.
+    since: datetime.date | None = None
+    until: datetime.date | None = None
+    # The owner and specialty of the physician touched: touches with only a practice have neither.
+    owner_id: int | None = None
+    specialty: str = ""
 
 
 def _with_parties(queryset: QuerySet[Touch]) -> QuerySet[Touch]:
@@ -75,10 +83,21 @@ def touch_list(*, organization: Organization, filters: TouchFilters) -> QuerySet
         touches = touches.filter(kind=filters.kind)
     if filters.made_by_id:
         touches = touches.filter(made_by_id=filters.made_by_id)
-    if filters.physician_id:
+    if filters.physician_id and filters.physician_named_only:
+        touches = touches.filter(physician_id=filters.physician_id)
+    elif filters.physician_id:
         touches = touches.filter(_physician_scope(organization, filters.physician_id))
     if filters.practice_id:
         touches = touches.filter(_practice_scope(organization, filters.practice_id))
+    zone = organization_zone(organization)
+    if filters.since:
+        touches = touches.filter(occurred_at__gte=local_day_bounds(filters.since, zone)[0])
+    if filters.until:
+        touches = touches.filter(occurred_at__lt=local_day_bounds(filters.until, zone)[1])
+    if filters.owner_id:
+        touches = touches.filter(physician__owner_id=filters.owner_id)
+    if filters.specialty:
+        touches = touches.filter(physician__taxonomy_code=filters.specialty)
     return touches.order_by("-occurred_at", "-pk")
 
 

@@ -58,6 +58,7 @@ def touch_list(request: OrganizationRequest) -> HttpResponse:
         "outreach/touch_list.html",
         {
             "form": form,
+            "filters": filters,
             "page": page,
             "query": query.urlencode(),
             "physician": physician,

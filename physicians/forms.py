@@ -3,7 +3,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 
 from clinics.form_pages import ConfirmsDuplicates, StyledForm
-from clinics.models import Clinic, Organization, Payer, Population
+from clinics.models import Clinic, Membership, Organization, Payer, Population
 from clinics.phones import PhoneFormField, without_extension
 from config.text import SingleLineField
 
@@ -19,6 +19,15 @@ User = get_user_model()
 def staff_choices(organization: Organization, roles: frozenset[str] = DIRECTORY_EDITORS):
     return User.objects.filter(
         memberships__organization=organization, memberships__is_active=True, memberships__role__in=roles
+    ).order_by("first_name", "last_name")
+
+
+def source_owner_choices(organization: Organization):
+    """Whoever can own a source, former staff included: their sources stay theirs until reassigned."""
+    return User.objects.filter(
+        pk__in=Membership.objects.filter(organization=organization, role__in=DIRECTORY_EDITORS).values(
+            "user_id"
+        )
     ).order_by("first_name", "last_name")
 
 

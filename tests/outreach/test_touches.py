@@ -234,6 +234,82 @@ def test_touch_list_filters_by_kind_person_physician_and_practice(liaison_client
     assert listed(practice=practice.pk) == [lunch, call]
 
 
+def test_touch_list_filters_by_the_organizations_days_and_the_physicians_owner_and_specialty(
+    liaison_client, liaison, summit
+):
+    summit.timezone = "America/Denver"
+    summit.save()
+    affiliation = AffiliationFactory(
+        organization=summit,
+        physician__owner=liaison.user,
+        physician__taxonomy_code="207X00000X",
+    )
+    physician, practice = affiliation.physician, affiliation.practice
+    utc = datetime.UTC
+    # 05:00 UTC on June 30 is still June 29 in Denver.
+    late_evening = TouchFactory(
+        organization=summit, physician=physician, occurred_at=datetime.datetime(2026, 6, 30, 5, tzinfo=utc)
+    )
+    morning = TouchFactory(
+        organization=summit, physician=physician, occurred_at=datetime.datetime(2026, 6, 30, 15, tzinfo=utc)
+    )
+    lunch = TouchFactory(
+        organization=summit,
+        physician=None,
+        practice=practice,
+        kind=TouchKind.LUNCH,
+        occurred_at=datetime.datetime(2026, 6, 29, 18, tzinfo=utc),
+    )
+    family = TouchFactory(
+        organization=summit,
+        physician__taxonomy_code="207Q00000X",
+        occurred_at=datetime.datetime(2026, 6, 29, 16, tzinfo=utc),
+    )
+    url = reverse("outreach:touch_list")
+
+    def listed(**params):
+        response = liaison_client.get(url, params)
+        assert not response.context["form"].errors
+        return list(response.context["page"])
+
+    assert listed(since="2026-06-29", until="2026-06-29") == [late_evening, lunch, family]
+    assert listed(since="2026-06-30") == [morning]
+    assert listed(until="2026-06-29") == [late_evening, lunch, family]
+    # Owner and specialty are the physician's: a touch with only a practice has neither.
+    assert listed(owner=liaison.user.pk) == [morning, late_evening]
+    assert listed(specialty="207Q00000X") == [family]
+    # Only the touches naming the physician: the lunch at their primary practice is left out.
+    assert listed(physician=physician.pk) == [morning, late_evening, lunch]
+    assert listed(physician=physician.pk, named_only="on") == [morning, late_evening]
+    page = liaison_client.get(url, {"since": "2026-06-29", "owner": liaison.user.pk}).content.decode()
+    assert "Touches from Jun 29, 2026 (the organization's days, America/Denver)." in page
+    assert "Touches with a physician only" in page
+    assert "Show all" in page
+
+
+@pytest.mark.parametrize(
+    ("params", "error"),
+    [
+        ({"since": "2026-06-30", "until": "2026-06-01"}, "To: Choose a day on or after the first one."),
+        ({"since": "June 31st"}, "From: Enter a valid date."),
+        ({"owner": "front desk"}, "Physician&#x27;s owner: Select a valid choice."),
+        ({"specialty": "nonsense"}, "Physician&#x27;s specialty: Select a valid choice."),
+    ],
+)
+def test_touch_list_refuses_bad_days_owners_and_specialties_in_words(
+    liaison_client, summit, summit_front_desk, params, error
+):
+    TouchFactory(organization=summit)
+    if params.get("owner"):
+        params = {"owner": summit_front_desk.user.pk}  # front desk owns no sources
+
+    response = liaison_client.get(reverse("outreach:touch_list"), params)
+
+    assert response.status_code == 200
+    assert list(response.context["page"]) == []
+    assert error in response.content.decode()
+
+
 def test_touch_list_shows_only_the_organizations_touches(liaison_client, harbor):
     TouchFactory(organization=harbor)
 
