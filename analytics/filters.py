@@ -20,6 +20,7 @@ from clinics.form_pages import StyledForm
 from clinics.models import Clinic, Organization
 from physicians.forms import source_owner_choices
 from physicians.taxonomy import SPECIALTY_CHOICES
+from referrals.selectors import MISSING_CHOICES
 
 from .models import ReferralFact
 
@@ -100,16 +101,19 @@ class DashboardFilters:
     def list_url(self, period: Period | None = None, /, **narrowing: object) -> str:
         """The referral list showing exactly the referrals behind a figure of this period (or `period`).
 
-        "" when a narrowing is empty (no payer recorded, no specialty): the
-        list has no filter for what is missing, so such a figure links nowhere
-        rather than to a list that would not reproduce it.
+        An empty specialty or payer ("No payer recorded") is the list's filter
+        for what is missing; "" for any other empty narrowing, or two of them:
+        the list has no filter for those, so such a figure links nowhere rather
+        than to a list that would not reproduce it.
         """
+        narrowing = _missing_as_filter(narrowing)
         if any(value in (None, "") for value in narrowing.values()):
             return ""
         return f"{reverse('referrals:list')}?{urlencode(self.list_params(period, **narrowing))}"
 
     def current_list_url(self, **narrowing: object) -> str:
         """The referral list for a figure of the state now (open referrals), whenever received."""
+        narrowing = _missing_as_filter(narrowing)
         if any(value in (None, "") for value in narrowing.values()):
             return ""
         params = self.list_params(**narrowing)
@@ -143,6 +147,14 @@ class DashboardFilters:
             params["specialty"] = self.specialty
         params.update(overrides)
         return urlencode({name: value for name, value in params.items() if value not in (None, "")})
+
+
+def _missing_as_filter(narrowing: dict[str, object]) -> dict[str, object]:
+    """An empty specialty or payer as the referral list's `missing` filter, when it is the only one empty."""
+    empty = [name for name, value in narrowing.items() if value in (None, "")]
+    if len(empty) != 1 or empty[0] not in dict(MISSING_CHOICES):
+        return narrowing
+    return {**{name: value for name, value in narrowing.items() if name != empty[0]}, "missing": empty[0]}
 
 
 class DashboardFilterForm(StyledForm, forms.Form):

@@ -34,7 +34,7 @@ from .models import (
     SourceType,
     Status,
 )
-from .selectors import APPOINTMENT_PASSED
+from .selectors import APPOINTMENT_PASSED, MISSING_CHOICES
 from .services import (
     PLAN_FIELDS,
     REFERRAL_FIELDS,
@@ -578,6 +578,13 @@ class ReferralFilterForm(StyledForm, forms.Form):
     )
     owner = forms.ModelChoiceField(
         label="Source owner", queryset=User.objects.none(), required=False, widget=forms.HiddenInput
+    )
+    # A figure of the referrals with no specialty or no payer (analytics' "No payer recorded").
+    missing = forms.ChoiceField(
+        label="Not recorded",
+        choices=[("", "Any"), *MISSING_CHOICES],
+        required=False,
+        widget=forms.HiddenInput,
     )
     loss_reason = forms.ChoiceField(
         label="Lost because",

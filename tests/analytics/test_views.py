@@ -11,7 +11,7 @@ from django.urls import reverse
 from analytics import selectors
 from analytics.rollups import rollups_rebuild
 from analytics.sections import dashboard_sections
-from referrals.models import Status
+from referrals.models import Referral, Status
 
 from ..factories import ClinicFactory, PhysicianFactory, ReferralFactory, TouchFactory
 from .conftest import NOW, PERIOD
@@ -97,6 +97,27 @@ def test_the_drill_down_names_its_filters_in_words(world, admin_client):
 
     assert "Funnel: Lost after scheduling, before the evaluation" in listed
     assert "Received on or after: Jun 1, 2026" in listed
+
+
+def test_referrals_with_no_payer_or_specialty_recorded_lead_to_those_referrals(world, admin_client):
+    # A referral whose physician had no specialty on record when it came in.
+    Referral.objects.filter(pk=world.referrals["R4"].pk).update(referring_taxonomy_code="")
+    rollups_rebuild(organization=world.organization)
+    payers = page(admin_client, "revenue").context["data"].table("revenue_payers")
+    specialties = page(admin_client, "sources").context["data"].table("specialties")
+    no_payer = next(row for row in payers.rows if row[0].text == "No payer recorded")[1]
+    no_specialty = next(row for row in specialties.rows if row[0].text == "No specialty")[1]
+
+    unpaid = admin_client.get(no_payer.link)
+    unknown = admin_client.get(no_specialty.link)
+
+    assert {referral.number for referral in unpaid.context["page"]} == {
+        world.referrals[name].number for name in ("R3", "R5")
+    }
+    assert no_payer.value == 2
+    assert "Not recorded: payer" in unpaid.content.decode()
+    assert [referral.pk for referral in unknown.context["page"]] == [world.referrals["R4"].pk]
+    assert no_specialty.value == 1
 
 
 def test_previous_period_links_reproduce_the_previous_figures(world, admin_client):
