@@ -9,7 +9,13 @@ from config.text import SingleLineField
 
 from .models import Gatekeeper, Physician, Practice, Stage, Tier
 from .roles import DIRECTORY_EDITORS
-from .selectors import PHYSICIAN_SORTS, PhysicianFilters, physician_answers_to, physicians_named
+from .selectors import (
+    PHYSICIAN_SORTS,
+    PhysicianFilters,
+    physician_answers_to,
+    physicians_named,
+    physicians_resembling,
+)
 from .services import GATEKEEPER_FIELDS, PHYSICIAN_FIELDS, PRACTICE_FIELDS, PhysicianFields
 from .taxonomy import SPECIALTY_CHOICES
 
@@ -32,6 +38,8 @@ def source_owner_choices(organization: Organization):
 
 
 PHYSICIAN_QUERY_MAX_LENGTH = 200
+# The physicians a name that is not a full name may have meant, offered in its error.
+SUGGESTED_MAX = 3
 
 
 def resolve_typed_physician(form: forms.BaseForm, organization: Organization) -> None:
@@ -60,11 +68,22 @@ def resolve_typed_physician(form: forms.BaseForm, organization: Organization) ->
         form.add_error(
             "physician", f"{len(matches)} physicians are called “{query}”: type the NPI of the one you mean."
         )
+    elif resembling := physicians_resembling(organization=organization, query=query, limit=SUGGESTED_MAX):
+        names = " or ".join(_named_with_npi(physician) for physician in resembling)
+        form.add_error(
+            "physician",
+            f"No physician in your directory is called “{query}”. Did you mean {names}? "
+            "Choose from the suggestions, or type the full name or the NPI.",
+        )
     else:
         form.add_error(
             "physician",
             f"No physician in your directory is called “{query}”: type their full name or their NPI.",
         )
+
+
+def _named_with_npi(physician: Physician) -> str:
+    return f"{physician.display_name} (NPI {physician.npi})" if physician.npi else physician.display_name
 
 
 class PhysicianForm(ConfirmsDuplicates, forms.ModelForm):

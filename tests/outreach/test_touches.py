@@ -659,6 +659,10 @@ def test_a_physician_chosen_in_the_typeahead_is_kept_when_names_are_shared(liais
         ("John Smith", "2 physicians are called “John Smith”: type the NPI of the one you mean."),
         ("Nobody Atall", "No physician in your directory is called “Nobody Atall”"),
         ("Foreign Doctor", "No physician in your directory is called “Foreign Doctor”"),
+        # A surname alone suggests who it may mean, and picks nobody: a namesake may be new.
+        ("Smith", "No physician in your directory is called “Smith”. Did you mean John Smith"),
+        # Another organization's physicians are never suggested.
+        ("Doctor", "No physician in your directory is called “Doctor”: type their full name or their NPI."),
     ],
 )
 def test_a_typed_name_that_names_no_one_or_several_is_an_error(

@@ -95,11 +95,14 @@ def test_an_npi_typed_without_choosing_is_resolved(desk, quills):
     assert Referral.objects.get().physician == ben
 
 
-def test_a_name_that_fits_nobody_is_explained_and_nothing_is_lost(desk, quills):
+def test_a_name_that_fits_nobody_is_explained_with_who_it_may_mean_and_nothing_is_lost(desk, quills):
     response = desk.post(reverse("referrals:intake"), typed(desk))
 
     assert response.status_code == 200
-    assert "No physician in your directory is called “Quill”" in response.content.decode()
+    page = response.content.decode()
+    ada, ben = quills
+    assert "No physician in your directory is called “Quill”. Did you mean" in page
+    assert f"{ada.display_name} (NPI {ada.npi}) or {ben.display_name} (NPI {ben.npi})" in page
     assert response.context["form"]["patient_last_name"].value() == "Zebrowski"
     assert not Referral.objects.exists()
 
