@@ -115,6 +115,13 @@ SMALL_BUTTONS_SCRIPT = """(smallest) => [...document.querySelectorAll(".btn")]
   .filter(([height]) => height && height < smallest - 0.5)
   .map(([height, label]) => `"${label}" ${Math.round(height)} px`)"""
 
+# Buttons a scrolling table holds beyond the phone's right edge: there, nobody knows to scroll for them.
+HIDDEN_BUTTONS_SCRIPT = """() => [...document.querySelectorAll(".table-responsive .btn")]
+  .filter((button) => button.offsetParent !== null && button.getBoundingClientRect().width > 1)
+  .filter((button) => button.getBoundingClientRect().right > window.innerWidth + 0.5)
+  .map((button) => `"${(button.innerText || "").trim().slice(0, 40)}"`)"""
+
+
 
 @dataclass(frozen=True)
 class Samples:
@@ -277,6 +284,7 @@ def test_no_page_scrolls_sideways_on_a_phone(browser, live_server, demo, setting
 
     overflowing: list[str] = []
     small_buttons: list[str] = []
+    hidden_buttons: list[str] = []
     visited = 0
     for role, pages in visits.items():
         context = browser.new_context(viewport=PHONE)
@@ -293,6 +301,8 @@ def test_no_page_scrolls_sideways_on_a_phone(browser, live_server, demo, setting
                 )
             if buttons := page.evaluate(SMALL_BUTTONS_SCRIPT, SMALLEST_TOUCH_TARGET):
                 small_buttons.append(f"{name} ({url}) as {who}: {', '.join(buttons)}")
+            if buttons := page.evaluate(HIDDEN_BUTTONS_SCRIPT):
+                hidden_buttons.append(f"{name} ({url}) as {who}: {', '.join(buttons)}")
         context.close()
 
     print(f"{visited} pages at {PHONE['width']} px in {time.monotonic() - started:.1f} s")
@@ -300,6 +310,7 @@ def test_no_page_scrolls_sideways_on_a_phone(browser, live_server, demo, setting
     assert walked >= {"login", "physicians:detail", "outreach:touch_list", "outreach:touch_create"}
     assert not overflowing, "Pages wider than a 390 px phone:\n" + "\n".join(overflowing)
     assert not small_buttons, "Buttons under 44 px tall on a phone:\n" + "\n".join(small_buttons)
+    assert not hidden_buttons, "Buttons beyond a phone's right edge:\n" + "\n".join(hidden_buttons)
 
 
 @pytest.fixture
