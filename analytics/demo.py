@@ -11,10 +11,10 @@ the demo and each made once (a second seeding finds it and adds nothing):
    lift for lunches is clearly above zero. (Chosen after the fact, as a
    liaison's instinct would be: the page's caveat says why such a lift
    proves less than it seems.)
-2. **A source worth more than its count.** The physician ranked third by
+2. **A source worth more than its count.** A physician behind the leaders by
    referrals in the last 90 days sends patients whose care runs longer (more
-   visits, paid), so on the Revenue page they lead by money collected while
-   others lead by count.
+   visits on weekdays without one, before their discharge, paid), so on the
+   Revenue page they lead by money collected while others lead by count.
 
 The referral, billing, outcomes and letters demos write through the bulk
 paths, whose hooks keep the facts in step; the outreach demo (and this one) writes touches
@@ -23,21 +23,22 @@ straight into the table, so their day counts are rebuilt last.
 
 import math
 from collections import Counter
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from itertools import zip_longest
 
 from django.db import transaction
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
-from billing.models import Payment, PaymentKind
+from billing.models import Payment, PaymentKind, Visit
 from billing.services import PaymentFields, VisitFields, billing_rows_create_bulk
-from clinics.clock import organization_today, organization_zone
+from clinics.clock import local_date, organization_today, organization_zone
 from clinics.models import Membership, Organization, Role
 from outreach.flags import flags_update
 from outreach.models import Touch, TouchKind, TouchOutcome
 from physicians.models import Physician, Stage
-from referrals.models import Referral
+from referrals.models import Referral, Status, StatusChange
 from referrals.selectors import evaluated_ever
 
 from .rollups import touch_days_rebuild
@@ -52,7 +53,10 @@ VISIT_BILLED = Decimal("165.00")
 # Within what the demo pays per visit elsewhere ($100–110 collected, $150–180 billed).
 VISIT_PAID = Decimal("108.00")
 # Ahead of the physician leading by money, by this share, once the extra care is paid.
-LEAD = Decimal("1.15")
+LEAD = Decimal("1.05")
+# The sources ranked second to fifth by count are the candidates for the longer care.
+CANDIDATES = 5
+PAYMENT_DAYS = 21
 
 
 def seed(stdout=None) -> None:
@@ -118,7 +122,47 @@ def _lunches_before_a_rise(organization: Organization) -> None:
     flags_update(organization=organization, physician_ids=[physician.pk for physician in physicians])
 
 
+def _free_care_days(
+    organization: Organization, referrals: list[Referral], *, last_day: date
+) -> list[tuple[Referral, date]]:
+    """Weekdays each referral's patient could have come in once more: two queries.
+
+    From the day after the first appointment until the discharge (or
+    `last_day`), leaving out weekends and the days with a visit already: at
+    most one visit a day, and none after the patient was discharged. The
+    referrals take turns, so the longer care is spread over all of them.
+    """
+    zone = organization_zone(organization)
+    discharged = {
+        change.referral_id: local_date(change.changed_at, zone)
+        for change in StatusChange.objects.for_organization(organization).filter(
+            referral__in=referrals, to_status=Status.DISCHARGED
+        )
+    }
+    booked = set(
+        Visit.objects.for_organization(organization)
+        .filter(referral__in=referrals)
+        .values_list("referral_id", "service_date")
+    )
+    free: list[list[tuple[Referral, date]]] = []
+    for referral in referrals:
+        assert referral.first_appointment_at is not None  # the caller's filter; narrows the type
+        first = local_date(referral.first_appointment_at, zone) + timedelta(days=1)
+        end = min(discharged.get(referral.pk, last_day), last_day)
+        days = (first + timedelta(days=n) for n in range((end - first).days + 1))
+        free.append(
+            [(referral, day) for day in days if day.weekday() < 5 and (referral.pk, day) not in booked]
+        )
+    return [pair for turn in zip_longest(*free) for pair in turn if pair is not None]
+
+
 def _a_source_worth_more_than_its_count(organization: Organization) -> None:
+    """Longer, paid care for the patients of a source behind the leaders by count, until it leads by money.
+
+    The source is the first of those ranked second to fifth whose patients'
+    care can take the visits: weekdays without a visit, before their
+    discharge and early enough to be paid by today.
+    """
     if Payment.objects.for_organization(organization).filter(reference=LONGER_CARE_REFERENCE).exists():
         return
     today = organization_today(organization)
@@ -128,33 +172,32 @@ def _a_source_worth_more_than_its_count(organization: Organization) -> None:
         .filter(received_at__gte=since, physician__isnull=False)
         .values("physician_id")
         .annotate(referrals=Count("pk"), collected=Sum("collected_amount"))
-        .order_by("-referrals", "physician_id")[:3]
+        .order_by("-referrals", "physician_id")[:CANDIDATES]
     )
-    if len(ranked) < 3:
+    if len(ranked) < 2:
         return
-    target = ranked[2]["physician_id"]
     leader = max(row["collected"] or Decimal(0) for row in ranked)
-    needed = leader * LEAD - (ranked[2]["collected"] or Decimal(0))
-    # Care that was paid: visits at least five weeks ago, after the evaluation.
-    last_paid_visit = today - timedelta(days=35)
-    treated = list(
-        Referral.objects.for_organization(organization)
-        .filter(evaluated_ever(), physician_id=target, received_at__gte=since)
-        .exclude(first_appointment_at__isnull=True)
-        .filter(first_appointment_at__date__lt=last_paid_visit)
-        .select_related("clinic", "payer")
-        .order_by("received_at", "pk")
-    )
-    if not treated or needed <= 0:
-        return
-    extra = math.ceil(needed / VISIT_PAID)
+    # Care that was paid: the payer pays four weeks after the visit.
+    last_paid_visit = today - timedelta(days=PAYMENT_DAYS)
+    chosen: list[tuple[Referral, date]] = []
+    for candidate in ranked[1:]:
+        if candidate["referrals"] == ranked[0]["referrals"]:
+            continue  # as many referrals as the leader by count: leading by money would say nothing
+        needed = math.ceil((leader * LEAD - (candidate["collected"] or Decimal(0))) / VISIT_PAID)
+        treated = list(
+            Referral.objects.for_organization(organization)
+            .filter(evaluated_ever(), physician_id=candidate["physician_id"], received_at__gte=since)
+            .filter(first_appointment_at__isnull=False, first_appointment_at__date__lt=last_paid_visit)
+            .select_related("clinic", "payer")
+            .order_by("received_at", "pk")
+        )
+        free = _free_care_days(organization, treated, last_day=last_paid_visit)
+        if 0 < needed <= len(free):
+            chosen = free[:needed]
+            break
     visits: list[tuple[Referral, VisitFields]] = []
     payments: list[tuple[Referral, PaymentFields]] = []
-    for number in range(extra):
-        referral = treated[number % len(treated)]
-        assert referral.first_appointment_at is not None  # excluded above; narrows the type
-        first = referral.first_appointment_at.date() + timedelta(days=2)
-        day = min(first + timedelta(days=3 * (number // len(treated))), last_paid_visit)
+    for referral, day in chosen:
         visits.append(
             (
                 referral,
@@ -171,7 +214,7 @@ def _a_source_worth_more_than_its_count(organization: Organization) -> None:
             (
                 referral,
                 PaymentFields(
-                    paid_on=day + timedelta(days=28),
+                    paid_on=day + timedelta(days=PAYMENT_DAYS),
                     amount=VISIT_PAID,
                     kind=PaymentKind.PAYER,
                     payer=referral.payer,

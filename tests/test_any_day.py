@@ -20,11 +20,15 @@ import time_machine
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.db import transaction
-from django.db.models import F, Max, Q
+from django.db.models import Count, Exists, F, Max, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
 from icalendar import Calendar
 
+from analytics import selectors as analytics
+from analytics.demo import LONGER_CARE_REFERENCE
+from analytics.filters import DashboardFilterForm
+from billing.models import Payment, Visit
 from clinics.clock import organization_today, person_today
 from clinics.models import Membership, Organization
 from outreach.flags import FlagChanges, flags_update
@@ -211,3 +215,32 @@ def test_sources_have_lapsed_and_declined_and_the_daily_job_agrees(organizations
     page = client.get(reverse("outreach:attention")).content.decode()
     assert "Contact lapsed" in page
     assert "Referrals declining" in page
+
+
+def test_the_dashboards_tell_the_demos_two_stories(organizations):
+    """A source leading by money that does not lead by count, and a lift clear of zero, on any day."""
+    for organization in organizations:
+        filters = DashboardFilterForm(organization=organization).dashboard_filters()
+        by_money = analytics.revenue(filters).table("revenue_physicians")
+        rank = by_money.columns.index("Rank by referrals")
+        lifts = analytics.outreach(filters).table("lift_by_kind")
+        lift = lifts.columns.index("Lift")
+
+        assert by_money.rows[0][rank].value > 1, organization
+        assert any(row[lift].value and row[lift].value > 0 for row in lifts.rows), organization
+
+
+def test_the_longer_care_is_one_visit_a_day_before_discharge_and_paid_by_today(organizations):
+    for organization in organizations:
+        extra = Payment.objects.filter(organization=organization, reference=LONGER_CARE_REFERENCE)
+        care = Visit.objects.filter(organization=organization)
+        discharged = StatusChange.objects.filter(
+            referral=OuterRef("referral"),
+            to_status=Status.DISCHARGED,
+            changed_at__date__lt=OuterRef("service_date"),
+        )
+
+        assert extra.exists(), organization
+        assert not extra.filter(paid_on__gt=organization_today(organization)).exists()
+        assert not care.values("referral", "service_date").annotate(n=Count("pk")).filter(n__gt=1).exists()
+        assert not care.filter(Exists(discharged)).exists(), organization
