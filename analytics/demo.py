@@ -29,11 +29,10 @@ from itertools import zip_longest
 
 from django.db import transaction
 from django.db.models import Count, Q, Sum
-from django.utils import timezone
 
 from billing.models import Payment, PaymentKind, Visit
 from billing.services import PaymentFields, VisitFields, billing_rows_create_bulk
-from clinics.clock import local_date, organization_today, organization_zone
+from clinics.clock import local_date, local_day_bounds, organization_today, organization_zone
 from clinics.models import Membership, Organization, Role
 from outreach.flags import flags_update
 from outreach.models import Touch, TouchKind, TouchOutcome
@@ -166,7 +165,8 @@ def _a_source_worth_more_than_its_count(organization: Organization) -> None:
     if Payment.objects.for_organization(organization).filter(reference=LONGER_CARE_REFERENCE).exists():
         return
     today = organization_today(organization)
-    since = timezone.now() - timedelta(days=89)
+    # The Revenue page's default period: the last 90 days of the organization's.
+    since = local_day_bounds(today - timedelta(days=89), organization_zone(organization))[0]
     ranked = list(
         Referral.objects.for_organization(organization)
         .filter(received_at__gte=since, physician__isnull=False)
@@ -177,7 +177,7 @@ def _a_source_worth_more_than_its_count(organization: Organization) -> None:
     if len(ranked) < 2:
         return
     leader = max(row["collected"] or Decimal(0) for row in ranked)
-    # Care that was paid: the payer pays four weeks after the visit.
+    # Care that was paid: the payer pays three weeks after the visit.
     last_paid_visit = today - timedelta(days=PAYMENT_DAYS)
     chosen: list[tuple[Referral, date]] = []
     for candidate in ranked[1:]:
@@ -187,6 +187,7 @@ def _a_source_worth_more_than_its_count(organization: Organization) -> None:
         treated = list(
             Referral.objects.for_organization(organization)
             .filter(evaluated_ever(), physician_id=candidate["physician_id"], received_at__gte=since)
+            .exclude(status=Status.LOST)  # care that stopped has no more visits to give
             .filter(first_appointment_at__isnull=False, first_appointment_at__date__lt=last_paid_visit)
             .select_related("clinic", "payer")
             .order_by("received_at", "pk")

@@ -18,7 +18,8 @@ from accounts.models import User
 from clinics.clock import organization_today
 from clinics.form_pages import StyledForm
 from clinics.models import Clinic, Organization
-from physicians.forms import source_owner_choices
+from config.days import DayField
+from physicians.forms import staff_choices
 from physicians.taxonomy import SPECIALTY_CHOICES
 from referrals.selectors import MISSING_CHOICES
 
@@ -160,8 +161,8 @@ def _missing_as_filter(narrowing: dict[str, object]) -> dict[str, object]:
 class DashboardFilterForm(StyledForm, forms.Form):
     compact = True
 
-    start = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    start = DayField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    end = DayField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
     clinic = forms.ModelChoiceField(queryset=Clinic.objects.none(), required=False, empty_label="All clinics")
     owner = forms.ModelChoiceField(
         label="Source owner", queryset=User.objects.none(), required=False, empty_label="Everyone's sources"
@@ -176,7 +177,9 @@ class DashboardFilterForm(StyledForm, forms.Form):
         cast(forms.ModelChoiceField, self.fields["clinic"]).queryset = Clinic.objects.for_organization(
             organization
         )
-        cast(forms.ModelChoiceField, self.fields["owner"]).queryset = source_owner_choices(organization)
+        cast(forms.ModelChoiceField, self.fields["owner"]).queryset = staff_choices(
+            organization, former_staff=True
+        )
 
     def shown_for(self, filters: DashboardFilters) -> "DashboardFilterForm":
         """The form showing the period in force, when it came empty (the default period)."""

@@ -842,7 +842,7 @@ def _payer_mix(
             cells.append(
                 Cell(
                     _share(n, whole),
-                    filters.list_url(physician=physician_id, payer=payer_id) if payer_id else "",
+                    filters.list_url(physician=physician_id, payer=payer_id),
                     shown=_percent(_share(n, whole)),
                 )
             )

@@ -7,6 +7,7 @@ from django.utils import timezone
 from accounts.models import User
 from clinics.form_pages import StyledForm
 from clinics.models import Membership, Organization
+from config.days import DayField
 from config.text import SingleLineField
 
 from .models import AccessKind, AuditSettings
@@ -34,10 +35,8 @@ class AccessSearchForm(StyledForm, forms.Form):
         label="Person", queryset=User.objects.none(), required=False, empty_label="Anyone"
     )
     kind = forms.ChoiceField(label="Kind", choices=[("", "Any kind"), *AccessKind.choices], required=False)
-    since = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    until = forms.DateField(
-        label="To (inclusive)", required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
+    since = DayField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    until = DayField(label="To (inclusive)", required=False, widget=forms.DateInput(attrs={"type": "date"}))
 
     def __init__(self, *args, organization: Organization, **kwargs):
         super().__init__(*args, **kwargs)

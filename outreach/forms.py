@@ -7,8 +7,9 @@ from django.utils import timezone
 from accounts.models import User
 from clinics.form_pages import StyledForm
 from clinics.models import Organization
+from config.days import DayField
 from config.text import SingleLineField
-from physicians.forms import PHYSICIAN_QUERY_MAX_LENGTH, resolve_typed_physician, source_owner_choices
+from physicians.forms import PHYSICIAN_QUERY_MAX_LENGTH, resolve_typed_physician, staff_choices
 from physicians.models import Affiliation, Gatekeeper, Physician, Practice
 from physicians.taxonomy import SPECIALTY_CHOICES
 
@@ -188,8 +189,8 @@ class TouchFilterForm(StyledForm, forms.Form):
     practice = forms.ModelChoiceField(
         queryset=Practice.objects.none(), required=False, empty_label="Any practice"
     )
-    since = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    until = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    since = DayField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    until = DayField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
     owner = forms.ModelChoiceField(
         label="Physician's owner", queryset=User.objects.none(), required=False, empty_label="Any owner"
     )
@@ -204,7 +205,7 @@ class TouchFilterForm(StyledForm, forms.Form):
         self.fields["physician"].queryset = Physician.objects.for_organization(organization)
         self.fields["physician"].error_messages["invalid_choice"] = "Choose a physician from your directory."
         self.fields["practice"].queryset = Practice.objects.for_organization(organization).order_by("name")
-        self.fields["owner"].queryset = source_owner_choices(organization)
+        self.fields["owner"].queryset = staff_choices(organization, former_staff=True)
 
     def clean(self) -> dict:
         super().clean()

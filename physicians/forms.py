@@ -1,9 +1,10 @@
 from crispy_forms.layout import Column, Field, Fieldset, Layout, Row
 from django import forms
-from django.contrib.auth import get_user_model
+from django.db.models import Q, QuerySet
 
+from accounts.models import User
 from clinics.form_pages import ConfirmsDuplicates, StyledForm
-from clinics.models import Clinic, Membership, Organization, Payer, Population
+from clinics.models import Clinic, Organization, Payer, Population
 from clinics.phones import PhoneFormField, without_extension
 from config.text import SingleLineField
 
@@ -13,28 +14,26 @@ from .selectors import (
     PHYSICIAN_SORTS,
     PhysicianFilters,
     physician_answers_to,
+    physician_search,
     physicians_named,
-    physicians_resembling,
 )
 from .services import GATEKEEPER_FIELDS, PHYSICIAN_FIELDS, PRACTICE_FIELDS, PhysicianFields
 from .taxonomy import SPECIALTY_CHOICES
 
-User = get_user_model()
 
+def staff_choices(
+    organization: Organization, roles: frozenset[str] = DIRECTORY_EDITORS, *, former_staff: bool = False
+) -> QuerySet[User]:
+    """The organization's people in `roles`; with `former_staff`, deactivated ones too.
 
-def staff_choices(organization: Organization, roles: frozenset[str] = DIRECTORY_EDITORS):
-    return User.objects.filter(
-        memberships__organization=organization, memberships__is_active=True, memberships__role__in=roles
-    ).order_by("first_name", "last_name")
-
-
-def source_owner_choices(organization: Organization):
-    """Whoever can own a source, former staff included: their sources stay theirs until reassigned."""
-    return User.objects.filter(
-        pk__in=Membership.objects.filter(organization=organization, role__in=DIRECTORY_EDITORS).values(
-            "user_id"
-        )
-    ).order_by("first_name", "last_name")
+    A source owner who left still owns their sources until someone reassigns
+    them, so the filters by owner offer them. One filter() call, so the
+    conditions hold for the same membership (a user has one per organization).
+    """
+    conditions = Q(memberships__organization=organization, memberships__role__in=roles)
+    if not former_staff:
+        conditions &= Q(memberships__is_active=True)
+    return User.objects.filter(conditions).order_by("first_name", "last_name")
 
 
 PHYSICIAN_QUERY_MAX_LENGTH = 200
@@ -68,8 +67,9 @@ def resolve_typed_physician(form: forms.BaseForm, organization: Organization) ->
         form.add_error(
             "physician", f"{len(matches)} physicians are called “{query}”: type the NPI of the one you mean."
         )
-    elif resembling := physicians_resembling(organization=organization, query=query, limit=SUGGESTED_MAX):
-        names = " or ".join(_named_with_npi(physician) for physician in resembling)
+    # What the typeahead would have offered, had Enter waited for it (or had JavaScript run).
+    elif suggested := physician_search(organization=organization, query=query, limit=SUGGESTED_MAX):
+        names = " or ".join(_named_with_npi(physician) for physician in suggested)
         form.add_error(
             "physician",
             f"No physician in your directory is called “{query}”. Did you mean {names}? "

@@ -302,19 +302,6 @@ def physicians_named(*, organization: Organization, query: str) -> list[Physicia
     return [physician for physician in candidates if physician_answers_to(physician, query)]
 
 
-def physicians_resembling(*, organization: Organization, query: str, limit: int) -> list[Physician]:
-    """Up to `limit` physicians whose name holds every word of `query`: what a surname alone may have meant.
-
-    Offered, never chosen: the referral may be from a namesake not in the
-    directory yet, so a name that is not a full name picks nobody by itself.
-    """
-    words = tuple(word for word in SearchQuery.parse(query).words if len(word) >= 2)
-    if not words:
-        return []
-    physicians = Physician.objects.for_organization(organization).filter(_contains_words(words))
-    return list(physicians.order_by("last_name", "first_name", "pk")[:limit])
-
-
 def physician_detail(*, organization: Organization, physician_id: int) -> Physician:
     # One Prefetch per call: each is typed by its own queryset.
     queryset = (

@@ -11,6 +11,7 @@ from accounts.models import User
 from clinics.clock import clinic_zone, current_today
 from clinics.form_pages import ConfirmsDuplicates, StyledForm
 from clinics.models import Clinic, Organization, Payer, Role
+from config.days import DayField
 from config.text import SingleLineField
 from physicians.forms import PHYSICIAN_QUERY_MAX_LENGTH, resolve_typed_physician
 from physicians.identifiers import validate_npi
@@ -563,10 +564,10 @@ class ReferralFilterForm(StyledForm, forms.Form):
         queryset=User.objects.none(), required=False, empty_label="Any therapist"
     )
     payer = forms.ModelChoiceField(queryset=Payer.objects.none(), required=False, empty_label="Any payer")
-    received_from = forms.DateField(label="Received from", required=False, widget=forms.DateInput())
-    received_to = forms.DateField(label="to", required=False, widget=forms.DateInput())
+    received_from = DayField(label="Received from", required=False, widget=forms.DateInput())
+    received_to = DayField(label="to", required=False, widget=forms.DateInput())
     # A day in the organization's zone: the home page's "received today" leads here.
-    received_on = forms.DateField(required=False, widget=forms.HiddenInput)
+    received_on = DayField(required=False, widget=forms.HiddenInput)
     # Where a figure elsewhere (a physician's practice, analytics' dashboards)
     # leads: who the referral is attributed to, whose source it is, why it was
     # lost, and a period of the organization's days.
@@ -598,8 +599,8 @@ class ReferralFilterForm(StyledForm, forms.Form):
         required=False,
         widget=forms.HiddenInput,
     )
-    received_since = forms.DateField(label="Received on or after", required=False, widget=forms.HiddenInput)
-    received_until = forms.DateField(label="Received on or before", required=False, widget=forms.HiddenInput)
+    received_since = DayField(label="Received on or after", required=False, widget=forms.HiddenInput)
+    received_until = DayField(label="Received on or before", required=False, widget=forms.HiddenInput)
     # The organization's days, not the viewer's: shown as such.
     ORGANIZATION_DAYS = ("received_on", "received_since", "received_until")
 

@@ -87,8 +87,11 @@ LIST_ORDER = ("-received_at", "-pk")
 # The referral list's filter for `appointment_passed`: the home page's missed evaluations lead there.
 APPOINTMENT_PASSED = "passed"
 # What a referral may lack, as the list filters for it: the referring specialty, the payer.
-MISSING = {"specialty": Q(referring_taxonomy_code=""), "payer": Q(payer__isnull=True)}
-MISSING_CHOICES = (("specialty", "referring specialty"), ("payer", "payer"))
+MISSING = {
+    "specialty": ("referring specialty", Q(referring_taxonomy_code="")),
+    "payer": ("payer", Q(payer__isnull=True)),
+}
+MISSING_CHOICES = tuple((name, label) for name, (label, _condition) in MISSING.items())
 # Where the front desk is still trying to reach the patient: to contact them, then to book.
 REACHING_STATUSES = (Status.RECEIVED, Status.CONTACTED)
 
@@ -766,7 +769,7 @@ def _referrals_matching(*, organization: Organization, filters: Mapping[str, Any
     if until := filters.get("received_until"):
         queryset = queryset.filter(received_at__lt=local_day_bounds(_as_date(until), zone)[1])
     if filters.get("missing") in MISSING:
-        queryset = queryset.filter(MISSING[filters["missing"]])
+        queryset = queryset.filter(MISSING[filters["missing"]][1])
     if filters.get("appointment") == APPOINTMENT_PASSED:
         queryset = queryset.filter(
             appointment_passed(timezones=clinic_timezones(organization=organization), now=timezone.now())

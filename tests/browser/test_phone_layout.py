@@ -115,12 +115,12 @@ SMALL_BUTTONS_SCRIPT = """(smallest) => [...document.querySelectorAll(".btn")]
   .filter(([height]) => height && height < smallest - 0.5)
   .map(([height, label]) => `"${label}" ${Math.round(height)} px`)"""
 
-# Buttons a scrolling table holds beyond the phone's right edge: there, nobody knows to scroll for them.
+# Buttons a scrolling table holds beyond its right edge: there, on a phone, nobody knows to scroll for them.
 HIDDEN_BUTTONS_SCRIPT = """() => [...document.querySelectorAll(".table-responsive .btn")]
   .filter((button) => button.offsetParent !== null && button.getBoundingClientRect().width > 1)
-  .filter((button) => button.getBoundingClientRect().right > window.innerWidth + 0.5)
+  .filter((button) => button.getBoundingClientRect().right
+    > button.closest(".table-responsive").getBoundingClientRect().right + 0.5)
   .map((button) => `"${(button.innerText || "").trim().slice(0, 40)}"`)"""
-
 
 
 @dataclass(frozen=True)
