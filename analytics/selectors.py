@@ -6,7 +6,7 @@ what those referrals have billed and collected so far. Each builder returns
 a `SectionData` whose numbers link to the referral list that reproduces them.
 """
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -124,8 +124,16 @@ def _both_periods(filters: DashboardFilters) -> QuerySet[ReferralFact]:
 
 
 def _physician_names(ids: Iterable[int | None]) -> dict[int, str]:
+    """Each physician's name as a table shows it; namesakes in one table with their NPI."""
     wanted = {pk for pk in ids if pk is not None}
-    return {p.pk: p.display_name for p in Physician.objects.filter(pk__in=wanted)} if wanted else {}
+    physicians = list(Physician.objects.filter(pk__in=wanted)) if wanted else []
+    named = Counter(physician.display_name for physician in physicians)
+    return {
+        physician.pk: f"{physician.display_name} (NPI {physician.npi})"
+        if named[physician.display_name] > 1 and physician.npi
+        else physician.display_name
+        for physician in physicians
+    }
 
 
 def _practice_names(ids: Iterable[int | None]) -> dict[int, str]:

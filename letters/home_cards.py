@@ -19,6 +19,8 @@ from .selectors import letter_settings_get, letters_to_send, loop_not_closed, re
 
 # A letter waiting longer than this for review is late: shown first and in red.
 REVIEW_LATE_AFTER = datetime.timedelta(days=2)
+# A letter composed longer ago than this and still not sent is late: in red on its queue.
+SEND_LATE_AFTER = datetime.timedelta(days=2)
 
 
 def _letters(context: HomeContext) -> CardContent:

@@ -19,7 +19,7 @@ from physicians.models import Physician
 
 from . import selectors, services
 from .forms import LetterFilterForm, LetterTextForm
-from .home_cards import REVIEW_LATE_AFTER
+from .home_cards import REVIEW_LATE_AFTER, SEND_LATE_AFTER
 from .models import Letter, LetterStatus
 from .roles import REVIEWERS, SENDERS
 
@@ -88,7 +88,12 @@ def review_queue(request: OrganizationRequest) -> HttpResponse:
 def send_queue(request: OrganizationRequest) -> HttpResponse:
     """Letters to print and fax, post, message or phone through, and emails that could not be delivered."""
     page, query = _page(request, selectors.letters_to_send(organization=request.organization))
-    return render(request, "letters/send_queue.html", {"page": page, "query": query, "now": timezone.now()})
+    now = timezone.now()
+    return render(
+        request,
+        "letters/send_queue.html",
+        {"page": page, "query": query, "now": now, "late_before": now - SEND_LATE_AFTER},
+    )
 
 
 @records_access()

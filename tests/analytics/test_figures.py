@@ -8,6 +8,7 @@ import pytest
 from analytics import selectors
 from analytics.figures import Cell, Table, chart_of
 from analytics.filters import DashboardFilters, Period
+from physicians.models import Physician
 
 from .conftest import NOW
 
@@ -203,6 +204,18 @@ def test_sources_rank_physicians_and_find_new_ones(world):
         "Orthopaedic Surgery": 3,
         "Family Medicine": 2,
     }
+
+
+def test_namesakes_are_told_apart_by_their_npi(world):
+    Physician.objects.filter(pk=world.physician_b.pk).update(
+        first_name=world.physician_a.first_name, last_name=world.physician_a.last_name
+    )
+    top = selectors.sources(june(world)).table("top_physicians")
+
+    assert [row[0].text for row in top.rows] == [
+        f"{world.physician_a.display_name} (NPI {world.physician_a.npi})",
+        f"{world.physician_a.display_name} (NPI {world.physician_b.npi})",
+    ]
 
 
 def test_filters_narrow_every_figure(world):

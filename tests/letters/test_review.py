@@ -146,6 +146,32 @@ def test_a_letter_approved_to_a_fax_physician_waits_to_be_sent_and_the_front_des
     assert b"not waiting to be sent" in response.content
 
 
+def test_a_letter_waiting_days_to_be_sent_is_marked_late(
+    client, login, summit, rules, summit_front_desk, make_physician, make_referral
+):
+    import datetime
+
+    import time_machine
+
+    from letters.models import Letter
+
+    note(make_referral(make_physician(channel=UpdateChannel.FAX)))
+    letters_compose_due(organization=summit)
+    letter = Letter.objects.get(status=LetterStatus.TO_SEND)
+
+    with time_machine.travel(letter.created_at + datetime.timedelta(days=1), tick=False):
+        login(summit_front_desk)
+        fresh = client.get(reverse("letters:to_send")).content.decode()
+    with time_machine.travel(letter.created_at + datetime.timedelta(days=3), tick=False):
+        login(summit_front_desk)
+        late = client.get(reverse("letters:to_send")).content.decode()
+
+    assert 'class="text-danger fw-semibold">1\xa0day' not in fresh
+    assert "1\xa0day" in fresh
+    assert 'class="text-danger fw-semibold">3\xa0days' in late
+    assert f"since {letter.created_at:%b} {letter.created_at.day}, {letter.created_at.year}" in late
+
+
 def test_the_front_desk_cannot_approve(client, login, summit_front_desk, waiting):
     login(summit_front_desk)
 
