@@ -129,9 +129,7 @@ def _physician_names(ids: Iterable[int | None]) -> dict[int, str]:
     physicians = list(Physician.objects.filter(pk__in=wanted)) if wanted else []
     named = Counter(physician.display_name for physician in physicians)
     return {
-        physician.pk: f"{physician.display_name} (NPI {physician.npi})"
-        if named[physician.display_name] > 1 and physician.npi
-        else physician.display_name
+        physician.pk: physician.name_with_npi if named[physician.display_name] > 1 else physician.display_name
         for physician in physicians
     }
 

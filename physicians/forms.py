@@ -69,7 +69,7 @@ def resolve_typed_physician(form: forms.BaseForm, organization: Organization) ->
         )
     # What the typeahead would have offered, had Enter waited for it (or had JavaScript run).
     elif suggested := physician_search(organization=organization, query=query, limit=SUGGESTED_MAX):
-        names = " or ".join(_named_with_npi(physician) for physician in suggested)
+        names = " or ".join(physician.name_with_npi for physician in suggested)
         form.add_error(
             "physician",
             f"No physician in your directory is called “{query}”. Did you mean {names}? "
@@ -80,10 +80,6 @@ def resolve_typed_physician(form: forms.BaseForm, organization: Organization) ->
             "physician",
             f"No physician in your directory is called “{query}”: type their full name or their NPI.",
         )
-
-
-def _named_with_npi(physician: Physician) -> str:
-    return f"{physician.display_name} (NPI {physician.npi})" if physician.npi else physician.display_name
 
 
 class PhysicianForm(ConfirmsDuplicates, forms.ModelForm):

@@ -180,6 +180,11 @@ class Physician(TenantModel):
         return f"{name}, {self.credential}" if self.credential else name
 
     @property
+    def name_with_npi(self) -> str:
+        """The name with the NPI, which tells namesakes apart (the name alone without one)."""
+        return f"{self.display_name} (NPI {self.npi})" if self.npi else self.display_name
+
+    @property
     def specialty(self) -> str:
         return taxonomy_label(self.taxonomy_code)
 
